@@ -1,0 +1,73 @@
+package event
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"unicode/utf8"
+)
+
+// Event is what a function receives for one HTTP request.
+type Event struct {
+	// Path is the request path, or the part after the trigger path when the
+	// route strips its prefix.
+	Path       string `json:"path"`
+	HTTPMethod string `json:"httpMethod"`
+	// Headers holds one value per header, the last one sent; names are
+	// lower-case. MultiValueHeaders holds every value.
+	Headers           map[string]string   `json:"headers"`
+	MultiValueHeaders map[string][]string `json:"multiValueHeaders"`
+	// QueryStringParameters holds the last value of each query key;
+	// MultiValueQueryStringParameters holds every value.
+	QueryStringParameters           map[string]string   `json:"queryStringParameters"`
+	MultiValueQueryStringParameters map[string][]string `json:"multiValueQueryStringParameters"`
+	// Body is the request body: the bytes as text when they are valid UTF-8,
+	// else their standard base64 encoding with IsBase64Encoded set.
+	Body            string         `json:"body"`
+	IsBase64Encoded bool           `json:"isBase64Encoded"`
+	RequestContext  RequestContext `json:"requestContext"`
+}
+
+// RequestContext describes where a request came from and what it matched.
+type RequestContext struct {
+	RequestID    string `json:"requestId"`
+	EnvID        string `json:"envId"`
+	FunctionName string `json:"functionName"`
+	// Domain is the request's host, lower-case and without port.
+	Domain   string `json:"domain"`
+	SourceIP string `json:"sourceIp"`
+	// TriggerPath is the path of the route that matched.
+	TriggerPath string `json:"triggerPath"`
+}
+
+// SetBody stores b as the event body, base64-encoding it when it is not
+// valid UTF-8 text.
+func (e *Event) SetBody(b []byte) {
+	if utf8.Valid(b) {
+		e.Body, e.IsBase64Encoded = string(b), false
+		return
+	}
+	e.Body, e.IsBase64Encoded = base64.StdEncoding.EncodeToString(b), true
+}
+
+// BodyBytes returns the body as the client sent it, decoding base64 when
+// IsBase64Encoded is set.
+func (e *Event) BodyBytes() ([]byte, error) {
+	if !e.IsBase64Encoded {
+		return []byte(e.Body), nil
+	}
+	b, err := base64.StdEncoding.DecodeString(e.Body)
+	if err != nil {
+		return nil, fmt.Errorf("event: body flagged base64 but not: %w", err)
+	}
+	return b, nil
+}
+
+// Decode parses an event encoded by [Event.AppendJSON] or any JSON encoder.
+func Decode(data []byte) (*Event, error) {
+	var e Event
+	if err := json.Unmarshal(data, &e); err != nil {
+		return nil, fmt.Errorf("event: decode: %w", err)
+	}
+	return &e, nil
+}

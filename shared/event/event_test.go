@@ -1,0 +1,192 @@
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"reflect"
+	"testing"
+)
+
+func sampleEvent() *Event {
+	e := &Event{
+		Path:                            "/api/hello",
+		HTTPMethod:                      "POST",
+		Headers:                         map[string]string{"content-type": "application/json", "x-weird": "a\"b\\c\n<>&\u2028"},
+		MultiValueHeaders:               map[string][]string{"content-type": {"application/json"}, "x-weird": {"1", "a\"b\\c\n<>&\u2028"}},
+		QueryStringParameters:           map[string]string{"name": "CloudBase"},
+		MultiValueQueryStringParameters: map[string][]string{"name": {"x", "CloudBase"}},
+		RequestContext: RequestContext{
+			RequestID: "r1", EnvID: "dev", FunctionName: "hello-world",
+			Domain: "localhost", SourceIP: "127.0.0.1", TriggerPath: "/api",
+		},
+	}
+	e.SetBody([]byte(`{"name":"CloudBase","version":"1.0"}`))
+	return e
+}
+
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	e := sampleEvent()
+	got, err := Decode(e.AppendJSON(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, e) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, e)
+	}
+	std, _ := json.Marshal(e)
+	var a, b any
+	_ = json.Unmarshal(std, &a)
+	_ = json.Unmarshal(e.AppendJSON(nil), &b)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("AppendJSON differs from encoding/json:\n%s\n%s", e.AppendJSON(nil), std)
+	}
+}
+
+func TestBinaryBody(t *testing.T) {
+	t.Parallel()
+	raw := []byte{0xff, 0x00, 0xfe, 'a'}
+	var e Event
+	e.SetBody(raw)
+	if !e.IsBase64Encoded || e.Body != "/wD+YQ==" {
+		t.Fatalf("SetBody(binary) = %q, %v", e.Body, e.IsBase64Encoded)
+	}
+	back, err := e.BodyBytes()
+	if err != nil || !bytes.Equal(back, raw) {
+		t.Fatalf("BodyBytes = %v, %v", back, err)
+	}
+	e.SetBody([]byte("héllo"))
+	if e.IsBase64Encoded || e.Body != "héllo" {
+		t.Fatalf("SetBody(text) = %q, %v", e.Body, e.IsBase64Encoded)
+	}
+}
+
+func TestFromValue(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		in     string
+		status int
+		ctype  string
+		body   string
+		code   string
+	}{
+		{in: `{"message":"success"}`, status: 200, ctype: contentJSON, body: `{"message":"success"}`},
+		{in: `[1,2]`, status: 200, ctype: contentJSON, body: `[1,2]`},
+		{in: `"hi"`, status: 200, ctype: contentText, body: `hi`},
+		{in: `42`, status: 200, ctype: contentText, body: `42`},
+		{in: `null`, status: 200},
+		{in: `{"statusCode":404,"body":"{\"error\":\"Not Found\"}"}`, status: 404, ctype: contentJSON, body: `{"error":"Not Found"}`},
+		{in: `{"statusCode":201,"headers":{"Content-Type":"text/html","X-N":3},"body":"<p>"}`, status: 201, ctype: "text/html", body: `<p>`},
+		{in: `{"statusCode":200,"body":"/wD+","isBase64Encoded":true}`, status: 200, ctype: contentBin, body: "\xff\x00\xfe"},
+		{in: `{"statusCode":200,"body":{"a":1}}`, status: 200, ctype: contentJSON, body: `{"a":1}`},
+		{in: `{"statusCode":200,"body":"plain"}`, status: 200, ctype: contentText, body: `plain`},
+		{in: `{"statusCode":99}`, code: CodeInvalidResponse},
+		{in: `{"statusCode":"x"}`, code: CodeInvalidResponse},
+		{in: `{"statusCode":200,"body":"!!","isBase64Encoded":true}`, code: CodeInvalidResponse},
+		{in: `nope`, code: CodeInvalidResponse},
+	}
+	for _, c := range cases {
+		r, err := FromValue([]byte(c.in))
+		if c.code != "" {
+			var fe *Error
+			if !errors.As(err, &fe) || fe.Code != c.code {
+				t.Errorf("FromValue(%s) err = %v, want code %s", c.in, err, c.code)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("FromValue(%s): %v", c.in, err)
+			continue
+		}
+		if r.Status != c.status || r.Header.Get("Content-Type") != c.ctype || string(r.Body) != c.body {
+			t.Errorf("FromValue(%s) = %d %q %q, want %d %q %q", c.in, r.Status, r.Header.Get("Content-Type"), r.Body, c.status, c.ctype, c.body)
+		}
+	}
+}
+
+func TestFromGo(t *testing.T) {
+	t.Parallel()
+	r, err := FromGo(&Response{StatusCode: 418, Headers: map[string]string{"x-a": "1", "Content-Length": "9", "bad\nname": "x"}, Body: "tea"})
+	if err != nil || r.Status != 418 || r.Header.Get("X-A") != "1" || r.Header.Get("Content-Length") != "" || len(r.Header) != 2 {
+		t.Fatalf("FromGo(envelope) = %+v, %v", r, err)
+	}
+	r, err = FromGo(map[string]int{"a": 1})
+	if err != nil || r.Status != 200 || string(r.Body) != `{"a":1}` {
+		t.Fatalf("FromGo(map) = %+v, %v", r, err)
+	}
+	if r, err = FromGo("x"); err != nil || string(r.Body) != "x" || r.Header.Get("Content-Type") != contentText {
+		t.Fatalf("FromGo(string) = %+v, %v", r, err)
+	}
+	if _, err = FromGo(func() {}); err == nil {
+		t.Fatal("FromGo(func) succeeded")
+	}
+}
+
+func TestReplyMsgRoundTrip(t *testing.T) {
+	t.Parallel()
+	in := &Reply{Status: 201, Header: http.Header{"Content-Type": {"text/plain"}, "Set-Cookie": {"a=1", "b=2"}}, Body: []byte("ok")}
+	out, err := ParseReply(in.Msg())
+	if err != nil || !reflect.DeepEqual(in, out) {
+		t.Fatalf("ParseReply(Msg()) = %+v, %v; want %+v", out, err, in)
+	}
+	_, err = ParseReply(ErrorMsg(&Error{Code: CodeFunctionError, Message: "boom"}))
+	var fe *Error
+	if !errors.As(err, &fe) || fe.Code != CodeFunctionError || fe.Message != "boom" {
+		t.Fatalf("ParseReply(ErrorMsg) err = %v", err)
+	}
+}
+
+func FuzzAppendJSON(f *testing.F) {
+	f.Add("/a", "GET", "k", "v", "body", "id")
+	f.Add("/\u2028", "P\x00", "<>&", "\xff\xfe", "\"\\", "\t\r\n")
+	f.Fuzz(func(t *testing.T, path, method, k, v, body, id string) {
+		e := &Event{
+			Path: path, HTTPMethod: method,
+			Headers:               map[string]string{k: v},
+			MultiValueHeaders:     map[string][]string{k: {v, body}},
+			QueryStringParameters: map[string]string{v: k},
+			Body:                  body,
+			RequestContext:        RequestContext{RequestID: id, Domain: k},
+		}
+		fast := e.AppendJSON(nil)
+		if !json.Valid(fast) {
+			t.Fatalf("AppendJSON produced invalid JSON: %q", fast)
+		}
+		std, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err1 := Decode(fast)
+		b, err2 := Decode(std)
+		if err1 != nil || err2 != nil || !reflect.DeepEqual(a, b) {
+			t.Fatalf("AppendJSON and encoding/json disagree:\n%q\n%q", fast, std)
+		}
+	})
+}
+
+func BenchmarkAppendJSON(b *testing.B) {
+	e := sampleEvent()
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = e.AppendJSON(buf[:0])
+	}
+}
+
+func BenchmarkEncodingJSON(b *testing.B) {
+	e := sampleEvent()
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _ = json.Marshal(e)
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	data := sampleEvent().AppendJSON(nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _ = Decode(data)
+	}
+}

@@ -1,0 +1,12 @@
+// Package route holds fngate's route model: a (domain, trigger path)
+// association with a function, its validation, the routes file format, and
+// [Table], the immutable matcher each gateway consults on every request.
+//
+// Matching follows CloudBase's HTTP access service. The Host header is
+// lower-cased and its port stripped. Domains are tried from the most to the
+// least specific: the exact host, then "default" (when the host is one of
+// the default domains), then "*". Within the first domain that has a
+// matching trigger path, the longest trigger path wins, matched on segment
+// boundaries: /api matches /api and /api/x but not /apix, and / matches
+// everything. Trailing slashes are ignored on both sides.
+package route

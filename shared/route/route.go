@@ -1,0 +1,232 @@
+package route
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/fngate/fngate/shared/subject"
+)
+
+// Special domains.
+const (
+	// DomainDefault matches the gateway's default domains (FNGATE_DEFAULT_DOMAINS).
+	DomainDefault = "default"
+	// DomainAny matches every host.
+	DomainAny = "*"
+)
+
+// Limits and defaults.
+const (
+	DefaultTimeout = 15 * time.Second
+	MaxTimeout     = 15 * time.Minute
+	MaxPathLen     = 1024
+)
+
+// Methods a route may list.
+var knownMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+// ErrInvalid is wrapped by every validation error.
+var ErrInvalid = errors.New("invalid route")
+
+// FieldError names the route field that failed validation.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("invalid route: %s: %s", e.Field, e.Message) }
+
+// Unwrap makes errors.Is(err, ErrInvalid) true.
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+// Route associates a domain and a trigger path with a function.
+type Route struct {
+	// ID is derived from Domain and Path by [Route.Normalize]; it names the
+	// route in the admin API.
+	ID          string   `json:"id,omitempty" yaml:"-"`
+	Domain      string   `json:"domain" yaml:"domain"`
+	Path        string   `json:"path" yaml:"path"`
+	Function    string   `json:"function" yaml:"function"`
+	Methods     []string `json:"methods,omitempty" yaml:"methods,omitempty"`
+	Timeout     Duration `json:"timeout,omitempty" yaml:"timeout,omitempty"`
+	StripPrefix bool     `json:"stripPrefix,omitempty" yaml:"stripPrefix,omitempty"`
+}
+
+// ID returns the identifier of the route at (domain, path), both already
+// normalised.
+func ID(domain, path string) string {
+	sum := sha256.Sum256([]byte(domain + "\x00" + path))
+	return hex.EncodeToString(sum[:8])
+}
+
+// Normalize validates r and puts it in canonical form: lower-case domain,
+// trailing slashes removed from the path, upper-case sorted methods, the
+// default timeout filled in and the ID set. The error is a *FieldError.
+func (r *Route) Normalize() error {
+	r.Domain = strings.ToLower(strings.TrimSpace(r.Domain))
+	switch {
+	case r.Domain == "":
+		return &FieldError{"domain", `required: "default", "*" or a host name`}
+	case r.Domain == DomainDefault || r.Domain == DomainAny:
+	case !validHost(r.Domain):
+		return &FieldError{"domain", fmt.Sprintf("%q is not \"default\", \"*\" or a host name (no port, no scheme)", r.Domain)}
+	}
+	p, err := normalizePath(r.Path)
+	if err != nil {
+		return &FieldError{"path", err.Error()}
+	}
+	r.Path = p
+	if !subject.ValidFunction(r.Function) {
+		return &FieldError{"function", fmt.Sprintf("%q must match [a-z0-9][a-z0-9_-]{0,63}", r.Function)}
+	}
+	for i, m := range r.Methods {
+		m = strings.ToUpper(strings.TrimSpace(m))
+		if !slices.Contains(knownMethods, m) {
+			return &FieldError{"methods", fmt.Sprintf("%q is not one of %s", r.Methods[i], strings.Join(knownMethods, ", "))}
+		}
+		r.Methods[i] = m
+	}
+	slices.Sort(r.Methods)
+	r.Methods = slices.Compact(r.Methods)
+	switch t := time.Duration(r.Timeout); {
+	case t == 0:
+		r.Timeout = Duration(DefaultTimeout)
+	case t < time.Millisecond || t > MaxTimeout:
+		return &FieldError{"timeout", fmt.Sprintf("%s is outside 1ms..%s", t, MaxTimeout)}
+	}
+	r.ID = ID(r.Domain, r.Path)
+	return nil
+}
+
+// AllowsMethod reports whether the route serves method.
+func (r *Route) AllowsMethod(method string) bool {
+	return len(r.Methods) == 0 || slices.Contains(r.Methods, method)
+}
+
+// EventPath returns the path a function sees for requestPath: the full path,
+// or with StripPrefix the part after the trigger path, always starting with /.
+func (r *Route) EventPath(requestPath string) string {
+	if !r.StripPrefix || r.Path == "/" {
+		return requestPath
+	}
+	rest := requestPath[min(len(r.Path), len(requestPath)):]
+	if rest == "" || rest[0] != '/' {
+		rest = "/" + rest
+	}
+	return rest
+}
+
+func normalizePath(p string) (string, error) {
+	p = strings.TrimSpace(p)
+	if p == "" || p[0] != '/' {
+		return "", fmt.Errorf("%q must start with /", p)
+	}
+	if len(p) > MaxPathLen {
+		return "", fmt.Errorf("longer than %d bytes", MaxPathLen)
+	}
+	p = strings.TrimRight(p, "/")
+	if p == "" {
+		return "/", nil
+	}
+	for seg := range strings.SplitSeq(p[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return "", fmt.Errorf("%q has an empty, . or .. segment", p)
+		}
+		for i := 0; i < len(seg); i++ {
+			if !pathChar(seg[i]) {
+				return "", fmt.Errorf("%q has character %q; allowed: letters, digits and -._~!$&'()*+,;=:@", p, seg[i])
+			}
+		}
+	}
+	return p, nil
+}
+
+func pathChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0
+}
+
+func validHost(h string) bool {
+	if len(h) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Duration is a time.Duration written as a Go duration string ("15s").
+type Duration time.Duration
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalJSON writes d as a duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON reads a duration string such as "15s" or "1m30s".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return &FieldError{"timeout", `must be a duration string such as "15s"`}
+	}
+	return d.parse(s)
+}
+
+// UnmarshalYAML reads a duration string such as "15s".
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error { return d.parse(n.Value) }
+
+// MarshalYAML writes d as a duration string.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+func (d *Duration) parse(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return &FieldError{"timeout", fmt.Sprintf("%q is not a duration such as \"15s\"", s)}
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// File is the routes file format.
+type File struct {
+	Routes []Route `yaml:"routes" json:"routes"`
+}
+
+// ParseFile decodes and normalises a routes file, rejecting unknown fields
+// and duplicate (domain, path) pairs. Errors name the route's index.
+func ParseFile(data []byte) ([]Route, error) {
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	var f File
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("routes file: %w", err)
+	}
+	seen := make(map[string]int, len(f.Routes))
+	for i := range f.Routes {
+		if err := f.Routes[i].Normalize(); err != nil {
+			return nil, fmt.Errorf("routes file: routes[%d]: %w", i, err)
+		}
+		if j, dup := seen[f.Routes[i].ID]; dup {
+			return nil, fmt.Errorf("routes file: routes[%d]: %w", i, &FieldError{"path", fmt.Sprintf("domain %q path %q already used by routes[%d]", f.Routes[i].Domain, f.Routes[i].Path, j)})
+		}
+		seen[f.Routes[i].ID] = i
+	}
+	return f.Routes, nil
+}

@@ -1,0 +1,174 @@
+package route
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fngate/fngate/shared/subject"
+)
+
+func mustRoutes(t testing.TB, rs ...Route) []Route {
+	t.Helper()
+	for i := range rs {
+		if err := rs[i].Normalize(); err != nil {
+			t.Fatalf("route %d: %v", i, err)
+		}
+	}
+	return rs
+}
+
+func TestNormalize(t *testing.T) {
+	t.Parallel()
+	r := Route{Domain: " Example.COM ", Path: "/api/hello/", Function: "hello-world", Methods: []string{"post", "GET", "get"}}
+	if err := r.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if r.Domain != "example.com" || r.Path != "/api/hello" || strings.Join(r.Methods, ",") != "GET,POST" ||
+		time.Duration(r.Timeout) != DefaultTimeout || r.ID != ID("example.com", "/api/hello") {
+		t.Fatalf("Normalize = %+v", r)
+	}
+	root := Route{Domain: "*", Path: "///", Function: "f"}
+	if err := root.Normalize(); err != nil || root.Path != "/" {
+		t.Fatalf("root = %+v, %v", root, err)
+	}
+	bad := []struct {
+		r     Route
+		field string
+	}{
+		{Route{Domain: "", Path: "/", Function: "f"}, "domain"},
+		{Route{Domain: "host:80", Path: "/", Function: "f"}, "domain"},
+		{Route{Domain: "http://x", Path: "/", Function: "f"}, "domain"},
+		{Route{Domain: "*", Path: "api", Function: "f"}, "path"},
+		{Route{Domain: "*", Path: "/a//b", Function: "f"}, "path"},
+		{Route{Domain: "*", Path: "/a/../b", Function: "f"}, "path"},
+		{Route{Domain: "*", Path: "/a?b", Function: "f"}, "path"},
+		{Route{Domain: "*", Path: "/a b", Function: "f"}, "path"},
+		{Route{Domain: "*", Path: "/a", Function: "Hello"}, "function"},
+		{Route{Domain: "*", Path: "/a", Function: "a.>"}, "function"},
+		{Route{Domain: "*", Path: "/a", Function: "f", Methods: []string{"BREW"}}, "methods"},
+		{Route{Domain: "*", Path: "/a", Function: "f", Timeout: Duration(time.Hour)}, "timeout"},
+	}
+	for _, b := range bad {
+		err := b.r.Normalize()
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != b.field || !errors.Is(err, ErrInvalid) {
+			t.Errorf("Normalize(%+v) = %v, want field %s", b.r, err, b.field)
+		}
+	}
+}
+
+func TestParseFile(t *testing.T) {
+	t.Parallel()
+	rs, err := ParseFile([]byte(`
+routes:
+  - domain: "*"
+    path: /api/hello
+    function: hello-world
+    methods: [GET, POST]
+    timeout: 3s
+    stripPrefix: true
+`))
+	if err != nil || len(rs) != 1 || time.Duration(rs[0].Timeout) != 3*time.Second || !rs[0].StripPrefix {
+		t.Fatalf("ParseFile = %+v, %v", rs, err)
+	}
+	for _, bad := range []string{
+		"routes:\n  - {domain: '*', path: /a, function: f, bogus: 1}\n",
+		"routes:\n  - {domain: '*', path: /a, function: f, timeout: soon}\n",
+		"routes:\n  - {domain: '*', path: /a, function: f}\n  - {domain: '*', path: /a/, function: g}\n",
+	} {
+		if _, err := ParseFile([]byte(bad)); err == nil {
+			t.Errorf("ParseFile(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestMatch(t *testing.T) {
+	t.Parallel()
+	tab := NewTable(mustRoutes(t,
+		Route{Domain: "*", Path: "/", Function: "root"},
+		Route{Domain: "*", Path: "/api", Function: "any-api"},
+		Route{Domain: "*", Path: "/api/users", Function: "users"},
+		Route{Domain: "default", Path: "/api", Function: "default-api"},
+		Route{Domain: "shop.example.com", Path: "/api", Function: "shop-api"},
+	), []string{"localhost", "127.0.0.1", "::1"})
+	cases := []struct{ host, path, want string }{
+		{"shop.example.com", "/api/x", "shop-api"},
+		{"SHOP.example.com:8080", "/api", "shop-api"},
+		{"shop.example.com", "/other", "root"}, // exact domain has no /other: falls through to *
+		{"localhost:8080", "/api/users/1", "default-api"},
+		{"[::1]:8080", "/api", "default-api"},
+		{"other.com", "/api/users/1", "users"},
+		{"other.com", "/api/users/", "users"},
+		{"other.com", "/api/usersx", "any-api"},
+		{"other.com", "/apix", "root"},
+		{"other.com", "/", "root"},
+		{"other.com", "", "root"},
+	}
+	for _, c := range cases {
+		r := tab.Match(c.host, c.path)
+		if r == nil || r.Function != c.want {
+			t.Errorf("Match(%q, %q) = %+v, want %s", c.host, c.path, r, c.want)
+		}
+	}
+	empty := NewTable(mustRoutes(t, Route{Domain: "*", Path: "/api", Function: "a"}), nil)
+	if r := empty.Match("x", "/apix"); r != nil {
+		t.Errorf("Match(/apix) = %+v, want nil", r)
+	}
+}
+
+func TestEventPath(t *testing.T) {
+	t.Parallel()
+	r := mustRoutes(t, Route{Domain: "*", Path: "/api", Function: "f", StripPrefix: true})[0]
+	for in, want := range map[string]string{"/api": "/", "/api/": "/", "/api/users/1": "/users/1"} {
+		if got := r.EventPath(in); got != want {
+			t.Errorf("EventPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+	r.StripPrefix = false
+	if got := r.EventPath("/api/x"); got != "/api/x" {
+		t.Errorf("EventPath without strip = %q", got)
+	}
+}
+
+func FuzzMatch(f *testing.F) {
+	f.Add("/api", "localhost:80", "/api/x", "fn")
+	f.Add("/", "[::1]:1", "//", "a.b")
+	f.Add("/a/b", "EXAMPLE.com", "/a/b/../c", "*")
+	f.Fuzz(func(t *testing.T, routePath, host, reqPath, fn string) {
+		r := Route{Domain: "*", Path: routePath, Function: fn}
+		if r.Normalize() != nil {
+			return
+		}
+		if _, err := subject.Invoke(r.Function); err != nil {
+			t.Fatalf("valid route %+v has no valid subject: %v", r, err)
+		}
+		tab := NewTable([]Route{r}, []string{host})
+		m := tab.Match(host, reqPath)
+		if m == nil {
+			return
+		}
+		p := strings.TrimRight(reqPath, "/")
+		if m.Path != "/" && !(p == m.Path || strings.HasPrefix(p, m.Path+"/")) {
+			t.Fatalf("route %q matched %q across a segment boundary", m.Path, reqPath)
+		}
+		if ep := m.EventPath(reqPath); ep == "" || ep[0] != '/' {
+			t.Fatalf("EventPath(%q) = %q", reqPath, ep)
+		}
+	})
+}
+
+func BenchmarkMatch(b *testing.B) {
+	var rs []Route
+	for _, p := range []string{"/", "/api", "/api/users", "/api/orders", "/static", "/v1/a/b/c"} {
+		rs = append(rs, Route{Domain: "*", Path: p, Function: "f"}, Route{Domain: "shop.example.com", Path: p, Function: "g"})
+	}
+	tab := NewTable(mustRoutes(b, rs...), []string{"localhost"})
+	b.ReportAllocs()
+	for b.Loop() {
+		if tab.Match("Shop.Example.com:8080", "/api/users/42/orders") == nil {
+			b.Fatal("no match")
+		}
+	}
+}

@@ -1,0 +1,71 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/testenv"
+)
+
+func TestRoutesLifecycle(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := NewRoutes(testenv.StartRedis(t).Client())
+	changes := s.Changes(t.Context())
+
+	a := &route.Route{Domain: "*", Path: "/api/", Function: "a"}
+	if err := s.Create(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if a.ID == "" || a.Path != "/api" {
+		t.Fatalf("Create did not normalise: %+v", a)
+	}
+	if err := s.Create(ctx, &route.Route{Domain: "*", Path: "/api", Function: "b"}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("duplicate Create = %v, want ErrConflict", err)
+	}
+	if err := s.Create(ctx, &route.Route{Domain: "*", Path: "x", Function: "b"}); !errors.Is(err, route.ErrInvalid) {
+		t.Fatalf("invalid Create = %v, want route.ErrInvalid", err)
+	}
+	b := &route.Route{Domain: "*", Path: "/b", Function: "b"}
+	if err := s.Put(ctx, []route.Route{*b}); err != nil {
+		t.Fatal(err)
+	}
+	// Moving a onto b's path conflicts; moving it elsewhere works.
+	if err := s.Replace(ctx, a.ID, &route.Route{Domain: "*", Path: "/b", Function: "a"}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("Replace onto /b = %v, want ErrConflict", err)
+	}
+	moved := &route.Route{Domain: "*", Path: "/c", Function: "a2"}
+	if err := s.Replace(ctx, a.ID, moved); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, a.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get(old id) = %v, want ErrNotFound", err)
+	}
+	if got, err := s.Get(ctx, moved.ID); err != nil || got.Function != "a2" {
+		t.Fatalf("Get(new id) = %+v, %v", got, err)
+	}
+	if err := s.Replace(ctx, "nope", moved); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Replace(missing) = %v", err)
+	}
+	rs, ver, err := s.Snapshot(ctx)
+	if err != nil || len(rs) != 2 || ver != 3 {
+		t.Fatalf("Snapshot = %d routes, version %d, %v; want 2, 3", len(rs), ver, err)
+	}
+	if err := s.Delete(ctx, moved.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, moved.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second Delete = %v", err)
+	}
+	if v, err := s.Version(ctx); err != nil || v != 4 {
+		t.Fatalf("Version = %d, %v; want 4", v, err)
+	}
+	select {
+	case <-changes:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no change notification")
+	}
+}

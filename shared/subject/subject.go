@@ -1,0 +1,66 @@
+package subject
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Prefix is the first token of every subject fngate publishes.
+const Prefix = "fngate"
+
+// MaxFunctionLen is the longest function name accepted.
+const MaxFunctionLen = 64
+
+// ErrInvalidFunction reports a function name outside [a-z0-9][a-z0-9_-]{0,63}.
+var ErrInvalidFunction = errors.New("invalid function name")
+
+// NATS header names carried on invocation requests and replies.
+const (
+	// HeaderRequestID carries the gateway's request id to the worker.
+	HeaderRequestID = "Fngate-Request-Id"
+	// HeaderDeadline carries the absolute deadline of the call as Unix
+	// milliseconds; the worker turns it into the handler's context deadline.
+	HeaderDeadline = "Fngate-Deadline"
+	// HeaderStatus carries the HTTP status code chosen by the function.
+	HeaderStatus = "Fngate-Status"
+	// HeaderError is set on a reply when the invocation failed; its value is
+	// an error code (see package event) and the payload is the message.
+	HeaderError = "Fngate-Error"
+	// HeaderResponsePrefix prefixes every HTTP response header the function
+	// returned, e.g. "H-Content-Type".
+	HeaderResponsePrefix = "H-"
+)
+
+// ValidFunction reports whether name matches [a-z0-9][a-z0-9_-]{0,63}.
+func ValidFunction(name string) bool {
+	if len(name) == 0 || len(name) > MaxFunctionLen {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case (c == '_' || c == '-') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Invoke returns the subject on which function is invoked synchronously.
+func Invoke(function string) (string, error) {
+	if !ValidFunction(function) {
+		return "", fmt.Errorf("%w: %q", ErrInvalidFunction, function)
+	}
+	return Prefix + ".invoke." + function, nil
+}
+
+// QueueGroup returns the queue group that every worker serving function joins,
+// so that N workers share its invocations with no coordination.
+func QueueGroup(function string) (string, error) {
+	if !ValidFunction(function) {
+		return "", fmt.Errorf("%w: %q", ErrInvalidFunction, function)
+	}
+	return Prefix + "-" + function, nil
+}

@@ -1,0 +1,154 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/fngate/fngate/shared/natsserver"
+)
+
+// NATS starts an in-process nats-server with JetStream on 127.0.0.1 and a
+// free port.
+func NATS(t testing.TB) *server.Server {
+	t.Helper()
+	s, err := natsserver.Start(natsserver.Config{Listen: "127.0.0.1:-1", StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Shutdown()
+		s.WaitForShutdown()
+	})
+	return s
+}
+
+// Conn connects to s and closes the connection at cleanup.
+func Conn(t testing.TB, s *server.Server, opts ...nats.Option) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(s.ClientURL(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+// Redis is a redis-server process owned by a test.
+type Redis struct {
+	t    testing.TB
+	Port int
+	dir    string
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// Addr returns host:port.
+func (r *Redis) Addr() string { return "127.0.0.1:" + strconv.Itoa(r.Port) }
+
+// URL returns a redis:// URL for database 0.
+func (r *Redis) URL() string { return "redis://" + r.Addr() + "/0" }
+
+// Client returns a go-redis client closed at cleanup.
+func (r *Redis) Client() *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: r.Addr()})
+	r.t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// StartRedis starts redis-server on a free loopback port with persistence
+// off and waits until it answers PING.
+func StartRedis(t testing.TB) *Redis {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatalf("redis-server not found on PATH: run scripts/test.sh, which installs it (apt-get install redis-server)")
+	}
+	r := &Redis{t: t, dir: t.TempDir()}
+	var err error
+	for range 5 { // a free port can be taken between probe and bind
+		r.Port = FreePort(t)
+		if err = r.Start(); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// Start (re)starts the server on its port.
+func (r *Redis) Start() error {
+	r.cmd = exec.Command("redis-server",
+		"--port", strconv.Itoa(r.Port), "--bind", "127.0.0.1", "--dir", r.dir,
+		"--save", "", "--appendonly", "no", "--protected-mode", "no", "--loglevel", "warning")
+	if err := r.cmd.Start(); err != nil {
+		return fmt.Errorf("start redis-server: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = r.cmd.Wait(); close(exited) }()
+	c := redis.NewClient(&redis.Options{Addr: r.Addr(), MaxRetries: -1})
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return fmt.Errorf("redis-server on port %d exited at start", r.Port)
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		err := c.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			r.exited = exited
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_ = r.cmd.Process.Kill()
+	<-exited
+	return fmt.Errorf("redis-server on port %d not answering PING within 10s", r.Port)
+}
+
+// Stop kills the server and waits for it to exit. It is safe to call twice.
+func (r *Redis) Stop() {
+	if r.cmd == nil || r.exited == nil {
+		return
+	}
+	_ = r.cmd.Process.Kill()
+	<-r.exited
+	r.exited = nil
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Eventually polls cond every 10ms until it returns true or timeout passes,
+// then fails the test with msg.
+func Eventually(t testing.TB, timeout time.Duration, msg string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", timeout, msg)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
