@@ -155,11 +155,11 @@ func FromValue(raw []byte) (*Reply, error) {
 	switch raw[0] {
 	case '{':
 		var probe struct {
-			StatusCode        json.RawMessage `json:"statusCode"`
-			Headers           map[string]any  `json:"headers"`
+			StatusCode        json.RawMessage  `json:"statusCode"`
+			Headers           map[string]any   `json:"headers"`
 			MultiValueHeaders map[string][]any `json:"multiValueHeaders"`
-			Body              json.RawMessage `json:"body"`
-			IsBase64Encoded   bool            `json:"isBase64Encoded"`
+			Body              json.RawMessage  `json:"body"`
+			IsBase64Encoded   bool             `json:"isBase64Encoded"`
 		}
 		// A value that cannot fill the probe (e.g. "headers" that is not an
 		// object) is no envelope; it is sent as JSON like any object.

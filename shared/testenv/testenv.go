@@ -44,8 +44,8 @@ func Conn(t testing.TB, s *server.Server, opts ...nats.Option) *nats.Conn {
 
 // Redis is a redis-server process owned by a test.
 type Redis struct {
-	t    testing.TB
-	Port int
+	t      testing.TB
+	Port   int
 	dir    string
 	cmd    *exec.Cmd
 	exited chan struct{}
