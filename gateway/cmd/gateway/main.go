@@ -1,0 +1,77 @@
+// Command gateway is fngate's HTTP front door. With no FNGATE_NATS_URL it
+// embeds a NATS server with JetStream. See the README for every setting.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/fngate/fngate/gateway"
+	"github.com/fngate/fngate/shared/envflag"
+)
+
+// options are the settings of the binary beyond gateway.Config.
+type options struct {
+	gw         gateway.Config
+	natsURL    string
+	natsListen string
+	natsStore  string
+	redisURL   string
+	routesFile string
+	logLevel   string
+}
+
+func parse(args []string) (*options, error) {
+	o := &options{}
+	s := envflag.New("gateway")
+	s.String(&o.gw.HTTPAddr, "http-addr", "FNGATE_HTTP_ADDR", gateway.DefaultHTTPAddr, "public HTTP listen address")
+	s.String(&o.gw.AdminAddr, "admin-addr", "FNGATE_ADMIN_ADDR", gateway.DefaultAdminAddr, "admin API listen address")
+	s.String(&o.gw.AdminToken, "admin-token", "FNGATE_ADMIN_TOKEN", "", "bearer token for the admin API; required unless the admin address is loopback")
+	s.String(&o.natsURL, "nats-url", "FNGATE_NATS_URL", "", "NATS server URLs, comma-separated; empty embeds a NATS server")
+	s.String(&o.natsListen, "nats-listen", "FNGATE_NATS_LISTEN", "127.0.0.1:4222", "where the embedded NATS server listens")
+	s.String(&o.natsStore, "nats-store-dir", "FNGATE_NATS_STORE_DIR", "data/nats", "JetStream store directory of the embedded NATS server")
+	s.String(&o.redisURL, "redis-url", "FNGATE_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis URL holding the shared route table")
+	s.String(&o.routesFile, "routes", "FNGATE_ROUTES", "", "routes file (YAML) applied to Redis at start")
+	s.List(&o.gw.DefaultDomains, "default-domains", "FNGATE_DEFAULT_DOMAINS", []string{"localhost", "127.0.0.1"}, "hosts that routes with domain \"default\" match")
+	s.String(&o.gw.EnvID, "env-id", "FNGATE_ENV_ID", "", "environment id passed in requestContext.envId")
+	s.Int64(&o.gw.MaxBodyBytes, "max-body-bytes", "FNGATE_MAX_BODY_BYTES", gateway.DefaultMaxBodyBytes, "largest request body; larger get 413")
+	s.Int(&o.gw.MaxHeaderBytes, "max-header-bytes", "FNGATE_MAX_HEADER_BYTES", gateway.DefaultMaxHeaderBytes, "largest request line plus headers; larger get 431")
+	s.Duration(&o.gw.NoWorkerWait, "no-worker-wait", "FNGATE_NO_WORKER_WAIT", gateway.DefaultNoWorkerWait, "how long a call with no worker subscribed is retried before 503")
+	s.Duration(&o.gw.RoutesResync, "routes-resync", "FNGATE_ROUTES_RESYNC", gateway.DefaultRoutesResync, "how often the route table version is checked in Redis")
+	s.Duration(&o.gw.ShutdownTimeout, "shutdown-timeout", "FNGATE_SHUTDOWN_TIMEOUT", gateway.DefaultShutdownTimeout, "how long in-flight requests may finish after SIGTERM")
+	s.List(&o.gw.TrustedProxies, "trusted-proxies", "FNGATE_TRUSTED_PROXIES", nil, "CIDRs whose X-Forwarded-For is trusted for sourceIp")
+	s.String(&o.logLevel, "log-level", "FNGATE_LOG_LEVEL", "info", "debug, info, warn or error")
+	if err := s.Parse(args); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+func main() {
+	o, err := parse(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		os.Exit(2)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		fmt.Fprintln(os.Stderr, "gateway: FNGATE_LOG_LEVEL:", err)
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+	o.gw.Logger = log
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	if err := run(ctx, o); err != nil {
+		log.Error("gateway exited", "err", err, "uptime", time.Since(start).String())
+		os.Exit(1)
+	}
+}

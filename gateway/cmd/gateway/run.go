@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/nats-io/nats.go"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/fngate/fngate/gateway"
+	"github.com/fngate/fngate/shared/natsserver"
+	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/store"
+)
+
+// run wires the concrete NATS and Redis clients into a gateway and serves
+// until ctx ends.
+func run(ctx context.Context, o *options) error {
+	log := o.gw.Logger
+	cfg := o.gw.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	natsURL := o.natsURL
+	if natsURL == "" {
+		ns, err := natsserver.Start(natsserver.Config{Listen: o.natsListen, StoreDir: o.natsStore})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			ns.Shutdown()
+			ns.WaitForShutdown()
+		}()
+		natsURL = ns.ClientURL()
+		log.Info("embedded NATS server started", "url", natsURL, "store", o.natsStore)
+	}
+	nc, err := nats.Connect(natsURL,
+		nats.Name("fngate-gateway"),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250*time.Millisecond),
+		nats.RetryOnFailedConnect(true),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("NATS disconnected", "err", err) }),
+		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("NATS reconnected", "url", c.ConnectedUrl()) }),
+	)
+	if err != nil {
+		return fmt.Errorf("connect NATS %s: %w", natsURL, err)
+	}
+	defer nc.Close()
+	if err := waitConnected(ctx, nc); err != nil {
+		return err
+	}
+	// The largest event must fit in one NATS message: base64 grows a binary
+	// body by 4/3, and the headers are copied into the event twice.
+	need := cfg.MaxBodyBytes*4/3 + 2*int64(cfg.MaxHeaderBytes) + 64<<10
+	if mp := nc.MaxPayload(); mp < need {
+		return fmt.Errorf("NATS max_payload is %d bytes but FNGATE_MAX_BODY_BYTES=%d needs %d: raise max_payload on the NATS server or lower the body limit", mp, cfg.MaxBodyBytes, need)
+	}
+
+	ropts, err := redis.ParseURL(o.redisURL)
+	if err != nil {
+		return fmt.Errorf("FNGATE_REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(ropts)
+	defer rdb.Close()
+	routes := store.NewRoutes(rdb)
+	if o.routesFile != "" {
+		if err := applyRoutesFile(ctx, routes, o.routesFile); err != nil {
+			return err
+		}
+		log.Info("routes file applied", "file", o.routesFile)
+	}
+
+	g, err := gateway.New(cfg, nc, routes)
+	if err != nil {
+		return err
+	}
+	pub, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+	}
+	adm, err := net.Listen("tcp", cfg.AdminAddr)
+	if err != nil {
+		pub.Close()
+		return fmt.Errorf("listen %s: %w", cfg.AdminAddr, err)
+	}
+	err = g.Serve(ctx, pub, adm)
+	if derr := nc.Drain(); derr != nil && !errors.Is(derr, nats.ErrConnectionClosed) {
+		log.Warn("NATS drain", "err", derr)
+	}
+	return err
+}
+
+func waitConnected(ctx context.Context, nc *nats.Conn) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for !nc.IsConnected() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("NATS not reachable: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// applyRoutesFile upserts the file's routes into Redis, retrying for a
+// while since Redis may still be starting.
+func applyRoutesFile(ctx context.Context, rs *store.Routes, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("FNGATE_ROUTES: %w", err)
+	}
+	parsed, err := route.ParseFile(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	b := backoff.NewExponentialBackOff(backoff.WithMaxElapsedTime(30 * time.Second))
+	return backoff.Retry(func() error { return rs.Put(ctx, parsed) }, backoff.WithContext(b, ctx))
+}

@@ -1,0 +1,109 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+)
+
+// Config configures a Gateway. Fields map one to one to FNGATE_* variables
+// and flags (see the README's configuration table).
+type Config struct {
+	HTTPAddr   string // FNGATE_HTTP_ADDR, default ":8080"
+	AdminAddr  string // FNGATE_ADMIN_ADDR, default ":8081"
+	AdminToken string // FNGATE_ADMIN_TOKEN; required unless AdminAddr is loopback
+	// DefaultDomains are the hosts that routes with domain "default" match.
+	DefaultDomains []string // FNGATE_DEFAULT_DOMAINS, default localhost,127.0.0.1
+	EnvID          string   // FNGATE_ENV_ID, copied into requestContext.envId
+	// MaxBodyBytes bounds request bodies; larger ones get 413. Default 6 MB.
+	MaxBodyBytes int64 // FNGATE_MAX_BODY_BYTES
+	// MaxHeaderBytes bounds the request line plus headers; larger get 431.
+	MaxHeaderBytes int // FNGATE_MAX_HEADER_BYTES, default 64 KiB
+	// NoWorkerWait bounds how long a call that finds no worker subscribed is
+	// retried (within the route's deadline) before it gets 503. Default 5s.
+	NoWorkerWait time.Duration // FNGATE_NO_WORKER_WAIT
+	// RoutesResync is how often the route table version is checked in Redis,
+	// healing missed change notifications. Default 5s.
+	RoutesResync time.Duration // FNGATE_ROUTES_RESYNC
+	// ShutdownTimeout bounds how long in-flight requests may run after a
+	// stop signal. Default 30s.
+	ShutdownTimeout time.Duration // FNGATE_SHUTDOWN_TIMEOUT
+	// TrustedProxies are CIDRs or IPs whose X-Forwarded-For is believed for
+	// requestContext.sourceIp. Default none: the peer address is used.
+	TrustedProxies []string // FNGATE_TRUSTED_PROXIES
+	Logger         *slog.Logger
+}
+
+// Defaults.
+const (
+	DefaultHTTPAddr        = ":8080"
+	DefaultAdminAddr       = ":8081"
+	DefaultMaxBodyBytes    = 6_000_000
+	DefaultMaxHeaderBytes  = 64 << 10
+	DefaultNoWorkerWait    = 5 * time.Second
+	DefaultRoutesResync    = 5 * time.Second
+	DefaultShutdownTimeout = 30 * time.Second
+)
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = DefaultHTTPAddr
+	}
+	if c.AdminAddr == "" {
+		c.AdminAddr = DefaultAdminAddr
+	}
+	if c.DefaultDomains == nil {
+		c.DefaultDomains = []string{"localhost", "127.0.0.1"}
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if c.NoWorkerWait == 0 {
+		c.NoWorkerWait = DefaultNoWorkerWait
+	}
+	if c.RoutesResync == 0 {
+		c.RoutesResync = DefaultRoutesResync
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	switch {
+	case c.MaxBodyBytes < 0:
+		return errors.New("gateway: MaxBodyBytes must not be negative")
+	case c.MaxHeaderBytes < 1024:
+		return errors.New("gateway: MaxHeaderBytes must be at least 1024")
+	case c.NoWorkerWait < 0 || c.RoutesResync < 100*time.Millisecond || c.ShutdownTimeout < 0:
+		return errors.New("gateway: NoWorkerWait and ShutdownTimeout must not be negative, RoutesResync at least 100ms")
+	}
+	if c.AdminToken == "" && !IsLoopback(c.AdminAddr) {
+		return fmt.Errorf("gateway: admin listener %q is not loopback and FNGATE_ADMIN_TOKEN is empty: set a token or listen on 127.0.0.1", c.AdminAddr)
+	}
+	return nil
+}
+
+// IsLoopback reports whether addr (host:port) listens on loopback only.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,103 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/nats-io/nats.go"
+
+	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/store"
+)
+
+// Errors the gateway answers with. Each maps to one status and code in
+// classify.
+var (
+	ErrRouteNotFound     = errors.New("no route matches this host and path")
+	ErrMethodNotAllowed  = errors.New("the route does not accept this method")
+	ErrNoWorker          = errors.New("no worker is serving this function")
+	ErrBodyTooLarge      = errors.New("request body exceeds the limit")
+	ErrHeadersTooLarge   = errors.New("request headers exceed the limit")
+	ErrRoutesUnavailable = errors.New("routes have not been loaded yet")
+	ErrUnauthorized      = errors.New("missing or wrong admin token")
+	ErrBadRequest        = errors.New("invalid request")
+)
+
+// apiError is the JSON error body.
+type apiError struct {
+	Error     errorDetail `json:"error"`
+	RequestID string      `json:"requestId"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// Field names the invalid field of a route.
+	Field string `json:"field,omitempty"`
+}
+
+// classify is the one mapping from errors to HTTP status and error body.
+// Messages of function failures stay in the logs: callers see a fixed text.
+func classify(err error) (int, errorDetail) {
+	var fe *event.Error
+	var re *route.FieldError
+	switch {
+	case errors.Is(err, ErrRouteNotFound), errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, errorDetail{Code: "ROUTE_NOT_FOUND", Message: err.Error()}
+	case errors.Is(err, ErrMethodNotAllowed):
+		return http.StatusMethodNotAllowed, errorDetail{Code: "METHOD_NOT_ALLOWED", Message: err.Error()}
+	case errors.Is(err, ErrBodyTooLarge):
+		return http.StatusRequestEntityTooLarge, errorDetail{Code: "BODY_TOO_LARGE", Message: err.Error()}
+	case errors.Is(err, ErrHeadersTooLarge):
+		return http.StatusRequestHeaderFieldsTooLarge, errorDetail{Code: "HEADERS_TOO_LARGE", Message: err.Error()}
+	case errors.Is(err, ErrNoWorker):
+		return http.StatusServiceUnavailable, errorDetail{Code: "NO_WORKER", Message: err.Error()}
+	case errors.Is(err, ErrRoutesUnavailable):
+		return http.StatusServiceUnavailable, errorDetail{Code: "ROUTES_UNAVAILABLE", Message: err.Error()}
+	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionDraining),
+		errors.Is(err, nats.ErrConnectionReconnecting), errors.Is(err, nats.ErrDisconnected):
+		return http.StatusServiceUnavailable, errorDetail{Code: "UNAVAILABLE", Message: "the message bus is unavailable"}
+	case errors.Is(err, ErrUnauthorized):
+		return http.StatusUnauthorized, errorDetail{Code: "UNAUTHORIZED", Message: err.Error()}
+	case errors.As(err, &re):
+		return http.StatusBadRequest, errorDetail{Code: "INVALID_ROUTE", Message: re.Error(), Field: re.Field}
+	case errors.Is(err, store.ErrConflict):
+		return http.StatusConflict, errorDetail{Code: "ROUTE_EXISTS", Message: err.Error()}
+	case errors.Is(err, ErrBadRequest):
+		return http.StatusBadRequest, errorDetail{Code: "INVALID_REQUEST", Message: err.Error()}
+	case errors.As(err, &fe) && fe.Code == event.CodeTimeout,
+		errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
+		return http.StatusGatewayTimeout, errorDetail{Code: "TIMEOUT", Message: "the function did not answer within the route's timeout"}
+	case errors.As(err, &fe) && fe.Code == event.CodeLoadError:
+		return http.StatusBadGateway, errorDetail{Code: event.CodeLoadError, Message: "the function could not be loaded"}
+	case errors.As(err, &fe) && fe.Code == event.CodeInvalidResponse:
+		return http.StatusBadGateway, errorDetail{Code: event.CodeInvalidResponse, Message: "the function returned an invalid response"}
+	case errors.As(err, &fe):
+		return http.StatusBadGateway, errorDetail{Code: event.CodeFunctionError, Message: "the function failed"}
+	case errors.Is(err, context.Canceled):
+		// The client went away; nobody reads this.
+		return 499, errorDetail{Code: "CLIENT_CLOSED", Message: "client closed the request"}
+	default:
+		return http.StatusInternalServerError, errorDetail{Code: "INTERNAL", Message: "internal error"}
+	}
+}
+
+// writeError answers err as JSON and logs what the caller is not told.
+func writeError(c *gin.Context, log *slog.Logger, reqID string, err error) {
+	status, detail := classify(err)
+	switch {
+	case status >= 500:
+		log.Error("request failed", "request_id", reqID, "status", status, "code", detail.Code, "err", err)
+	case status == 499:
+		log.Info("client closed request", "request_id", reqID)
+	}
+	switch status {
+	case http.StatusServiceUnavailable:
+		c.Header("Retry-After", "1")
+	}
+	c.JSON(status, apiError{Error: detail, RequestID: reqID})
+}

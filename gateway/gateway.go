@@ -1,0 +1,149 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/nats-io/nats.go"
+
+	"github.com/fngate/fngate/shared/route"
+)
+
+// HTTP header names the gateway reads or writes.
+const (
+	HeaderRequestID = "X-Request-Id"
+)
+
+func init() {
+	if os.Getenv(gin.EnvGinMode) == "" {
+		gin.SetMode(gin.ReleaseMode)
+	}
+}
+
+// Requester sends a NATS request and waits for its reply; *nats.Conn is one.
+type Requester interface {
+	RequestMsgWithContext(ctx context.Context, msg *nats.Msg) (*nats.Msg, error)
+}
+
+// RouteStore is the shared route table; *store.Routes is one.
+type RouteStore interface {
+	Snapshot(ctx context.Context) ([]route.Route, int64, error)
+	Version(ctx context.Context) (int64, error)
+	Changes(ctx context.Context) <-chan struct{}
+	Get(ctx context.Context, id string) (*route.Route, error)
+	Create(ctx context.Context, r *route.Route) error
+	Replace(ctx context.Context, id string, r *route.Route) error
+	Delete(ctx context.Context, id string) error
+}
+
+// Gateway serves the public HTTP listener and the admin API.
+type Gateway struct {
+	cfg   Config
+	log   *slog.Logger
+	nats  Requester
+	store RouteStore
+
+	table   atomic.Pointer[route.Table] // nil until the first load
+	version atomic.Int64
+	reload  sync.Mutex // one reload at a time
+}
+
+// New returns a gateway. It loads no routes: call [Gateway.Serve], or
+// [Gateway.SyncRoutes] first to fail fast when Redis is unreachable.
+func New(cfg Config, nc Requester, rs RouteStore) (*Gateway, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if nc == nil || rs == nil {
+		return nil, errors.New("gateway: a NATS requester and a route store are required")
+	}
+	return &Gateway{cfg: cfg, log: cfg.Logger, nats: nc, store: rs}, nil
+}
+
+// Handler returns the public HTTP handler.
+func (g *Gateway) Handler() http.Handler {
+	e := gin.New()
+	if err := e.SetTrustedProxies(g.cfg.TrustedProxies); err != nil {
+		// Validated by cmd; an invalid list here trusts nobody.
+		g.log.Error("invalid trusted proxies; trusting none", "err", err)
+		_ = e.SetTrustedProxies(nil)
+	}
+	e.Use(gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, p any) {
+		writeError(c, g.log, c.Writer.Header().Get(HeaderRequestID), fmt.Errorf("gateway panic: %v", p))
+	}))
+	// Every path and method reaches invoke: routing is ours, not gin's.
+	e.NoRoute(g.invoke)
+	return e
+}
+
+// Serve serves the public listener pub and the admin listener adm (nil for
+// none) until ctx ends, keeping routes in sync with the store. Then it stops
+// accepting, lets in-flight requests finish within ShutdownTimeout, and
+// returns.
+func (g *Gateway) Serve(ctx context.Context, pub, adm net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := g.SyncRoutes(ctx); err != nil {
+		g.log.Warn("routes not loaded at start; answering 503 until Redis answers", "err", err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { g.watchRoutes(ctx) })
+	defer wg.Wait()
+
+	servers := []*http.Server{g.newServer(g.Handler())}
+	lns := []net.Listener{pub}
+	if adm != nil {
+		servers = append(servers, g.newServer(g.AdminHandler()))
+		lns = append(lns, adm)
+	}
+	errc := make(chan error, len(servers))
+	for i, s := range servers {
+		go func() { errc <- s.Serve(lns[i]) }()
+	}
+	g.log.Info("gateway serving", "http", pub.Addr().String(), "admin", addrOf(adm))
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		err = fmt.Errorf("gateway: serve: %w", err)
+	}
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.ShutdownTimeout)
+	defer scancel()
+	for _, s := range servers {
+		if serr := s.Shutdown(sctx); serr != nil && err == nil {
+			err = fmt.Errorf("gateway: shutdown: %w", serr)
+		}
+	}
+	cancel()
+	g.log.Info("gateway stopped")
+	return err
+}
+
+func (g *Gateway) newServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// A hard stop far above the configured limit, so that requests
+		// between the two get our JSON 431 rather than net/http's text.
+		MaxHeaderBytes: max(1<<20, 4*g.cfg.MaxHeaderBytes),
+		ErrorLog:       slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+	}
+}
+
+func addrOf(l net.Listener) string {
+	if l == nil {
+		return ""
+	}
+	return l.Addr().String()
+}

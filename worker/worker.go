@@ -1,0 +1,309 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/shared/subject"
+)
+
+// Config configures a Worker. The zero value is usable.
+type Config struct {
+	// Concurrency is the default number of invocations of one function that
+	// run at once in this worker; more wait in the worker's queue. Default 64.
+	Concurrency int
+	// DrainTimeout bounds how long Drain waits for in-flight invocations.
+	// Default 30s.
+	DrainTimeout time.Duration
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.Concurrency == 0 {
+		c.Concurrency = 64
+	}
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = 30 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	if c.Concurrency < 1 {
+		return fmt.Errorf("worker: Concurrency %d must be at least 1", c.Concurrency)
+	}
+	if c.DrainTimeout < 0 {
+		return fmt.Errorf("worker: DrainTimeout %s must not be negative", c.DrainTimeout)
+	}
+	return nil
+}
+
+// Option configures one function.
+type Option func(*function)
+
+// WithConcurrency sets how many invocations of the function run at once in
+// this worker.
+func WithConcurrency(n int) Option { return func(f *function) { f.concurrency = n } }
+
+type function struct {
+	name        string
+	handler     Handler
+	concurrency int
+	sem         chan struct{}
+	sub         *nats.Subscription
+	inflight    atomic.Int64
+}
+
+// Worker serves functions over NATS.
+type Worker struct {
+	nc  *nats.Conn
+	cfg Config
+	log *slog.Logger
+
+	mu      sync.Mutex
+	fns     map[string]*function
+	started bool
+	wg      sync.WaitGroup // in-flight invocations
+}
+
+// New returns a worker on nc. The caller owns nc.
+func New(nc *nats.Conn, cfg Config) (*Worker, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Worker{nc: nc, cfg: cfg, log: cfg.Logger, fns: make(map[string]*function)}, nil
+}
+
+// Handle registers h as function name. It must be called before Start.
+func (w *Worker) Handle(name string, h Handler, opts ...Option) error {
+	if !subject.ValidFunction(name) {
+		return fmt.Errorf("worker: %w: %q", subject.ErrInvalidFunction, name)
+	}
+	f := &function{name: name, handler: h, concurrency: w.cfg.Concurrency}
+	for _, o := range opts {
+		o(f)
+	}
+	if f.concurrency < 1 {
+		return fmt.Errorf("worker: function %s: concurrency %d must be at least 1", name, f.concurrency)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.started {
+		return errors.New("worker: Handle after Start")
+	}
+	if _, dup := w.fns[name]; dup {
+		return fmt.Errorf("worker: function %s registered twice", name)
+	}
+	w.fns[name] = f
+	return nil
+}
+
+// Functions returns the names of the registered functions.
+func (w *Worker) Functions() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	names := make([]string, 0, len(w.fns))
+	for n := range w.fns {
+		names = append(names, n)
+	}
+	return names
+}
+
+// Start subscribes every function to its queue group and returns once the
+// server has registered the subscriptions.
+func (w *Worker) Start(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.started {
+		return errors.New("worker: started twice")
+	}
+	w.started = true
+	for _, f := range w.fns {
+		subj, _ := subject.Invoke(f.name)
+		queue, _ := subject.QueueGroup(f.name)
+		f.sem = make(chan struct{}, f.concurrency)
+		sub, err := w.nc.QueueSubscribe(subj, queue, w.dispatch(f))
+		if err != nil {
+			return fmt.Errorf("worker: subscribe %s: %w", f.name, err)
+		}
+		// Invocations waiting for a slot stay in the client's queue; the
+		// default 64 MB bound would drop large events as a slow consumer.
+		if err := sub.SetPendingLimits(-1, 1<<30); err != nil {
+			return fmt.Errorf("worker: pending limits %s: %w", f.name, err)
+		}
+		f.sub = sub
+	}
+	if err := w.nc.FlushWithContext(ctx); err != nil {
+		return fmt.Errorf("worker: flush subscriptions: %w", err)
+	}
+	w.log.Info("worker serving", "functions", len(w.fns))
+	return nil
+}
+
+// dispatch returns the message callback for f. It blocks the subscription
+// while f is at its concurrency limit, so excess invocations queue here.
+func (w *Worker) dispatch(f *function) nats.MsgHandler {
+	return func(m *nats.Msg) {
+		f.sem <- struct{}{}
+		f.inflight.Add(1)
+		w.wg.Add(1)
+		go func() {
+			defer func() {
+				<-f.sem
+				f.inflight.Add(-1)
+				w.wg.Done()
+			}()
+			w.serve(f, m)
+		}()
+	}
+}
+
+// InFlight returns how many invocations of function are running here.
+func (w *Worker) InFlight(function string) int64 {
+	w.mu.Lock()
+	f := w.fns[function]
+	w.mu.Unlock()
+	if f == nil {
+		return 0
+	}
+	return f.inflight.Load()
+}
+
+func (w *Worker) serve(f *function, m *nats.Msg) {
+	start := time.Now()
+	reqID := m.Header.Get(subject.HeaderRequestID)
+	ctx := context.WithValue(context.Background(), ctxKey{}, Info{RequestID: reqID, FunctionName: f.name})
+	if ms, err := strconv.ParseInt(m.Header.Get(subject.HeaderDeadline), 10, 64); err == nil {
+		deadline := time.UnixMilli(ms)
+		if !deadline.After(start) {
+			// The caller has given up; running the function would be waste.
+			w.log.Warn("invocation arrived after its deadline", "request_id", reqID, "function", f.name)
+			return
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	reply := w.invoke(ctx, f, m.Data, reqID)
+	if m.Reply == "" {
+		return
+	}
+	if max := w.nc.MaxPayload(); int64(len(reply.Data))+4096 > max {
+		reply = event.ErrorMsg(&event.Error{Code: event.CodeInvalidResponse, Message: fmt.Sprintf("response of %d bytes exceeds NATS max_payload %d", len(reply.Data), max)})
+		w.log.Error("function response too large", "request_id", reqID, "function", f.name)
+	}
+	if err := m.RespondMsg(reply); err != nil {
+		w.log.Error("reply failed", "request_id", reqID, "function", f.name, "err", err)
+	}
+}
+
+// invoke runs the handler and turns its outcome into a reply message.
+func (w *Worker) invoke(ctx context.Context, f *function, data []byte, reqID string) *nats.Msg {
+	ev, err := event.Decode(data)
+	if err != nil {
+		w.log.Error("undecodable event", "request_id", reqID, "function", f.name, "err", err)
+		return event.ErrorMsg(&event.Error{Code: event.CodeInvalidEvent, Message: err.Error()})
+	}
+	res, err := call(ctx, f.handler, ev)
+	if err == nil {
+		var r *event.Reply
+		if r, err = event.FromGo(res); err == nil {
+			return r.Msg()
+		}
+	}
+	var fe *event.Error
+	switch {
+	case errors.As(err, &fe):
+	case ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
+		fe = &event.Error{Code: event.CodeTimeout, Message: err.Error()}
+	default:
+		fe = &event.Error{Code: event.CodeFunctionError, Message: err.Error()}
+	}
+	w.log.Error("function failed", "request_id", reqID, "function", f.name, "code", fe.Code, "err", fe.Message)
+	return event.ErrorMsg(fe)
+}
+
+// call runs h, turning a panic into an error.
+func call(ctx context.Context, h Handler, ev *event.Event) (res any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &event.Error{Code: event.CodeFunctionError, Message: fmt.Sprintf("panic: %v\n%s", p, debug.Stack())}
+		}
+	}()
+	return h.Invoke(ctx, ev)
+}
+
+// Drain stops taking new invocations, then waits until every invocation
+// already received has run and been answered, or ctx ends. Other workers in
+// the queue group take the traffic from the moment Drain is called.
+func (w *Worker) Drain(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.DrainTimeout)
+	defer cancel()
+	w.mu.Lock()
+	subs := make([]*nats.Subscription, 0, len(w.fns))
+	for _, f := range w.fns {
+		if f.sub != nil {
+			subs = append(subs, f.sub)
+		}
+	}
+	w.mu.Unlock()
+	for _, s := range subs {
+		if err := s.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			return fmt.Errorf("worker: drain %s: %w", s.Subject, err)
+		}
+	}
+	// A draining subscription still delivers what the server sent before
+	// the unsubscribe; wait for that, then for the handlers it started.
+	for _, s := range subs {
+		for s.IsValid() {
+			if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
+				return fmt.Errorf("worker: drain %s: %w", s.Subject, err)
+			}
+		}
+	}
+	done := make(chan struct{})
+	go func() { w.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		w.log.Info("worker drained")
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("worker: drain: invocations still running: %w", ctx.Err())
+	}
+}
+
+// Run starts the worker, serves until ctx ends, then drains.
+func (w *Worker) Run(ctx context.Context) error {
+	if err := w.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return w.Drain(context.WithoutCancel(ctx))
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
