@@ -65,9 +65,6 @@ func (g *Gateway) invoke(c *gin.Context) {
 		writeError(c, g.log, reqID, err)
 		return
 	}
-	ev := g.newEvent(r, rt, reqID, c.ClientIP())
-	ev.SetBody(body)
-
 	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(rt.Timeout))
 	defer cancel()
 	deadline, _ := ctx.Deadline()
@@ -76,7 +73,22 @@ func (g *Gateway) invoke(c *gin.Context) {
 		writeError(c, g.log, reqID, err)
 		return
 	}
-	payload := ev.AppendJSON(buf.AvailableBuffer()[:0])
+	payload := event.AppendRequest(buf.AvailableBuffer()[:0], &event.Request{
+		Method:   r.Method,
+		Path:     rt.EventPath(r.URL.Path),
+		Host:     r.Host,
+		Header:   r.Header,
+		RawQuery: r.URL.RawQuery,
+		Body:     body,
+		Context: event.RequestContext{
+			RequestID:    reqID,
+			EnvID:        g.cfg.EnvID,
+			FunctionName: rt.Function,
+			Domain:       route.NormalizeHost(r.Host),
+			SourceIP:     c.ClientIP(),
+			TriggerPath:  rt.Path,
+		},
+	})
 	msg := &nats.Msg{
 		Subject: subj,
 		Header: nats.Header{
@@ -90,20 +102,16 @@ func (g *Gateway) invoke(c *gin.Context) {
 		writeError(c, g.log, reqID, err)
 		return
 	}
-	reply, err := event.ParseReply(resp)
+	h := c.Writer.Header()
+	status, rbody, err := event.ParseReply(resp, h)
 	if err != nil {
 		writeError(c, g.log, reqID, err)
 		return
 	}
-	h := c.Writer.Header()
-	for k, vs := range reply.Header {
-		if k != HeaderRequestID {
-			h[k] = vs
-		}
-	}
-	h.Set("Content-Length", strconv.Itoa(len(reply.Body)))
-	c.Writer.WriteHeader(reply.Status)
-	_, _ = c.Writer.Write(reply.Body)
+	h[HeaderRequestID] = []string{reqID} // ours, whatever the function set
+	h["Content-Length"] = []string{strconv.Itoa(len(rbody))}
+	c.Writer.WriteHeader(status)
+	_, _ = c.Writer.Write(rbody)
 }
 
 func putBuf(b *bytes.Buffer) {
@@ -141,55 +149,6 @@ func (g *Gateway) readBody(c *gin.Context, buf *bytes.Buffer) ([]byte, error) {
 	// The event encoding appends after the body in the same buffer.
 	buf.Grow(2*n + 2048)
 	return b[:n:n], nil
-}
-
-// newEvent builds the event for r; the body is set by the caller.
-func (g *Gateway) newEvent(r *http.Request, rt *route.Route, reqID, ip string) *event.Event {
-	ev := &event.Event{
-		Path:              rt.EventPath(r.URL.Path),
-		HTTPMethod:        r.Method,
-		Headers:           make(map[string]string, len(r.Header)+1),
-		MultiValueHeaders: make(map[string][]string, len(r.Header)+1),
-		RequestContext: event.RequestContext{
-			RequestID:    reqID,
-			EnvID:        g.cfg.EnvID,
-			FunctionName: rt.Function,
-			Domain:       route.NormalizeHost(r.Host),
-			SourceIP:     ip,
-			TriggerPath:  rt.Path,
-		},
-	}
-	for k, vs := range r.Header {
-		lk := lowerASCII(k)
-		ev.Headers[lk] = vs[len(vs)-1]
-		ev.MultiValueHeaders[lk] = vs
-	}
-	// Go moves Host out of the header map; functions expect it there.
-	if r.Host != "" {
-		ev.Headers["host"] = r.Host
-		ev.MultiValueHeaders["host"] = []string{r.Host}
-	}
-	if r.URL.RawQuery != "" {
-		q := r.URL.Query()
-		ev.QueryStringParameters = make(map[string]string, len(q))
-		ev.MultiValueQueryStringParameters = q
-		for k, vs := range q {
-			ev.QueryStringParameters[k] = vs[len(vs)-1]
-		}
-	} else {
-		ev.QueryStringParameters = map[string]string{}
-		ev.MultiValueQueryStringParameters = map[string][]string{}
-	}
-	return ev
-}
-
-func lowerASCII(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			return strings.ToLower(s)
-		}
-	}
-	return s
 }
 
 // headerSize approximates the bytes of the request line and headers.

@@ -149,7 +149,9 @@ func (w *Worker) Start(ctx context.Context) error {
 		}
 		f.sub = sub
 	}
-	if err := w.nc.FlushWithContext(ctx); err != nil {
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := w.nc.FlushWithContext(fctx); err != nil {
 		return fmt.Errorf("worker: flush subscriptions: %w", err)
 	}
 	w.log.Info("worker serving", "functions", len(w.fns))

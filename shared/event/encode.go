@@ -25,20 +25,7 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	dst = appendString(dst, e.Body)
 	dst = append(dst, `,"isBase64Encoded":`...)
 	dst = strconv.AppendBool(dst, e.IsBase64Encoded)
-	c := &e.RequestContext
-	dst = append(dst, `,"requestContext":{"requestId":`...)
-	dst = appendString(dst, c.RequestID)
-	dst = append(dst, `,"envId":`...)
-	dst = appendString(dst, c.EnvID)
-	dst = append(dst, `,"functionName":`...)
-	dst = appendString(dst, c.FunctionName)
-	dst = append(dst, `,"domain":`...)
-	dst = appendString(dst, c.Domain)
-	dst = append(dst, `,"sourceIp":`...)
-	dst = appendString(dst, c.SourceIP)
-	dst = append(dst, `,"triggerPath":`...)
-	dst = appendString(dst, c.TriggerPath)
-	return append(dst, "}}"...)
+	return appendContext(dst, &e.RequestContext)
 }
 
 func appendMap(dst []byte, m map[string]string) []byte {
@@ -88,7 +75,11 @@ const hex = "0123456789abcdef"
 // appendString appends s as a JSON string, escaping as encoding/json does
 // (including <, > and & and the line separators U+2028 and U+2029) and
 // replacing invalid UTF-8 with U+FFFD.
-func appendString(dst []byte, s string) []byte {
+func appendString(dst []byte, s string) []byte { return appendStr(dst, s) }
+
+func appendBytesString(dst []byte, b []byte) []byte { return appendStr(dst, b) }
+
+func appendStr[S string | []byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -115,7 +106,7 @@ func appendString(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		r, size := decodeRune(s[i:])
 		if r == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\ufffd`...)
@@ -134,4 +125,14 @@ func appendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+func decodeRune[S string | []byte](s S) (rune, int) {
+	switch s := any(s).(type) {
+	case string:
+		return utf8.DecodeRuneInString(s)
+	case []byte:
+		return utf8.DecodeRune(s)
+	}
+	return utf8.RuneError, 1
 }

@@ -2,7 +2,6 @@ package event
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"unicode/utf8"
 )
@@ -14,11 +13,13 @@ type Event struct {
 	Path       string `json:"path"`
 	HTTPMethod string `json:"httpMethod"`
 	// Headers holds one value per header, the last one sent; names are
-	// lower-case. MultiValueHeaders holds every value.
+	// lower-case. MultiValueHeaders holds every value of each header that
+	// was sent more than once.
 	Headers           map[string]string   `json:"headers"`
 	MultiValueHeaders map[string][]string `json:"multiValueHeaders"`
 	// QueryStringParameters holds the last value of each query key;
-	// MultiValueQueryStringParameters holds every value.
+	// MultiValueQueryStringParameters holds every value of each key that
+	// was repeated.
 	QueryStringParameters           map[string]string   `json:"queryStringParameters"`
 	MultiValueQueryStringParameters map[string][]string `json:"multiValueQueryStringParameters"`
 	// Body is the request body: the bytes as text when they are valid UTF-8,
@@ -61,13 +62,4 @@ func (e *Event) BodyBytes() ([]byte, error) {
 		return nil, fmt.Errorf("event: body flagged base64 but not: %w", err)
 	}
 	return b, nil
-}
-
-// Decode parses an event encoded by [Event.AppendJSON] or any JSON encoder.
-func Decode(data []byte) (*Event, error) {
-	var e Event
-	if err := json.Unmarshal(data, &e); err != nil {
-		return nil, fmt.Errorf("event: decode: %w", err)
-	}
-	return &e, nil
 }

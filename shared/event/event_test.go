@@ -127,14 +127,62 @@ func TestFromGo(t *testing.T) {
 func TestReplyMsgRoundTrip(t *testing.T) {
 	t.Parallel()
 	in := &Reply{Status: 201, Header: http.Header{"Content-Type": {"text/plain"}, "Set-Cookie": {"a=1", "b=2"}}, Body: []byte("ok")}
-	out, err := ParseReply(in.Msg())
+	out := &Reply{Header: http.Header{}}
+	var err error
+	out.Status, out.Body, err = ParseReply(in.Msg(), out.Header)
 	if err != nil || !reflect.DeepEqual(in, out) {
 		t.Fatalf("ParseReply(Msg()) = %+v, %v; want %+v", out, err, in)
 	}
-	_, err = ParseReply(ErrorMsg(&Error{Code: CodeFunctionError, Message: "boom"}))
+	_, _, err = ParseReply(ErrorMsg(&Error{Code: CodeFunctionError, Message: "boom"}), http.Header{})
 	var fe *Error
 	if !errors.As(err, &fe) || fe.Code != CodeFunctionError || fe.Message != "boom" {
 		t.Fatalf("ParseReply(ErrorMsg) err = %v", err)
+	}
+}
+
+func TestAppendRequest(t *testing.T) {
+	t.Parallel()
+	r := &Request{
+		Method: "POST", Path: "/api/x", Host: "Example.com:8080",
+		Header:   http.Header{"Content-Type": {"application/json"}, "X-Multi": {"a", "b\"<"}},
+		RawQuery: "name=Cloud%20Base&x=1&x=2&bad=%zz",
+		Body:     []byte(`{"a":"é"}`),
+		Context:  RequestContext{RequestID: "r", FunctionName: "f", Domain: "example.com"},
+	}
+	ev, err := Decode(AppendRequest(nil, r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Event{
+		Path: "/api/x", HTTPMethod: "POST",
+		Headers:                         map[string]string{"content-type": "application/json", "x-multi": "b\"<", "host": "Example.com:8080"},
+		MultiValueHeaders:               map[string][]string{"x-multi": {"a", "b\"<"}},
+		QueryStringParameters:           map[string]string{"name": "Cloud Base", "x": "2"},
+		MultiValueQueryStringParameters: map[string][]string{"x": {"1", "2"}},
+		Body:                            `{"a":"é"}`,
+		RequestContext:                  r.Context,
+	}
+	if !reflect.DeepEqual(ev, want) {
+		t.Fatalf("AppendRequest:\n got %+v\nwant %+v", ev, want)
+	}
+	r.Body, r.RawQuery, r.Header = []byte{0xff, 0xfe}, "", http.Header{}
+	ev, err = Decode(AppendRequest(nil, r))
+	if err != nil || !ev.IsBase64Encoded || ev.Body != "//4=" || len(ev.QueryStringParameters) != 0 || ev.QueryStringParameters == nil {
+		t.Fatalf("binary AppendRequest = %+v, %v", ev, err)
+	}
+}
+
+func BenchmarkAppendRequest(b *testing.B) {
+	r := &Request{
+		Method: "GET", Path: "/echo", Host: "localhost:8080",
+		Header:  http.Header{"User-Agent": {"curl/8"}, "Accept": {"*/*"}, "Content-Type": {"application/json"}},
+		Body:    []byte(`{"name":"CloudBase","version":"1.0"}`),
+		Context: RequestContext{RequestID: "r", FunctionName: "echo", Domain: "localhost", SourceIP: "127.0.0.1", TriggerPath: "/echo"},
+	}
+	buf := make([]byte, 0, 2048)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendRequest(buf[:0], r)
 	}
 }
 
@@ -189,4 +237,25 @@ func BenchmarkDecode(b *testing.B) {
 	for b.Loop() {
 		_, _ = Decode(data)
 	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(sampleEvent().AppendJSON(nil))
+	f.Add([]byte(`{"path":"/a","headers":null,"body":"x\u00e9\"\\\/\b\f\n\r\t","isBase64Encoded":true}`))
+	f.Add([]byte(`{"path":"/a","PATH":"/b","extra":1}`))
+	f.Add([]byte(`{"path":"/a","path":"/b"}`))
+	f.Add([]byte(`{"headers":{"a":"1","a":"2"},"multiValueHeaders":{"a":[]}}`))
+	f.Add([]byte(`{"body":"\ud83d\ude00 \ud800"} `))
+	f.Add([]byte(`{"requestContext":{"requestId":null,"domain":"x"}}x`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var want Event
+		wantErr := json.Unmarshal(data, &want)
+		got, err := Decode(data)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("Decode(%q) err = %v, encoding/json err = %v", data, err, wantErr)
+		}
+		if err == nil && !reflect.DeepEqual(*got, want) {
+			t.Fatalf("Decode(%q):\n got %+v\nwant %+v", data, *got, want)
+		}
+	})
 }

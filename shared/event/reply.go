@@ -119,9 +119,13 @@ func addHeader(h http.Header, k, v string) {
 }
 
 // FromGo turns a Go function's return value into a reply: a Response (or
-// *Response) is an envelope, a string is text, nil is an empty 200, and any
-// other value is marshalled to JSON and integrated by [FromValue].
+// *Response) is an envelope, a string is text, nil is an empty 200, a
+// json.RawMessage is integrated by [FromValue], and any other value is
+// encoded as JSON and sent as application/json (a JSON string or number as
+// text/plain). Unlike [FromValue], a Go map or struct is never taken for an
+// envelope: return a Response to set the status.
 func FromGo(v any) (*Reply, error) {
+	var b []byte
 	switch v := v.(type) {
 	case nil:
 		return &Reply{Status: http.StatusOK}, nil
@@ -136,12 +140,26 @@ func FromGo(v any) (*Reply, error) {
 		return textReply([]byte(v)), nil
 	case json.RawMessage:
 		return FromValue(v)
+	case *Event:
+		b = v.AppendJSON(nil)
+	default:
+		var err error
+		if b, err = json.Marshal(v); err != nil {
+			return nil, &Error{Code: CodeInvalidResponse, Message: "result is not JSON: " + err.Error()}
+		}
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, &Error{Code: CodeInvalidResponse, Message: "result is not JSON: " + err.Error()}
+	switch b[0] {
+	case '{', '[':
+		return jsonReply(b), nil
+	case '"':
+		var s string
+		_ = json.Unmarshal(b, &s)
+		return textReply([]byte(s)), nil
+	case 'n':
+		return &Reply{Status: http.StatusOK}, nil
+	default:
+		return textReply(b), nil
 	}
-	return FromValue(b)
 }
 
 // FromValue turns the JSON encoding of a function's return value into a
@@ -260,21 +278,21 @@ func ErrorMsg(e *Error) *nats.Msg {
 // ErrNotReply reports a NATS message that is not a worker reply.
 var ErrNotReply = errors.New("event: message is not a worker reply")
 
-// ParseReply decodes a worker's reply. A failed invocation is returned as an
-// *Error.
-func ParseReply(m *nats.Msg) (*Reply, error) {
+// ParseReply decodes a worker's reply, adding its headers to h (the HTTP
+// response's, so nothing is copied twice) and returning status and body. A
+// failed invocation is returned as an *Error.
+func ParseReply(m *nats.Msg, h http.Header) (status int, body []byte, err error) {
 	if code := m.Header.Get(subject.HeaderError); code != "" {
-		return nil, &Error{Code: code, Message: string(m.Data)}
+		return 0, nil, &Error{Code: code, Message: string(m.Data)}
 	}
-	status, err := strconv.Atoi(m.Header.Get(subject.HeaderStatus))
+	status, err = strconv.Atoi(m.Header.Get(subject.HeaderStatus))
 	if err != nil || status < 100 || status > 599 {
-		return nil, ErrNotReply
+		return 0, nil, ErrNotReply
 	}
-	r := &Reply{Status: status, Body: m.Data, Header: make(http.Header, len(m.Header))}
 	for k, vs := range m.Header {
 		if name, ok := strings.CutPrefix(k, subject.HeaderResponsePrefix); ok {
-			r.Header[name] = vs
+			h[name] = vs
 		}
 	}
-	return r, nil
+	return status, m.Data, nil
 }
