@@ -21,6 +21,14 @@ type Handler interface {
 	Invoke(ctx context.Context, ev *event.Event) (any, error)
 }
 
+// RawHandler is implemented by handlers that take the event as the JSON the
+// gateway sent, such as the Node.js runtime, which passes it on unparsed.
+// The worker calls InvokeRaw instead of decoding the event for Invoke.
+type RawHandler interface {
+	Handler
+	InvokeRaw(ctx context.Context, event []byte) (any, error)
+}
+
 // HandlerFunc adapts an ordinary function to a Handler.
 type HandlerFunc func(ctx context.Context, ev *event.Event) (any, error)
 

@@ -217,12 +217,18 @@ func (w *Worker) serve(f *function, m *nats.Msg) {
 
 // invoke runs the handler and turns its outcome into a reply message.
 func (w *Worker) invoke(ctx context.Context, f *function, data []byte, reqID string) *nats.Msg {
-	ev, err := event.Decode(data)
-	if err != nil {
-		w.log.Error("undecodable event", "request_id", reqID, "function", f.name, "err", err)
-		return event.ErrorMsg(&event.Error{Code: event.CodeInvalidEvent, Message: err.Error()})
+	var res any
+	var err error
+	if raw, ok := f.handler.(RawHandler); ok {
+		res, err = callRaw(ctx, raw, data)
+	} else {
+		ev, derr := event.Decode(data)
+		if derr != nil {
+			w.log.Error("undecodable event", "request_id", reqID, "function", f.name, "err", derr)
+			return event.ErrorMsg(&event.Error{Code: event.CodeInvalidEvent, Message: derr.Error()})
+		}
+		res, err = call(ctx, f.handler, ev)
 	}
-	res, err := call(ctx, f.handler, ev)
 	if err == nil {
 		var r *event.Reply
 		if r, err = event.FromGo(res); err == nil {
@@ -249,6 +255,16 @@ func call(ctx context.Context, h Handler, ev *event.Event) (res any, err error) 
 		}
 	}()
 	return h.Invoke(ctx, ev)
+}
+
+// callRaw runs a RawHandler, turning a panic into an error.
+func callRaw(ctx context.Context, h RawHandler, data []byte) (res any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &event.Error{Code: event.CodeFunctionError, Message: fmt.Sprintf("panic: %v\n%s", p, debug.Stack())}
+		}
+	}()
+	return h.InvokeRaw(ctx, data)
 }
 
 // Drain stops taking new invocations, then waits until every invocation

@@ -1,0 +1,195 @@
+// Package gatewaytest runs fngate stacks for end-to-end tests: a real
+// in-process nats-server, a real redis-server, gateways serving HTTP on
+// loopback ports, and workers, all stopped at test cleanup.
+package gatewaytest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/fngate/fngate/gateway"
+	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/store"
+	"github.com/fngate/fngate/shared/testenv"
+	"github.com/fngate/fngate/worker"
+)
+
+// Stack is one NATS server and one Redis shared by any number of gateways
+// and workers.
+type Stack struct {
+	T      testing.TB
+	NATS   *server.Server
+	Redis  *testenv.Redis
+	Routes *store.Routes
+}
+
+// New starts NATS and Redis and stores routes.
+func New(t testing.TB, routes ...route.Route) *Stack {
+	t.Helper()
+	s := &Stack{T: t, NATS: testenv.NATS(t), Redis: testenv.StartRedis(t)}
+	s.Routes = store.NewRoutes(s.Redis.Client())
+	if len(routes) > 0 {
+		if err := s.Routes.Put(context.Background(), routes); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// Logger returns a logger that writes to the test log when -v is set and
+// discards otherwise.
+func Logger(t testing.TB) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Gateway is a gateway serving on loopback.
+type Gateway struct {
+	*gateway.Gateway
+	URL      string // public listener, http://127.0.0.1:port
+	AdminURL string
+	stop     context.CancelFunc
+	done     chan error
+}
+
+// Stop shuts the gateway down gracefully and waits for it.
+func (g *Gateway) Stop() error {
+	g.stop()
+	return <-g.done
+}
+
+// Gateway starts a gateway on the stack. cfg's addresses are ignored.
+func (s *Stack) Gateway(cfg gateway.Config) *Gateway {
+	t := s.T
+	t.Helper()
+	nc := testenv.Conn(t, s.NATS, nats.Name("gateway"))
+	if cfg.Logger == nil {
+		cfg.Logger = Logger(t)
+	}
+	cfg.AdminAddr = "127.0.0.1:0"
+	g, err := gateway.New(cfg, nc, s.Routes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.SyncRoutes(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	gw := &Gateway{Gateway: g, URL: "http://" + pub.Addr().String(), AdminURL: "http://" + adm.Addr().String(), stop: cancel, done: make(chan error, 1)}
+	go func() { gw.done <- g.Serve(ctx, pub, adm) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-gw.done:
+		case <-time.After(30 * time.Second):
+			t.Error("gateway did not stop within 30s")
+		}
+	})
+	return gw
+}
+
+// Worker starts a worker serving fns on its own NATS connection, as a
+// separate worker process would. It is drained at cleanup unless the test
+// drained it already.
+func (s *Stack) Worker(cfg worker.Config, fns map[string]worker.Handler) *worker.Worker {
+	t := s.T
+	t.Helper()
+	nc := testenv.Conn(t, s.NATS, nats.Name("worker"))
+	if cfg.Logger == nil {
+		cfg.Logger = Logger(t)
+	}
+	w, err := worker.New(nc, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, h := range fns {
+		if err := w.Handle(name, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Drain(context.Background()) })
+	return w
+}
+
+// Response is a finished HTTP exchange.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v, failing the test on error.
+func (r *Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("body %q is not JSON: %v", r.Body, err)
+	}
+}
+
+// ErrorCode returns error.code of a JSON error body ("" if none).
+func (r *Response) ErrorCode() string {
+	var e struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+		RequestID string `json:"requestId"`
+	}
+	_ = json.Unmarshal(r.Body, &e)
+	return e.Error.Code
+}
+
+// Client is the HTTP client tests use: no keep-alive reuse across tests.
+var Client = &http.Client{Timeout: 60 * time.Second}
+
+// Do sends a request and reads the whole response. host, when set, is sent
+// as the Host header.
+func Do(t testing.TB, method, url, host string, header http.Header, body []byte) *Response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	if host != "" {
+		req.Host = host
+	}
+	resp, err := Client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", method, url, err)
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// Get is Do with GET and no body.
+func Get(t testing.TB, url string) *Response { return Do(t, http.MethodGet, url, "", nil, nil) }
