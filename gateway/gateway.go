@@ -52,8 +52,9 @@ type Gateway struct {
 	nats  Requester
 	store RouteStore
 
-	table   atomic.Pointer[route.Table] // nil until the first load
-	version atomic.Int64
+	table    atomic.Pointer[route.Table] // nil until the first load
+	version  atomic.Int64
+	inflight atomic.Int64
 	reload  sync.Mutex // one reload at a time
 }
 
@@ -85,6 +86,9 @@ func (g *Gateway) Handler() http.Handler {
 	e.NoRoute(g.invoke)
 	return e
 }
+
+// InFlight returns the number of function calls in progress.
+func (g *Gateway) InFlight() int64 { return g.inflight.Load() }
 
 // Serve serves the public listener pub and the admin listener adm (nil for
 // none) until ctx ends, keeping routes in sync with the store. Then it stops

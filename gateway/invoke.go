@@ -97,7 +97,9 @@ func (g *Gateway) invoke(c *gin.Context) {
 		},
 		Data: payload,
 	}
+	g.inflight.Add(1)
 	resp, err := g.request(ctx, msg)
+	g.inflight.Add(-1)
 	if err != nil {
 		writeError(c, g.log, reqID, err)
 		return

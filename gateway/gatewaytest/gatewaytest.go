@@ -7,11 +7,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,12 +65,21 @@ type Gateway struct {
 	AdminURL string
 	stop     context.CancelFunc
 	done     chan error
+	once     sync.Once
+	err      error
 }
 
-// Stop shuts the gateway down gracefully and waits for it.
+// Stop shuts the gateway down gracefully and waits for it (at most 30s).
 func (g *Gateway) Stop() error {
-	g.stop()
-	return <-g.done
+	g.once.Do(func() {
+		g.stop()
+		select {
+		case g.err = <-g.done:
+		case <-time.After(30 * time.Second):
+			g.err = errors.New("gateway did not stop within 30s")
+		}
+	})
+	return g.err
 }
 
 // Gateway starts a gateway on the stack. cfg's addresses are ignored.
@@ -99,11 +110,8 @@ func (s *Stack) Gateway(cfg gateway.Config) *Gateway {
 	gw := &Gateway{Gateway: g, URL: "http://" + pub.Addr().String(), AdminURL: "http://" + adm.Addr().String(), stop: cancel, done: make(chan error, 1)}
 	go func() { gw.done <- g.Serve(ctx, pub, adm) }()
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-gw.done:
-		case <-time.After(30 * time.Second):
-			t.Error("gateway did not stop within 30s")
+		if err := gw.Stop(); err != nil {
+			t.Error(err)
 		}
 	})
 	return gw
