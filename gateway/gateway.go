@@ -55,7 +55,7 @@ type Gateway struct {
 	table    atomic.Pointer[route.Table] // nil until the first load
 	version  atomic.Int64
 	inflight atomic.Int64
-	reload  sync.Mutex // one reload at a time
+	reload   sync.Mutex // one reload at a time
 }
 
 // New returns a gateway. It loads no routes: call [Gateway.Serve], or

@@ -16,6 +16,15 @@ import (
 	"github.com/fngate/fngate/shared/natsserver"
 )
 
+func init() {
+	// go-redis logs every failed dial; the outage tests cause them on purpose.
+	redis.SetLogger(quietRedis{})
+}
+
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
+
 // NATS starts an in-process nats-server with JetStream on 127.0.0.1 and a
 // free port.
 func NATS(t testing.TB) *server.Server {

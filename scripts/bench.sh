@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Measures fngate against baselines run in the same invocation, on loopback
+# only, bounded in time: ROUNDS x targets x DURATION seconds of wrk load.
+#
+#   bare     a bare gin handler
+#   nats     gin -> NATS request-reply -> a bare responder
+#   gateway  the fngate gateway -> NATS -> worker, built-in Go `echo`
+#
+# Prints requests/s and p50/p99 latency (median over rounds) for each target
+# and the ratios. Machines are shared and noisy: read the ratios, not the
+# absolute numbers.
+#   ROUNDS=3 DURATION=5 CONNS=32 scripts/bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/deps.sh
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-5}
+CONNS=${CONNS:-32}
+
+fngate_need wrk wrk
+fngate_need redis-server redis-server
+fngate_need redis-cli redis-tools
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+port=
+for _ in $(seq 20); do
+  p=$((20000 + RANDOM % 20000))
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
+done
+[ -n "$port" ] || { echo "bench: no free port for Redis" >&2; exit 1; }
+redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no --dir "$work" --loglevel warning &
+pids+=($!)
+for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+go build -o "$work/benchserver" ./scripts/benchserver
+"$work/benchserver" -redis-url "redis://127.0.0.1:$port/0" -store-dir "$work/nats" >"$work/targets" 2>"$work/benchserver.log" &
+pids+=($!)
+for _ in $(seq 300); do grep -q '^ready' "$work/targets" && break; sleep 0.1; done
+grep -q '^ready' "$work/targets" || { cat "$work/benchserver.log" >&2; echo "bench: benchserver not ready" >&2; exit 1; }
+mapfile -t names < <(awk '$1=="target"{print $2}' "$work/targets")
+
+# wrk latency to milliseconds.
+to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.3f", v}'; }
+
+echo "bench: $ROUNDS rounds x ${DURATION}s per target, $CONNS connections, wrk 1 thread, loopback"
+for round in $(seq "$ROUNDS"); do
+  for n in "${names[@]}"; do
+    url=$(awk -v n="$n" '$1=="target" && $2==n {print $3}' "$work/targets")
+    out=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$url")
+    rps=$(awk '/^Requests\/sec/{print $2}' <<<"$out")
+    p50=$(awk '$1=="50%"{print $2}' <<<"$out" | to_ms)
+    p99=$(awk '$1=="99%"{print $2}' <<<"$out" | to_ms)
+    non2xx=$(awk '/Non-2xx/{print $NF}' <<<"$out"); errs=$(awk '/Socket errors/{print}' <<<"$out")
+    if [ -n "$non2xx" ] || [ -n "$errs" ]; then echo "bench: $n had failures: non-2xx=${non2xx:-0} $errs" >&2; fi
+    echo "$n $rps $p50 $p99" >>"$work/results"
+    printf '  round %d %-8s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms\n' "$round" "$n" "$rps" "$p50" "$p99"
+  done
+done
+
+echo
+echo "median over $ROUNDS rounds:"
+median() { sort -g | awk '{a[NR]=$1} END{if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+declare -A RPS
+for n in "${names[@]}"; do
+  rps=$(awk -v n="$n" '$1==n{print $2}' "$work/results" | median)
+  p50=$(awk -v n="$n" '$1==n{print $3}' "$work/results" | median)
+  p99=$(awk -v n="$n" '$1==n{print $4}' "$work/results" | median)
+  RPS[$n]=$rps
+  printf '  %-8s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms\n' "$n" "$rps" "$p50" "$p99"
+done
+echo
+echo "ratios (throughput):"
+ratio() { awk -v a="${RPS[$1]}" -v b="${RPS[$2]}" 'BEGIN{printf "%.2f", a/b}'; }
+printf '  gateway / nats  %s   (target >= 0.85)\n' "$(ratio gateway nats)"
+printf '  gateway / bare  %s\n' "$(ratio gateway bare)"
+printf '  nats    / bare  %s\n' "$(ratio nats bare)"

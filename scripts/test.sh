@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every check: gofmt, go vet, and go test -race over the whole module.
+# Integration tests start a real in-process nats-server and real redis-server
+# processes on free loopback ports; this script installs redis-server and
+# Node.js from Debian's packages when they are missing, so nothing is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/deps.sh
+
+fngate_need redis-server redis-server
+fngate_need_node
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
+echo "== go vet"
+go vet ./...
+echo "== go test -race"
+# -p 2: the machines have two cores; the integration tests start servers.
+go test -race -count=1 -p 2 -timeout 20m "$@" ./...
