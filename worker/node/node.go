@@ -1,0 +1,243 @@
+package node
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/shared/subject"
+	"github.com/fngate/fngate/worker"
+)
+
+//go:embed bootstrap.js
+var bootstrap string
+
+// MinNodeMajor is the oldest Node.js major version the runtime accepts.
+const MinNodeMajor = 18
+
+// Config configures a Runtime. Only Dir is required.
+type Config struct {
+	// Dir holds one folder per function: <Dir>/<name>/index.js, with an
+	// optional package.json and node_modules beside it. Folder names must
+	// be valid function names; others are skipped.
+	Dir string
+	// Node is the node binary, looked up in PATH. Default "node".
+	Node string
+	// Procs is the number of long-lived Node processes per function.
+	// Default 1.
+	Procs int
+	// Concurrency is how many invocations of one function a worker should
+	// run at once: pass it to worker.WithConcurrency. One process runs many
+	// invocations concurrently. Default 64.
+	Concurrency int
+	// MaxOldSpaceMB is each process's --max-old-space-size. Default 256.
+	MaxOldSpaceMB int
+	// ExposeErrors puts the message of an error a function throws into the
+	// failed reply. By default it is only logged.
+	ExposeErrors bool
+	// ReloadInterval is how often the files of each function (not its
+	// node_modules) are checked for edits. Default 1s; negative disables.
+	ReloadInterval time.Duration
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Defaults.
+const (
+	DefaultNode           = "node"
+	DefaultProcs          = 1
+	DefaultConcurrency    = 64
+	DefaultMaxOldSpaceMB  = 256
+	DefaultReloadInterval = time.Second
+)
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.Node == "" {
+		c.Node = DefaultNode
+	}
+	if c.Procs == 0 {
+		c.Procs = DefaultProcs
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.MaxOldSpaceMB == 0 {
+		c.MaxOldSpaceMB = DefaultMaxOldSpaceMB
+	}
+	if c.ReloadInterval == 0 {
+		c.ReloadInterval = DefaultReloadInterval
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Dir == "":
+		return errors.New("node: Dir is required")
+	case c.Procs < 1:
+		return fmt.Errorf("node: Procs %d must be at least 1", c.Procs)
+	case c.Concurrency < 1:
+		return fmt.Errorf("node: Concurrency %d must be at least 1", c.Concurrency)
+	case c.MaxOldSpaceMB < 16:
+		return fmt.Errorf("node: MaxOldSpaceMB %d must be at least 16", c.MaxOldSpaceMB)
+	}
+	return nil
+}
+
+// Runtime hosts the Node.js functions of one directory, each in its own pool
+// of long-lived Node processes.
+type Runtime struct {
+	cfg    Config
+	log    *slog.Logger
+	fns    map[string]*function
+	names  []string
+	ctx    context.Context // ends at Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // supervisors and the reload poller
+	once   sync.Once
+}
+
+// New checks that node is installed and at least version 18, discovers the
+// functions in cfg.Dir and starts their processes. It returns once every
+// process has loaded its function or failed to start, or when ctx ends.
+// Close the Runtime to stop them.
+func New(ctx context.Context, cfg Config) (*Runtime, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	version, err := nodeVersion(ctx, cfg.Node)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("node: functions dir: %w", err)
+	}
+	cfg.Dir = dir
+	names, err := discover(dir, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	rctx, cancel := context.WithCancel(context.Background())
+	r := &Runtime{cfg: cfg, log: cfg.Logger, fns: make(map[string]*function, len(names)), names: names, ctx: rctx, cancel: cancel}
+	for _, n := range names {
+		f := newFunction(r, n, filepath.Join(dir, n))
+		r.fns[n] = f
+		for i := range f.slots {
+			r.wg.Add(1)
+			go f.supervise(i)
+		}
+	}
+	if cfg.ReloadInterval > 0 {
+		r.wg.Add(1)
+		go r.pollChanges()
+	}
+	r.log.Info("node runtime started", "node", version, "dir", dir, "functions", len(names), "procs", cfg.Procs)
+	for _, f := range r.fns {
+		for i := range f.slots {
+			select {
+			case <-f.slots[i].settled:
+			case <-ctx.Done():
+				_ = r.Close()
+				return nil, fmt.Errorf("node: waiting for function %s to load: %w", f.name, ctx.Err())
+			}
+		}
+	}
+	return r, nil
+}
+
+// nodeVersion runs node --version and checks the major version.
+func nodeVersion(ctx context.Context, bin string) (string, error) {
+	out, err := exec.CommandContext(ctx, bin, "--version").Output()
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("node not found: install Node.js %d+ (apt-get install nodejs): %w", MinNodeMajor, err)
+	}
+	if err != nil {
+		return "", fmt.Errorf("node: %s --version: %w", bin, err)
+	}
+	v := strings.TrimSpace(string(out))
+	major, _, _ := strings.Cut(strings.TrimPrefix(v, "v"), ".")
+	n, err := strconv.Atoi(major)
+	if err != nil {
+		return "", fmt.Errorf("node: %s --version printed %q, not a version", bin, v)
+	}
+	if n < MinNodeMajor {
+		return "", fmt.Errorf("node: %s is Node.js %s, too old: install Node.js %d+ (apt-get install nodejs)", bin, v, MinNodeMajor)
+	}
+	return v, nil
+}
+
+// discover returns the sorted names of the function folders in dir.
+func discover(dir string, log *slog.Logger) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("node: functions dir: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		n := e.Name()
+		if !subject.ValidFunction(n) {
+			log.Warn("skipping folder: not a valid function name", "dir", dir, "folder", n, "want", "[a-z0-9][a-z0-9_-]{0,63}")
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, n, "index.js")); err != nil {
+			log.Warn("skipping folder: no index.js", "dir", dir, "folder", n)
+			continue
+		}
+		names = append(names, n)
+	}
+	if len(names) == 0 {
+		log.Warn("no Node.js functions found", "dir", dir)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// Functions returns the names of the functions found, sorted.
+func (r *Runtime) Functions() []string { return slices.Clone(r.names) }
+
+// Concurrency returns what to pass to worker.WithConcurrency for each
+// function of r.
+func (r *Runtime) Concurrency() int { return r.cfg.Concurrency }
+
+// Handler returns the handler of function name. It implements
+// worker.RawHandler. A name that was not found answers every call with
+// FUNCTION_LOAD_ERROR.
+func (r *Runtime) Handler(name string) worker.Handler {
+	return &handler{rt: r, name: name, fn: r.fns[name]}
+}
+
+// Close kills every process and waits until all have exited. Invocations
+// still running fail with FUNCTION_ERROR.
+func (r *Runtime) Close() error {
+	r.once.Do(func() {
+		r.cancel()
+		for _, f := range r.fns {
+			f.killAll("runtime closed")
+		}
+		r.wg.Wait()
+		r.log.Info("node runtime stopped", "dir", r.cfg.Dir)
+	})
+	return nil
+}
+
+var errClosed = &event.Error{Code: event.CodeFunctionError, Message: "node runtime closed"}

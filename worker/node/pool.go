@@ -1,0 +1,255 @@
+package node
+
+import (
+	"context"
+	"encoding/binary"
+	"hash/fnv"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/fngate/fngate/shared/event"
+)
+
+// Process supervision.
+const (
+	// A process that exits on its own sooner than healthyUptime after it
+	// started is restarted only after a backoff delay.
+	healthyUptime  = 10 * time.Second
+	restartInitial = 100 * time.Millisecond
+	restartMax     = 5 * time.Second
+)
+
+// function is the pool of processes of one function.
+type function struct {
+	rt   *Runtime
+	name string
+	dir  string
+
+	mu      sync.Mutex
+	slots   []slot
+	changed chan struct{} // closed and replaced whenever a slot changes
+
+	gen    atomic.Uint64 // bumped on every change to the function's files
+	fp     uint64        // fingerprint of the files; pollChanges only
+	starts atomic.Int64  // processes started, for tests
+}
+
+// slot is one supervised process position of a pool.
+type slot struct {
+	proc *proc // current process, from spawn until it has died; nil between
+	// failing is set while the last process died before loading, so that
+	// calls fail at once instead of waiting for a restart that will fail.
+	failing bool
+	settled chan struct{} // closed once the first process loaded or died
+	once    sync.Once
+}
+
+func newFunction(r *Runtime, name, dir string) *function {
+	f := &function{rt: r, name: name, dir: dir, changed: make(chan struct{}), slots: make([]slot, r.cfg.Procs)}
+	for i := range f.slots {
+		f.slots[i].settled = make(chan struct{})
+	}
+	f.fp = fingerprint(dir)
+	return f
+}
+
+// notify wakes acquire calls waiting for a change. f.mu must be held.
+func (f *function) notify() {
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+func (f *function) settle(i int) {
+	f.slots[i].once.Do(func() { close(f.slots[i].settled) })
+}
+
+// acquire returns the ready process with the fewest invocations in flight,
+// waiting for one while processes start.
+func (f *function) acquire(ctx context.Context) (*proc, error) {
+	for {
+		f.mu.Lock()
+		var best *proc
+		failing := true
+		for i := range f.slots {
+			s := &f.slots[i]
+			if !s.failing {
+				failing = false
+			}
+			p := s.proc
+			if p == nil || !p.ready.Load() || p.killed.Load() {
+				continue
+			}
+			if best == nil || p.inflight.Load() < best.inflight.Load() {
+				best = p
+			}
+		}
+		changed := f.changed
+		f.mu.Unlock()
+		switch {
+		case best != nil:
+			return best, nil
+		case f.rt.ctx.Err() != nil:
+			return nil, errClosed
+		case failing:
+			return nil, &event.Error{Code: event.CodeLoadError, Message: "function " + f.name + ": its process exits before loading (see worker logs)"}
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, timeoutError(ctx, "no process of function "+f.name+" became ready")
+		}
+	}
+}
+
+// supervise keeps slot i running a process until the runtime closes.
+func (f *function) supervise(i int) {
+	defer f.rt.wg.Done()
+	defer f.settle(i)
+	log := f.rt.log
+	b := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(restartInitial),
+		backoff.WithMaxInterval(restartMax),
+		backoff.WithMaxElapsedTime(0),
+	)
+	for {
+		p, err := f.spawn(i)
+		f.mu.Lock()
+		closed := f.rt.ctx.Err() != nil
+		if err == nil && !closed {
+			f.slots[i].proc = p
+			f.notify()
+		}
+		f.mu.Unlock()
+		if err != nil {
+			log.Error("cannot start node process", "function", f.name, "err", err)
+			f.mu.Lock()
+			f.slots[i].failing = true
+			f.notify()
+			f.mu.Unlock()
+			f.settle(i)
+		} else {
+			if closed {
+				p.kill("runtime closed")
+			}
+			<-p.dead
+			f.mu.Lock()
+			f.slots[i].proc = nil
+			f.slots[i].failing = !p.ready.Load()
+			f.notify()
+			f.mu.Unlock()
+			f.settle(i)
+		}
+		if f.rt.ctx.Err() != nil {
+			return
+		}
+		var delay time.Duration
+		switch {
+		case err == nil && p.killed.Load():
+			// We killed it (a timeout): its replacement is needed now.
+		case err == nil && time.Since(p.started) >= healthyUptime:
+			b.Reset()
+		default:
+			delay = b.NextBackOff()
+			log.Warn("restarting node process after backoff", "function", f.name, "delay", delay.String())
+		}
+		if delay > 0 {
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-f.rt.ctx.Done():
+				t.Stop()
+				return
+			}
+		}
+	}
+}
+
+// killAll kills every process of f.
+func (f *function) killAll(reason string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.slots {
+		if p := f.slots[i].proc; p != nil {
+			p.kill(reason)
+		}
+	}
+}
+
+// reload tells every process of f to load the function again.
+func (f *function) reload() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.slots {
+		if p := f.slots[i].proc; p != nil {
+			p.send(frameReload, 0, 0, nil)
+		}
+	}
+}
+
+// pollChanges reloads functions whose files changed.
+func (r *Runtime) pollChanges() {
+	defer r.wg.Done()
+	t := time.NewTicker(r.cfg.ReloadInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, n := range r.names {
+			f := r.fns[n]
+			fp := fingerprint(f.dir)
+			if fp == f.fp {
+				continue
+			}
+			f.fp = fp
+			f.gen.Add(1)
+			r.log.Info("function changed, reloading", "function", f.name)
+			f.reload()
+		}
+	}
+}
+
+// fingerprint hashes the paths, sizes and modification times of the files of
+// a function, and the modification time of its node_modules folder (which
+// changes when a package is added or removed) without walking it. Hidden
+// files and folders (.git, editor swap files) are skipped.
+func fingerprint(dir string) uint64 {
+	h := fnv.New64a()
+	var buf [16]byte
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || path == dir {
+			return nil // vanished while walking: the next poll sees the result
+		}
+		if strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		modules := d.IsDir() && d.Name() == "node_modules"
+		if d.IsDir() && !modules {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		h.Write([]byte(path))
+		binary.LittleEndian.PutUint64(buf[:8], uint64(info.Size()))
+		binary.LittleEndian.PutUint64(buf[8:], uint64(info.ModTime().UnixNano()))
+		h.Write(buf[:])
+		if modules {
+			return filepath.SkipDir
+		}
+		return nil
+	})
+	return h.Sum64()
+}

@@ -1,0 +1,268 @@
+package worker_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"go.uber.org/goleak"
+
+	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/shared/subject"
+	"github.com/fngate/fngate/shared/testenv"
+	"github.com/fngate/fngate/worker"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// call sends ev to function over nc as the gateway does.
+func call(t *testing.T, nc *nats.Conn, function string, ev *event.Event, timeout time.Duration) (*nats.Msg, error) {
+	t.Helper()
+	subj, err := subject.Invoke(function)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(timeout)
+	m := &nats.Msg{Subject: subj, Data: ev.AppendJSON(nil), Header: nats.Header{
+		subject.HeaderRequestID: {ev.RequestContext.RequestID},
+		subject.HeaderDeadline:  {strconv.FormatInt(deadline.UnixMilli(), 10)},
+	}}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(time.Second))
+	defer cancel()
+	return nc.RequestMsgWithContext(ctx, m)
+}
+
+func newWorker(t *testing.T, nc *nats.Conn, cfg worker.Config) *worker.Worker {
+	t.Helper()
+	w, err := worker.New(nc, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func TestErrorsAndResults(t *testing.T) {
+	t.Parallel()
+	ns := testenv.NATS(t)
+	w := newWorker(t, testenv.Conn(t, ns), worker.Config{})
+	var gotDeadline time.Time
+	var gotInfo worker.Info
+	must(t, w.Handle("ok", worker.HandlerFunc(func(ctx context.Context, ev *event.Event) (any, error) {
+		gotDeadline, _ = ctx.Deadline()
+		gotInfo, _ = worker.InfoFrom(ctx)
+		return map[string]string{"path": ev.Path}, nil
+	})))
+	must(t, w.Handle("boom", worker.HandlerFunc(func(context.Context, *event.Event) (any, error) { panic("boom") })))
+	must(t, w.Handle("err", worker.HandlerFunc(func(context.Context, *event.Event) (any, error) { return nil, errors.New("nope") })))
+	must(t, w.Handle("load", worker.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+		return nil, &event.Error{Code: event.CodeLoadError, Message: "syntax"}
+	})))
+	must(t, w.Handle("late", worker.HandlerFunc(func(ctx context.Context, _ *event.Event) (any, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})))
+	type in struct{ N int }
+	must(t, w.Handle("typed", worker.JSON(func(_ context.Context, _ *event.Event, v in) (in, error) { return in{v.N * 2}, nil })))
+	must(t, w.Start(context.Background()))
+	t.Cleanup(func() { _ = w.Drain(context.Background()) })
+	nc := testenv.Conn(t, ns)
+
+	ev := &event.Event{Path: "/p", RequestContext: event.RequestContext{RequestID: "req-1"}}
+	start := time.Now()
+	m, err := call(t, nc, "ok", ev, 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{}
+	status, body, err := event.ParseReply(m, h)
+	if err != nil || status != 200 || string(body) != `{"path":"/p"}` || h.Get("Content-Type") != "application/json" {
+		t.Fatalf("ok reply = %d %s %v %v", status, body, h, err)
+	}
+	if d := gotDeadline.Sub(start); d < 2*time.Second || d > 4*time.Second {
+		t.Errorf("handler deadline %s after the call, want about 3s", d)
+	}
+	if gotInfo.RequestID != "req-1" || gotInfo.FunctionName != "ok" {
+		t.Errorf("info = %+v", gotInfo)
+	}
+
+	for fn, code := range map[string]string{"boom": event.CodeFunctionError, "err": event.CodeFunctionError, "load": event.CodeLoadError} {
+		m, err := call(t, nc, fn, ev, 3*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = event.ParseReply(m, http.Header{})
+		var fe *event.Error
+		if !errors.As(err, &fe) || fe.Code != code {
+			t.Errorf("%s: err = %v, want code %s", fn, err, code)
+		}
+	}
+	// The deadline travels with the call: the handler's ctx ends with it.
+	sub, _ := subject.Invoke("late")
+	dl := time.Now().Add(200 * time.Millisecond)
+	msg := &nats.Msg{Subject: sub, Data: ev.AppendJSON(nil), Header: nats.Header{subject.HeaderDeadline: {strconv.FormatInt(dl.UnixMilli(), 10)}}}
+	m, err = nc.RequestMsg(msg, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fe *event.Error
+	if _, _, err = event.ParseReply(m, http.Header{}); !errors.As(err, &fe) || fe.Code != event.CodeTimeout {
+		t.Errorf("late: %v, want %s", err, event.CodeTimeout)
+	}
+	// A malformed event is refused, not run.
+	sub, _ = subject.Invoke("ok")
+	m, err = nc.Request(sub, []byte("{not json"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err = event.ParseReply(m, http.Header{}); !errors.As(err, &fe) || fe.Code != event.CodeInvalidEvent {
+		t.Errorf("bad event: %v", err)
+	}
+	// The typed JSON adapter.
+	tev := &event.Event{Body: `{"N":21}`}
+	m, _ = call(t, nc, "typed", tev, 3*time.Second)
+	if _, body, err := event.ParseReply(m, http.Header{}); err != nil || string(body) != `{"N":42}` {
+		t.Errorf("typed = %s %v", body, err)
+	}
+	tev.Body = "[1"
+	m, _ = call(t, nc, "typed", tev, 3*time.Second)
+	if status, _, _ := event.ParseReply(m, http.Header{}); status != 400 {
+		t.Errorf("typed with bad JSON = %d, want 400", status)
+	}
+}
+
+func TestConcurrencyLimit(t *testing.T) {
+	t.Parallel()
+	ns := testenv.NATS(t)
+	w := newWorker(t, testenv.Conn(t, ns), worker.Config{})
+	var cur, peak atomic.Int64
+	must(t, w.Handle("limited", worker.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+		n := cur.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond) // simulated work, not a wait for state
+		cur.Add(-1)
+		return "ok", nil
+	}), worker.WithConcurrency(2)))
+	must(t, w.Start(context.Background()))
+	t.Cleanup(func() { _ = w.Drain(context.Background()) })
+	nc := testenv.Conn(t, ns)
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			if _, err := call(t, nc, "limited", &event.Event{}, 10*time.Second); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if p := peak.Load(); p != 2 {
+		t.Fatalf("peak concurrency %d, want 2", p)
+	}
+}
+
+func TestDrainAnswersWhatItHolds(t *testing.T) {
+	t.Parallel()
+	ns := testenv.NATS(t)
+	w := newWorker(t, testenv.Conn(t, ns), worker.Config{})
+	release := make(chan struct{})
+	var started atomic.Int64
+	must(t, w.Handle("held", worker.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+		started.Add(1)
+		<-release
+		return "done", nil
+	}), worker.WithConcurrency(2)))
+	must(t, w.Start(context.Background()))
+	nc := testenv.Conn(t, ns)
+	const n = 6 // 2 running, 4 queued in the worker
+	replies := make(chan error, n)
+	for range n {
+		go func() {
+			m, err := call(t, nc, "held", &event.Event{}, 20*time.Second)
+			if err == nil {
+				var body []byte
+				_, body, err = event.ParseReply(m, http.Header{})
+				if err == nil && string(body) != "done" {
+					err = errors.New("wrong body " + string(body))
+				}
+			}
+			replies <- err
+		}()
+	}
+	testenv.Eventually(t, 10*time.Second, "two invocations running", func() bool { return started.Load() == 2 })
+	drained := make(chan error, 1)
+	go func() { drained <- w.Drain(context.Background()) }()
+	// New calls find no worker once the drain has unsubscribed.
+	testenv.Eventually(t, 10*time.Second, "no responders after drain starts", func() bool {
+		sub, _ := subject.Invoke("held")
+		_, err := nc.Request(sub, nil, time.Second)
+		return errors.Is(err, nats.ErrNoResponders)
+	})
+	select {
+	case err := <-drained:
+		t.Fatalf("Drain returned %v with invocations still held", err)
+	default:
+	}
+	close(release)
+	if err := <-drained; err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		if err := <-replies; err != nil {
+			t.Errorf("held invocation: %v", err)
+		}
+	}
+}
+
+func TestHandleValidation(t *testing.T) {
+	t.Parallel()
+	ns := testenv.NATS(t)
+	w := newWorker(t, testenv.Conn(t, ns), worker.Config{})
+	h := worker.HandlerFunc(func(context.Context, *event.Event) (any, error) { return nil, nil })
+	if err := w.Handle("Bad.Name", h); !errors.Is(err, subject.ErrInvalidFunction) {
+		t.Errorf("invalid name: %v", err)
+	}
+	must(t, w.Handle("a", h))
+	if err := w.Handle("a", h); err == nil {
+		t.Error("duplicate accepted")
+	}
+	if err := w.Handle("b", h, worker.WithConcurrency(0)); err == nil {
+		t.Error("concurrency 0 accepted")
+	}
+	must(t, w.Start(context.Background()))
+	if err := w.Handle("c", h); err == nil {
+		t.Error("Handle after Start accepted")
+	}
+	must(t, w.Drain(context.Background()))
+	if _, err := worker.New(nil, worker.Config{Concurrency: -1}); err == nil {
+		t.Error("negative concurrency accepted")
+	}
+}
+
+func TestErrorMarkers(t *testing.T) {
+	t.Parallel()
+	base := errors.New("x")
+	if !worker.IsPermanent(worker.Permanent(base)) || worker.IsPermanent(base) || !errors.Is(worker.Permanent(base), base) {
+		t.Error("Permanent")
+	}
+	var ra *worker.RetryAfterError
+	if err := worker.RetryAfter(time.Second, base); !errors.As(err, &ra) || ra.After != time.Second || !errors.Is(err, base) {
+		t.Error("RetryAfter")
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
