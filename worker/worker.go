@@ -202,6 +202,9 @@ func (w *Worker) serve(f *function, m *nats.Msg) {
 		ctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
+	if w.log.Enabled(ctx, slog.LevelDebug) {
+		w.log.Debug("invocation started", "request_id", reqID, "function", f.name)
+	}
 	reply := w.invoke(ctx, f, m.Data, reqID)
 	if m.Reply == "" {
 		return

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fngate/fngate/shared/testenv"
+)
+
+// TestBinariesEndToEnd runs the real gateway and worker binaries as the
+// README does (embedded NATS, routes file, env configuration) and checks
+// SIGTERM: a worker restarted under a request in flight loses nothing, and
+// the gateway finishes in-flight requests before exiting.
+func TestBinariesEndToEnd(t *testing.T) {
+	t.Parallel()
+	bin := t.TempDir()
+	build := exec.Command("go", "build", "-o", bin+"/", "github.com/fngate/fngate/gateway/cmd/gateway", "github.com/fngate/fngate/worker/cmd/worker")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	rd := testenv.StartRedis(t)
+	httpPort, adminPort, natsPort := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
+	routes := filepath.Join(t.TempDir(), "routes.yaml")
+	if err := os.WriteFile(routes, []byte(`routes:
+  - {domain: "*", path: /greet, function: hello, methods: [GET]}
+  - {domain: "*", path: /sleep, function: sleep, timeout: 10s}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gw := start(t, bin+"/gateway",
+		"FNGATE_HTTP_ADDR=127.0.0.1:"+itoa(httpPort),
+		"FNGATE_ADMIN_ADDR=127.0.0.1:"+itoa(adminPort),
+		"FNGATE_NATS_LISTEN=127.0.0.1:"+itoa(natsPort),
+		"FNGATE_NATS_STORE_DIR="+t.TempDir(),
+		"FNGATE_REDIS_URL="+rd.URL(),
+		"FNGATE_ROUTES="+routes,
+		"FNGATE_NO_WORKER_WAIT=8s",
+	)
+	workerEnv := []string{"FNGATE_NATS_URL=nats://127.0.0.1:" + itoa(natsPort), "FNGATE_BUILTINS=hello,sleep", "FNGATE_LOG_LEVEL=debug"}
+	w1 := start(t, bin+"/worker", workerEnv...)
+	base := "http://127.0.0.1:" + itoa(httpPort)
+	testenv.Eventually(t, 20*time.Second, "gateway and worker answer", func() bool {
+		code, body := get(base + "/greet?name=Bin")
+		return code == 200 && strings.Contains(body, "Hello, Bin!")
+	})
+
+	// Worker restart: w1 holds a request when it gets SIGTERM; it answers
+	// it, exits 0, and a request sent meanwhile waits for w2.
+	inflight := make(chan string, 1)
+	go func() { code, body := get(base + "/sleep?ms=700"); inflight <- fmt.Sprintf("%d %s", code, body) }()
+	w1.waitLog(t, `"function":"sleep"`) // the worker holds the request
+	w1.signal(t, syscall.SIGTERM)
+	sigAt := time.Now()
+	during := make(chan string, 1)
+	go func() { code, body := get(base + "/greet?name=During"); during <- fmt.Sprintf("%d %s", code, body) }()
+	if err := w1.wait(15 * time.Second); err != nil {
+		t.Fatalf("worker exit after SIGTERM: %v\n%s", err, w1.logs())
+	}
+	t.Logf("worker exited %s after SIGTERM", time.Since(sigAt))
+	if got := <-inflight; got != `200 {"slept":700}` {
+		t.Fatalf("request in flight on the drained worker = %s", got)
+	}
+	w2 := start(t, bin+"/worker", workerEnv...)
+	if got := <-during; !strings.HasPrefix(got, "200 ") || !strings.Contains(got, "Hello, During!") {
+		t.Fatalf("request sent while no worker ran = %s", got)
+	}
+
+	// Gateway SIGTERM: the in-flight request completes, then it exits 0.
+	go func() { code, body := get(base + "/sleep?ms=700"); inflight <- fmt.Sprintf("%d %s", code, body) }()
+	w2.waitLog(t, `"function":"sleep"`) // the gateway holds the request
+	gw.signal(t, syscall.SIGTERM)
+	if got := <-inflight; got != `200 {"slept":700}` {
+		t.Fatalf("request in flight on the stopped gateway = %s", got)
+	}
+	if err := gw.wait(15 * time.Second); err != nil {
+		t.Fatalf("gateway exit after SIGTERM: %v\n%s", err, gw.logs())
+	}
+}
+
+func TestGatewayRefusesOpenAdminWithoutToken(t *testing.T) {
+	t.Setenv("FNGATE_ADMIN_ADDR", "0.0.0.0:0")
+	o, err := parse(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.gw.Logger = slogDiscard()
+	err = run(context.Background(), o)
+	if err == nil || !strings.Contains(err.Error(), "FNGATE_ADMIN_TOKEN") {
+		t.Fatalf("run = %v, want a refusal naming FNGATE_ADMIN_TOKEN", err)
+	}
+}
+
+func TestParse(t *testing.T) {
+	t.Setenv("FNGATE_DEFAULT_DOMAINS", "a.example, b.example")
+	t.Setenv("FNGATE_MAX_BODY_BYTES", "1000")
+	o, err := parse([]string{"-http-addr", "127.0.0.1:9", "-no-worker-wait", "2s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.gw.HTTPAddr != "127.0.0.1:9" || o.gw.MaxBodyBytes != 1000 || o.gw.NoWorkerWait != 2*time.Second ||
+		strings.Join(o.gw.DefaultDomains, ",") != "a.example,b.example" || o.redisURL != "redis://127.0.0.1:6379/0" {
+		t.Fatalf("parse = %+v", o)
+	}
+	if _, err := parse([]string{"-bogus"}); err == nil {
+		t.Fatal("unknown flag accepted")
+	}
+}
+
+func itoa(n int) string { return fmt.Sprint(n) }
+
+func get(url string) (int, string) {
+	c := &http.Client{Timeout: 30 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// proc is a child process whose logs are kept for failure messages.
+type proc struct {
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	out  strings.Builder
+	done chan error
+}
+
+func start(t *testing.T, path string, env ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(path), done: make(chan error, 1)}
+	p.cmd.Env = append(os.Environ(), env...)
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	copied := make(chan struct{})
+	go func() {
+		s := bufio.NewScanner(stderr)
+		for s.Scan() {
+			p.mu.Lock()
+			p.out.WriteString(s.Text() + "\n")
+			p.mu.Unlock()
+		}
+		close(copied)
+	}()
+	go func() { <-copied; p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		_ = p.wait(10 * time.Second)
+	})
+	return p
+}
+
+func (p *proc) logs() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+func (p *proc) waitLog(t *testing.T, s string) {
+	t.Helper()
+	testenv.Eventually(t, 10*time.Second, "log line "+s, func() bool { return strings.Contains(p.logs(), s) })
+}
+
+func (p *proc) signal(t *testing.T, sig os.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wait waits for the process to exit and returns its exit error; a second
+// call returns nil at once.
+func (p *proc) wait(d time.Duration) error {
+	select {
+	case err := <-p.done:
+		return err
+	case <-time.After(d):
+		return fmt.Errorf("still running after %s", d)
+	}
+}
+
+func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
