@@ -1,0 +1,41 @@
+// Package node hosts CloudBase-style Node.js functions in the worker:
+// modules that export main, as in
+//
+//	exports.main = async (event, context) => {
+//		return { statusCode: 200, body: JSON.stringify({ hello: event.path }) };
+//	};
+//
+// run unchanged on a real Node.js 18 or newer.
+//
+// A [Runtime] serves the folders of one directory, <Dir>/<name>/index.js,
+// each with its own package.json and node_modules if it has any. Every
+// function gets a pool of long-lived Node processes ([Config.Procs]) started
+// from a bootstrap script built into the Go binary; one process runs many
+// invocations at once. [Runtime.Handler] returns a worker.RawHandler, so the
+// event JSON the gateway sent reaches the function unparsed and the value it
+// returns (or its promise resolves to) comes back as JSON, which the worker
+// turns into the HTTP response by the rules of package event: an envelope
+// {statusCode, headers, body, isBase64Encoded} as given, any other value as
+// JSON.
+//
+// The context argument carries requestId, functionName and envId from the
+// event's requestContext and getRemainingTimeInMillis, from the call's
+// deadline. console.log and friends are captured with the request id of the
+// invocation that logged (across awaits) and written to the worker's logger;
+// so is anything written to stdout or stderr. Invocations travel on their
+// own pipes (fd 3 and 4), never on stdout.
+//
+// Failures map to the event error codes: a thrown error or rejected promise
+// is FUNCTION_ERROR (its message logged, not sent unless
+// [Config.ExposeErrors]); a function that does not load (syntax error, no
+// main export) is FUNCTION_LOAD_ERROR for every call until its files are
+// fixed; a call still running at its deadline is FUNCTION_TIMEOUT and its
+// process, whose event loop may be blocked, is killed and replaced. A process
+// that dies fails the invocations it was running at once and is restarted,
+// with backoff when it keeps dying.
+//
+// The files of each function (not node_modules) are polled every
+// [Config.ReloadInterval]; on a change its processes drop the function's
+// modules from require.cache and load it again, while invocations already
+// running finish on the old code.
+package node
