@@ -133,6 +133,7 @@ func (g *Gateway) readBody(c *gin.Context, buf *bytes.Buffer) ([]byte, error) {
 		return nil, ErrBodyTooLarge
 	}
 	if r.Body == nil || r.ContentLength == 0 {
+		buf.Grow(2048) // room for the event
 		return nil, nil
 	}
 	if r.ContentLength > 0 {

@@ -141,7 +141,7 @@ func FromGo(v any) (*Reply, error) {
 	case json.RawMessage:
 		return FromValue(v)
 	case *Event:
-		b = v.AppendJSON(nil)
+		b = v.AppendJSON(make([]byte, 0, 512+len(v.Body)*6/5))
 	default:
 		var err error
 		if b, err = json.Marshal(v); err != nil {
@@ -248,19 +248,36 @@ func scalar(v any) string {
 	}
 }
 
+// Shared, read-only header values for the common replies; nothing downstream
+// writes to a header value slice.
+var (
+	jsonType = []string{contentJSON}
+	textType = []string{contentText}
+	status   = func() (s [600][]string) {
+		for i := 100; i < 600; i++ {
+			s[i] = []string{strconv.Itoa(i)}
+		}
+		return
+	}()
+)
+
 func jsonReply(b []byte) *Reply {
-	return &Reply{Status: http.StatusOK, Header: http.Header{"Content-Type": {contentJSON}}, Body: b}
+	return &Reply{Status: http.StatusOK, Header: http.Header{"Content-Type": jsonType}, Body: b}
 }
 
 func textReply(b []byte) *Reply {
-	return &Reply{Status: http.StatusOK, Header: http.Header{"Content-Type": {contentText}}, Body: b}
+	return &Reply{Status: http.StatusOK, Header: http.Header{"Content-Type": textType}, Body: b}
 }
 
 // Msg encodes r as a NATS reply message (without subject): the payload is
 // the body, the status and each header travel as NATS headers.
 func (r *Reply) Msg() *nats.Msg {
 	m := &nats.Msg{Header: make(nats.Header, len(r.Header)+1), Data: r.Body}
-	m.Header[subject.HeaderStatus] = []string{strconv.Itoa(r.Status)}
+	if r.Status >= 100 && r.Status < 600 {
+		m.Header[subject.HeaderStatus] = status[r.Status]
+	} else {
+		m.Header[subject.HeaderStatus] = []string{strconv.Itoa(r.Status)}
+	}
 	for k, vs := range r.Header {
 		m.Header[subject.HeaderResponsePrefix+k] = vs
 	}

@@ -30,9 +30,11 @@
 // [Config.ExposeErrors]); a function that does not load (syntax error, no
 // main export) is FUNCTION_LOAD_ERROR for every call until its files are
 // fixed; a call still running at its deadline is FUNCTION_TIMEOUT and its
-// process, whose event loop may be blocked, is killed and replaced. A process
-// that dies fails the invocations it was running at once and is restarted,
-// with backoff when it keeps dying.
+// process, whose event loop may be blocked, is killed and replaced, failing
+// the other invocations it was running. A process that dies (process.exit,
+// an uncaught exception or unhandled rejection, as in plain Node.js, or
+// running out of memory) fails the invocations it was running at once and is
+// restarted, with backoff when it keeps dying.
 //
 // The files of each function (not node_modules) are polled every
 // [Config.ReloadInterval]; on a change its processes drop the function's

@@ -51,6 +51,8 @@ type Config struct {
 	ReloadInterval time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+
+	loadTimeout time.Duration // tests shorten it; default defaultLoadTimeout
 }
 
 // Defaults.
@@ -60,6 +62,10 @@ const (
 	DefaultConcurrency    = 64
 	DefaultMaxOldSpaceMB  = 256
 	DefaultReloadInterval = time.Second
+
+	// A process that has not loaded its function this long after it
+	// started (top-level code that never finishes) is killed.
+	defaultLoadTimeout = 15 * time.Second
 )
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -81,6 +87,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.loadTimeout == 0 {
+		c.loadTimeout = defaultLoadTimeout
 	}
 	return c
 }

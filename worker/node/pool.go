@@ -82,7 +82,7 @@ func (f *function) acquire(ctx context.Context) (*proc, error) {
 				failing = false
 			}
 			p := s.proc
-			if p == nil || !p.ready.Load() || p.killed.Load() {
+			if p == nil || !p.usable() {
 				continue
 			}
 			if best == nil || p.inflight.Load() < best.inflight.Load() {
@@ -150,7 +150,7 @@ func (f *function) supervise(i int) {
 		}
 		var delay time.Duration
 		switch {
-		case err == nil && p.killed.Load():
+		case err == nil && p.killed.Load() && p.ready.Load():
 			// We killed it (a timeout): its replacement is needed now.
 		case err == nil && time.Since(p.started) >= healthyUptime:
 			b.Reset()
@@ -170,7 +170,7 @@ func (f *function) supervise(i int) {
 	}
 }
 
-// killAll kills every process of f.
+// killAll kills every process of f and wakes the calls waiting for one.
 func (f *function) killAll(reason string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -179,6 +179,7 @@ func (f *function) killAll(reason string) {
 			p.kill(reason)
 		}
 	}
+	f.notify()
 }
 
 // reload tells every process of f to load the function again.

@@ -44,6 +44,8 @@ type proc struct {
 	started time.Time
 	gen     uint64 // f.gen when spawned; reader goroutine only
 	onReady func()
+	// loadTimer kills the process if it does not load in time.
+	loadTimer *time.Timer
 
 	toNode, fromNode, stdout, stderr *os.File
 
@@ -60,6 +62,7 @@ type proc struct {
 	inflight atomic.Int64
 	ready    atomic.Bool // the function was loaded (or failed to load) once
 	killed   atomic.Bool
+	gone     atomic.Bool // exited or exiting: take no more calls
 
 	readers    sync.WaitGroup
 	writerDone chan struct{}
@@ -72,6 +75,10 @@ type frame struct {
 	typ  byte
 	body []byte
 }
+
+// spawnHook, when set (by tests, before any Runtime exists), sees every
+// process started.
+var spawnHook func(r *Runtime, pid int)
 
 var chanPool = sync.Pool{New: func() any { return make(chan frame, 1) }}
 
@@ -115,6 +122,9 @@ func (f *function) spawn(i int) (p *proc, err error) {
 		return nil, fmt.Errorf("start %s: %w", cfg.Node, err)
 	}
 	f.starts.Add(1)
+	if spawnHook != nil {
+		spawnHook(f.rt, cmd.Process.Pid)
+	}
 	p = &proc{
 		f: f, cmd: cmd, pid: cmd.Process.Pid, started: time.Now(), gen: gen,
 		toNode: toNode, fromNode: fromNode, stdout: stdout, stderr: stderr,
@@ -128,6 +138,11 @@ func (f *function) spawn(i int) (p *proc, err error) {
 		f.mu.Unlock()
 		f.settle(i)
 	}
+	p.loadTimer = time.AfterFunc(cfg.loadTimeout, func() {
+		if !p.ready.Load() {
+			p.kill(fmt.Sprintf("function did not load within %s", cfg.loadTimeout))
+		}
+	})
 	f.rt.log.Debug("node process started", "function", f.name, "pid", p.pid)
 	p.readers.Add(3)
 	go p.readFrames()
@@ -146,8 +161,16 @@ func closeAll(files []*os.File) {
 	}
 }
 
+// usable reports whether p can take a call.
+func (p *proc) usable() bool { return p.ready.Load() && !p.killed.Load() && !p.gone.Load() }
+
 // kill kills the process and everything it started.
 func (p *proc) kill(reason string) {
+	select {
+	case <-p.exited:
+		return // reaped: its pid may be reused
+	default:
+	}
 	if !p.killed.CompareAndSwap(false, true) {
 		return
 	}
@@ -160,7 +183,9 @@ func (p *proc) kill(reason string) {
 // wait reaps the process, lets the readers finish, then marks it dead.
 func (p *proc) wait() {
 	err := p.cmd.Wait()
+	p.gone.Store(true)
 	close(p.exited)
+	p.loadTimer.Stop()
 	// Grandchildren the function started go with it.
 	killGroup(p.cmd)
 	drained := make(chan struct{})
@@ -267,6 +292,7 @@ func (p *proc) readFrames() {
 	var hdr [frameHeader]byte
 	for {
 		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			p.gone.Store(true) // it closed fd 4: exiting
 			return
 		}
 		n := binary.BigEndian.Uint32(hdr[:4])
@@ -329,6 +355,7 @@ func (p *proc) dispatch(typ byte, id uint32, body []byte) {
 			log.Debug("function loaded", "function", p.f.name, "pid", p.pid, "node", l.Node)
 		}
 		if !p.ready.Load() {
+			p.loadTimer.Stop()
 			p.ready.Store(true)
 			p.onReady()
 			// The files changed while the process started; it may have

@@ -1,0 +1,175 @@
+package node
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fngate/fngate/gateway"
+	gt "github.com/fngate/fngate/gateway/gatewaytest"
+	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/worker"
+)
+
+// examples is the folder of the example functions, from this package's
+// directory (where go test runs).
+const examples = "../../deployments/functions"
+
+// TestEndToEnd serves the example functions and the failure fixtures through
+// a real gateway, NATS, Redis and worker, over HTTP.
+func TestEndToEnd(t *testing.T) {
+	t.Parallel()
+	rt, _ := start(t, Config{Logger: gt.Logger(t)}, examples)
+	if got := strings.Join(rt.Functions(), ","); got != "greet,hello-world,process,users" {
+		t.Fatalf("example functions = %s", got)
+	}
+	fixtureNames := []string{"throw", "reject", "busy", "hang", "exit", "syntax-error", "no-main", "binary"}
+	fx, _ := startFixtures(t, Config{Logger: gt.Logger(t)}, fixtureNames...)
+
+	handlers := map[string]worker.Handler{}
+	routes := []route.Route{
+		{Domain: "*", Path: "/api/hello", Function: "hello-world"},
+		{Domain: "*", Path: "/greet", Function: "greet", Methods: []string{"GET"}},
+		{Domain: "*", Path: "/process", Function: "process", Methods: []string{"POST"}},
+		{Domain: "*", Path: "/users", Function: "users"},
+	}
+	for _, n := range rt.Functions() {
+		handlers[n] = rt.Handler(n)
+	}
+	for _, n := range fixtureNames {
+		handlers[n] = fx.Handler(n)
+		routes = append(routes, route.Route{Domain: "*", Path: "/" + n, Function: n, Timeout: route.Duration(time.Second)})
+	}
+	stack := gt.New(t, routes...)
+	stack.Worker(worker.Config{Concurrency: rt.Concurrency()}, handlers)
+	gw := stack.Gateway(gateway.Config{})
+
+	type body = map[string]any
+	jsonBody := func(r *gt.Response) body {
+		t.Helper()
+		var b body
+		r.JSON(t, &b)
+		return b
+	}
+	expect := func(r *gt.Response, status int, what string) {
+		t.Helper()
+		if r.Status != status {
+			t.Fatalf("%s: status %d, want %d; body %s", what, r.Status, status, r.Body)
+		}
+	}
+
+	t.Run("examples", func(t *testing.T) {
+		r := gt.Get(t, gw.URL+"/api/hello")
+		expect(r, 200, "hello-world")
+		if b := jsonBody(r); b["message"] != "success" {
+			t.Fatalf("hello-world: %s", r.Body)
+		}
+
+		r = gt.Get(t, gw.URL+"/greet?name=CloudBase")
+		expect(r, 200, "greet")
+		if b := jsonBody(r); b["message"] != "Hello, CloudBase!" || b["timestamp"].(float64) < 1e12 || r.Header.Get("Content-Type") != "application/json" {
+			t.Fatalf("greet: %s %v", r.Body, r.Header)
+		}
+		if b := jsonBody(gt.Get(t, gw.URL+"/greet")); b["message"] != "Hello, Guest!" {
+			t.Fatalf("greet without name: %v", b)
+		}
+
+		r = gt.Do(t, http.MethodPost, gw.URL+"/process", "", http.Header{"Content-Type": {"application/json"}}, []byte(`{"userId": 123, "action": "update"}`))
+		expect(r, 200, "process")
+		var p struct {
+			Received  map[string]any
+			Processed bool
+		}
+		r.JSON(t, &p)
+		if !p.Processed || p.Received["userId"] != float64(123) || p.Received["action"] != "update" {
+			t.Fatalf("process: %s", r.Body)
+		}
+		r = gt.Do(t, http.MethodPost, gw.URL+"/process", "", nil, []byte(`{not json`))
+		expect(r, 400, "process with a bad body")
+		if e, _ := jsonBody(r)["error"].(string); !strings.Contains(e, "not valid JSON") {
+			t.Fatalf("process with a bad body: %s", r.Body)
+		}
+
+		r = gt.Get(t, gw.URL+"/users")
+		expect(r, 200, "users")
+		var list []map[string]any
+		r.JSON(t, &list)
+		if len(list) != 2 || list[0]["name"] != "User1" {
+			t.Fatalf("users: %s", r.Body)
+		}
+		r = gt.Get(t, gw.URL+"/users/1")
+		expect(r, 200, "users/1")
+		if b := jsonBody(r); b["id"] != float64(1) || b["name"] != "User1" {
+			t.Fatalf("users/1: %s", r.Body)
+		}
+		for _, r := range []*gt.Response{gt.Get(t, gw.URL+"/users/9"), gt.Do(t, http.MethodPost, gw.URL+"/users", "", nil, nil)} {
+			expect(r, 404, "users not found")
+			if b := jsonBody(r); b["error"] != "Not Found" {
+				t.Fatalf("users 404 is not the function's: %s", r.Body)
+			}
+		}
+	})
+
+	t.Run("failures", func(t *testing.T) {
+		for _, c := range []struct {
+			path   string
+			status int
+			code   string
+		}{
+			{"/throw", 502, "FUNCTION_ERROR"},
+			{"/reject", 502, "FUNCTION_ERROR"},
+			{"/syntax-error", 502, "FUNCTION_LOAD_ERROR"},
+			{"/no-main", 502, "FUNCTION_LOAD_ERROR"},
+			{"/exit?exit=1", 502, "FUNCTION_ERROR"},
+			{"/busy?spin=1", 504, "TIMEOUT"},
+			{"/hang?hang=1", 504, "TIMEOUT"},
+		} {
+			start := time.Now()
+			r := gt.Get(t, gw.URL+c.path)
+			took := time.Since(start)
+			expect(r, c.status, c.path)
+			if r.ErrorCode() != c.code {
+				t.Fatalf("%s: code %q, want %s; body %s", c.path, r.ErrorCode(), c.code, r.Body)
+			}
+			if strings.Contains(string(r.Body), "secret") {
+				t.Fatalf("%s: error message reached the client: %s", c.path, r.Body)
+			}
+			if c.status == 504 && (took < 900*time.Millisecond || took > 5*time.Second) {
+				t.Fatalf("%s: 504 after %s, want the route's 1s", c.path, took)
+			}
+		}
+		// Each failed process was replaced.
+		for _, p := range []string{"/busy", "/hang", "/exit"} {
+			expect(gt.Get(t, gw.URL+p), 200, p+" after its failure")
+		}
+	})
+
+	t.Run("binary", func(t *testing.T) {
+		r := gt.Get(t, gw.URL+"/binary")
+		expect(r, 200, "binary")
+		if r.Header.Get("Content-Type") != "image/png" || len(r.Body) != 256 {
+			t.Fatalf("binary: %v, %d bytes", r.Header, len(r.Body))
+		}
+		for i, b := range r.Body {
+			if int(b) != i {
+				t.Fatalf("byte %d = %d", i, b)
+			}
+		}
+	})
+
+	// The event reached the function as the gateway built it.
+	t.Run("event", func(t *testing.T) {
+		r := gt.Do(t, http.MethodPost, gw.URL+"/process", "", http.Header{"X-Request-Id": {"e2e-req-1"}}, []byte(`{"raw": "\u00e9\u2028"}`))
+		expect(r, 200, "process")
+		var p struct{ Received json.RawMessage }
+		r.JSON(t, &p)
+		if string(p.Received) != "{\"raw\":\"é\u2028\"}" { // the JSON text the function produced
+			t.Fatalf("received %s", p.Received)
+		}
+		if r.Header.Get("X-Request-Id") != "e2e-req-1" {
+			t.Fatalf("request id %q", r.Header.Get("X-Request-Id"))
+		}
+	})
+}

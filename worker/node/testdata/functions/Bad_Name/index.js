@@ -1,0 +1,2 @@
+// Skipped: not a valid function name.
+exports.main = async () => 'unreachable';

@@ -1,0 +1,5 @@
+exports.main = async () => {
+  const o = { name: 'loop' };
+  o.self = o;
+  return o;
+};

@@ -1,0 +1,1 @@
+module.exports.main = async () => ({ style: 'module.exports.main' });

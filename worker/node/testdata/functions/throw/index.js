@@ -1,0 +1,3 @@
+exports.main = async () => {
+  throw new Error('boom: secret detail');
+};
