@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every check: gofmt, go vet, and go test -race over the whole module.
+# Runs every check: gofmt, go vet, staticcheck, and go test -race over the
+# whole module.
 # Integration tests start a real in-process nats-server and real redis-server
 # processes on free loopback ports; this script installs redis-server and
 # Node.js from Debian's packages when they are missing, so nothing is skipped.
@@ -19,6 +20,8 @@ if [ -n "$unformatted" ]; then
 fi
 echo "== go vet"
 go vet ./...
+echo "== staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 echo "== go test -race"
 # -p 2: the machines have two cores; the integration tests start servers.
 go test -race -count=1 -p 2 -timeout 20m "$@" ./...

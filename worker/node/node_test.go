@@ -515,7 +515,9 @@ exports.main = async (event) => {
 		t.Fatal("reload not logged")
 	}
 	// The unchanged function was not reloaded.
-	if _, ok := rec.find(func(r record) bool { return r.Msg == "function changed, reloading" && r.Attrs["function"] == "require-local" }); ok {
+	if _, ok := rec.find(func(r record) bool {
+		return r.Msg == "function changed, reloading" && r.Attrs["function"] == "require-local"
+	}); ok {
 		t.Fatal("unchanged function reloaded")
 	}
 }
@@ -672,7 +674,7 @@ func TestLargeEvent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var sb strings.Builder
-	for i := 0; sb.Len() < 5<<20; i++ {
+	for i := 0; sb.Len() < 1<<20; i++ {
 		fmt.Fprintf(&sb, "%d,", i)
 	}
 	ev := newEvent("echo", nil, sb.String())
