@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/store"
 )
 
 // maxAdminBody bounds admin request bodies.
@@ -24,6 +26,10 @@ const maxAdminBody = 1 << 20
 //	GET    /admin/routes/:id   one route
 //	PUT    /admin/routes/:id   replace a route (its domain and path may change)
 //	DELETE /admin/routes/:id   delete a route
+//	GET    /admin/invocations  list records (?function=&status=&since=&until=&cursor=&limit=)
+//	GET    /admin/invocations/:id          one record with its event
+//	POST   /admin/invocations/:id/replay   replay one invocation (202)
+//	POST   /admin/invocations/replay       replay every match of a filter (202)
 //
 // Every call needs "Authorization: Bearer <FNGATE_ADMIN_TOKEN>" when a token
 // is set.
@@ -46,6 +52,10 @@ func (g *Gateway) AdminHandler() http.Handler {
 	a.GET("/routes/:id", g.getRoute)
 	a.PUT("/routes/:id", g.replaceRoute)
 	a.DELETE("/routes/:id", g.deleteRoute)
+	a.GET("/invocations", g.listInvocations)
+	a.GET("/invocations/:id", g.getInvocation)
+	a.POST("/invocations/:id/replay", g.replayInvocation)
+	a.POST("/invocations/replay", g.replayMany)
 	return e
 }
 
@@ -148,4 +158,161 @@ func (g *Gateway) afterChange(c *gin.Context) {
 	if err := g.SyncRoutes(c.Request.Context()); err != nil {
 		g.log.Warn("reload after admin change failed; the watcher will retry", "err", err)
 	}
+}
+
+// filterFrom reads a record filter from query parameters or a JSON body.
+type filterInput struct {
+	Function string `json:"function" form:"function"`
+	Status   string `json:"status" form:"status"`
+	Since    string `json:"since" form:"since"`
+	Until    string `json:"until" form:"until"`
+	Cursor   string `json:"cursor" form:"cursor"`
+	Limit    int    `json:"limit" form:"limit"`
+}
+
+func (in filterInput) filter() (store.Filter, error) {
+	f := store.Filter{Function: in.Function, Status: in.Status, Cursor: in.Cursor, Limit: in.Limit}
+	switch in.Status {
+	case "", store.StatusQueued, store.StatusRunning, store.StatusFailed, store.StatusSucceeded, store.StatusDead:
+	default:
+		return f, fmt.Errorf("%w: status %q is not queued, running, failed, succeeded or dead", ErrBadRequest, in.Status)
+	}
+	for _, t := range []struct {
+		s   string
+		dst *time.Time
+		n   string
+	}{{in.Since, &f.Since, "since"}, {in.Until, &f.Until, "until"}} {
+		if t.s == "" {
+			continue
+		}
+		v, err := time.Parse(time.RFC3339, t.s)
+		if err != nil {
+			return f, fmt.Errorf("%w: %s must be an RFC 3339 time such as 2026-01-02T15:04:05Z", ErrBadRequest, t.n)
+		}
+		*t.dst = v
+	}
+	if in.Limit < 0 || in.Limit > 1000 {
+		return f, fmt.Errorf("%w: limit must be within 0..1000", ErrBadRequest)
+	}
+	return f, nil
+}
+
+func (g *Gateway) listInvocations(c *gin.Context) {
+	if g.invs == nil {
+		g.fail(c, ErrAsyncDisabled)
+		return
+	}
+	var in filterInput
+	if err := c.ShouldBindQuery(&in); err != nil {
+		g.fail(c, fmt.Errorf("%w: %v", ErrBadRequest, err))
+		return
+	}
+	f, err := in.filter()
+	if err == nil && f.Limit > 500 {
+		f.Limit = 500
+	}
+	if err != nil {
+		g.fail(c, err)
+		return
+	}
+	page, err := g.invs.List(c.Request.Context(), f)
+	if err != nil {
+		g.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+type invocationDetail struct {
+	*store.Invocation
+	Event json.RawMessage `json:"event,omitempty"`
+}
+
+func (g *Gateway) getInvocation(c *gin.Context) {
+	if g.invs == nil {
+		g.fail(c, ErrAsyncDisabled)
+		return
+	}
+	inv, err := g.invs.Get(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		g.fail(c, err)
+		return
+	}
+	ev, err := g.invs.Event(c.Request.Context(), inv.ID)
+	if err != nil && !errors.Is(err, store.ErrInvocationNotFound) {
+		g.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, invocationDetail{Invocation: inv, Event: ev})
+}
+
+func (g *Gateway) replayInvocation(c *gin.Context) {
+	id, err := g.Replay(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		g.fail(c, err)
+		return
+	}
+	c.Header(HeaderInvocationID, id)
+	c.Header("Location", route.ReservedPath+"/"+id)
+	c.JSON(http.StatusAccepted, accepted{InvocationID: id, Status: store.StatusQueued, ReplayOf: c.Param("id")})
+}
+
+type replayed struct {
+	Replayed []accepted `json:"replayed"`
+	Errors   []string   `json:"errors,omitempty"`
+}
+
+// replayMany replays every record matching a filter (status defaults to
+// dead) that was not replayed before, looking at up to limit records
+// (default 100, at most 1000).
+func (g *Gateway) replayMany(c *gin.Context) {
+	if g.invs == nil {
+		g.fail(c, ErrAsyncDisabled)
+		return
+	}
+	var in filterInput
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxAdminBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		g.fail(c, fmt.Errorf("%w: body must be a filter object: %v", ErrBadRequest, err))
+		return
+	}
+	if in.Status == "" {
+		in.Status = store.StatusDead
+	}
+	f, err := in.filter()
+	if err != nil {
+		g.fail(c, err)
+		return
+	}
+	if f.Limit == 0 {
+		f.Limit = 100
+	}
+	ctx := c.Request.Context()
+	out := replayed{Replayed: []accepted{}}
+	for remaining := f.Limit; remaining > 0; {
+		f.Limit = min(remaining, 500)
+		page, err := g.invs.List(ctx, f)
+		if err != nil {
+			g.fail(c, err)
+			return
+		}
+		for _, inv := range page.Invocations {
+			if inv.Replays > 0 {
+				continue // replayed already: its replay is listed in its own right
+			}
+			id, err := g.Replay(ctx, inv.ID)
+			if err != nil {
+				out.Errors = append(out.Errors, inv.ID+": "+err.Error())
+				continue
+			}
+			out.Replayed = append(out.Replayed, accepted{InvocationID: id, Status: store.StatusQueued, ReplayOf: inv.ID})
+		}
+		remaining -= len(page.Invocations)
+		if page.NextCursor == "" {
+			break
+		}
+		f.Cursor = page.NextCursor
+	}
+	c.JSON(http.StatusAccepted, out)
 }

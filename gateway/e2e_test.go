@@ -513,7 +513,7 @@ func TestAdminAPI(t *testing.T) {
 
 func TestConfigValidation(t *testing.T) {
 	t.Parallel()
-	_, err := gateway.New(gateway.Config{AdminAddr: "0.0.0.0:8081"}, nil, nil)
+	_, err := gateway.New(gateway.Config{AdminAddr: "0.0.0.0:8081"}, gateway.Deps{})
 	if err == nil || !strings.Contains(err.Error(), "FNGATE_ADMIN_TOKEN") {
 		t.Fatalf("non-loopback admin without token: %v", err)
 	}

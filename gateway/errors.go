@@ -61,6 +61,14 @@ func classify(err error) (int, errorDetail) {
 	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionDraining),
 		errors.Is(err, nats.ErrConnectionReconnecting), errors.Is(err, nats.ErrDisconnected):
 		return http.StatusServiceUnavailable, errorDetail{Code: "UNAVAILABLE", Message: "the message bus is unavailable"}
+	case errors.Is(err, ErrInvocationNotFound):
+		return http.StatusNotFound, errorDetail{Code: "INVOCATION_NOT_FOUND", Message: "no such invocation, or its record expired"}
+	case errors.Is(err, ErrInvocationBusy):
+		return http.StatusConflict, errorDetail{Code: "INVOCATION_IN_PROGRESS", Message: err.Error()}
+	case errors.Is(err, ErrAsyncDisabled):
+		return http.StatusServiceUnavailable, errorDetail{Code: "ASYNC_DISABLED", Message: err.Error()}
+	case errors.Is(err, ErrQueueUnavailable):
+		return http.StatusServiceUnavailable, errorDetail{Code: "QUEUE_UNAVAILABLE", Message: ErrQueueUnavailable.Error()}
 	case errors.Is(err, ErrUnauthorized):
 		return http.StatusUnauthorized, errorDetail{Code: "UNAUTHORIZED", Message: err.Error()}
 	case errors.As(err, &re):

@@ -14,8 +14,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/store"
 )
 
 // HTTP header names the gateway reads or writes.
@@ -45,12 +47,40 @@ type RouteStore interface {
 	Delete(ctx context.Context, id string) error
 }
 
+// Publisher publishes to JetStream and waits for the ack; a
+// jetstream.JetStream is one.
+type Publisher interface {
+	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
+}
+
+// InvocationStore keeps invocation records; *store.Invocations is one.
+type InvocationStore interface {
+	Create(ctx context.Context, inv *store.Invocation, event []byte) (bool, error)
+	Get(ctx context.Context, id string) (*store.Invocation, error)
+	Event(ctx context.Context, id string) ([]byte, error)
+	List(ctx context.Context, f store.Filter) (*store.Page, error)
+	ReplayCandidate(ctx context.Context, id string) (string, error)
+	ReplayCreated(ctx context.Context, id string) error
+}
+
+// Deps are the gateway's connections. NATS and Routes are required; Queue
+// and Invocations enable asynchronous invocations (without them an async
+// request is answered 503).
+type Deps struct {
+	NATS        Requester
+	Routes      RouteStore
+	Queue       Publisher
+	Invocations InvocationStore
+}
+
 // Gateway serves the public HTTP listener and the admin API.
 type Gateway struct {
 	cfg   Config
 	log   *slog.Logger
 	nats  Requester
 	store RouteStore
+	queue Publisher
+	invs  InvocationStore
 
 	table    atomic.Pointer[route.Table] // nil until the first load
 	version  atomic.Int64
@@ -60,15 +90,15 @@ type Gateway struct {
 
 // New returns a gateway. It loads no routes: call [Gateway.Serve], or
 // [Gateway.SyncRoutes] first to fail fast when Redis is unreachable.
-func New(cfg Config, nc Requester, rs RouteStore) (*Gateway, error) {
+func New(cfg Config, d Deps) (*Gateway, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if nc == nil || rs == nil {
+	if d.NATS == nil || d.Routes == nil {
 		return nil, errors.New("gateway: a NATS requester and a route store are required")
 	}
-	return &Gateway{cfg: cfg, log: cfg.Logger, nats: nc, store: rs}, nil
+	return &Gateway{cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations}, nil
 }
 
 // Handler returns the public HTTP handler.
@@ -82,7 +112,8 @@ func (g *Gateway) Handler() http.Handler {
 	e.Use(gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, p any) {
 		writeError(c, g.log, c.Writer.Header().Get(HeaderRequestID), fmt.Errorf("gateway panic: %v", p))
 	}))
-	// Every path and method reaches invoke: routing is ours, not gin's.
+	e.Any(route.ReservedPath+"/:id", g.invocationStatus)
+	// Every other path and method reaches invoke: routing is ours, not gin's.
 	e.NoRoute(g.invoke)
 	return e
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/shared/subject"
 )
 
@@ -58,6 +59,15 @@ func (g *Gateway) invoke(c *gin.Context) {
 		writeError(c, g.log, reqID, ErrMethodNotAllowed)
 		return
 	}
+	async, err := wantsAsync(rt, r.Header)
+	var callback string
+	if err == nil && async {
+		callback, err = callbackURL(r.Header)
+	}
+	if err != nil {
+		writeError(c, g.log, reqID, err)
+		return
+	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer putBuf(buf)
 	body, err := g.readBody(c, buf)
@@ -89,6 +99,10 @@ func (g *Gateway) invoke(c *gin.Context) {
 			TriggerPath:  rt.Path,
 		},
 	})
+	if async {
+		g.accept(c, rt, reqID, payload, callback)
+		return
+	}
 	msg := &nats.Msg{
 		Subject: subj,
 		Header: nats.Header{
@@ -100,20 +114,25 @@ func (g *Gateway) invoke(c *gin.Context) {
 	g.inflight.Add(1)
 	resp, err := g.request(ctx, msg)
 	g.inflight.Add(-1)
-	if err != nil {
-		writeError(c, g.log, reqID, err)
-		return
+	if err == nil {
+		h := c.Writer.Header()
+		var status int
+		var rbody []byte
+		if status, rbody, err = event.ParseReply(resp, h); err == nil {
+			if status >= 500 && rt.RecordFailures {
+				g.recordFailure(rt, reqID, payload, status, "from the function", &store.Result{StatusCode: status, Headers: h.Clone(), Body: string(rbody)})
+			}
+			h[HeaderRequestID] = []string{reqID} // ours, whatever the function set
+			h["Content-Length"] = []string{strconv.Itoa(len(rbody))}
+			c.Writer.WriteHeader(status)
+			_, _ = c.Writer.Write(rbody)
+			return
+		}
 	}
-	h := c.Writer.Header()
-	status, rbody, err := event.ParseReply(resp, h)
-	if err != nil {
-		writeError(c, g.log, reqID, err)
-		return
+	if status, d := classify(err); status >= 500 && status != 499 {
+		g.recordFailure(rt, reqID, payload, status, d.Code, nil)
 	}
-	h[HeaderRequestID] = []string{reqID} // ours, whatever the function set
-	h["Content-Length"] = []string{strconv.Itoa(len(rbody))}
-	c.Writer.WriteHeader(status)
-	_, _ = c.Writer.Write(rbody)
+	writeError(c, g.log, reqID, err)
 }
 
 func putBuf(b *bytes.Buffer) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -79,6 +80,11 @@ type Worker struct {
 	fns     map[string]*function
 	started bool
 	wg      sync.WaitGroup // in-flight invocations
+
+	async     *AsyncConfig
+	callbacks *http.Client
+	stopAsync chan struct{}
+	consumers sync.WaitGroup
 }
 
 // New returns a worker on nc. The caller owns nc.
@@ -148,6 +154,12 @@ func (w *Worker) Start(ctx context.Context) error {
 			return fmt.Errorf("worker: pending limits %s: %w", f.name, err)
 		}
 		f.sub = sub
+	}
+	if w.async != nil {
+		w.stopAsync = make(chan struct{})
+		for _, f := range w.fns {
+			w.consumers.Go(func() { w.consume(f, w.stopAsync) })
+		}
 	}
 	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -220,6 +232,19 @@ func (w *Worker) serve(f *function, m *nats.Msg) {
 
 // invoke runs the handler and turns its outcome into a reply message.
 func (w *Worker) invoke(ctx context.Context, f *function, data []byte, reqID string) *nats.Msg {
+	reply, err := w.run(ctx, f, data)
+	if err == nil {
+		return reply.Msg()
+	}
+	fe := errorOf(ctx, err)
+	w.log.Error("function failed", "request_id", reqID, "function", f.name, "code", fe.Code, "err", fe.Message)
+	return event.ErrorMsg(fe)
+}
+
+// run executes f on an event and returns the HTTP response it chose. The
+// error is the handler's own (see errorOf), so callers can tell permanent
+// failures and retry hints apart.
+func (w *Worker) run(ctx context.Context, f *function, data []byte) (*event.Reply, error) {
 	var res any
 	var err error
 	if raw, ok := f.handler.(RawHandler); ok {
@@ -227,27 +252,27 @@ func (w *Worker) invoke(ctx context.Context, f *function, data []byte, reqID str
 	} else {
 		ev, derr := event.Decode(data)
 		if derr != nil {
-			w.log.Error("undecodable event", "request_id", reqID, "function", f.name, "err", derr)
-			return event.ErrorMsg(&event.Error{Code: event.CodeInvalidEvent, Message: derr.Error()})
+			return nil, Permanent(&event.Error{Code: event.CodeInvalidEvent, Message: derr.Error()})
 		}
 		res, err = call(ctx, f.handler, ev)
 	}
-	if err == nil {
-		var r *event.Reply
-		if r, err = event.FromGo(res); err == nil {
-			return r.Msg()
-		}
+	if err != nil {
+		return nil, err
 	}
+	return event.FromGo(res)
+}
+
+// errorOf turns a failed run into the error code a caller sees.
+func errorOf(ctx context.Context, err error) *event.Error {
 	var fe *event.Error
 	switch {
 	case errors.As(err, &fe):
+		return fe
 	case ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
-		fe = &event.Error{Code: event.CodeTimeout, Message: err.Error()}
+		return &event.Error{Code: event.CodeTimeout, Message: err.Error()}
 	default:
-		fe = &event.Error{Code: event.CodeFunctionError, Message: err.Error()}
+		return &event.Error{Code: event.CodeFunctionError, Message: err.Error()}
 	}
-	w.log.Error("function failed", "request_id", reqID, "function", f.name, "code", fe.Code, "err", fe.Message)
-	return event.ErrorMsg(fe)
 }
 
 // call runs h, turning a panic into an error.
@@ -288,6 +313,14 @@ func (w *Worker) Drain(ctx context.Context) error {
 		if err := s.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 			return fmt.Errorf("worker: drain %s: %w", s.Subject, err)
 		}
+	}
+	w.mu.Lock()
+	stop := w.stopAsync
+	w.stopAsync = nil
+	w.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		w.consumers.Wait()
 	}
 	// A draining subscription still delivers what the server sent before
 	// the unsubscribe; wait for that, then for the handlers it started.

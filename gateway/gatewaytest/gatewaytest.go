@@ -19,8 +19,10 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fngate/fngate/gateway"
+	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/shared/testenv"
@@ -30,17 +32,23 @@ import (
 // Stack is one NATS server and one Redis shared by any number of gateways
 // and workers.
 type Stack struct {
-	T      testing.TB
-	NATS   *server.Server
-	Redis  *testenv.Redis
-	Routes *store.Routes
+	T           testing.TB
+	NATS        *server.Server
+	Redis       *testenv.Redis
+	Routes      *store.Routes
+	Invocations *store.Invocations
+	// AckWait of the workers' consumers (default 2s in tests, so that a
+	// lost worker's invocations come back quickly).
+	AckWait time.Duration
 }
 
 // New starts NATS and Redis and stores routes.
 func New(t testing.TB, routes ...route.Route) *Stack {
 	t.Helper()
-	s := &Stack{T: t, NATS: testenv.NATS(t), Redis: testenv.StartRedis(t)}
-	s.Routes = store.NewRoutes(s.Redis.Client())
+	s := &Stack{T: t, NATS: testenv.NATS(t), Redis: testenv.StartRedis(t), AckWait: 2 * time.Second}
+	rdb := s.Redis.Client()
+	s.Routes = store.NewRoutes(rdb)
+	s.Invocations = store.NewInvocations(rdb, 0)
 	if len(routes) > 0 {
 		if err := s.Routes.Put(context.Background(), routes); err != nil {
 			t.Fatal(err)
@@ -91,7 +99,16 @@ func (s *Stack) Gateway(cfg gateway.Config) *Gateway {
 		cfg.Logger = Logger(t)
 	}
 	cfg.AdminAddr = "127.0.0.1:0"
-	g, err := gateway.New(cfg, nc, s.Routes)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx0, cancel0 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel0()
+	if err := queue.EnsureStreams(ctx0, js, queue.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: s.Routes, Queue: js, Invocations: s.Invocations})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,6 +146,13 @@ func (s *Stack) Worker(cfg worker.Config, fns map[string]worker.Handler) *worker
 	}
 	w, err := worker.New(nc, cfg)
 	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.EnableAsync(worker.AsyncConfig{JetStream: js, Records: s.Invocations, AckWait: s.AckWait}); err != nil {
 		t.Fatal(err)
 	}
 	for name, h := range fns {

@@ -148,7 +148,7 @@ func run(redisURL, storeDir string) error {
 	}
 	gnc := conn("bench-gateway")
 	defer gnc.Close()
-	g, err := gateway.New(gateway.Config{AdminAddr: "127.0.0.1:0", Logger: quiet}, gnc, routes)
+	g, err := gateway.New(gateway.Config{AdminAddr: "127.0.0.1:0", Logger: quiet}, gateway.Deps{NATS: gnc, Routes: routes})
 	if err != nil {
 		return err
 	}

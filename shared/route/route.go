@@ -58,7 +58,59 @@ type Route struct {
 	Methods     []string `json:"methods,omitempty" yaml:"methods,omitempty"`
 	Timeout     Duration `json:"timeout,omitempty" yaml:"timeout,omitempty"`
 	StripPrefix bool     `json:"stripPrefix,omitempty" yaml:"stripPrefix,omitempty"`
+	// Mode is "sync" (the default: the caller waits for the function) or
+	// "async" (the caller gets 202 and the invocation is queued).
+	Mode string `json:"mode,omitempty" yaml:"mode,omitempty"`
+	// Retry is the retry policy of asynchronous invocations.
+	Retry *Retry `json:"retry,omitempty" yaml:"retry,omitempty"`
+	// RecordFailures makes a sync route record its failed calls (5xx) as
+	// invocations, so that they can be replayed asynchronously later.
+	RecordFailures bool `json:"recordFailures,omitempty" yaml:"recordFailures,omitempty"`
 }
+
+// Modes.
+const (
+	ModeSync  = "sync"
+	ModeAsync = "async"
+)
+
+// Retry is how failed asynchronous attempts are retried: exponential
+// backoff with jitter from InitialDelay, doubling up to MaxDelay, for at
+// most MaxAttempts attempts in all.
+type Retry struct {
+	MaxAttempts  int      `json:"maxAttempts,omitempty" yaml:"maxAttempts,omitempty"`
+	InitialDelay Duration `json:"initialDelay,omitempty" yaml:"initialDelay,omitempty"`
+	MaxDelay     Duration `json:"maxDelay,omitempty" yaml:"maxDelay,omitempty"`
+}
+
+// Retry defaults and limits.
+const (
+	DefaultMaxAttempts  = 3
+	DefaultInitialDelay = time.Second
+	DefaultMaxDelay     = time.Minute
+	MaxAttemptsLimit    = 100
+	MaxRetryDelay       = 24 * time.Hour
+)
+
+// RetryPolicy returns the route's retry policy with defaults filled in.
+func (r *Route) RetryPolicy() Retry {
+	p := Retry{MaxAttempts: DefaultMaxAttempts, InitialDelay: Duration(DefaultInitialDelay), MaxDelay: Duration(DefaultMaxDelay)}
+	if r.Retry != nil {
+		if r.Retry.MaxAttempts != 0 {
+			p.MaxAttempts = r.Retry.MaxAttempts
+		}
+		if r.Retry.InitialDelay != 0 {
+			p.InitialDelay = r.Retry.InitialDelay
+		}
+		if r.Retry.MaxDelay != 0 {
+			p.MaxDelay = r.Retry.MaxDelay
+		}
+	}
+	return p
+}
+
+// Async reports whether the route queues its invocations.
+func (r *Route) Async() bool { return r.Mode == ModeAsync }
 
 // ID returns the identifier of the route at (domain, path), both already
 // normalised.
@@ -102,9 +154,34 @@ func (r *Route) Normalize() error {
 	case t < time.Millisecond || t > MaxTimeout:
 		return &FieldError{"timeout", fmt.Sprintf("%s is outside 1ms..%s", t, MaxTimeout)}
 	}
+	switch r.Mode = strings.ToLower(strings.TrimSpace(r.Mode)); r.Mode {
+	case "", ModeSync:
+		r.Mode = ""
+	case ModeAsync:
+	default:
+		return &FieldError{"mode", fmt.Sprintf("%q is not %q or %q", r.Mode, ModeSync, ModeAsync)}
+	}
+	if r.Retry != nil {
+		p := r.RetryPolicy()
+		switch {
+		case p.MaxAttempts < 1 || p.MaxAttempts > MaxAttemptsLimit:
+			return &FieldError{"retry.maxAttempts", fmt.Sprintf("%d is outside 1..%d", p.MaxAttempts, MaxAttemptsLimit)}
+		case p.InitialDelay < 0 || time.Duration(p.InitialDelay) > MaxRetryDelay:
+			return &FieldError{"retry.initialDelay", fmt.Sprintf("%s is outside 0..%s", p.InitialDelay, MaxRetryDelay)}
+		case p.MaxDelay < p.InitialDelay || time.Duration(p.MaxDelay) > MaxRetryDelay:
+			return &FieldError{"retry.maxDelay", fmt.Sprintf("%s must be at least initialDelay (%s) and at most %s", p.MaxDelay, p.InitialDelay, MaxRetryDelay)}
+		}
+	}
+	if strings.HasPrefix(r.Path+"/", ReservedPath+"/") {
+		return &FieldError{"path", fmt.Sprintf("%s is reserved for invocation status on every domain", ReservedPath)}
+	}
 	r.ID = ID(r.Domain, r.Path)
 	return nil
 }
+
+// ReservedPath is the public path prefix under which invocation records
+// are served (GET /invocations/<id>); no route may use it.
+const ReservedPath = "/invocations"
 
 // AllowsMethod reports whether the route serves method.
 func (r *Route) AllowsMethod(method string) bool {

@@ -29,6 +29,10 @@ func TestNormalize(t *testing.T) {
 		time.Duration(r.Timeout) != DefaultTimeout || r.ID != ID("example.com", "/api/hello") {
 		t.Fatalf("Normalize = %+v", r)
 	}
+	async := Route{Domain: "*", Path: "/jobs", Function: "f", Mode: "ASYNC", Retry: &Retry{MaxAttempts: 5}}
+	if err := async.Normalize(); err != nil || !async.Async() || async.RetryPolicy() != (Retry{5, Duration(DefaultInitialDelay), Duration(DefaultMaxDelay)}) {
+		t.Fatalf("async route = %+v, %v", async, err)
+	}
 	root := Route{Domain: "*", Path: "///", Function: "f"}
 	if err := root.Normalize(); err != nil || root.Path != "/" {
 		t.Fatalf("root = %+v, %v", root, err)
@@ -49,6 +53,10 @@ func TestNormalize(t *testing.T) {
 		{Route{Domain: "*", Path: "/a", Function: "a.>"}, "function"},
 		{Route{Domain: "*", Path: "/a", Function: "f", Methods: []string{"BREW"}}, "methods"},
 		{Route{Domain: "*", Path: "/a", Function: "f", Timeout: Duration(time.Hour)}, "timeout"},
+		{Route{Domain: "*", Path: "/a", Function: "f", Mode: "later"}, "mode"},
+		{Route{Domain: "*", Path: "/a", Function: "f", Retry: &Retry{MaxAttempts: -1}}, "retry.maxAttempts"},
+		{Route{Domain: "*", Path: "/a", Function: "f", Retry: &Retry{InitialDelay: Duration(time.Minute), MaxDelay: Duration(time.Second)}}, "retry.maxDelay"},
+		{Route{Domain: "*", Path: "/invocations/x", Function: "f"}, "path"},
 	}
 	for _, b := range bad {
 		err := b.r.Normalize()

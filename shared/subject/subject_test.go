@@ -34,6 +34,16 @@ func FuzzInvoke(f *testing.F) {
 			return
 		}
 		checkSubject(t, subj, 3)
+		for _, build := range []func(string) (string, error){Async, Dead} {
+			s, err := build(name)
+			if err != nil {
+				t.Fatalf("%q valid for Invoke, not for async names: %v", name, err)
+			}
+			checkSubject(t, s, 3)
+		}
+		if c, err := Consumer(name); err != nil || strings.ContainsAny(c, " \t\r\n.*>") {
+			t.Fatalf("consumer %q, %v", c, err)
+		}
 		q, err := QueueGroup(name)
 		if err != nil {
 			t.Fatalf("QueueGroup(%q) failed where Invoke succeeded: %v", name, err)

@@ -12,7 +12,9 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -107,7 +109,7 @@ func (f *function) spawn(i int) (p *proc, err error) {
 		"--title=fngate-node:"+f.name,
 		"-e", bootstrap)
 	cmd.Dir = f.dir
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(functionEnv(),
 		"FNGATE_FUNCTION_DIR="+f.dir,
 		"FNGATE_FUNCTION_NAME="+f.name,
 		"FNGATE_MAX_OLD_SPACE_MB="+strconv.Itoa(cfg.MaxOldSpaceMB))
@@ -151,6 +153,13 @@ func (f *function) spawn(i int) (p *proc, err error) {
 	go p.writeLoop()
 	go p.wait()
 	return p, nil
+}
+
+// functionEnv is the worker's environment without its own FNGATE_*
+// settings, which may hold credentials functions have no use for.
+func functionEnv() []string {
+	env := os.Environ()
+	return slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "FNGATE_") })
 }
 
 func closeAll(files []*os.File) {

@@ -24,6 +24,9 @@ type options struct {
 	redisURL   string
 	routesFile string
 	logLevel   string
+
+	streamReplicas int
+	recordTTL      time.Duration
 }
 
 func parse(args []string) (*options, error) {
@@ -45,6 +48,8 @@ func parse(args []string) (*options, error) {
 	s.Duration(&o.gw.RoutesResync, "routes-resync", "FNGATE_ROUTES_RESYNC", gateway.DefaultRoutesResync, "how often the route table version is checked in Redis")
 	s.Duration(&o.gw.ShutdownTimeout, "shutdown-timeout", "FNGATE_SHUTDOWN_TIMEOUT", gateway.DefaultShutdownTimeout, "how long in-flight requests may finish after SIGTERM")
 	s.List(&o.gw.TrustedProxies, "trusted-proxies", "FNGATE_TRUSTED_PROXIES", nil, "CIDRs whose X-Forwarded-For is trusted for sourceIp")
+	s.Int(&o.streamReplicas, "stream-replicas", "FNGATE_STREAM_REPLICAS", 1, "replicas of the JetStream invocation streams (3 in a cluster)")
+	s.Duration(&o.recordTTL, "record-ttl", "FNGATE_RECORD_TTL", 7*24*time.Hour, "how long invocation records are kept in Redis")
 	s.String(&o.logLevel, "log-level", "FNGATE_LOG_LEVEL", "info", "debug, info, warn or error")
 	if err := s.Parse(args); err != nil {
 		return nil, err

@@ -10,10 +10,12 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/fngate/fngate/gateway"
 	"github.com/fngate/fngate/shared/natsserver"
+	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/store"
 )
@@ -68,6 +70,13 @@ func run(ctx context.Context, o *options) error {
 	rdb := redis.NewClient(ropts)
 	defer rdb.Close()
 	routes := store.NewRoutes(rdb)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("JetStream: %w", err)
+	}
+	if err := ensureStreams(ctx, js, o); err != nil {
+		return err
+	}
 	if o.routesFile != "" {
 		if err := applyRoutesFile(ctx, routes, o.routesFile); err != nil {
 			return err
@@ -75,7 +84,10 @@ func run(ctx context.Context, o *options) error {
 		log.Info("routes file applied", "file", o.routesFile)
 	}
 
-	g, err := gateway.New(cfg, nc, routes)
+	g, err := gateway.New(cfg, gateway.Deps{
+		NATS: nc, Routes: routes, Queue: js,
+		Invocations: store.NewInvocations(rdb, o.recordTTL),
+	})
 	if err != nil {
 		return err
 	}
@@ -121,4 +133,15 @@ func applyRoutesFile(ctx context.Context, rs *store.Routes, path string) error {
 	}
 	b := backoff.NewExponentialBackOff(backoff.WithMaxElapsedTime(30 * time.Second))
 	return backoff.Retry(func() error { return rs.Put(ctx, parsed) }, backoff.WithContext(b, ctx))
+}
+
+// ensureStreams creates the invocation streams, retrying while JetStream
+// starts (a cluster may take a moment to elect a meta leader).
+func ensureStreams(ctx context.Context, js jetstream.JetStream, o *options) error {
+	b := backoff.NewExponentialBackOff(backoff.WithMaxElapsedTime(30 * time.Second))
+	return backoff.Retry(func() error {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return queue.EnsureStreams(cctx, js, queue.Config{Replicas: o.streamReplicas})
+	}, backoff.WithContext(b, ctx))
 }

@@ -16,17 +16,24 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/fngate/fngate/shared/envflag"
+	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/builtin"
 )
 
 type options struct {
-	w        worker.Config
-	natsURL  string
-	builtins []string
-	logLevel string
+	w         worker.Config
+	async     worker.AsyncConfig
+	natsURL   string
+	redisURL  string
+	noAsync   bool
+	recordTTL time.Duration
+	builtins  []string
+	logLevel  string
 }
 
 func parse(args []string) (*options, error) {
@@ -35,10 +42,23 @@ func parse(args []string) (*options, error) {
 	s.String(&o.natsURL, "nats-url", "FNGATE_NATS_URL", "nats://127.0.0.1:4222", "NATS server URLs, comma-separated")
 	s.Int(&o.w.Concurrency, "concurrency", "FNGATE_CONCURRENCY", 64, "invocations of one function run at once by this worker")
 	s.Duration(&o.w.DrainTimeout, "drain-timeout", "FNGATE_DRAIN_TIMEOUT", 30*time.Second, "how long in-flight invocations may finish after SIGTERM")
+	s.String(&o.redisURL, "redis-url", "FNGATE_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis holding invocation records (asynchronous invocations)")
+	var async string
+	s.String(&async, "async", "FNGATE_ASYNC", "on", "consume queued asynchronous invocations: on or off")
+	s.Duration(&o.async.AckWait, "ack-wait", "FNGATE_ACK_WAIT", 30*time.Second, "how long a queued invocation may run without a heartbeat before it is redelivered")
+	s.Int(&o.async.MaxAckPending, "max-ack-pending", "FNGATE_MAX_ACK_PENDING", 1000, "a function's queued invocations in flight across all workers")
+	s.Duration(&o.recordTTL, "record-ttl", "FNGATE_RECORD_TTL", 7*24*time.Hour, "how long invocation records are kept in Redis")
 	s.List(&o.builtins, "builtins", "FNGATE_BUILTINS", []string{"all"}, "built-in Go functions to serve: all, none, or names")
 	s.String(&o.logLevel, "log-level", "FNGATE_LOG_LEVEL", "info", "debug, info, warn or error")
 	if err := s.Parse(args); err != nil {
 		return nil, err
+	}
+	switch async {
+	case "on", "true", "1":
+	case "off", "false", "0":
+		o.noAsync = true
+	default:
+		return nil, fmt.Errorf("FNGATE_ASYNC=%q: want on or off", async)
 	}
 	return o, nil
 }
@@ -81,6 +101,22 @@ func run(ctx context.Context, o *options) error {
 	}
 	if len(w.Functions()) == 0 {
 		return fmt.Errorf("no functions to serve: set FNGATE_BUILTINS")
+	}
+	if !o.noAsync {
+		ropts, err := redis.ParseURL(o.redisURL)
+		if err != nil {
+			return fmt.Errorf("FNGATE_REDIS_URL: %w", err)
+		}
+		rdb := redis.NewClient(ropts)
+		defer rdb.Close()
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return fmt.Errorf("JetStream: %w", err)
+		}
+		o.async.JetStream, o.async.Records = js, store.NewInvocations(rdb, o.recordTTL)
+		if err := w.EnableAsync(o.async); err != nil {
+			return err
+		}
 	}
 	if err := w.Run(ctx); err != nil {
 		return err

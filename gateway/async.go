@@ -1,0 +1,213 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/store"
+	"github.com/fngate/fngate/shared/subject"
+)
+
+// HTTP headers of asynchronous invocations.
+const (
+	// HeaderInvocationType selects the mode: "async" or "Event" queue the
+	// call, "sync" or "RequestResponse" wait for it (the default).
+	HeaderInvocationType = "X-Invocation-Type"
+	// HeaderInvocationID carries the id of an accepted invocation.
+	HeaderInvocationID = "X-Invocation-Id"
+	// HeaderCallbackURL names a URL that receives a POST with the result.
+	HeaderCallbackURL = "X-Callback-Url"
+)
+
+// Errors of the async path.
+var (
+	ErrAsyncDisabled      = errors.New("asynchronous invocations are not enabled on this gateway")
+	ErrQueueUnavailable   = errors.New("the invocation queue is unavailable")
+	ErrInvocationNotFound = store.ErrInvocationNotFound
+	ErrInvocationBusy     = errors.New("the invocation has not ended yet")
+)
+
+// wantsAsync reports whether the request asks to be queued, from its route
+// and its X-Invocation-Type header.
+func wantsAsync(rt *route.Route, h http.Header) (bool, error) {
+	v := h.Get(HeaderInvocationType)
+	switch {
+	case v == "":
+		return rt.Async(), nil
+	case strings.EqualFold(v, "async"), strings.EqualFold(v, "event"):
+		return true, nil
+	case strings.EqualFold(v, "sync"), strings.EqualFold(v, "requestresponse"):
+		// An async route stays async: its callers never wait.
+		return rt.Async(), nil
+	}
+	return false, fmt.Errorf("%w: %s must be async, Event, sync or RequestResponse", ErrBadRequest, HeaderInvocationType)
+}
+
+// callbackURL validates X-Callback-Url.
+func callbackURL(h http.Header) (string, error) {
+	v := h.Get(HeaderCallbackURL)
+	if v == "" {
+		return "", nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(v) > 2048 {
+		return "", fmt.Errorf("%w: %s must be an absolute http(s) URL of at most 2048 bytes", ErrBadRequest, HeaderCallbackURL)
+	}
+	return v, nil
+}
+
+type accepted struct {
+	InvocationID string `json:"invocationId"`
+	Status       string `json:"status"`
+	ReplayOf     string `json:"replayOf,omitempty"`
+}
+
+// accept queues an invocation and answers 202 once JetStream has it.
+func (g *Gateway) accept(c *gin.Context, rt *route.Route, reqID string, event []byte, callback string) {
+	id := store.NewInvocationID()
+	inv := &store.Invocation{ID: id, Function: rt.Function, Mode: route.ModeAsync, CallbackURL: callback}
+	if _, err := g.enqueue(c.Request.Context(), inv, rt, reqID, event); err != nil {
+		writeError(c, g.log, reqID, err)
+		return
+	}
+	c.Header(HeaderInvocationID, id)
+	c.Header("Location", route.ReservedPath+"/"+id)
+	c.JSON(http.StatusAccepted, accepted{InvocationID: id, Status: store.StatusQueued})
+}
+
+// enqueue records inv (unless a record with its id exists) and publishes
+// the event with the invocation id as Nats-Msg-Id, so a publish repeated
+// within JetStream's duplicate window is stored once. It returns once
+// JetStream has acknowledged the message. It reports whether it made the
+// record.
+func (g *Gateway) enqueue(ctx context.Context, inv *store.Invocation, rt *route.Route, reqID string, event []byte) (bool, error) {
+	if g.queue == nil || g.invs == nil {
+		return false, ErrAsyncDisabled
+	}
+	subj, err := subject.Async(rt.Function)
+	if err != nil {
+		return false, err
+	}
+	p := rt.RetryPolicy()
+	inv.MaxAttempts = p.MaxAttempts
+	inv.Route, _ = json.Marshal(rt)
+	created, err := g.invs.Create(ctx, inv, event)
+	if err != nil {
+		return false, fmt.Errorf("%w: %w", ErrQueueUnavailable, err)
+	}
+	msg := &nats.Msg{Subject: subj, Data: event, Header: nats.Header{
+		subject.HeaderInvocationID: {inv.ID},
+		subject.HeaderRequestID:    {reqID},
+		subject.HeaderTimeout:      {time.Duration(rt.Timeout).String()},
+		subject.HeaderMaxAttempts:  {strconv.Itoa(p.MaxAttempts)},
+		subject.HeaderRetryInitial: {time.Duration(p.InitialDelay).String()},
+		subject.HeaderRetryMax:     {time.Duration(p.MaxDelay).String()},
+	}}
+	if inv.CallbackURL != "" {
+		msg.Header[subject.HeaderCallbackURL] = []string{inv.CallbackURL}
+	}
+	if _, err := g.queue.PublishMsg(ctx, msg, jetstream.WithMsgID(inv.ID)); err != nil {
+		if created {
+			g.log.Error("invocation recorded but not queued", "invocation_id", inv.ID, "err", err)
+		}
+		return created, fmt.Errorf("%w: %w", ErrQueueUnavailable, err)
+	}
+	return created, nil
+}
+
+// invocationStatus serves GET /invocations/<id> on the public listener.
+// Ids are unguessable, so the id is the capability to read the record.
+func (g *Gateway) invocationStatus(c *gin.Context) {
+	reqID := requestID(c.Request)
+	c.Header(HeaderRequestID, reqID)
+	if m := c.Request.Method; m != http.MethodGet && m != http.MethodHead {
+		c.Header("Allow", "GET, HEAD")
+		writeError(c, g.log, reqID, ErrMethodNotAllowed)
+		return
+	}
+	if g.invs == nil {
+		writeError(c, g.log, reqID, ErrAsyncDisabled)
+		return
+	}
+	inv, err := g.invs.Get(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		writeError(c, g.log, reqID, err)
+		return
+	}
+	inv.Route = nil
+	c.JSON(http.StatusOK, inv)
+}
+
+// recordFailure keeps a failed sync call of a route with RecordFailures as
+// an invocation that can be replayed asynchronously.
+func (g *Gateway) recordFailure(rt *route.Route, reqID string, event []byte, status int, cause string, result *store.Result) {
+	if !rt.RecordFailures || g.invs == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	inv := &store.Invocation{
+		ID: store.NewInvocationID(), Function: rt.Function, Mode: route.ModeSync,
+		Status: store.StatusFailed, Attempts: 1, Error: fmt.Sprintf("%d %s", status, cause), Result: result,
+	}
+	inv.MaxAttempts = rt.RetryPolicy().MaxAttempts
+	inv.Route, _ = json.Marshal(rt)
+	if _, err := g.invs.Create(ctx, inv, event); err != nil {
+		g.log.Error("recording failed sync call", "request_id", reqID, "err", err)
+		return
+	}
+	g.log.Info("failed sync call recorded", "request_id", reqID, "invocation_id", inv.ID, "status", status)
+}
+
+// Replay queues a new invocation that runs the event of id unchanged,
+// linked to it by replayOf. Concurrent replays of the same invocation
+// produce one new invocation, whose id they all return.
+func (g *Gateway) Replay(ctx context.Context, id string) (string, error) {
+	if g.queue == nil || g.invs == nil {
+		return "", ErrAsyncDisabled
+	}
+	orig, err := g.invs.Get(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if orig.Status == store.StatusQueued || orig.Status == store.StatusRunning {
+		return "", fmt.Errorf("%w: %s is %s", ErrInvocationBusy, id, orig.Status)
+	}
+	event, err := g.invs.Event(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	var rt route.Route
+	if len(orig.Route) == 0 || json.Unmarshal(orig.Route, &rt) != nil || rt.Normalize() != nil || rt.Function != orig.Function {
+		rt = route.Route{Domain: route.DomainAny, Path: "/", Function: orig.Function}
+		_ = rt.Normalize()
+	}
+	newID, err := g.invs.ReplayCandidate(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	inv := &store.Invocation{ID: newID, Function: orig.Function, Mode: route.ModeAsync, ReplayOf: id, CallbackURL: orig.CallbackURL}
+	created, err := g.enqueue(ctx, inv, &rt, "replay-"+id, event)
+	if err != nil {
+		return "", err
+	}
+	if created {
+		if err := g.invs.ReplayCreated(ctx, id); err != nil {
+			g.log.Warn("replay generation not advanced", "invocation_id", id, "err", err)
+		}
+		g.log.Info("invocation replayed", "invocation_id", newID, "replay_of", id)
+	}
+	return newID, nil
+}

@@ -1,0 +1,115 @@
+// Package queue sets up the JetStream streams and consumers behind
+// asynchronous invocations. Gateways and workers both call it at start; every
+// call is idempotent, so neither depends on the other having run first.
+package queue
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/fngate/fngate/shared/subject"
+)
+
+// Config sizes the streams.
+type Config struct {
+	// Replicas of both streams: 1 for a single server, 3 in a cluster.
+	Replicas int
+	// MaxAge bounds how long an invocation may wait in the queue
+	// (default 7 days); DeadMaxAge how long dead letters are kept (30 days).
+	MaxAge, DeadMaxAge time.Duration
+	// Duplicates is JetStream's deduplication window for invocation ids
+	// (default 10 minutes).
+	Duplicates time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
+	if c.MaxAge == 0 {
+		c.MaxAge = 7 * 24 * time.Hour
+	}
+	if c.DeadMaxAge == 0 {
+		c.DeadMaxAge = 30 * 24 * time.Hour
+	}
+	if c.Duplicates == 0 {
+		c.Duplicates = 10 * time.Minute
+	}
+	return c
+}
+
+// EnsureStreams creates or updates the invocation and dead-letter streams,
+// both on file storage.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) error {
+	cfg = cfg.withDefaults()
+	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        subject.StreamInvocations,
+		Description: "fngate asynchronous invocations, one subject per function",
+		Subjects:    []string{subject.AsyncAll()},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    cfg.Replicas,
+		MaxAge:      cfg.MaxAge,
+		Duplicates:  cfg.Duplicates,
+		Discard:     jetstream.DiscardNew,
+	}); err != nil {
+		return fmt.Errorf("queue: stream %s: %w", subject.StreamInvocations, err)
+	}
+	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        subject.StreamDead,
+		Description: "fngate dead letters: invocations that used every attempt",
+		Subjects:    []string{subject.DeadAll()},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    cfg.Replicas,
+		MaxAge:      cfg.DeadMaxAge,
+		Duplicates:  cfg.Duplicates,
+	}); err != nil {
+		return fmt.Errorf("queue: stream %s: %w", subject.StreamDead, err)
+	}
+	return nil
+}
+
+// ConsumerConfig tunes a function's durable consumer.
+type ConsumerConfig struct {
+	// AckWait is how long a delivered invocation may go without an ack or
+	// an in-progress heartbeat before it is redelivered (default 30s).
+	AckWait time.Duration
+	// MaxAckPending bounds the invocations of the function in flight across
+	// all workers (default 1000).
+	MaxAckPending int
+}
+
+// EnsureConsumer creates or updates the durable pull consumer of function.
+// Retries are scheduled by workers (NakWithDelay), so MaxDeliver is
+// unlimited here and attempts are counted against each message's policy.
+func EnsureConsumer(ctx context.Context, js jetstream.JetStream, function string, cfg ConsumerConfig) (jetstream.Consumer, error) {
+	name, err := subject.Consumer(function)
+	if err != nil {
+		return nil, err
+	}
+	subj, _ := subject.Async(function)
+	if cfg.AckWait == 0 {
+		cfg.AckWait = 30 * time.Second
+	}
+	if cfg.MaxAckPending == 0 {
+		cfg.MaxAckPending = 1000
+	}
+	c, err := js.CreateOrUpdateConsumer(ctx, subject.StreamInvocations, jetstream.ConsumerConfig{
+		Durable:       name,
+		Description:   "fngate workers of " + function,
+		FilterSubject: subj,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       cfg.AckWait,
+		MaxDeliver:    -1,
+		MaxAckPending: cfg.MaxAckPending,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue: consumer %s: %w", name, err)
+	}
+	return c, nil
+}

@@ -1,0 +1,418 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Invocation statuses.
+const (
+	StatusQueued    = "queued"    // accepted, waiting for a worker
+	StatusRunning   = "running"   // an attempt is running
+	StatusFailed    = "failed"    // an attempt failed; the next is scheduled (or a recorded sync failure)
+	StatusSucceeded = "succeeded" // the function answered (a status below 500 and not 429)
+	StatusDead      = "dead"      // every attempt failed: in the dead-letter stream
+)
+
+// ErrInvocationNotFound reports an unknown or expired invocation id.
+var ErrInvocationNotFound = errors.New("invocation not found")
+
+// NewInvocationID returns a random, unguessable invocation id.
+func NewInvocationID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// ReplayID returns the id of the generation-th replay of id: every caller
+// that replays the same invocation at the same time gets the same id.
+func ReplayID(id string, generation int64) string {
+	sum := sha256.Sum256([]byte(id + ":replay:" + strconv.FormatInt(generation, 10)))
+	return hex.EncodeToString(sum[:16])
+}
+
+// Invocation is the record of one asynchronous (or recorded sync) call.
+type Invocation struct {
+	ID            string          `json:"invocationId"`
+	Function      string          `json:"function"`
+	Mode          string          `json:"mode"`
+	Status        string          `json:"status"`
+	Attempts      int             `json:"attempts"`
+	MaxAttempts   int             `json:"maxAttempts"`
+	CreatedAt     time.Time       `json:"createdAt"`
+	UpdatedAt     time.Time       `json:"updatedAt"`
+	StartedAt     *time.Time      `json:"startedAt,omitempty"`
+	FinishedAt    *time.Time      `json:"finishedAt,omitempty"`
+	NextAttemptAt *time.Time      `json:"nextAttemptAt,omitempty"`
+	Result        *Result         `json:"result,omitempty"`
+	Error         string          `json:"error,omitempty"`
+	AttemptErrors []AttemptError  `json:"attemptErrors,omitempty"`
+	ReplayOf      string          `json:"replayOf,omitempty"`
+	Replays       int64           `json:"replays,omitempty"`
+	CallbackURL   string          `json:"callbackUrl,omitempty"`
+	Callback      *CallbackState  `json:"callback,omitempty"`
+	Route         json.RawMessage `json:"route,omitempty"`
+}
+
+// Result is what the function answered, its body capped.
+type Result struct {
+	StatusCode      int                 `json:"statusCode"`
+	Headers         map[string][]string `json:"headers,omitempty"`
+	Body            string              `json:"body"`
+	IsBase64Encoded bool                `json:"isBase64Encoded,omitempty"`
+	Truncated       bool                `json:"truncated,omitempty"`
+}
+
+// AttemptError is one failed attempt.
+type AttemptError struct {
+	Attempt int       `json:"attempt"`
+	Code    string    `json:"code"`
+	Error   string    `json:"error"`
+	At      time.Time `json:"at"`
+}
+
+// CallbackState tracks delivery of the result to the callback URL; it never
+// changes the invocation's own status.
+type CallbackState struct {
+	Status   string `json:"status"` // delivered or failed
+	Attempts int    `json:"attempts"`
+	Error    string `json:"error,omitempty"`
+}
+
+// Invocations stores invocation records with a TTL.
+type Invocations struct {
+	rdb redis.UniversalClient
+	ttl time.Duration
+}
+
+// NewInvocations returns a record store; records expire ttl after their
+// last change (default 7 days).
+func NewInvocations(rdb redis.UniversalClient, ttl time.Duration) *Invocations {
+	if ttl <= 0 {
+		ttl = 7 * 24 * time.Hour
+	}
+	return &Invocations{rdb: rdb, ttl: ttl}
+}
+
+// TTL returns how long records are kept.
+func (s *Invocations) TTL() time.Duration { return s.ttl }
+
+var createInvocation = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[1])
+return 1`)
+
+// Create stores a new record and its event. It returns false, and changes
+// nothing, when a record with that id exists.
+func (s *Invocations) Create(ctx context.Context, inv *Invocation, event []byte) (bool, error) {
+	now := inv.CreatedAt
+	if now.IsZero() {
+		now = time.Now()
+		inv.CreatedAt = now
+	}
+	inv.UpdatedAt = now
+	if inv.Status == "" {
+		inv.Status = StatusQueued
+	}
+	fields := []any{
+		"id", inv.ID, "function", inv.Function, "mode", inv.Mode, "status", inv.Status,
+		"attempts", inv.Attempts, "maxAttempts", inv.MaxAttempts,
+		"createdAt", stamp(now), "updatedAt", stamp(now),
+	}
+	for k, v := range map[string]string{"replayOf": inv.ReplayOf, "callbackUrl": inv.CallbackURL, "error": inv.Error, "route": string(inv.Route)} {
+		if v != "" {
+			fields = append(fields, k, v)
+		}
+	}
+	if inv.Result != nil {
+		b, _ := json.Marshal(inv.Result)
+		fields = append(fields, "result", string(b))
+	}
+	args := append([]any{s.ttl.Milliseconds(), event}, fields...)
+	var created *redis.Cmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		created = createInvocation.Run(ctx, p, []string{keyInvocation(inv.ID), keyInvocationEvent(inv.ID)}, args...)
+		score := float64(now.UnixMilli())
+		p.ZAdd(ctx, keyInvocationsByTime, redis.Z{Score: score, Member: inv.ID})
+		p.ZAdd(ctx, keyInvocationsByFunction(inv.Function), redis.Z{Score: score, Member: inv.ID})
+		// Index entries older than the TTL point at expired records.
+		old := strconv.FormatInt(now.Add(-s.ttl).UnixMilli(), 10)
+		p.ZRemRangeByScore(ctx, keyInvocationsByTime, "-inf", "("+old)
+		p.ZRemRangeByScore(ctx, keyInvocationsByFunction(inv.Function), "-inf", "("+old)
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: create invocation: %w", err)
+	}
+	n, _ := created.Int64()
+	return n == 1, nil
+}
+
+var startInvocation = redis.NewScript(`
+local s = redis.call('HGET', KEYS[1], 'status')
+if not s then return '' end
+if s == 'succeeded' or s == 'dead' then return s end
+redis.call('HSET', KEYS[1], 'status', 'running', 'attempts', ARGV[1], 'startedAt', ARGV[2], 'updatedAt', ARGV[2])
+redis.call('HDEL', KEYS[1], 'nextAttemptAt')
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 'running'`)
+
+// Start marks attempt n as running, unless the invocation already ended.
+// It returns the status the record had when it ended (succeeded or dead,
+// so a redelivery after a lost ack is not run again), "running", or
+// ErrInvocationNotFound.
+func (s *Invocations) Start(ctx context.Context, id string, attempt int) (string, error) {
+	st, err := startInvocation.Run(ctx, s.rdb, []string{keyInvocation(id)}, attempt, stamp(time.Now()), s.ttl.Milliseconds()).Text()
+	if err != nil {
+		return "", fmt.Errorf("store: start invocation: %w", err)
+	}
+	if st == "" {
+		return "", ErrInvocationNotFound
+	}
+	return st, nil
+}
+
+// Succeed records the function's answer.
+func (s *Invocations) Succeed(ctx context.Context, id string, res *Result) error {
+	b, _ := json.Marshal(res)
+	return s.set(ctx, id, nil, "status", StatusSucceeded, "result", string(b), "finishedAt", stamp(time.Now()))
+}
+
+// AttemptFailed records a failed attempt and when the next one is due.
+func (s *Invocations) AttemptFailed(ctx context.Context, id string, ae AttemptError, next time.Time) error {
+	return s.set(ctx, id, &ae, "status", StatusFailed, "error", ae.Error, "nextAttemptAt", stamp(next))
+}
+
+// Dead records the last failed attempt of an invocation sent to the
+// dead-letter stream.
+func (s *Invocations) Dead(ctx context.Context, id string, ae AttemptError) error {
+	return s.set(ctx, id, &ae, "status", StatusDead, "error", ae.Error, "finishedAt", stamp(time.Now()))
+}
+
+// SetCallback records the outcome of the callback delivery.
+func (s *Invocations) SetCallback(ctx context.Context, id string, cs CallbackState) error {
+	b, _ := json.Marshal(cs)
+	return s.set(ctx, id, nil, "callback", string(b))
+}
+
+func (s *Invocations) set(ctx context.Context, id string, ae *AttemptError, fields ...any) error {
+	now := stamp(time.Now())
+	fields = append(fields, "updatedAt", now)
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, keyInvocation(id), fields...)
+		p.PExpire(ctx, keyInvocation(id), s.ttl)
+		p.PExpire(ctx, keyInvocationEvent(id), s.ttl)
+		if ae != nil {
+			b, _ := json.Marshal(ae)
+			p.RPush(ctx, keyInvocationErrors(id), b)
+			p.PExpire(ctx, keyInvocationErrors(id), s.ttl)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: update invocation %s: %w", id, err)
+	}
+	return nil
+}
+
+// Get returns a record with its attempt errors.
+func (s *Invocations) Get(ctx context.Context, id string) (*Invocation, error) {
+	invs, err := s.getMany(ctx, []string{id})
+	if err != nil {
+		return nil, err
+	}
+	if len(invs) == 0 {
+		return nil, ErrInvocationNotFound
+	}
+	return invs[0], nil
+}
+
+// Event returns the event an invocation was called with.
+func (s *Invocations) Event(ctx context.Context, id string) ([]byte, error) {
+	b, err := s.rdb.Get(ctx, keyInvocationEvent(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, ErrInvocationNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: invocation event: %w", err)
+	}
+	return b, nil
+}
+
+// ReplayCandidate returns the id the next replay of id must use: the same
+// for every caller until a replay with it exists (see [ReplayID]). Create
+// refuses the duplicates and JetStream deduplicates the publishes, so
+// concurrent replays produce one invocation.
+func (s *Invocations) ReplayCandidate(ctx context.Context, id string) (string, error) {
+	gen, err := s.rdb.HGet(ctx, keyInvocation(id), "replays").Int64()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return "", fmt.Errorf("store: replay generation: %w", err)
+	}
+	return ReplayID(id, gen), nil
+}
+
+// ReplayCreated advances id's replay generation; only the caller whose
+// Create made the replay calls it.
+func (s *Invocations) ReplayCreated(ctx context.Context, id string) error {
+	return s.rdb.HIncrBy(ctx, keyInvocation(id), "replays", 1).Err()
+}
+
+// Filter selects records for List.
+type Filter struct {
+	Function string
+	Status   string
+	Since    time.Time // inclusive; zero: no bound
+	Until    time.Time // exclusive; zero: no bound
+	// Cursor continues a previous listing (its NextCursor).
+	Cursor string
+	Limit  int // default 50, at most 500
+}
+
+// Page is one page of records, newest first.
+type Page struct {
+	Invocations []*Invocation `json:"invocations"`
+	NextCursor  string        `json:"nextCursor,omitempty"`
+}
+
+// List returns records matching f, newest first, a page at a time.
+func (s *Invocations) List(ctx context.Context, f Filter) (*Page, error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	f.Limit = min(f.Limit, 500)
+	key := keyInvocationsByTime
+	if f.Function != "" {
+		key = keyInvocationsByFunction(f.Function)
+	}
+	max := "+inf"
+	if !f.Until.IsZero() {
+		max = "(" + strconv.FormatInt(f.Until.UnixMilli(), 10)
+	}
+	if f.Cursor != "" {
+		c, err := strconv.ParseInt(f.Cursor, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("store: bad cursor %q", f.Cursor)
+		}
+		max = "(" + strconv.FormatInt(c, 10)
+	}
+	min := "-inf"
+	if !f.Since.IsZero() {
+		min = strconv.FormatInt(f.Since.UnixMilli(), 10)
+	}
+	page := &Page{Invocations: []*Invocation{}}
+	// Scan the index in batches, filtering by status, until the page fills.
+	for {
+		zs, err := s.rdb.ZRevRangeByScoreWithScores(ctx, key, &redis.ZRangeBy{Max: max, Min: min, Count: int64(f.Limit * 2)}).Result()
+		if err != nil {
+			return nil, fmt.Errorf("store: list invocations: %w", err)
+		}
+		if len(zs) == 0 {
+			return page, nil
+		}
+		ids := make([]string, len(zs))
+		for i, z := range zs {
+			ids[i] = z.Member.(string)
+		}
+		invs, err := s.getMany(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		byID := make(map[string]*Invocation, len(invs))
+		for _, inv := range invs {
+			byID[inv.ID] = inv
+		}
+		for _, z := range zs {
+			inv := byID[z.Member.(string)]
+			if inv == nil || (f.Status != "" && inv.Status != f.Status) {
+				continue
+			}
+			page.Invocations = append(page.Invocations, inv)
+			if len(page.Invocations) == f.Limit {
+				page.NextCursor = strconv.FormatInt(int64(z.Score), 10)
+				return page, nil
+			}
+		}
+		// Records created in the same millisecond share a score; the
+		// exclusive bound may skip some of them, a documented limit.
+		max = "(" + strconv.FormatInt(int64(zs[len(zs)-1].Score), 10)
+	}
+}
+
+func (s *Invocations) getMany(ctx context.Context, ids []string) ([]*Invocation, error) {
+	hs := make([]*redis.MapStringStringCmd, len(ids))
+	errs := make([]*redis.StringSliceCmd, len(ids))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			hs[i] = p.HGetAll(ctx, keyInvocation(id))
+			errs[i] = p.LRange(ctx, keyInvocationErrors(id), 0, -1)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("store: get invocations: %w", err)
+	}
+	out := make([]*Invocation, 0, len(ids))
+	for i := range ids {
+		h := hs[i].Val()
+		if len(h) == 0 {
+			continue
+		}
+		inv := &Invocation{
+			ID: h["id"], Function: h["function"], Mode: h["mode"], Status: h["status"],
+			Error: h["error"], ReplayOf: h["replayOf"], CallbackURL: h["callbackUrl"],
+		}
+		inv.Attempts, _ = strconv.Atoi(h["attempts"])
+		inv.MaxAttempts, _ = strconv.Atoi(h["maxAttempts"])
+		inv.Replays, _ = strconv.ParseInt(h["replays"], 10, 64)
+		inv.CreatedAt = unstamp(h["createdAt"])
+		inv.UpdatedAt = unstamp(h["updatedAt"])
+		inv.StartedAt = unstampPtr(h["startedAt"])
+		inv.FinishedAt = unstampPtr(h["finishedAt"])
+		inv.NextAttemptAt = unstampPtr(h["nextAttemptAt"])
+		if r := h["result"]; r != "" {
+			inv.Result = &Result{}
+			_ = json.Unmarshal([]byte(r), inv.Result)
+		}
+		if c := h["callback"]; c != "" {
+			inv.Callback = &CallbackState{}
+			_ = json.Unmarshal([]byte(c), inv.Callback)
+		}
+		if r := h["route"]; r != "" {
+			inv.Route = json.RawMessage(r)
+		}
+		for _, e := range errs[i].Val() {
+			var ae AttemptError
+			if json.Unmarshal([]byte(e), &ae) == nil {
+				inv.AttemptErrors = append(inv.AttemptErrors, ae)
+			}
+		}
+		out = append(out, inv)
+	}
+	return out, nil
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func unstamp(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+func unstampPtr(s string) *time.Time {
+	if s == "" {
+		return nil
+	}
+	t := unstamp(s)
+	return &t
+}

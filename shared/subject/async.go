@@ -1,0 +1,68 @@
+package subject
+
+import "fmt"
+
+// JetStream names for asynchronous invocations. They are stable and
+// documented so that operators and autoscalers (KEDA's NATS JetStream
+// scaler reads lag per stream and consumer) can rely on them.
+const (
+	// StreamInvocations holds queued asynchronous invocations, one subject
+	// per function (see [Async]); work-queue retention removes a message
+	// once a worker acknowledges it.
+	StreamInvocations = "FNGATE_INVOCATIONS"
+	// StreamDead holds dead letters: invocations that used every attempt.
+	StreamDead = "FNGATE_DEAD"
+)
+
+// Headers of asynchronous invocation messages.
+const (
+	// HeaderInvocationID carries the invocation id (also the Nats-Msg-Id,
+	// so a re-sent publish is deduplicated by JetStream).
+	HeaderInvocationID = "Fngate-Invocation-Id"
+	// HeaderTimeout is the per-attempt timeout, a Go duration.
+	HeaderTimeout = "Fngate-Timeout"
+	// HeaderMaxAttempts, HeaderRetryInitial and HeaderRetryMax carry the
+	// route's retry policy, so workers need no route lookup.
+	HeaderMaxAttempts  = "Fngate-Max-Attempts"
+	HeaderRetryInitial = "Fngate-Retry-Initial"
+	HeaderRetryMax     = "Fngate-Retry-Max"
+	// HeaderCallbackURL is where the result is POSTed when the invocation ends.
+	HeaderCallbackURL = "Fngate-Callback-Url"
+)
+
+// Async returns the JetStream subject of function's queued invocations.
+func Async(function string) (string, error) {
+	if !ValidFunction(function) {
+		return "", fmt.Errorf("%w: %q", ErrInvalidFunction, function)
+	}
+	return Prefix + ".async." + function, nil
+}
+
+// Dead returns the subject of function's dead letters.
+func Dead(function string) (string, error) {
+	if !ValidFunction(function) {
+		return "", fmt.Errorf("%w: %q", ErrInvalidFunction, function)
+	}
+	return Prefix + ".dead." + function, nil
+}
+
+// Consumer returns the name of the durable pull consumer through which
+// workers take function's queued invocations.
+func Consumer(function string) (string, error) {
+	if !ValidFunction(function) {
+		return "", fmt.Errorf("%w: %q", ErrInvalidFunction, function)
+	}
+	return Prefix + "-" + function, nil
+}
+
+// Subjects bound to the streams.
+const (
+	asyncWildcard = Prefix + ".async.>"
+	deadWildcard  = Prefix + ".dead.>"
+)
+
+// AsyncAll and DeadAll are the subject filters of the two streams.
+func AsyncAll() string { return asyncWildcard }
+
+// DeadAll is the subject filter of the dead-letter stream.
+func DeadAll() string { return deadWildcard }

@@ -1,0 +1,402 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/shared/queue"
+	"github.com/fngate/fngate/shared/store"
+	"github.com/fngate/fngate/shared/subject"
+)
+
+// RecordStore keeps invocation records; *store.Invocations is one.
+type RecordStore interface {
+	Start(ctx context.Context, id string, attempt int) (string, error)
+	Succeed(ctx context.Context, id string, res *store.Result) error
+	AttemptFailed(ctx context.Context, id string, ae store.AttemptError, next time.Time) error
+	Dead(ctx context.Context, id string, ae store.AttemptError) error
+	SetCallback(ctx context.Context, id string, cs store.CallbackState) error
+	Get(ctx context.Context, id string) (*store.Invocation, error)
+}
+
+// AsyncConfig enables asynchronous invocations: the worker takes each of
+// its functions' queued invocations from the function's durable JetStream
+// consumer (see package queue).
+type AsyncConfig struct {
+	JetStream jetstream.JetStream
+	Records   RecordStore
+	// AckWait is how long an attempt may run without a heartbeat before
+	// JetStream redelivers it (a worker that died); running attempts send
+	// in-progress heartbeats every AckWait/3. Default 30s.
+	AckWait time.Duration
+	// MaxAckPending bounds a function's invocations in flight across all
+	// workers. Default 1000.
+	MaxAckPending int
+	// ResultLimit caps the result body kept in a record. Default 64 KiB.
+	ResultLimit int
+	// CallbackAttempts bounds deliveries of a result to its callback URL.
+	// Default 5, with backoff from 200ms.
+	CallbackAttempts int
+	// CallbackTimeout bounds one callback request. Default 10s.
+	CallbackTimeout time.Duration
+}
+
+func (c AsyncConfig) withDefaults() AsyncConfig {
+	if c.AckWait == 0 {
+		c.AckWait = 30 * time.Second
+	}
+	if c.MaxAckPending == 0 {
+		c.MaxAckPending = 1000
+	}
+	if c.ResultLimit == 0 {
+		c.ResultLimit = 64 << 10
+	}
+	if c.CallbackAttempts == 0 {
+		c.CallbackAttempts = 5
+	}
+	if c.CallbackTimeout == 0 {
+		c.CallbackTimeout = 10 * time.Second
+	}
+	return c
+}
+
+// EnableAsync makes Start consume every function's queued invocations too.
+// It must be called before Start.
+func (w *Worker) EnableAsync(cfg AsyncConfig) error {
+	if cfg.JetStream == nil || cfg.Records == nil {
+		return errors.New("worker: EnableAsync needs JetStream and Records")
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.started {
+		return errors.New("worker: EnableAsync after Start")
+	}
+	c := cfg.withDefaults()
+	w.async = &c
+	w.callbacks = &http.Client{Timeout: c.CallbackTimeout}
+	return nil
+}
+
+// consume binds f to its consumer, waiting with backoff for the stream (a
+// gateway creates it), and runs until stop is closed.
+func (w *Worker) consume(f *function, stop <-chan struct{}) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-stop; cancel() }()
+	defer cancel()
+	b := backoff.NewExponentialBackOff(backoff.WithInitialInterval(100*time.Millisecond), backoff.WithMaxInterval(5*time.Second), backoff.WithMaxElapsedTime(0))
+	cons, err := backoff.RetryNotifyWithData(func() (jetstream.Consumer, error) {
+		return queue.EnsureConsumer(ctx, w.async.JetStream, f.name, queue.ConsumerConfig{AckWait: w.async.AckWait, MaxAckPending: w.async.MaxAckPending})
+	}, backoff.WithContext(b, ctx), func(err error, d time.Duration) {
+		w.log.Warn("waiting for the invocation stream", "function", f.name, "err", err, "retry_in", d.String())
+	})
+	if err != nil {
+		return // stopped before the stream existed
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		f.sem <- struct{}{}
+		f.inflight.Add(1)
+		w.wg.Add(1)
+		go func() {
+			defer func() {
+				<-f.sem
+				f.inflight.Add(-1)
+				w.wg.Done()
+			}()
+			w.process(f, m)
+		}()
+	}, jetstream.PullMaxMessages(f.concurrency), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
+			w.log.Debug("consume", "function", f.name, "err", err)
+		}
+	}))
+	if err != nil {
+		w.log.Error("consume failed", "function", f.name, "err", err)
+		return
+	}
+	w.log.Info("consuming queued invocations", "function", f.name)
+	<-stop
+	// Stop pulling; messages already buffered are still handed over, and
+	// anything not acked is redelivered to another worker after AckWait.
+	cc.Drain()
+	<-cc.Closed()
+}
+
+// policy is an invocation's retry policy, from its message headers.
+type policy struct {
+	timeout, initial, max time.Duration
+	maxAttempts           int
+	callback              string
+}
+
+func policyOf(h nats.Header) policy {
+	p := policy{timeout: 15 * time.Second, initial: time.Second, max: time.Minute, maxAttempts: 3, callback: h.Get(subject.HeaderCallbackURL)}
+	if d, err := time.ParseDuration(h.Get(subject.HeaderTimeout)); err == nil && d > 0 {
+		p.timeout = d
+	}
+	if d, err := time.ParseDuration(h.Get(subject.HeaderRetryInitial)); err == nil && d >= 0 {
+		p.initial = d
+	}
+	if d, err := time.ParseDuration(h.Get(subject.HeaderRetryMax)); err == nil && d >= p.initial {
+		p.max = d
+	}
+	if n, err := strconv.Atoi(h.Get(subject.HeaderMaxAttempts)); err == nil && n > 0 {
+		p.maxAttempts = n
+	}
+	return p
+}
+
+// Delay returns the wait before the attempt after failed attempt n
+// (1-based): exponential from initial, doubling, capped at max, with ±20%
+// jitter, as cenkalti/backoff computes it.
+func (p policy) delay(n int) time.Duration {
+	b := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(p.initial),
+		backoff.WithMaxInterval(p.max),
+		backoff.WithRandomizationFactor(0.2),
+		backoff.WithMultiplier(2),
+		backoff.WithMaxElapsedTime(0),
+	)
+	var d time.Duration
+	for range n {
+		d = b.NextBackOff()
+	}
+	return d
+}
+
+// process runs one delivery of a queued invocation.
+func (w *Worker) process(f *function, m jetstream.Msg) {
+	bg := context.Background()
+	h := m.Headers()
+	id := h.Get(subject.HeaderInvocationID)
+	meta, err := m.Metadata()
+	if err != nil || id == "" {
+		w.log.Error("queued message without invocation id or metadata; terminating it", "function", f.name, "err", err)
+		_ = m.Term()
+		return
+	}
+	attempt := int(meta.NumDelivered)
+	p := policyOf(h)
+	log := w.log.With("invocation_id", id, "function", f.name, "attempt", attempt)
+
+	if attempt > p.maxAttempts {
+		// The last attempt never reported (its worker died): no more runs.
+		w.deadLetter(f, m, id, p, store.AttemptError{Attempt: attempt - 1, Code: "WORKER_LOST", Error: "the worker running the last attempt stopped before it finished", At: time.Now()})
+		return
+	}
+	switch st, err := w.async.Records.Start(bg, id, attempt); {
+	case errors.Is(err, store.ErrInvocationNotFound):
+		log.Warn("invocation record missing (expired?); running without it")
+	case err != nil:
+		log.Error("invocation records unreachable; retrying later", "err", err)
+		_ = m.NakWithDelay(time.Second)
+		return
+	case st == store.StatusSucceeded || st == store.StatusDead:
+		// A redelivery after a lost ack: the work is done, never redo it.
+		log.Info("invocation already ended; acknowledging the redelivery", "status", st)
+		_ = m.Ack()
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(context.WithValue(bg, ctxKey{}, Info{RequestID: h.Get(subject.HeaderRequestID), FunctionName: f.name}), p.timeout)
+	stopBeat := w.heartbeat(m)
+	reply, runErr := w.run(ctx, f, m.Data())
+	stopBeat()
+	failed := runErr != nil || reply.Status >= 500 || reply.Status == http.StatusTooManyRequests
+	if !failed {
+		cancel()
+		res := w.result(reply)
+		if err := w.async.Records.Succeed(bg, id, res); err != nil {
+			log.Error("recording success failed; the redelivery will retry", "err", err)
+			_ = m.NakWithDelay(time.Second)
+			return
+		}
+		if err := m.DoubleAck(bg); err != nil {
+			log.Warn("ack failed; a redelivery will find the record succeeded", "err", err)
+		}
+		w.callback(id, f.name, p.callback, store.StatusSucceeded, attempt, res, "")
+		return
+	}
+
+	ae := store.AttemptError{Attempt: attempt, At: time.Now()}
+	var retryAfter time.Duration
+	permanent := false
+	if runErr != nil {
+		fe := errorOf(ctx, runErr)
+		ae.Code, ae.Error = fe.Code, fe.Message
+		permanent = IsPermanent(runErr)
+		var ra *RetryAfterError
+		if errors.As(runErr, &ra) {
+			retryAfter = ra.After
+		}
+	} else {
+		ae.Code, ae.Error = "FUNCTION_STATUS", fmt.Sprintf("the function answered %d: %s", reply.Status, truncate(reply.Body, 512))
+		retryAfter = parseRetryAfter(reply.Header.Get("Retry-After"))
+	}
+	cancel()
+	if permanent || attempt >= p.maxAttempts {
+		w.deadLetter(f, m, id, p, ae)
+		return
+	}
+	delay := max(p.delay(attempt), retryAfter)
+	log.Warn("attempt failed; retrying", "code", ae.Code, "err", ae.Error, "retry_in", delay.String())
+	if err := w.async.Records.AttemptFailed(bg, id, ae, time.Now().Add(delay)); err != nil {
+		log.Error("recording the failed attempt failed", "err", err)
+	}
+	_ = m.NakWithDelay(delay)
+}
+
+// heartbeat tells JetStream the attempt is alive until the returned func
+// is called, so long functions are not redelivered mid-run.
+func (w *Worker) heartbeat(m jetstream.Msg) func() {
+	done := make(chan struct{})
+	var once sync.Once
+	go func() {
+		t := time.NewTicker(w.async.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = m.InProgress()
+			}
+		}
+	}()
+	return func() { once.Do(func() { close(done) }) }
+}
+
+// deadLetter is the end of an invocation that used every attempt or failed
+// for good: its event and every attempt's error go to the dead-letter
+// stream, then the record says dead and the message is acknowledged.
+func (w *Worker) deadLetter(f *function, m jetstream.Msg, id string, p policy, last store.AttemptError) {
+	bg := context.Background()
+	log := w.log.With("invocation_id", id, "function", f.name)
+	attempts := []store.AttemptError{}
+	if inv, err := w.async.Records.Get(bg, id); err == nil {
+		attempts = append(attempts, inv.AttemptErrors...)
+	}
+	attempts = append(attempts, last)
+	letter, _ := json.Marshal(struct {
+		InvocationID string               `json:"invocationId"`
+		Function     string               `json:"function"`
+		Attempts     []store.AttemptError `json:"attempts"`
+		DeadAt       time.Time            `json:"deadAt"`
+		Event        json.RawMessage      `json:"event"`
+	}{id, f.name, attempts, time.Now().UTC(), eventJSON(m.Data())})
+	subj, _ := subject.Dead(f.name)
+	if _, err := w.async.JetStream.PublishMsg(bg, &nats.Msg{
+		Subject: subj, Data: letter,
+		Header: nats.Header{subject.HeaderInvocationID: {id}},
+	}, jetstream.WithMsgID(id)); err != nil {
+		log.Error("dead-lettering failed; retrying later", "err", err)
+		_ = m.NakWithDelay(time.Second)
+		return
+	}
+	if err := w.async.Records.Dead(bg, id, last); err != nil {
+		log.Error("recording dead failed", "err", err)
+	}
+	log.Error("invocation dead", "attempts", len(attempts), "code", last.Code, "err", last.Error)
+	_ = m.Ack()
+	w.callback(id, f.name, p.callback, store.StatusDead, last.Attempt, nil, last.Error)
+}
+
+// eventJSON keeps a valid JSON event as is and quotes anything else.
+func eventJSON(b []byte) json.RawMessage {
+	if json.Valid(b) {
+		return b
+	}
+	q, _ := json.Marshal(string(b))
+	return q
+}
+
+// result is the record form of a reply, its body capped.
+func (w *Worker) result(r *event.Reply) *store.Result {
+	res := &store.Result{StatusCode: r.Status, Headers: r.Header}
+	body := r.Body
+	if len(body) > w.async.ResultLimit {
+		body, res.Truncated = body[:w.async.ResultLimit], true
+	}
+	if utf8.Valid(body) {
+		res.Body = string(body)
+	} else {
+		res.Body, res.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
+	}
+	return res
+}
+
+// callback POSTs the outcome to url in the background, retrying with
+// backoff, and records the delivery's own outcome.
+func (w *Worker) callback(id, function, url, status string, attempts int, res *store.Result, errMsg string) {
+	if url == "" {
+		return
+	}
+	body, _ := json.Marshal(map[string]any{
+		"invocationId": id, "function": function, "status": status,
+		"attempts": attempts, "result": res, "error": errMsg,
+	})
+	w.wg.Go(func() {
+		tries := 0
+		b := backoff.WithMaxRetries(backoff.NewExponentialBackOff(
+			backoff.WithInitialInterval(200*time.Millisecond), backoff.WithMaxInterval(5*time.Second)), uint64(w.async.CallbackAttempts-1))
+		err := backoff.Retry(func() error {
+			tries++
+			req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+			if err != nil {
+				return backoff.Permanent(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Invocation-Id", id)
+			resp, err := w.callbacks.Do(req)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode/100 != 2 {
+				return fmt.Errorf("callback answered %d", resp.StatusCode)
+			}
+			return nil
+		}, b)
+		cs := store.CallbackState{Status: "delivered", Attempts: tries}
+		if err != nil {
+			cs.Status, cs.Error = "failed", err.Error()
+			w.log.Warn("callback not delivered", "invocation_id", id, "attempts", tries, "err", err)
+		}
+		if err := w.async.Records.SetCallback(context.Background(), id, cs); err != nil {
+			w.log.Error("recording callback outcome failed", "invocation_id", id, "err", err)
+		}
+	})
+}
+
+func parseRetryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return time.Until(t)
+	}
+	return 0
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
+}
