@@ -26,9 +26,9 @@ import (
 // RecordStore keeps invocation records; *store.Invocations is one.
 type RecordStore interface {
 	Start(ctx context.Context, id string, attempt int) (string, error)
-	Succeed(ctx context.Context, id string, res *store.Result) error
+	Succeed(ctx context.Context, id string, attempt int, res *store.Result) error
 	AttemptFailed(ctx context.Context, id string, ae store.AttemptError, next time.Time) error
-	Dead(ctx context.Context, id string, ae store.AttemptError) error
+	Dead(ctx context.Context, id string, ae store.AttemptError, attempt int) error
 	SetCallback(ctx context.Context, id string, cs store.CallbackState) error
 	Get(ctx context.Context, id string) (*store.Invocation, error)
 }
@@ -194,7 +194,7 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 
 	if attempt > p.maxAttempts {
 		// The last attempt never reported (its worker died): no more runs.
-		w.deadLetter(f, m, id, p, store.AttemptError{Attempt: attempt - 1, Code: "WORKER_LOST", Error: "the worker running the last attempt stopped before it finished", At: time.Now()})
+		w.deadLetter(f, m, id, p, store.AttemptError{Attempt: attempt - 1, Code: "WORKER_LOST", Error: "the worker running the last attempt stopped before it finished", At: time.Now()}, 0)
 		return
 	}
 	switch st, err := w.async.Records.Start(bg, id, attempt); {
@@ -219,7 +219,12 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 	if !failed {
 		cancel()
 		res := w.result(reply)
-		if err := w.async.Records.Succeed(bg, id, res); err != nil {
+		switch err := w.async.Records.Succeed(bg, id, attempt, res); {
+		case errors.Is(err, store.ErrStale):
+			// Presumed dead, this attempt was handed to another worker.
+			log.Warn("attempt finished after it was taken over; its result is dropped")
+			return
+		case err != nil && !errors.Is(err, store.ErrInvocationNotFound):
 			log.Error("recording success failed; the redelivery will retry", "err", err)
 			_ = m.NakWithDelay(time.Second)
 			return
@@ -248,12 +253,15 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 	}
 	cancel()
 	if permanent || attempt >= p.maxAttempts {
-		w.deadLetter(f, m, id, p, ae)
+		w.deadLetter(f, m, id, p, ae, attempt)
 		return
 	}
 	delay := max(p.delay(attempt), retryAfter)
 	log.Warn("attempt failed; retrying", "code", ae.Code, "err", ae.Error, "retry_in", delay.String())
-	if err := w.async.Records.AttemptFailed(bg, id, ae, time.Now().Add(delay)); err != nil {
+	if err := w.async.Records.AttemptFailed(bg, id, ae, time.Now().Add(delay)); errors.Is(err, store.ErrStale) {
+		log.Warn("attempt failed after it was taken over; leaving the invocation to its new attempt")
+		return
+	} else if err != nil && !errors.Is(err, store.ErrInvocationNotFound) {
 		log.Error("recording the failed attempt failed", "err", err)
 	}
 	_ = m.NakWithDelay(delay)
@@ -282,7 +290,7 @@ func (w *Worker) heartbeat(m jetstream.Msg) func() {
 // deadLetter is the end of an invocation that used every attempt or failed
 // for good: its event and every attempt's error go to the dead-letter
 // stream, then the record says dead and the message is acknowledged.
-func (w *Worker) deadLetter(f *function, m jetstream.Msg, id string, p policy, last store.AttemptError) {
+func (w *Worker) deadLetter(f *function, m jetstream.Msg, id string, p policy, last store.AttemptError, attempt int) {
 	bg := context.Background()
 	log := w.log.With("invocation_id", id, "function", f.name)
 	attempts := []store.AttemptError{}
@@ -298,15 +306,28 @@ func (w *Worker) deadLetter(f *function, m jetstream.Msg, id string, p policy, l
 		Event        json.RawMessage      `json:"event"`
 	}{id, f.name, attempts, time.Now().UTC(), eventJSON(m.Data())})
 	subj, _ := subject.Dead(f.name)
-	if _, err := w.async.JetStream.PublishMsg(bg, &nats.Msg{
+	ack, err := w.async.JetStream.PublishMsg(bg, &nats.Msg{
 		Subject: subj, Data: letter,
 		Header: nats.Header{subject.HeaderInvocationID: {id}},
-	}, jetstream.WithMsgID(id)); err != nil {
+	}, jetstream.WithMsgID(id))
+	if err != nil {
 		log.Error("dead-lettering failed; retrying later", "err", err)
 		_ = m.NakWithDelay(time.Second)
 		return
 	}
-	if err := w.async.Records.Dead(bg, id, last); err != nil {
+	if err := w.async.Records.Dead(bg, id, last, attempt); errors.Is(err, store.ErrStale) {
+		log.Warn("dead attempt was taken over; withdrawing its dead letter")
+		if !ack.Duplicate {
+			st, err := w.async.JetStream.Stream(bg, subject.StreamDead)
+			if err == nil {
+				err = st.DeleteMsg(bg, ack.Sequence)
+			}
+			if err != nil {
+				log.Error("withdrawing the dead letter failed", "seq", ack.Sequence, "err", err)
+			}
+		}
+		return
+	} else if err != nil && !errors.Is(err, store.ErrInvocationNotFound) {
 		log.Error("recording dead failed", "err", err)
 	}
 	log.Error("invocation dead", "attempts", len(attempts), "code", last.Code, "err", last.Error)

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -55,6 +56,18 @@ func New(t testing.TB, routes ...route.Route) *Stack {
 		}
 	}
 	return s
+}
+
+// RestartNATS stops the NATS server and starts it again on the same port
+// with the same JetStream store; clients reconnect on their own.
+func (s *Stack) RestartNATS() {
+	t := s.T
+	t.Helper()
+	port := s.NATS.Addr().(*net.TCPAddr).Port
+	dir := s.NATS.StoreDir()
+	s.NATS.Shutdown()
+	s.NATS.WaitForShutdown()
+	s.NATS = testenv.NATSAt(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), dir)
 }
 
 // Logger returns a logger that writes to the test log when -v is set and

@@ -142,7 +142,7 @@ func (s *Invocations) Create(ctx context.Context, inv *Invocation, event []byte)
 	args := append([]any{s.ttl.Milliseconds(), event}, fields...)
 	var created *redis.Cmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		created = createInvocation.Run(ctx, p, []string{keyInvocation(inv.ID), keyInvocationEvent(inv.ID)}, args...)
+		created = createInvocation.Eval(ctx, p, []string{keyInvocation(inv.ID), keyInvocationEvent(inv.ID)}, args...)
 		score := float64(now.UnixMilli())
 		p.ZAdd(ctx, keyInvocationsByTime, redis.Z{Score: score, Member: inv.ID})
 		p.ZAdd(ctx, keyInvocationsByFunction(inv.Function), redis.Z{Score: score, Member: inv.ID})
@@ -166,6 +166,7 @@ if s == 'succeeded' or s == 'dead' then return s end
 redis.call('HSET', KEYS[1], 'status', 'running', 'attempts', ARGV[1], 'startedAt', ARGV[2], 'updatedAt', ARGV[2])
 redis.call('HDEL', KEYS[1], 'nextAttemptAt')
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return 'running'`)
 
 // Start marks attempt n as running, unless the invocation already ended.
@@ -173,7 +174,7 @@ return 'running'`)
 // so a redelivery after a lost ack is not run again), "running", or
 // ErrInvocationNotFound.
 func (s *Invocations) Start(ctx context.Context, id string, attempt int) (string, error) {
-	st, err := startInvocation.Run(ctx, s.rdb, []string{keyInvocation(id)}, attempt, stamp(time.Now()), s.ttl.Milliseconds()).Text()
+	st, err := startInvocation.Run(ctx, s.rdb, []string{keyInvocation(id), keyInvocationEvent(id)}, attempt, stamp(time.Now()), s.ttl.Milliseconds()).Text()
 	if err != nil {
 		return "", fmt.Errorf("store: start invocation: %w", err)
 	}
@@ -183,41 +184,72 @@ func (s *Invocations) Start(ctx context.Context, id string, attempt int) (string
 	return st, nil
 }
 
-// Succeed records the function's answer.
-func (s *Invocations) Succeed(ctx context.Context, id string, res *Result) error {
+var transition = redis.NewScript(`
+local s = redis.call('HGET', KEYS[1], 'status')
+if not s then return -1 end
+if s == 'succeeded' or s == 'dead' then return 0 end
+if ARGV[1] ~= '0' and redis.call('HGET', KEYS[1], 'attempts') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+if ARGV[3] ~= '' then
+  redis.call('RPUSH', KEYS[2], ARGV[3])
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`)
+
+// ErrStale reports a transition refused because the invocation ended or a
+// later attempt took it over (the caller's worker was presumed dead).
+var ErrStale = errors.New("invocation record moved on")
+
+// Succeed records the answer of attempt.
+func (s *Invocations) Succeed(ctx context.Context, id string, attempt int, res *Result) error {
 	b, _ := json.Marshal(res)
-	return s.set(ctx, id, nil, "status", StatusSucceeded, "result", string(b), "finishedAt", stamp(time.Now()))
+	return s.transition(ctx, id, attempt, nil, "status", StatusSucceeded, "result", string(b), "finishedAt", stamp(time.Now()))
 }
 
 // AttemptFailed records a failed attempt and when the next one is due.
 func (s *Invocations) AttemptFailed(ctx context.Context, id string, ae AttemptError, next time.Time) error {
-	return s.set(ctx, id, &ae, "status", StatusFailed, "error", ae.Error, "nextAttemptAt", stamp(next))
+	return s.transition(ctx, id, ae.Attempt, &ae, "status", StatusFailed, "error", ae.Error, "nextAttemptAt", stamp(next))
 }
 
 // Dead records the last failed attempt of an invocation sent to the
-// dead-letter stream.
-func (s *Invocations) Dead(ctx context.Context, id string, ae AttemptError) error {
-	return s.set(ctx, id, &ae, "status", StatusDead, "error", ae.Error, "finishedAt", stamp(time.Now()))
+// dead-letter stream. An attempt of 0 skips the attempt check (a delivery
+// past the last attempt, whose worker was lost).
+func (s *Invocations) Dead(ctx context.Context, id string, ae AttemptError, attempt int) error {
+	return s.transition(ctx, id, attempt, &ae, "status", StatusDead, "error", ae.Error, "finishedAt", stamp(time.Now()))
+}
+
+// transition applies fields when the record has not ended and attempt
+// (unless 0) is still its current attempt.
+func (s *Invocations) transition(ctx context.Context, id string, attempt int, ae *AttemptError, fields ...any) error {
+	var errJSON []byte
+	if ae != nil {
+		errJSON, _ = json.Marshal(ae)
+	}
+	args := append([]any{strconv.Itoa(attempt), s.ttl.Milliseconds(), string(errJSON)}, append(fields, "updatedAt", stamp(time.Now()))...)
+	n, err := transition.Run(ctx, s.rdb, []string{keyInvocation(id), keyInvocationErrors(id)}, args...).Int64()
+	switch {
+	case err != nil:
+		return fmt.Errorf("store: update invocation %s: %w", id, err)
+	case n == -1:
+		return ErrInvocationNotFound
+	case n == 0:
+		return ErrStale
+	}
+	return nil
 }
 
 // SetCallback records the outcome of the callback delivery.
 func (s *Invocations) SetCallback(ctx context.Context, id string, cs CallbackState) error {
 	b, _ := json.Marshal(cs)
-	return s.set(ctx, id, nil, "callback", string(b))
+	return s.set(ctx, id, "callback", string(b))
 }
 
-func (s *Invocations) set(ctx context.Context, id string, ae *AttemptError, fields ...any) error {
-	now := stamp(time.Now())
-	fields = append(fields, "updatedAt", now)
+func (s *Invocations) set(ctx context.Context, id string, fields ...any) error {
+	fields = append(fields, "updatedAt", stamp(time.Now()))
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, keyInvocation(id), fields...)
 		p.PExpire(ctx, keyInvocation(id), s.ttl)
-		p.PExpire(ctx, keyInvocationEvent(id), s.ttl)
-		if ae != nil {
-			b, _ := json.Marshal(ae)
-			p.RPush(ctx, keyInvocationErrors(id), b)
-			p.PExpire(ctx, keyInvocationErrors(id), s.ttl)
-		}
 		return nil
 	})
 	if err != nil {
@@ -285,7 +317,10 @@ type Page struct {
 	NextCursor  string        `json:"nextCursor,omitempty"`
 }
 
-// List returns records matching f, newest first, a page at a time.
+// List returns records matching f, newest first, a page at a time. The
+// cursor pins the newest score of the first page and counts index entries
+// read since, so records created meanwhile never shift a listing and ties
+// in creation time are not skipped.
 func (s *Invocations) List(ctx context.Context, f Filter) (*Page, error) {
 	if f.Limit <= 0 {
 		f.Limit = 50
@@ -295,34 +330,31 @@ func (s *Invocations) List(ctx context.Context, f Filter) (*Page, error) {
 	if f.Function != "" {
 		key = keyInvocationsByFunction(f.Function)
 	}
-	max := "+inf"
+	top := time.Now().UnixMilli()
 	if !f.Until.IsZero() {
-		max = "(" + strconv.FormatInt(f.Until.UnixMilli(), 10)
+		top = min(top, f.Until.UnixMilli()-1)
 	}
+	var offset int64
 	if f.Cursor != "" {
-		c, err := strconv.ParseInt(f.Cursor, 10, 64)
-		if err != nil {
+		if _, err := fmt.Sscanf(f.Cursor, "%d.%d", &top, &offset); err != nil || offset < 0 {
 			return nil, fmt.Errorf("store: bad cursor %q", f.Cursor)
 		}
-		max = "(" + strconv.FormatInt(c, 10)
 	}
-	min := "-inf"
+	low := "-inf"
 	if !f.Since.IsZero() {
-		min = strconv.FormatInt(f.Since.UnixMilli(), 10)
+		low = strconv.FormatInt(f.Since.UnixMilli(), 10)
 	}
 	page := &Page{Invocations: []*Invocation{}}
-	// Scan the index in batches, filtering by status, until the page fills.
+	batch := int64(f.Limit * 2)
 	for {
-		zs, err := s.rdb.ZRevRangeByScoreWithScores(ctx, key, &redis.ZRangeBy{Max: max, Min: min, Count: int64(f.Limit * 2)}).Result()
+		ids, err := s.rdb.ZRevRangeByScore(ctx, key, &redis.ZRangeBy{
+			Max: strconv.FormatInt(top, 10), Min: low, Offset: offset, Count: batch,
+		}).Result()
 		if err != nil {
 			return nil, fmt.Errorf("store: list invocations: %w", err)
 		}
-		if len(zs) == 0 {
+		if len(ids) == 0 {
 			return page, nil
-		}
-		ids := make([]string, len(zs))
-		for i, z := range zs {
-			ids[i] = z.Member.(string)
 		}
 		invs, err := s.getMany(ctx, ids)
 		if err != nil {
@@ -332,20 +364,18 @@ func (s *Invocations) List(ctx context.Context, f Filter) (*Page, error) {
 		for _, inv := range invs {
 			byID[inv.ID] = inv
 		}
-		for _, z := range zs {
-			inv := byID[z.Member.(string)]
+		for _, id := range ids {
+			offset++
+			inv := byID[id]
 			if inv == nil || (f.Status != "" && inv.Status != f.Status) {
 				continue
 			}
 			page.Invocations = append(page.Invocations, inv)
 			if len(page.Invocations) == f.Limit {
-				page.NextCursor = strconv.FormatInt(int64(z.Score), 10)
+				page.NextCursor = fmt.Sprintf("%d.%d", top, offset)
 				return page, nil
 			}
 		}
-		// Records created in the same millisecond share a score; the
-		// exclusive bound may skip some of them, a documented limit.
-		max = "(" + strconv.FormatInt(int64(zs[len(zs)-1].Score), 10)
 	}
 }
 

@@ -29,7 +29,15 @@ func (quietRedis) Printf(context.Context, string, ...any) {}
 // free port.
 func NATS(t testing.TB) *server.Server {
 	t.Helper()
-	s, err := natsserver.Start(natsserver.Config{Listen: "127.0.0.1:-1", StoreDir: t.TempDir()})
+	return NATSAt(t, "127.0.0.1:-1", t.TempDir())
+}
+
+// NATSAt starts an in-process nats-server on listen with its JetStream
+// store in dir; restarting one on the same address and dir keeps its
+// streams.
+func NATSAt(t testing.TB, listen, dir string) *server.Server {
+	t.Helper()
+	s, err := natsserver.Start(natsserver.Config{Listen: listen, StoreDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -173,8 +173,8 @@ func TestContext(t *testing.T) {
 
 func TestThrownErrors(t *testing.T) {
 	t.Parallel()
-	rt, rec := startFixtures(t, Config{}, "throw", "reject")
-	for _, fn := range []string{"throw", "reject"} {
+	rt, rec := startFixtures(t, Config{}, "throw", "reject", "throw-sync")
+	for _, fn := range []string{"throw", "reject", "throw-sync"} {
 		_, err := invoke(rt, fn, 10*time.Second, nil)
 		if errCode(err) != event.CodeFunctionError {
 			t.Fatalf("%s: err = %v, want %s", fn, err, event.CodeFunctionError)
