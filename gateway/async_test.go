@@ -441,7 +441,9 @@ func TestSyncFailuresRecordedAndReplayed(t *testing.T) {
 	// Replay every failed call of the function (the filter form).
 	broken.Store(false)
 	resp := gt.Do(t, "POST", gw.AdminURL+"/admin/invocations/replay", "", nil, []byte(`{"function":"pay","status":"failed"}`))
-	var out struct{ Replayed []struct{ InvocationID, ReplayOf string } }
+	var out struct {
+		Replayed []struct{ InvocationID, ReplayOf string }
+	}
 	resp.JSON(t, &out)
 	if resp.Status != 202 || len(out.Replayed) != 1 || out.Replayed[0].ReplayOf != orig.ID {
 		t.Fatalf("replay by filter = %d %s", resp.Status, resp.Body)

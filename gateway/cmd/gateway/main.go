@@ -1,5 +1,8 @@
 // Command gateway is fngate's HTTP front door. With no FNGATE_NATS_URL it
 // embeds a NATS server with JetStream. See the README for every setting.
+//
+// "gateway invocations list|get|replay" is the operators' command line for
+// invocation records and dead letters, through a running gateway's admin API.
 package main
 
 import (
@@ -58,6 +61,13 @@ func parse(args []string) (*options, error) {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "invocations" {
+		if err := invocationsCLI(os.Args[2:], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "gateway invocations:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	o, err := parse(os.Args[1:])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gateway:", err)

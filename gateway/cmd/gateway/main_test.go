@@ -16,7 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fngate/fngate/gateway"
+	gt "github.com/fngate/fngate/gateway/gatewaytest"
+	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/testenv"
+	"github.com/fngate/fngate/worker"
+	"github.com/fngate/fngate/worker/builtin"
 )
 
 // TestBinariesEndToEnd runs the real gateway and worker binaries as the
@@ -198,3 +203,52 @@ func (p *proc) wait(d time.Duration) error {
 }
 
 func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func TestInvocationsCLI(t *testing.T) {
+	s := gt.New(t, route.Route{Domain: "*", Path: "/fail", Function: "fail", Mode: "async", Retry: &route.Retry{MaxAttempts: 1}})
+	gw := s.Gateway(gateway.Config{AdminToken: "tok"})
+	s.Worker(worker.Config{}, builtin.Functions())
+	t.Setenv("FNGATE_ADMIN_URL", gw.AdminURL)
+	t.Setenv("FNGATE_ADMIN_TOKEN", "tok")
+	resp := gt.Do(t, "POST", gw.URL+"/fail", "", nil, nil)
+	var a struct{ InvocationID string }
+	resp.JSON(t, &a)
+	var out strings.Builder
+	testenv.Eventually(t, 10*time.Second, "dead letter listed", func() bool {
+		out.Reset()
+		if err := invocationsCLI([]string{"list", "-status", "dead"}, &out); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Contains(out.String(), a.InvocationID)
+	})
+	if !strings.Contains(out.String(), "fail") || !strings.Contains(out.String(), "1/1") {
+		t.Fatalf("list output:\n%s", out.String())
+	}
+	out.Reset()
+	if err := invocationsCLI([]string{"get", a.InvocationID}, &out); err != nil || !strings.Contains(out.String(), `"status": "dead"`) {
+		t.Fatalf("get: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	if err := invocationsCLI([]string{"replay", a.InvocationID}, &out); err != nil || !strings.Contains(out.String(), a.InvocationID+" replayed as ") {
+		t.Fatalf("replay: %v\n%s", err, out.String())
+	}
+	replay := strings.Fields(out.String())[3]
+	// The replay fails too (fail always fails); the filter then replays
+	// it, never the original a second time.
+	testenv.Eventually(t, 10*time.Second, "replay dead", func() bool {
+		inv, err := s.Invocations.Get(context.Background(), replay)
+		return err == nil && inv.Status == "dead"
+	})
+	out.Reset()
+	if err := invocationsCLI([]string{"replay", "-function", "fail"}, &out); err != nil ||
+		!strings.Contains(out.String(), replay+" replayed as ") || strings.Contains(out.String(), a.InvocationID+" replayed") || !strings.Contains(out.String(), "1 replayed, 0 errors") {
+		t.Fatalf("replay by filter: %v\n%s", err, out.String())
+	}
+	t.Setenv("FNGATE_ADMIN_TOKEN", "wrong")
+	if err := invocationsCLI([]string{"list"}, &out); err == nil || !strings.Contains(err.Error(), "UNAUTHORIZED") {
+		t.Fatalf("wrong token: %v", err)
+	}
+	if err := invocationsCLI([]string{"bogus"}, &out); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+}

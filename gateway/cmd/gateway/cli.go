@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/fngate/fngate/shared/store"
+)
+
+const cliUsage = `usage: gateway invocations <command> [flags]
+
+Talks to a running gateway's admin API (FNGATE_ADMIN_URL, default
+http://127.0.0.1:8081, with FNGATE_ADMIN_TOKEN).
+
+commands:
+  list   [-function F] [-status S] [-since T] [-until T] [-limit N]   list records, newest first (status: queued, running, failed, succeeded, dead)
+  get    ID                                                        one record with its event, as JSON
+  replay ID...                                                     replay these invocations
+  replay -function F [-status dead] [-since T] [-until T] [-limit N] replay every match not replayed before
+`
+
+// invocationsCLI runs "gateway invocations ...", writing to out.
+func invocationsCLI(args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(cliUsage)
+	}
+	base := strings.TrimRight(os.Getenv("FNGATE_ADMIN_URL"), "/")
+	if base == "" {
+		base = "http://127.0.0.1:8081"
+	}
+	c := &adminClient{base: base, token: os.Getenv("FNGATE_ADMIN_TOKEN"), http: &http.Client{Timeout: 60 * time.Second}}
+	fs := flag.NewFlagSet("invocations "+args[0], flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	function := fs.String("function", "", "function name")
+	status := fs.String("status", "", "record status")
+	since := fs.String("since", "", "RFC 3339 time, inclusive")
+	until := fs.String("until", "", "RFC 3339 time, exclusive")
+	limit := fs.Int("limit", 0, "how many records")
+	if err := fs.Parse(args[1:]); err != nil {
+		return fmt.Errorf("%v\n%s", err, cliUsage)
+	}
+	switch args[0] {
+	case "list":
+		q := url.Values{}
+		for k, v := range map[string]string{"function": *function, "status": *status, "since": *since, "until": *until} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		if *limit > 0 {
+			q.Set("limit", fmt.Sprint(*limit))
+		}
+		var page store.Page
+		if err := c.do("GET", "/admin/invocations?"+q.Encode(), nil, &page); err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tFUNCTION\tSTATUS\tATTEMPTS\tCREATED\tREPLAY OF\tERROR")
+		for _, inv := range page.Invocations {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", inv.ID, inv.Function, inv.Status, inv.Attempts, inv.MaxAttempts,
+				inv.CreatedAt.Format(time.RFC3339), inv.ReplayOf, oneLine(inv.Error, 80))
+		}
+		if page.NextCursor != "" {
+			fmt.Fprintln(tw, "(more: narrow the filter or raise -limit)")
+		}
+		return tw.Flush()
+	case "get":
+		if fs.NArg() != 1 {
+			return errors.New("usage: gateway invocations get ID")
+		}
+		var raw json.RawMessage
+		if err := c.do("GET", "/admin/invocations/"+url.PathEscape(fs.Arg(0)), nil, &raw); err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		_ = json.Indent(&buf, raw, "", "  ")
+		_, err := fmt.Fprintln(out, buf.String())
+		return err
+	case "replay":
+		if fs.NArg() > 0 {
+			for _, id := range fs.Args() {
+				var a struct{ InvocationID string }
+				if err := c.do("POST", "/admin/invocations/"+url.PathEscape(id)+"/replay", nil, &a); err != nil {
+					return fmt.Errorf("%s: %w", id, err)
+				}
+				fmt.Fprintf(out, "%s replayed as %s\n", id, a.InvocationID)
+			}
+			return nil
+		}
+		if *function == "" && *status == "" && *since == "" && *until == "" {
+			return errors.New("replay needs ids or a filter (-function, -status, -since, -until)")
+		}
+		body, _ := json.Marshal(map[string]any{"function": *function, "status": *status, "since": *since, "until": *until, "limit": *limit})
+		var res struct {
+			Replayed []struct{ InvocationID, ReplayOf string }
+			Errors   []string
+		}
+		if err := c.do("POST", "/admin/invocations/replay", body, &res); err != nil {
+			return err
+		}
+		for _, r := range res.Replayed {
+			fmt.Fprintf(out, "%s replayed as %s\n", r.ReplayOf, r.InvocationID)
+		}
+		for _, e := range res.Errors {
+			fmt.Fprintf(out, "error: %s\n", e)
+		}
+		fmt.Fprintf(out, "%d replayed, %d errors\n", len(res.Replayed), len(res.Errors))
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", args[0], cliUsage)
+}
+
+type adminClient struct {
+	base, token string
+	http        *http.Client
+}
+
+func (c *adminClient) do(method, path string, body []byte, into any) error {
+	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		var e struct{ Error struct{ Code, Message string } }
+		if json.Unmarshal(b, &e) == nil && e.Error.Code != "" {
+			return fmt.Errorf("%d %s: %s", resp.StatusCode, e.Error.Code, e.Error.Message)
+		}
+		return fmt.Errorf("%d: %s", resp.StatusCode, b)
+	}
+	return json.Unmarshal(b, into)
+}
+
+func oneLine(s string, n int) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
