@@ -1,6 +1,6 @@
 // Command worker serves fngate functions over NATS: the built-in Go
 // functions (package builtin) and, with FNGATE_FUNCTIONS_DIR, Node.js
-// functions. Start as many as you like: they share each function's load
+// functions (package node), which win over a built-in of the same name. Start as many as you like: they share each function's load
 // through NATS queue groups. SIGTERM drains: nothing received is lost.
 package main
 
@@ -23,10 +23,12 @@ import (
 	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/builtin"
+	"github.com/fngate/fngate/worker/node"
 )
 
 type options struct {
 	w         worker.Config
+	node      node.Config
 	async     worker.AsyncConfig
 	natsURL   string
 	redisURL  string
@@ -48,6 +50,11 @@ func parse(args []string) (*options, error) {
 	s.Duration(&o.async.AckWait, "ack-wait", "FNGATE_ACK_WAIT", 30*time.Second, "how long a queued invocation may run without a heartbeat before it is redelivered")
 	s.Int(&o.async.MaxAckPending, "max-ack-pending", "FNGATE_MAX_ACK_PENDING", 1000, "a function's queued invocations in flight across all workers")
 	s.Duration(&o.recordTTL, "record-ttl", "FNGATE_RECORD_TTL", 7*24*time.Hour, "how long invocation records are kept in Redis")
+	s.String(&o.node.Dir, "functions", "FNGATE_FUNCTIONS_DIR", "", "folder of Node.js functions, <dir>/<name>/index.js; empty serves none")
+	s.String(&o.node.Node, "node", "FNGATE_NODE", node.DefaultNode, "node binary (Node.js 18 or newer)")
+	s.Int(&o.node.Procs, "node-procs", "FNGATE_NODE_PROCS", node.DefaultProcs, "long-lived Node processes per function")
+	s.Int(&o.node.MaxOldSpaceMB, "node-max-old-space-mb", "FNGATE_NODE_MAX_OLD_SPACE_MB", node.DefaultMaxOldSpaceMB, "memory limit of each Node process (--max-old-space-size)")
+	s.Duration(&o.node.ReloadInterval, "node-reload-interval", "FNGATE_NODE_RELOAD_INTERVAL", node.DefaultReloadInterval, "how often function files are checked for edits")
 	s.List(&o.builtins, "builtins", "FNGATE_BUILTINS", []string{"all"}, "built-in Go functions to serve: all, none, or names")
 	s.String(&o.logLevel, "log-level", "FNGATE_LOG_LEVEL", "info", "debug, info, warn or error")
 	if err := s.Parse(args); err != nil {
@@ -96,11 +103,28 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	if err := registerBuiltins(w, o.builtins); err != nil {
+	taken := map[string]bool{}
+	if o.node.Dir != "" {
+		o.node.Logger = log
+		o.node.Concurrency = o.w.Concurrency
+		rt, err := node.New(ctx, o.node)
+		if err != nil {
+			return err
+		}
+		defer rt.Close()
+		for _, name := range rt.Functions() {
+			if err := w.Handle(name, rt.Handler(name), worker.WithConcurrency(rt.Concurrency())); err != nil {
+				return err
+			}
+			taken[name] = true
+		}
+		log.Info("Node.js functions loaded", "dir", o.node.Dir, "functions", rt.Functions())
+	}
+	if err := registerBuiltins(w, o.builtins, taken, log); err != nil {
 		return err
 	}
 	if len(w.Functions()) == 0 {
-		return fmt.Errorf("no functions to serve: set FNGATE_BUILTINS")
+		return fmt.Errorf("no functions to serve: set FNGATE_FUNCTIONS_DIR or FNGATE_BUILTINS")
 	}
 	if !o.noAsync {
 		ropts, err := redis.ParseURL(o.redisURL)
@@ -124,7 +148,9 @@ func run(ctx context.Context, o *options) error {
 	return nc.Drain()
 }
 
-func registerBuiltins(w *worker.Worker, names []string) error {
+// registerBuiltins serves the named built-in functions, except those a
+// Node.js function of the same name already serves.
+func registerBuiltins(w *worker.Worker, names []string, taken map[string]bool, log *slog.Logger) error {
 	all := builtin.Functions()
 	switch {
 	case slices.Equal(names, []string{"none"}) || len(names) == 0:
@@ -136,6 +162,10 @@ func registerBuiltins(w *worker.Worker, names []string) error {
 		h, ok := all[n]
 		if !ok {
 			return fmt.Errorf("FNGATE_BUILTINS: no built-in function %q (have %v)", n, builtin.Names())
+		}
+		if taken[n] {
+			log.Info("built-in function shadowed by the Node.js function of the same name", "function", n)
+			continue
 		}
 		if err := w.Handle(n, h); err != nil {
 			return err
