@@ -78,13 +78,15 @@ type accepted struct {
 func (g *Gateway) accept(c *gin.Context, rt *route.Route, reqID string, event []byte, callback string) {
 	id := store.NewInvocationID()
 	inv := &store.Invocation{ID: id, Function: rt.Function, Mode: route.ModeAsync, CallbackURL: callback}
-	if _, err := g.enqueue(c.Request.Context(), inv, rt, reqID, event); err != nil {
+	if _, err := g.enqueue(c.Request.Context(), inv, rt, reqID, event, true); err != nil {
 		writeError(c, g.log, reqID, err)
 		return
 	}
-	c.Header(HeaderInvocationID, id)
-	c.Header("Location", route.ReservedPath+"/"+id)
-	c.JSON(http.StatusAccepted, accepted{InvocationID: id, Status: store.StatusQueued})
+	h := c.Writer.Header()
+	h[HeaderInvocationID] = []string{id}
+	h["Location"] = []string{route.ReservedPath + "/" + id}
+	// The id is hex: the body needs no JSON encoder.
+	c.Data(http.StatusAccepted, "application/json; charset=utf-8", []byte(`{"invocationId":"`+id+`","status":"queued"}`))
 }
 
 // enqueue records inv (unless a record with its id exists) and publishes
@@ -92,7 +94,8 @@ func (g *Gateway) accept(c *gin.Context, rt *route.Route, reqID string, event []
 // within JetStream's duplicate window is stored once. It returns once
 // JetStream has acknowledged the message. It reports whether it made the
 // record.
-func (g *Gateway) enqueue(ctx context.Context, inv *store.Invocation, rt *route.Route, reqID string, event []byte) (bool, error) {
+// A fresh id (from store.NewInvocationID) skips the existence check.
+func (g *Gateway) enqueue(ctx context.Context, inv *store.Invocation, rt *route.Route, reqID string, event []byte, fresh bool) (bool, error) {
 	if g.queue == nil || g.invs == nil {
 		return false, ErrAsyncDisabled
 	}
@@ -102,8 +105,13 @@ func (g *Gateway) enqueue(ctx context.Context, inv *store.Invocation, rt *route.
 	}
 	p := rt.RetryPolicy()
 	inv.MaxAttempts = p.MaxAttempts
-	inv.Route, _ = json.Marshal(rt)
-	created, err := g.invs.Create(ctx, inv, event)
+	inv.Route = rt.JSON()
+	created := true
+	if fresh {
+		err = g.invs.CreateNew(ctx, inv, event)
+	} else {
+		created, err = g.invs.Create(ctx, inv, event)
+	}
 	if err != nil {
 		return false, fmt.Errorf("%w: %w", ErrQueueUnavailable, err)
 	}
@@ -163,7 +171,7 @@ func (g *Gateway) recordFailure(rt *route.Route, reqID string, event []byte, sta
 		Status: store.StatusFailed, Attempts: 1, Error: fmt.Sprintf("%d %s", status, cause), Result: result,
 	}
 	inv.MaxAttempts = rt.RetryPolicy().MaxAttempts
-	inv.Route, _ = json.Marshal(rt)
+	inv.Route = rt.JSON()
 	if _, err := g.invs.Create(ctx, inv, event); err != nil {
 		g.log.Error("recording failed sync call", "request_id", reqID, "err", err)
 		return
@@ -199,7 +207,7 @@ func (g *Gateway) Replay(ctx context.Context, id string) (string, error) {
 		return "", err
 	}
 	inv := &store.Invocation{ID: newID, Function: orig.Function, Mode: route.ModeAsync, ReplayOf: id, CallbackURL: orig.CallbackURL}
-	created, err := g.enqueue(ctx, inv, &rt, "replay-"+id, event)
+	created, err := g.enqueue(ctx, inv, &rt, "replay-"+id, event, false)
 	if err != nil {
 		return "", err
 	}

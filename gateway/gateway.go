@@ -55,6 +55,7 @@ type Publisher interface {
 
 // InvocationStore keeps invocation records; *store.Invocations is one.
 type InvocationStore interface {
+	CreateNew(ctx context.Context, inv *store.Invocation, event []byte) error
 	Create(ctx context.Context, inv *store.Invocation, event []byte) (bool, error)
 	Get(ctx context.Context, id string) (*store.Invocation, error)
 	Event(ctx context.Context, id string) ([]byte, error)

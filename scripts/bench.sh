@@ -2,9 +2,13 @@
 # Measures fngate against baselines run in the same invocation, on loopback
 # only, bounded in time: ROUNDS x targets x DURATION seconds of wrk load.
 #
-#   bare     a bare gin handler
-#   nats     gin -> NATS request-reply -> a bare responder
-#   gateway  the fngate gateway -> NATS -> worker, built-in Go `echo`
+#   bare       a bare gin handler
+#   nats       gin -> NATS request-reply -> a bare responder
+#   gateway    the fngate gateway -> NATS -> worker, built-in Go `echo`
+#   node       the same with the Node.js twin of `echo`
+#   jetstream  gin -> JetStream publish with ack -> 202
+#   async      the fngate gateway accepting async invocations of `echo` -> 202
+# After each async run a worker drains the queued invocations: the drain rate.
 #
 # Prints requests/s and p50/p99 latency (median over rounds) for each target
 # and the ratios. Machines are shared and noisy: read the ratios, not the
@@ -20,6 +24,7 @@ CONNS=${CONNS:-32}
 fngate_need wrk wrk
 fngate_need redis-server redis-server
 fngate_need redis-cli redis-tools
+fngate_need_node
 
 work=$(mktemp -d)
 pids=()
@@ -44,7 +49,8 @@ go build -o "$work/benchserver" ./scripts/benchserver
 pids+=($!)
 for _ in $(seq 300); do grep -q '^ready' "$work/targets" && break; sleep 0.1; done
 grep -q '^ready' "$work/targets" || { cat "$work/benchserver.log" >&2; echo "bench: benchserver not ready" >&2; exit 1; }
-mapfile -t names < <(awk '$1=="target"{print $2}' "$work/targets")
+mapfile -t names < <(awk '$1=="target" && $2!="control"{print $2}' "$work/targets")
+control=$(awk '$1=="target" && $2=="control"{print $3}' "$work/targets")
 
 # wrk latency to milliseconds.
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.3f", v}'; }
@@ -60,7 +66,14 @@ for round in $(seq "$ROUNDS"); do
     non2xx=$(awk '/Non-2xx/{print $NF}' <<<"$out"); errs=$(awk '/Socket errors/{print}' <<<"$out")
     if [ -n "$non2xx" ] || [ -n "$errs" ]; then echo "bench: $n had failures: non-2xx=${non2xx:-0} $errs" >&2; fi
     echo "$n $rps $p50 $p99" >>"$work/results"
-    printf '  round %d %-8s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms\n' "$round" "$n" "$rps" "$p50" "$p99"
+    printf '  round %d %-9s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms\n' "$round" "$n" "$rps" "$p50" "$p99"
+    if [ "$n" = async ]; then
+      d=$(curl -sf -X POST "${control}drain")
+      rate=$(sed -n 's/.*"perSecond":\([0-9.]*\).*/\1/p' <<<"$d")
+      count=$(sed -n 's/.*"invocations":\([0-9]*\).*/\1/p' <<<"$d")
+      echo "drain $rate" >>"$work/results"
+      printf '  round %d %-9s %10.0f invocations/s end to end (%s queued invocations run)\n' "$round" "drain" "$rate" "$count"
+    fi
   done
 done
 
@@ -68,16 +81,21 @@ echo
 echo "median over $ROUNDS rounds:"
 median() { sort -g | awk '{a[NR]=$1} END{if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 declare -A RPS
+RPS[drain]=$(awk '$1=="drain"{print $2}' "$work/results" | median)
+printf '  %-9s %10.0f invocations/s drained\n' drain "${RPS[drain]}"
 for n in "${names[@]}"; do
   rps=$(awk -v n="$n" '$1==n{print $2}' "$work/results" | median)
   p50=$(awk -v n="$n" '$1==n{print $3}' "$work/results" | median)
   p99=$(awk -v n="$n" '$1==n{print $4}' "$work/results" | median)
   RPS[$n]=$rps
-  printf '  %-8s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms\n' "$n" "$rps" "$p50" "$p99"
+  printf '  %-9s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms\n' "$n" "$rps" "$p50" "$p99"
 done
 echo
 echo "ratios (throughput):"
 ratio() { awk -v a="${RPS[$1]}" -v b="${RPS[$2]}" 'BEGIN{printf "%.2f", a/b}'; }
-printf '  gateway / nats  %s   (target >= 0.85)\n' "$(ratio gateway nats)"
-printf '  gateway / bare  %s\n' "$(ratio gateway bare)"
-printf '  nats    / bare  %s\n' "$(ratio nats bare)"
+printf '  gateway / nats       %s   sync Go echo vs bare NATS request-reply (target >= 0.85)\n' "$(ratio gateway nats)"
+printf '  gateway / bare       %s\n' "$(ratio gateway bare)"
+printf '  nats    / bare       %s\n' "$(ratio nats bare)"
+printf '  node    / gateway    %s   sync Node.js echo vs Go echo\n' "$(ratio node gateway)"
+printf '  async   / jetstream  %s   async accept vs bare JetStream publish (target >= 0.8)\n' "$(ratio async jetstream)"
+printf '  drain   / async      %s   end-to-end drain rate vs accept rate\n' "$(ratio drain async)"

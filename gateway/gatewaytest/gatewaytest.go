@@ -50,6 +50,7 @@ func New(t testing.TB, routes ...route.Route) *Stack {
 	rdb := s.Redis.Client()
 	s.Routes = store.NewRoutes(rdb)
 	s.Invocations = store.NewInvocations(rdb, 0)
+	t.Cleanup(s.Invocations.Close)
 	if len(routes) > 0 {
 		if err := s.Routes.Put(context.Background(), routes); err != nil {
 			t.Fatal(err)

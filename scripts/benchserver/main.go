@@ -1,9 +1,13 @@
 // Command benchserver serves the targets scripts/bench.sh loads, all in one
 // process so that every target runs under the same conditions:
 //
-//	bare     a bare gin handler answering the request body
-//	nats     gin → NATS request-reply → a bare responder (no routing, no event)
-//	gateway  the fngate gateway → NATS → a worker running the built-in echo
+//	bare       a bare gin handler answering the request body
+//	nats       gin → NATS request-reply → a bare responder (no routing, no event)
+//	gateway    the fngate gateway → NATS → a worker running the built-in Go echo
+//	node       the same with the Node.js twin of echo on the worker
+//	jetstream  gin → JetStream publish, waiting for the ack → 202
+//	async      the fngate gateway accepting async invocations of echo (202)
+//	control    POST /drain: a worker drains the queued async invocations
 //
 // It prints one "target name url" line per target, then "ready", and serves
 // until SIGINT or SIGTERM. It listens on 127.0.0.1 only.
@@ -11,6 +15,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -19,6 +24,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"syscall"
@@ -26,14 +32,17 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/fngate/fngate/gateway"
 	"github.com/fngate/fngate/shared/natsserver"
+	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/builtin"
+	"github.com/fngate/fngate/worker/node"
 )
 
 func main() {
@@ -122,7 +131,31 @@ func run(redisURL, storeDir string) error {
 		c.Data(http.StatusOK, "application/json", m.Data)
 	})
 
-	// gateway: the whole fngate path with the built-in echo function.
+	// jetstream: gin → JetStream publish, waiting for the ack → 202.
+	jsnc := conn("bench-js")
+	defer jsnc.Close()
+	js, err := jetstream.New(jsnc)
+	if err != nil {
+		return err
+	}
+	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name: "BENCH_BASELINE", Subjects: []string{"bench.js.>"}, Storage: jetstream.FileStorage,
+		Retention: jetstream.WorkQueuePolicy, MaxMsgs: 1_000_000,
+	}); err != nil {
+		return err
+	}
+	viaJS := gin.New()
+	viaJS.NoRoute(func(c *gin.Context) {
+		b, _ := io.ReadAll(c.Request.Body)
+		ack, err := js.Publish(c.Request.Context(), "bench.js.echo", b)
+		if err != nil {
+			c.String(http.StatusServiceUnavailable, err.Error())
+			return
+		}
+		c.JSON(http.StatusAccepted, gin.H{"seq": ack.Sequence, "status": "queued"})
+	})
+
+	// gateway, node, async: the whole fngate path.
 	ropts, err := redis.ParseURL(redisURL)
 	if err != nil {
 		return err
@@ -130,10 +163,38 @@ func run(redisURL, storeDir string) error {
 	rdb := redis.NewClient(ropts)
 	defer rdb.Close()
 	routes := store.NewRoutes(rdb)
-	benchRoutes := []route.Route{{Domain: "*", Path: "/", Function: "echo"}}
-	if err := routes.Put(ctx, benchRoutes); err != nil {
+	invs := store.NewInvocations(rdb, time.Hour)
+	defer invs.Close()
+	if err := routes.Put(ctx, []route.Route{
+		{Domain: "*", Path: "/", Function: "echo"},
+		{Domain: "*", Path: "/node", Function: "node-echo"},
+		{Domain: "*", Path: "/async", Function: "echo", Mode: route.ModeAsync},
+	}); err != nil {
 		return err
 	}
+	if err := queue.EnsureStreams(ctx, js, queue.Config{}); err != nil {
+		return err
+	}
+	if _, err := queue.EnsureConsumer(ctx, js, "echo", queue.ConsumerConfig{}); err != nil {
+		return err
+	}
+	fnDir, err := os.MkdirTemp("", "fngate-bench-fn-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(fnDir)
+	if err := os.MkdirAll(filepath.Join(fnDir, "node-echo"), 0o755); err != nil {
+		return err
+	}
+	// The Node twin of the built-in echo: it returns the event it received.
+	if err := os.WriteFile(filepath.Join(fnDir, "node-echo", "index.js"), []byte("exports.main = async (event) => event;\n"), 0o644); err != nil {
+		return err
+	}
+	rt, err := node.New(ctx, node.Config{Dir: fnDir, Logger: quiet})
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
 	wnc := conn("bench-worker")
 	defer wnc.Close()
 	w, err := worker.New(wnc, worker.Config{Logger: quiet})
@@ -143,20 +204,45 @@ func run(redisURL, storeDir string) error {
 	if err := w.Handle("echo", worker.HandlerFunc(builtin.Echo)); err != nil {
 		return err
 	}
+	if err := w.Handle("node-echo", rt.Handler("node-echo"), worker.WithConcurrency(rt.Concurrency())); err != nil {
+		return err
+	}
 	if err := w.Start(ctx); err != nil {
 		return err
 	}
 	gnc := conn("bench-gateway")
 	defer gnc.Close()
-	g, err := gateway.New(gateway.Config{AdminAddr: "127.0.0.1:0", Logger: quiet}, gateway.Deps{NATS: gnc, Routes: routes})
+	gjs, err := jetstream.New(gnc)
+	if err != nil {
+		return err
+	}
+	g, err := gateway.New(gateway.Config{AdminAddr: "127.0.0.1:0", Logger: quiet},
+		gateway.Deps{NATS: gnc, Routes: routes, Queue: gjs, Invocations: invs})
 	if err != nil {
 		return err
 	}
 
+	// control: POST /drain starts a worker consuming the queued async
+	// invocations, waits until the queue is empty, stops it, and reports.
+	ctl := http.NewServeMux()
+	ctl.HandleFunc("POST /drain", func(rw http.ResponseWriter, r *http.Request) {
+		res, err := drain(r.Context(), conn("bench-drainer"), js, invs, quiet)
+		if err != nil {
+			http.Error(rw, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		_ = json.NewEncoder(rw).Encode(res)
+	})
+
+	gln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
 	targets := []struct {
 		name string
 		h    http.Handler
-	}{{"bare", bare}, {"nats", viaNATS}}
+		path string
+	}{{"bare", bare, "/"}, {"nats", viaNATS, "/"}, {"jetstream", viaJS, "/"}, {"control", ctl, "/"}}
 	for _, t := range targets {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -165,15 +251,67 @@ func run(redisURL, storeDir string) error {
 		srv := &http.Server{Handler: t.h, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()
-		fmt.Printf("target %s http://%s/\n", t.name, ln.Addr())
-	}
-	gln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
+		fmt.Printf("target %s http://%s%s\n", t.name, ln.Addr(), t.path)
 	}
 	fmt.Printf("target gateway http://%s/echo\n", gln.Addr())
+	fmt.Printf("target node http://%s/node\n", gln.Addr())
+	fmt.Printf("target async http://%s/async\n", gln.Addr())
 	fmt.Println("ready")
 	err = g.Serve(ctx, gln, nil)
 	_ = w.Drain(context.Background())
 	return err
+}
+
+type drainResult struct {
+	Invocations int64   `json:"invocations"`
+	Seconds     float64 `json:"seconds"`
+	PerSecond   float64 `json:"perSecond"`
+}
+
+// drain runs a worker on the queued echo invocations until none is left.
+func drain(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, invs *store.Invocations, log *slog.Logger) (*drainResult, error) {
+	defer nc.Close()
+	cons, err := queue.EnsureConsumer(ctx, js, "echo", queue.ConsumerConfig{})
+	if err != nil {
+		return nil, err
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := int64(info.NumPending) + int64(info.NumAckPending)
+	wjs, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	w, err := worker.New(nc, worker.Config{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	if err := w.Handle("echo", worker.HandlerFunc(builtin.Echo)); err != nil {
+		return nil, err
+	}
+	if err := w.EnableAsync(worker.AsyncConfig{JetStream: wjs, Records: invs}); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	if err := w.Start(ctx); err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for time.Now().Before(deadline) {
+		info, err := cons.Info(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if info.NumPending == 0 && info.NumAckPending == 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	if err := w.Drain(ctx); err != nil {
+		return nil, err
+	}
+	return &drainResult{Invocations: n, Seconds: elapsed.Seconds(), PerSecond: float64(n) / elapsed.Seconds()}, nil
 }

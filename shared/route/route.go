@@ -66,6 +66,17 @@ type Route struct {
 	// RecordFailures makes a sync route record its failed calls (5xx) as
 	// invocations, so that they can be replayed asynchronously later.
 	RecordFailures bool `json:"recordFailures,omitempty" yaml:"recordFailures,omitempty"`
+
+	encoded []byte // JSON, cached by NewTable
+}
+
+// JSON returns the route's JSON encoding, cached for routes of a Table.
+func (r *Route) JSON() []byte {
+	if r.encoded != nil {
+		return r.encoded
+	}
+	b, _ := json.Marshal(r)
+	return b
 }
 
 // Modes.

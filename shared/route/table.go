@@ -1,6 +1,9 @@
 package route
 
-import "strings"
+import (
+	"encoding/json"
+	"strings"
+)
 
 // Table matches requests to routes. It is immutable: a gateway builds a new
 // one whenever its route set changes and swaps it in atomically.
@@ -30,6 +33,7 @@ func NewTable(routes []Route, defaultHosts []string) *Table {
 	copy(t.routes, routes)
 	for i := range t.routes {
 		r := &t.routes[i]
+		r.encoded, _ = json.Marshal(r)
 		switch r.Domain {
 		case DomainDefault:
 			t.deflt[r.Path] = r

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -92,30 +93,136 @@ type CallbackState struct {
 type Invocations struct {
 	rdb redis.UniversalClient
 	ttl time.Duration
+
+	// New records are group-committed: a batcher writes every record
+	// waiting at once in one pipelined round trip.
+	once    sync.Once
+	reqs    chan *createReq
+	stop    chan struct{}
+	stopped chan struct{}
+}
+
+type createReq struct {
+	inv   *Invocation
+	event []byte
+	done  chan error
 }
 
 // NewInvocations returns a record store; records expire ttl after their
-// last change (default 7 days).
+// last change (default 7 days). Call Close to stop its batcher.
 func NewInvocations(rdb redis.UniversalClient, ttl time.Duration) *Invocations {
 	if ttl <= 0 {
 		ttl = 7 * 24 * time.Hour
 	}
-	return &Invocations{rdb: rdb, ttl: ttl}
+	return &Invocations{rdb: rdb, ttl: ttl, reqs: make(chan *createReq, 4096), stop: make(chan struct{}), stopped: make(chan struct{})}
 }
 
-// TTL returns how long records are kept.
-func (s *Invocations) TTL() time.Duration { return s.ttl }
+// Close stops the batcher; CreateNew fails afterwards.
+func (s *Invocations) Close() {
+	s.once.Do(func() { close(s.stopped) }) // never started
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	<-s.stopped
+}
 
-var createInvocation = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[1])
-return 1`)
+// ErrClosed reports a CreateNew after Close.
+var ErrClosed = errors.New("store: invocation store closed")
 
-// Create stores a new record and its event. It returns false, and changes
-// nothing, when a record with that id exists.
-func (s *Invocations) Create(ctx context.Context, inv *Invocation, event []byte) (bool, error) {
+// CreateNew stores the record and event of a new invocation whose id is
+// fresh from NewInvocationID, so no existence check is needed. Concurrent
+// calls share one Redis round trip.
+func (s *Invocations) CreateNew(ctx context.Context, inv *Invocation, event []byte) error {
+	select {
+	case <-s.stop:
+		return ErrClosed
+	default:
+	}
+	s.once.Do(func() { go s.batch() })
+	r := &createReq{inv: inv, event: event, done: make(chan error, 1)}
+	select {
+	case s.reqs <- r:
+	case <-s.stop:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// batch writes waiting records in pipelines of up to 256, gathered for at
+// most 200µs after the first, and every 10s drops index entries older than
+// the TTL.
+func (s *Invocations) batch() {
+	defer close(s.stopped)
+	trim := time.NewTicker(10 * time.Second)
+	defer trim.Stop()
+	touched := map[string]bool{}
+	batch := make([]*createReq, 0, 256)
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-trim.C:
+			s.trim(touched)
+			clear(touched)
+			continue
+		case r := <-s.reqs:
+			batch = append(batch[:0], r)
+		}
+		// Linger briefly: under load, accepts arrive microseconds apart and
+		// a round trip shared by many is far cheaper than many round trips.
+		linger := time.NewTimer(200 * time.Microsecond)
+	fill:
+		for len(batch) < cap(batch) {
+			select {
+			case r := <-s.reqs:
+				batch = append(batch, r)
+			case <-linger.C:
+				break fill
+			}
+		}
+		linger.Stop()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, r := range batch {
+				s.writeNew(ctx, p, r.inv, r.event)
+				touched[r.inv.Function] = true
+			}
+			return nil
+		})
+		cancel()
+		if err != nil {
+			err = fmt.Errorf("store: create invocations: %w", err)
+		}
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+}
+
+func (s *Invocations) trim(functions map[string]bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	old := "(" + strconv.FormatInt(time.Now().Add(-s.ttl).UnixMilli(), 10)
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRemRangeByScore(ctx, keyInvocationsByTime, "-inf", old)
+		for fn := range functions {
+			p.ZRemRangeByScore(ctx, keyInvocationsByFunction(fn), "-inf", old)
+		}
+		return nil
+	})
+}
+
+// fields returns the hash fields of a new record.
+func (s *Invocations) fields(inv *Invocation, event []byte) []any {
 	now := inv.CreatedAt
 	if now.IsZero() {
 		now = time.Now()
@@ -126,6 +233,7 @@ func (s *Invocations) Create(ctx context.Context, inv *Invocation, event []byte)
 		inv.Status = StatusQueued
 	}
 	fields := []any{
+		"event", event,
 		"id", inv.ID, "function", inv.Function, "mode", inv.Mode, "status", inv.Status,
 		"attempts", inv.Attempts, "maxAttempts", inv.MaxAttempts,
 		"createdAt", stamp(now), "updatedAt", stamp(now),
@@ -139,17 +247,39 @@ func (s *Invocations) Create(ctx context.Context, inv *Invocation, event []byte)
 		b, _ := json.Marshal(inv.Result)
 		fields = append(fields, "result", string(b))
 	}
-	args := append([]any{s.ttl.Milliseconds(), event}, fields...)
+	return fields
+}
+
+func (s *Invocations) writeNew(ctx context.Context, p redis.Pipeliner, inv *Invocation, event []byte) {
+	p.HSet(ctx, keyInvocation(inv.ID), s.fields(inv, event)...)
+	p.PExpire(ctx, keyInvocation(inv.ID), s.ttl)
+	s.index(ctx, p, inv)
+}
+
+func (s *Invocations) index(ctx context.Context, p redis.Pipeliner, inv *Invocation) {
+	score := float64(inv.CreatedAt.UnixMilli())
+	p.ZAdd(ctx, keyInvocationsByTime, redis.Z{Score: score, Member: inv.ID})
+	p.ZAdd(ctx, keyInvocationsByFunction(inv.Function), redis.Z{Score: score, Member: inv.ID})
+}
+
+// TTL returns how long records are kept.
+func (s *Invocations) TTL() time.Duration { return s.ttl }
+
+var createInvocation = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1`)
+
+// Create stores a record and its event unless a record with that id
+// exists, reporting whether it did. Replays use it: their ids are derived,
+// so concurrent replays race for the same id.
+func (s *Invocations) Create(ctx context.Context, inv *Invocation, event []byte) (bool, error) {
+	args := append([]any{s.ttl.Milliseconds()}, s.fields(inv, event)...)
 	var created *redis.Cmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		created = createInvocation.Eval(ctx, p, []string{keyInvocation(inv.ID), keyInvocationEvent(inv.ID)}, args...)
-		score := float64(now.UnixMilli())
-		p.ZAdd(ctx, keyInvocationsByTime, redis.Z{Score: score, Member: inv.ID})
-		p.ZAdd(ctx, keyInvocationsByFunction(inv.Function), redis.Z{Score: score, Member: inv.ID})
-		// Index entries older than the TTL point at expired records.
-		old := strconv.FormatInt(now.Add(-s.ttl).UnixMilli(), 10)
-		p.ZRemRangeByScore(ctx, keyInvocationsByTime, "-inf", "("+old)
-		p.ZRemRangeByScore(ctx, keyInvocationsByFunction(inv.Function), "-inf", "("+old)
+		created = createInvocation.Eval(ctx, p, []string{keyInvocation(inv.ID)}, args...)
+		s.index(ctx, p, inv)
 		return nil
 	})
 	if err != nil {
@@ -166,7 +296,6 @@ if s == 'succeeded' or s == 'dead' then return s end
 redis.call('HSET', KEYS[1], 'status', 'running', 'attempts', ARGV[1], 'startedAt', ARGV[2], 'updatedAt', ARGV[2])
 redis.call('HDEL', KEYS[1], 'nextAttemptAt')
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return 'running'`)
 
 // Start marks attempt n as running, unless the invocation already ended.
@@ -174,7 +303,7 @@ return 'running'`)
 // so a redelivery after a lost ack is not run again), "running", or
 // ErrInvocationNotFound.
 func (s *Invocations) Start(ctx context.Context, id string, attempt int) (string, error) {
-	st, err := startInvocation.Run(ctx, s.rdb, []string{keyInvocation(id), keyInvocationEvent(id)}, attempt, stamp(time.Now()), s.ttl.Milliseconds()).Text()
+	st, err := startInvocation.Run(ctx, s.rdb, []string{keyInvocation(id)}, attempt, stamp(time.Now()), s.ttl.Milliseconds()).Text()
 	if err != nil {
 		return "", fmt.Errorf("store: start invocation: %w", err)
 	}
@@ -272,7 +401,7 @@ func (s *Invocations) Get(ctx context.Context, id string) (*Invocation, error) {
 
 // Event returns the event an invocation was called with.
 func (s *Invocations) Event(ctx context.Context, id string) ([]byte, error) {
-	b, err := s.rdb.Get(ctx, keyInvocationEvent(id)).Bytes()
+	b, err := s.rdb.HGet(ctx, keyInvocation(id), "event").Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, ErrInvocationNotFound
 	}
@@ -380,11 +509,11 @@ func (s *Invocations) List(ctx context.Context, f Filter) (*Page, error) {
 }
 
 func (s *Invocations) getMany(ctx context.Context, ids []string) ([]*Invocation, error) {
-	hs := make([]*redis.MapStringStringCmd, len(ids))
+	hs := make([]*redis.SliceCmd, len(ids))
 	errs := make([]*redis.StringSliceCmd, len(ids))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
-			hs[i] = p.HGetAll(ctx, keyInvocation(id))
+			hs[i] = p.HMGet(ctx, keyInvocation(id), recordFields...)
 			errs[i] = p.LRange(ctx, keyInvocationErrors(id), 0, -1)
 		}
 		return nil
@@ -394,8 +523,13 @@ func (s *Invocations) getMany(ctx context.Context, ids []string) ([]*Invocation,
 	}
 	out := make([]*Invocation, 0, len(ids))
 	for i := range ids {
-		h := hs[i].Val()
-		if len(h) == 0 {
+		h := make(map[string]string, len(recordFields))
+		for j, v := range hs[i].Val() {
+			if v, ok := v.(string); ok {
+				h[recordFields[j]] = v
+			}
+		}
+		if h["id"] == "" {
 			continue
 		}
 		inv := &Invocation{
@@ -431,6 +565,10 @@ func (s *Invocations) getMany(ctx context.Context, ids []string) ([]*Invocation,
 	}
 	return out, nil
 }
+
+// recordFields are the hash fields a record is read from (not its event).
+var recordFields = []string{"id", "function", "mode", "status", "attempts", "maxAttempts", "createdAt", "updatedAt",
+	"startedAt", "finishedAt", "nextAttemptAt", "result", "error", "replayOf", "replays", "callbackUrl", "callback", "route"}
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 

@@ -9,11 +9,11 @@ const (
 	ChannelRoutes = "fngate:routes:changed"
 )
 
-// Invocation record keys. The keys of one invocation share the hash tag
-// {<id>}, so scripts that touch a record and its event stay in one Cluster
+// Invocation record keys. A record is one hash (its event is a field of
+// it); its attempt errors are a list beside it. The keys of one invocation
+// share the hash tag {<id>}, so scripts that touch both stay in one Cluster
 // slot; the indexes share {fngate}.
 func keyInvocation(id string) string       { return "fngate:inv:{" + id + "}" }
-func keyInvocationEvent(id string) string  { return "fngate:inv:{" + id + "}:event" }
 func keyInvocationErrors(id string) string { return "fngate:inv:{" + id + "}:errors" }
 
 const keyInvocationsByTime = "{fngate}:inv:by-time"

@@ -6,11 +6,19 @@
 //
 // Frame: uint32 BE length of the rest, uint8 type, uint32 BE id, payload.
 //   Go -> Node: 'c' call (payload: float64 BE deadline in unix ms, 0 for none,
-//               then the event JSON), 'r' reload.
+//               then the event JSON), 'r' reload, 'p' ping (no payload),
+//               'x' cancel call id (no payload).
 //   Node -> Go: 'y' loaded (JSON {ok, error, stack, node}), 'o' result (the
 //               return value as JSON), 'e' error (JSON {code, message, stack,
 //               rid}), 'l' console output (JSON {r: request id, s: stream,
-//               m: text}).
+//               m: text}), 'q' pong (the id of the ping, no payload).
+//
+// A ping is answered as soon as it is read, which happens only while the
+// event loop turns: the worker pings after a call passed its deadline to
+// tell a promise that never settles (the loop is free) from a function that
+// blocks the loop. A cancel frame comes for a call the worker stopped
+// waiting for: its promise cannot be stopped and may go on running, but
+// whatever it settles to is dropped.
 
 const fs = require('node:fs');
 const net = require('node:net');
@@ -20,10 +28,16 @@ const { AsyncLocalStorage } = require('node:async_hooks');
 
 const T_CALL = 0x63; // c
 const T_RELOAD = 0x72; // r
+const T_PING = 0x70; // p
+const T_CANCEL = 0x78; // x
 const T_LOADED = 0x79; // y
 const T_RESULT = 0x6f; // o
 const T_ERROR = 0x65; // e
 const T_LOG = 0x6c; // l
+const T_PONG = 0x71; // q
+
+// Ids of the calls running whose result the worker still waits for.
+const live = new Set();
 
 const dir = process.env.FNGATE_FUNCTION_DIR;
 const name = process.env.FNGATE_FUNCTION_NAME || path.basename(dir);
@@ -138,12 +152,14 @@ function call(id, deadline, body) {
       return deadline > 0 ? Math.max(0, Math.round(deadline - Date.now())) : 2147483647;
     },
   };
+  live.add(id);
   als.run({ id, rid }, () => {
     new Promise((resolve, reject) => {
       // (event, context, callback) handlers may answer through callback.
       const r = fn(event, context, (err, res) => (err ? reject(err) : resolve(res)));
       if (fn.length < 3 || r !== undefined) resolve(r);
     }).then((value) => {
+      if (!live.delete(id)) return; // cancelled
       let json;
       try {
         json = JSON.stringify(value);
@@ -151,7 +167,9 @@ function call(id, deadline, body) {
         return fail(id, 'INVALID_RESPONSE', err, rid);
       }
       send(T_RESULT, id, json === undefined ? 'null' : json);
-    }, (err) => fail(id, 'FUNCTION_ERROR', err, rid));
+    }, (err) => {
+      if (live.delete(id)) fail(id, 'FUNCTION_ERROR', err, rid);
+    });
   });
 }
 
@@ -164,6 +182,12 @@ function handle(frame) {
       break;
     case T_RELOAD:
       load(true);
+      break;
+    case T_PING:
+      send(T_PONG, id, '');
+      break;
+    case T_CANCEL:
+      live.delete(id);
       break;
     default:
       process.stderr.write(`fngate bootstrap: unknown frame type ${type}\n`);

@@ -29,12 +29,33 @@
 // is FUNCTION_ERROR (its message logged, not sent unless
 // [Config.ExposeErrors]); a function that does not load (syntax error, no
 // main export) is FUNCTION_LOAD_ERROR for every call until its files are
-// fixed; a call still running at its deadline is FUNCTION_TIMEOUT and its
-// process, whose event loop may be blocked, is killed and replaced, failing
-// the other invocations it was running. A process that dies (process.exit,
-// an uncaught exception or unhandled rejection, as in plain Node.js, or
-// running out of memory) fails the invocations it was running at once and is
-// restarted, with backoff when it keeps dying.
+// fixed; a call still running at its deadline fails with FUNCTION_TIMEOUT
+// at once. A process that dies (process.exit, an uncaught exception or
+// unhandled rejection, as in plain Node.js, or running out of memory) fails
+// the invocations it was running at once and is restarted, with backoff
+// when it keeps dying.
+//
+// After a timeout the process is probed: it is sent a ping, which the
+// bootstrap answers only while its event loop turns, and it takes no new
+// invocations until the probe ends (they go to the function's other
+// processes, or wait).
+//   - A pong within [Config.ProbeGrace] (default 1s) means the event loop
+//     is free and the function's promise just had not settled. The process
+//     keeps running with the other invocations it serves, a warning with
+//     the function and request id is logged, and the bootstrap is told to
+//     forget the invocation. Its promise cannot be stopped: the function
+//     may go on running in Node (timers, sockets, console output, which is
+//     still logged), and whatever it resolves or rejects to later is
+//     dropped.
+//   - No pong within the grace means the event loop is blocked (a busy
+//     loop): the process and whatever it started are killed and replaced,
+//     failing the other invocations it was running at once with
+//     FUNCTION_ERROR.
+//
+// One probe runs at a time per process; invocations that time out while it
+// waits are covered by its next ping, so a burst of timeouts costs at most
+// one kill. An invocation whose caller gives up (its context cancelled
+// before the deadline) is forgotten the same way, without a probe.
 //
 // The files of each function (not node_modules) are polled every
 // [Config.ReloadInterval]; on a change its processes drop the function's

@@ -140,7 +140,8 @@ func TestEndToEnd(t *testing.T) {
 				t.Fatalf("%s: 504 after %s, want the route's 1s", c.path, took)
 			}
 		}
-		// Each failed process was replaced.
+		// Each function serves again: busy and exit on a new process, hang on
+		// the same one, its event loop being free.
 		for _, p := range []string{"/busy", "/hang", "/exit"} {
 			expect(gt.Get(t, gw.URL+p), 200, p+" after its failure")
 		}

@@ -102,6 +102,19 @@ func (r *recorder) find(match func(record) bool) (record, bool) {
 	return record{}, false
 }
 
+// count returns how many records match.
+func (r *recorder) count(match func(record) bool) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, rec := range *r.recs {
+		if match(rec) {
+			n++
+		}
+	}
+	return n
+}
+
 // copyFunctions copies the named fixtures into a new directory.
 func copyFunctions(t testing.TB, names ...string) string {
 	t.Helper()
@@ -218,6 +231,15 @@ func invoke(rt *Runtime, fn string, timeout time.Duration, q map[string]string) 
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	return rt.Handler(fn).(worker.RawHandler).InvokeRaw(ctx, newEvent(fn, q, "").AppendJSON(nil))
+}
+
+// invokeEvent is invoke that also returns the request id of the event.
+func invokeEvent(rt *Runtime, fn string, timeout time.Duration, q map[string]string) (string, any, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	ev := newEvent(fn, q, "")
+	res, err := rt.Handler(fn).(worker.RawHandler).InvokeRaw(ctx, ev.AppendJSON(nil))
+	return ev.RequestContext.RequestID, res, err
 }
 
 // result decodes a successful call's JSON result into v.

@@ -49,6 +49,13 @@ type Config struct {
 	// ReloadInterval is how often the files of each function (not its
 	// node_modules) are checked for edits. Default 1s; negative disables.
 	ReloadInterval time.Duration
+	// ProbeGrace is how long a process has to answer a ping through its
+	// event loop after one of its invocations passed its deadline. If it
+	// answers, its event loop is free (the function's promise just never
+	// settled): the invocation is abandoned and the process keeps serving
+	// the others. If not, its event loop is blocked (a busy loop): it is
+	// killed and replaced. Default 1s.
+	ProbeGrace time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 
@@ -62,6 +69,7 @@ const (
 	DefaultConcurrency    = 64
 	DefaultMaxOldSpaceMB  = 256
 	DefaultReloadInterval = time.Second
+	DefaultProbeGrace     = time.Second
 
 	// A process that has not loaded its function this long after it
 	// started (top-level code that never finishes) is killed.
@@ -85,6 +93,9 @@ func (c Config) WithDefaults() Config {
 	if c.ReloadInterval == 0 {
 		c.ReloadInterval = DefaultReloadInterval
 	}
+	if c.ProbeGrace == 0 {
+		c.ProbeGrace = DefaultProbeGrace
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -104,6 +115,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("node: Concurrency %d must be at least 1", c.Concurrency)
 	case c.MaxOldSpaceMB < 16:
 		return fmt.Errorf("node: MaxOldSpaceMB %d must be at least 16", c.MaxOldSpaceMB)
+	case c.ProbeGrace < 0:
+		return fmt.Errorf("node: ProbeGrace %s must not be negative", c.ProbeGrace)
 	}
 	return nil
 }

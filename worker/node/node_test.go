@@ -3,11 +3,13 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -41,11 +43,14 @@ func TestNewNodeTooOld(t *testing.T) {
 func TestConfigDefaults(t *testing.T) {
 	t.Parallel()
 	c := Config{}.WithDefaults()
-	if c.Node != "node" || c.Procs != 1 || c.Concurrency != 64 || c.MaxOldSpaceMB != 256 || c.ReloadInterval != time.Second || c.Logger == nil || c.ExposeErrors {
+	if c.Node != "node" || c.Procs != 1 || c.Concurrency != 64 || c.MaxOldSpaceMB != 256 || c.ReloadInterval != time.Second || c.ProbeGrace != time.Second || c.Logger == nil || c.ExposeErrors {
 		t.Fatalf("defaults = %+v", c)
 	}
 	if _, err := New(context.Background(), Config{Dir: t.TempDir(), Procs: -1}); err == nil {
 		t.Fatal("Procs -1 accepted")
+	}
+	if _, err := New(context.Background(), Config{Dir: t.TempDir(), ProbeGrace: -time.Second}); err == nil {
+		t.Fatal("ProbeGrace -1s accepted")
 	}
 	if _, err := New(context.Background(), Config{}); err == nil {
 		t.Fatal("empty Dir accepted")
@@ -306,22 +311,204 @@ func TestTimeoutBusyLoop(t *testing.T) {
 	}
 }
 
-// TestTimeoutHang: a promise that never settles times out, and the process is
-// replaced; later calls succeed.
+// TestTimeoutHang: a promise that never settles times out at its deadline,
+// but the event loop stays free, so the process is kept: a call it was
+// running meanwhile finishes after that deadline, and later calls succeed on
+// the same process.
 func TestTimeoutHang(t *testing.T) {
 	t.Parallel()
-	rt, _ := startFixtures(t, Config{}, "hang")
+	rt, rec := startFixtures(t, Config{}, "hang")
 	oldPID := pidOf(t, rt, "hang")
+
+	type done struct {
+		pid int
+		err error
+		at  time.Time
+	}
+	slow := make(chan done, 1)
+	go func() {
+		var r struct{ PID int }
+		res, err := invoke(rt, "hang", 20*time.Second, map[string]string{"wait": "1500"})
+		if err == nil {
+			err = json.Unmarshal(res.(json.RawMessage), &r)
+		}
+		slow <- done{r.PID, err, time.Now()}
+	}()
+	testenv.Eventually(t, 10*time.Second, "the slow call runs in node", func() bool {
+		_, ok := rec.find(func(r record) bool { return r.Msg == "waiting 1500" })
+		return ok
+	})
+
 	start := time.Now()
-	_, err := invoke(rt, "hang", 300*time.Millisecond, map[string]string{"hang": "1"})
+	rid, _, err := invokeEvent(rt, "hang", 300*time.Millisecond, map[string]string{"hang": "1"})
+	timedOut := time.Now()
 	if errCode(err) != event.CodeTimeout {
 		t.Fatalf("err = %v, want %s", err, event.CodeTimeout)
 	}
-	if took := time.Since(start); took < 300*time.Millisecond || took > 3*time.Second {
+	if took := timedOut.Sub(start); took < 300*time.Millisecond || took > 3*time.Second {
 		t.Fatalf("timed out after %s, want about 300ms", took)
 	}
-	if newPID := pidOf(t, rt, "hang"); newPID == oldPID {
-		t.Fatalf("hang still served by pid %d", oldPID)
+
+	s := <-slow // bounded by its 20s deadline
+	if s.err != nil {
+		t.Fatalf("call sharing the process: %v", s.err)
+	}
+	if s.pid != oldPID {
+		t.Fatalf("slow call answered by pid %d, want %d", s.pid, oldPID)
+	}
+	if !s.at.After(timedOut) {
+		t.Fatalf("slow call finished at %s, before the hang timed out at %s", s.at, timedOut)
+	}
+	testenv.Eventually(t, 5*time.Second, "the abandoned call logged", func() bool {
+		_, ok := rec.find(func(r record) bool {
+			return r.Level == slog.LevelWarn && r.Msg == verdictAlive && r.Attrs["request_id"] == rid && r.Attrs["function"] == "hang"
+		})
+		return ok
+	})
+	if pid := pidOf(t, rt, "hang"); pid != oldPID {
+		t.Fatalf("hang now served by pid %d, want %d kept", pid, oldPID)
+	}
+	if n := rt.fns["hang"].starts.Load(); n != 1 {
+		t.Fatalf("%d processes started, want 1", n)
+	}
+	if r, ok := rec.find(func(r record) bool { return r.Msg == "node process killed" }); ok {
+		t.Fatalf("process killed: %v", r.Attrs)
+	}
+}
+
+// TestTimeoutHangMany: never-settling calls that time out together on one
+// process are all answered with a timeout and logged, one probe at a time,
+// and the process is kept.
+func TestTimeoutHangMany(t *testing.T) {
+	t.Parallel()
+	rt, rec := startFixtures(t, Config{}, "hang")
+	oldPID := pidOf(t, rt, "hang")
+	p := rt.fns["hang"].current(0)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	const n = 8
+	rids := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range rids {
+		wg.Go(func() {
+			ev := newEvent("hang", map[string]string{"hang": "1"}, "")
+			rids[i] = ev.RequestContext.RequestID
+			_, err := rt.Handler("hang").(worker.RawHandler).InvokeRaw(ctx, ev.AppendJSON(nil))
+			if errCode(err) != event.CodeTimeout {
+				t.Errorf("call %d: err = %v, want %s", i, err, event.CodeTimeout)
+			}
+		})
+	}
+	wg.Wait()
+	for _, rid := range rids {
+		testenv.Eventually(t, 5*time.Second, "abandoned call "+rid+" logged", func() bool {
+			_, ok := rec.find(func(r record) bool { return r.Msg == verdictAlive && r.Attrs["request_id"] == rid })
+			return ok
+		})
+	}
+	if probes := p.probes.Load(); probes < 1 || probes > n {
+		t.Fatalf("%d probes for %d timeouts", probes, n)
+	}
+	t.Logf("%d timeouts, %d probes", n, p.probes.Load())
+	if pid := pidOf(t, rt, "hang"); pid != oldPID {
+		t.Fatalf("hang now served by pid %d, want %d kept", pid, oldPID)
+	}
+	if n := rt.fns["hang"].starts.Load(); n != 1 {
+		t.Fatalf("%d processes started, want 1", n)
+	}
+}
+
+// TestAbandonedResultsDropped: a call whose deadline passes or whose caller
+// gives up goes on running in node, but the bootstrap, told to cancel it,
+// drops its result.
+func TestAbandonedResultsDropped(t *testing.T) {
+	t.Parallel()
+	rt, rec := startFixtures(t, Config{}, "hang")
+	p := rt.fns["hang"].current(0)
+	h := rt.Handler("hang").(worker.RawHandler)
+
+	_, _, err := invokeEvent(rt, "hang", 300*time.Millisecond, map[string]string{"wait": "1000"})
+	if errCode(err) != event.CodeTimeout {
+		t.Fatalf("err = %v, want %s", err, event.CodeTimeout)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cancelled := make(chan error, 1)
+	go func() {
+		_, err := h.InvokeRaw(ctx, newEvent("hang", map[string]string{"wait": "1001"}, "").AppendJSON(nil))
+		cancelled <- err
+	}()
+	testenv.Eventually(t, 10*time.Second, "the call to cancel runs in node", func() bool {
+		_, ok := rec.find(func(r record) bool { return r.Msg == "waiting 1001" })
+		return ok
+	})
+	cancel()
+	if err := <-cancelled; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled call: err = %v, want %v", err, context.Canceled)
+	}
+
+	for _, m := range []string{"done 1000", "done 1001"} {
+		testenv.Eventually(t, 10*time.Second, "abandoned call still running: "+m, func() bool {
+			_, ok := rec.find(func(r record) bool { return r.Msg == m })
+			return ok
+		})
+	}
+	// Node writes frames in order: once this call's result is read, any
+	// result the abandoned calls sent was read before it.
+	pidOf(t, rt, "hang")
+	if r, ok := rec.find(func(r record) bool { return r.Msg == "result of an abandoned invocation dropped" }); ok {
+		t.Fatalf("node sent the result of a cancelled call: %v", r.Attrs)
+	}
+	if n := p.probes.Load(); n != 1 {
+		t.Fatalf("%d probes, want 1 (for the timeout only)", n)
+	}
+	if n := rt.fns["hang"].starts.Load(); n != 1 {
+		t.Fatalf("%d processes started, want 1", n)
+	}
+}
+
+// TestTimeoutBusyLoopMany: calls that time out together on a process whose
+// event loop is blocked cost one probe and one kill.
+func TestTimeoutBusyLoopMany(t *testing.T) {
+	t.Parallel()
+	rt, rec := startFixtures(t, Config{}, "busy")
+	oldPID := pidOf(t, rt, "busy")
+	p := rt.fns["busy"].current(0)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+	defer cancel()
+	const n = 4
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range n {
+		wg.Go(func() {
+			ev := newEvent("busy", map[string]string{"spin": "1"}, "")
+			_, err := rt.Handler("busy").(worker.RawHandler).InvokeRaw(ctx, ev.AppendJSON(nil))
+			if errCode(err) != event.CodeTimeout {
+				t.Errorf("call %d: err = %v, want %s", i, err, event.CodeTimeout)
+			}
+		})
+	}
+	wg.Wait()
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("calls timed out after %s, want about 700ms", took)
+	}
+	if newPID := pidOf(t, rt, "busy"); newPID == oldPID {
+		t.Fatalf("busy still served by pid %d", oldPID)
+	}
+	testenv.Eventually(t, 5*time.Second, "every timeout logged", func() bool {
+		return rec.count(func(r record) bool { return r.Msg == verdictBlocked && r.Attrs["pid"] == strconv.Itoa(oldPID) }) == n
+	})
+	if k := rec.count(func(r record) bool { return r.Msg == "node process killed" }); k != 1 {
+		t.Fatalf("%d kills logged, want 1", k)
+	}
+	if probes := p.probes.Load(); probes != 1 {
+		t.Fatalf("%d probes, want 1", probes)
+	}
+	if n := rt.fns["busy"].starts.Load(); n != 2 {
+		t.Fatalf("%d processes started, want 2", n)
 	}
 }
 

@@ -24,12 +24,17 @@ import (
 
 // Frame types; see bootstrap.js for the protocol.
 const (
+	// Go -> Node
 	frameCall   = 'c'
 	frameReload = 'r'
+	framePing   = 'p' // answer with a pong of the same id
+	frameCancel = 'x' // forget call id: drop its result when it settles
+	// Node -> Go
 	frameLoaded = 'y'
 	frameResult = 'o'
 	frameError  = 'e'
 	frameLog    = 'l'
+	framePong   = 'q'
 
 	frameHeader = 9       // uint32 length, uint8 type, uint32 id
 	maxFrame    = 1 << 30 // a longer frame means the stream is corrupt
@@ -60,9 +65,18 @@ type proc struct {
 	calls  map[uint32]chan frame
 	nextID uint32
 	reason string // why we killed it
+	// Probing the event loop after a timeout; see timedOut.
+	probing   bool        // a probe goroutine runs
+	abandoned []abandoned // timed-out calls its next ping covers
+	verdict   string      // set when a probe found the process blocked or gone
+
+	pingSeq uint32      // the probe goroutine only
+	pong    chan uint32 // ids of pongs, to the probe goroutine
+	suspect atomic.Bool // a probe runs: take no new calls until it ends
 
 	inflight atomic.Int64
-	ready    atomic.Bool // the function was loaded (or failed to load) once
+	probes   atomic.Int64 // pings sent, for tests
+	ready    atomic.Bool  // the function was loaded (or failed to load) once
 	killed   atomic.Bool
 	gone     atomic.Bool // exited or exiting: take no more calls
 
@@ -71,6 +85,12 @@ type proc struct {
 	exited     chan struct{} // closed when cmd.Wait returned
 	dead       chan struct{} // closed when the process and its goroutines are gone
 	exitErr    error         // set before dead is closed
+}
+
+// abandoned is a call that timed out while it still ran in the process.
+type abandoned struct {
+	id  uint32
+	rid string
 }
 
 type frame struct {
@@ -130,7 +150,7 @@ func (f *function) spawn(i int) (p *proc, err error) {
 	p = &proc{
 		f: f, cmd: cmd, pid: cmd.Process.Pid, started: time.Now(), gen: gen,
 		toNode: toNode, fromNode: fromNode, stdout: stdout, stderr: stderr,
-		wake: make(chan struct{}, 1), calls: make(map[uint32]chan frame),
+		wake: make(chan struct{}, 1), calls: make(map[uint32]chan frame), pong: make(chan uint32, 1),
 		writerDone: make(chan struct{}), exited: make(chan struct{}), dead: make(chan struct{}),
 	}
 	p.onReady = func() {
@@ -171,7 +191,9 @@ func closeAll(files []*os.File) {
 }
 
 // usable reports whether p can take a call.
-func (p *proc) usable() bool { return p.ready.Load() && !p.killed.Load() && !p.gone.Load() }
+func (p *proc) usable() bool {
+	return p.ready.Load() && !p.killed.Load() && !p.gone.Load() && !p.suspect.Load()
+}
 
 // kill kills the process and everything it started.
 func (p *proc) kill(reason string) {
@@ -325,8 +347,16 @@ func (p *proc) dispatch(typ byte, id uint32, body []byte) {
 		ch := p.calls[id]
 		delete(p.calls, id)
 		p.mu.Unlock()
-		if ch != nil {
-			ch <- frame{typ, body}
+		if ch == nil {
+			// It settled before the cancel frame reached the process.
+			log.Debug("result of an abandoned invocation dropped", "function", p.f.name, "pid", p.pid, "id", id)
+			return
+		}
+		ch <- frame{typ, body}
+	case framePong:
+		select {
+		case p.pong <- id:
+		default: // a stale pong nobody waits for
 		}
 	case frameLog:
 		var l struct {
@@ -445,23 +475,168 @@ func (p *proc) call(ctx context.Context, ev []byte) (any, error) {
 		}
 		return nil, p.deathError()
 	case <-ctx.Done():
-		p.forget(id)
+		// When the result is already on its way (!pending), nothing is
+		// left running to cancel or to probe for.
+		pending := p.forget(id)
 		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			if pending {
+				p.send(frameCancel, id, 0, nil)
+			}
 			return nil, ctx.Err()
 		}
-		// A function still running at its deadline may be blocking the
-		// event loop; only a new process is sure to answer.
 		rid := requestID(ctx)
-		p.kill("invocation " + rid + " timed out")
-		p.f.rt.log.Warn("function timed out; its node process is replaced", "function", p.f.name, "request_id", rid, "pid", p.pid)
+		if rid == "" {
+			rid = eventRequestID(ev)
+		}
+		if pending {
+			p.timedOut(id, rid)
+		} else {
+			p.logTimeout("function timed out; its result came just after the deadline", rid)
+		}
 		return nil, &event.Error{Code: event.CodeTimeout, Message: "function " + p.f.name + " did not return before the deadline"}
 	}
 }
 
-func (p *proc) forget(id uint32) {
+// forget drops call id and reports whether it was still waiting for its
+// result.
+func (p *proc) forget(id uint32) bool {
 	p.mu.Lock()
+	_, ok := p.calls[id]
 	delete(p.calls, id)
 	p.mu.Unlock()
+	return ok
+}
+
+// eventRequestID returns requestContext.requestId of an event, for calls
+// whose ctx does not carry the worker's invocation info.
+func eventRequestID(ev []byte) string {
+	var e struct {
+		RequestContext struct {
+			RequestID string `json:"requestId"`
+		} `json:"requestContext"`
+	}
+	_ = json.Unmarshal(ev, &e)
+	return e.RequestContext.RequestID
+}
+
+// timedOut handles call id, which passed its deadline while still running
+// in the process. Either its promise never settles while the event loop is
+// free, and the process must keep serving its other calls, or it blocks the
+// event loop (a busy loop), and only a new process will answer. A probe
+// tells which: it pings the process through its event loop. One probe runs
+// at a time per process; calls that time out meanwhile wait for its next
+// ping. The process takes no new calls while a probe runs.
+func (p *proc) timedOut(id uint32, rid string) {
+	p.mu.Lock()
+	if verdict := p.verdict; verdict != "" {
+		// A probe already found the process blocked or gone.
+		p.mu.Unlock()
+		p.logTimeout(verdict, rid)
+		return
+	}
+	p.abandoned = append(p.abandoned, abandoned{id, rid})
+	start := !p.probing
+	if start {
+		p.probing = true
+		p.suspect.Store(true)
+	}
+	p.mu.Unlock()
+	if start {
+		go p.probe()
+	}
+}
+
+// What a probe found, as logged for each call that timed out.
+const (
+	verdictAlive   = "function timed out; its invocation is abandoned, its node process keeps serving"
+	verdictBlocked = "function timed out; the event loop of its node process is blocked, the process is replaced"
+	verdictGone    = "function timed out; its node process exited meanwhile"
+)
+
+func (p *proc) logTimeout(verdict, rid string) {
+	p.f.rt.log.Warn(verdict, "function", p.f.name, "request_id", rid, "pid", p.pid)
+}
+
+// probe pings the process for the calls abandoned since the last ping until
+// none is left. A process that answers within the grace keeps running and
+// forgets the calls; one that does not is killed.
+func (p *proc) probe() {
+	grace := p.f.rt.cfg.ProbeGrace
+	for {
+		p.mu.Lock()
+		batch := p.abandoned
+		p.abandoned = nil
+		if len(batch) == 0 {
+			p.probing = false
+			p.suspect.Store(false)
+		}
+		p.mu.Unlock()
+		if len(batch) == 0 {
+			f := p.f
+			f.mu.Lock()
+			f.notify() // p is usable again
+			f.mu.Unlock()
+			return
+		}
+		p.probes.Add(1)
+		state := p.ping(grace)
+		if state == loopAlive {
+			for _, a := range batch {
+				p.send(frameCancel, a.id, 0, nil)
+				p.logTimeout(verdictAlive, a.rid)
+			}
+			continue
+		}
+		// The process is done for: suspect and probing stay set, and calls
+		// that time out later are only logged.
+		verdict := verdictGone
+		if state == loopBlocked {
+			verdict = verdictBlocked
+		}
+		p.mu.Lock()
+		p.verdict = verdict
+		batch = append(batch, p.abandoned...)
+		p.abandoned = nil
+		p.mu.Unlock()
+		for _, a := range batch {
+			p.logTimeout(verdict, a.rid)
+		}
+		if state == loopBlocked {
+			p.kill(fmt.Sprintf("invocation %s timed out and the event loop did not answer a ping within %s", batch[0].rid, grace))
+		}
+		return
+	}
+}
+
+type loopState int
+
+const (
+	loopAlive loopState = iota
+	loopBlocked
+	loopGone
+)
+
+// ping sends a ping frame and waits up to grace for its pong. The bootstrap
+// answers pings as it reads them, which it does only while its event loop
+// turns.
+func (p *proc) ping(grace time.Duration) loopState {
+	p.pingSeq++
+	seq := p.pingSeq
+	p.send(framePing, seq, 0, nil)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	for {
+		select {
+		case id := <-p.pong:
+			if id == seq {
+				return loopAlive
+			}
+		case <-t.C:
+			return loopBlocked
+		case <-p.exited:
+			return loopGone
+		}
+	}
 }
 
 // result turns a result or error frame into InvokeRaw's return values.

@@ -84,10 +84,9 @@ func run(ctx context.Context, o *options) error {
 		log.Info("routes file applied", "file", o.routesFile)
 	}
 
-	g, err := gateway.New(cfg, gateway.Deps{
-		NATS: nc, Routes: routes, Queue: js,
-		Invocations: store.NewInvocations(rdb, o.recordTTL),
-	})
+	invs := store.NewInvocations(rdb, o.recordTTL)
+	defer invs.Close()
+	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: routes, Queue: js, Invocations: invs})
 	if err != nil {
 		return err
 	}

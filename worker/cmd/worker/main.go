@@ -54,6 +54,7 @@ func parse(args []string) (*options, error) {
 	s.String(&o.node.Node, "node", "FNGATE_NODE", node.DefaultNode, "node binary (Node.js 18 or newer)")
 	s.Int(&o.node.Procs, "node-procs", "FNGATE_NODE_PROCS", node.DefaultProcs, "long-lived Node processes per function")
 	s.Int(&o.node.MaxOldSpaceMB, "node-max-old-space-mb", "FNGATE_NODE_MAX_OLD_SPACE_MB", node.DefaultMaxOldSpaceMB, "memory limit of each Node process (--max-old-space-size)")
+	s.Duration(&o.node.ProbeGrace, "node-probe-grace", "FNGATE_NODE_PROBE_GRACE", node.DefaultProbeGrace, "after a Node call times out, how long its process may take to answer a ping before it is deemed blocked and replaced")
 	s.Duration(&o.node.ReloadInterval, "node-reload-interval", "FNGATE_NODE_RELOAD_INTERVAL", node.DefaultReloadInterval, "how often function files are checked for edits")
 	s.List(&o.builtins, "builtins", "FNGATE_BUILTINS", []string{"all"}, "built-in Go functions to serve: all, none, or names")
 	s.String(&o.logLevel, "log-level", "FNGATE_LOG_LEVEL", "info", "debug, info, warn or error")

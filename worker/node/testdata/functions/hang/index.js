@@ -1,8 +1,19 @@
 // ?hang=1 returns a promise that never settles (the event loop stays free);
-// otherwise it answers at once.
+// ?wait=ms answers after that long, logging "waiting <ms>" first and
+// "done <ms>" when the time is up; otherwise it answers at once.
 exports.main = (event) => {
-  if (event.queryStringParameters?.hang) {
+  const q = event.queryStringParameters || {};
+  if (q.hang) {
     return new Promise(() => {});
+  }
+  if (q.wait) {
+    console.log('waiting', q.wait);
+    return new Promise((resolve) => {
+      setTimeout(() => {
+        console.log('done', q.wait);
+        resolve({ pid: process.pid });
+      }, Number(q.wait));
+    });
   }
   return { pid: process.pid };
 };
