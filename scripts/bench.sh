@@ -65,13 +65,13 @@ for round in $(seq "$ROUNDS"); do
     p99=$(awk '$1=="99%"{print $2}' <<<"$out" | to_ms)
     non2xx=$(awk '/Non-2xx/{print $NF}' <<<"$out"); errs=$(awk '/Socket errors/{print}' <<<"$out")
     if [ -n "$non2xx" ] || [ -n "$errs" ]; then echo "bench: $n had failures: non-2xx=${non2xx:-0} $errs" >&2; fi
-    echo "$n $rps $p50 $p99" >>"$work/results"
+    echo "$n $rps $p50 $p99 $round" >>"$work/results"
     printf '  round %d %-9s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms\n' "$round" "$n" "$rps" "$p50" "$p99"
     if [ "$n" = async ]; then
       d=$(curl -sf -X POST "${control}drain")
       rate=$(sed -n 's/.*"perSecond":\([0-9.]*\).*/\1/p' <<<"$d")
       count=$(sed -n 's/.*"invocations":\([0-9]*\).*/\1/p' <<<"$d")
-      echo "drain $rate" >>"$work/results"
+      echo "drain $rate 0 0 $round" >>"$work/results"
       printf '  round %d %-9s %10.0f invocations/s end to end (%s queued invocations run)\n' "$round" "drain" "$rate" "$count"
     fi
   done
@@ -91,8 +91,11 @@ for n in "${names[@]}"; do
   printf '  %-9s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms\n' "$n" "$rps" "$p50" "$p99"
 done
 echo
-echo "ratios (throughput):"
-ratio() { awk -v a="${RPS[$1]}" -v b="${RPS[$2]}" 'BEGIN{printf "%.2f", a/b}'; }
+echo "ratios (throughput; each the median over rounds of that round's ratio, since rounds interleave targets):"
+ratio() {
+  awk -v a="$1" -v b="$2" '$1==a{x[$5]=$2} $1==b{y[$5]=$2} END{for (r in x) if (y[r] > 0) print x[r]/y[r]}' "$work/results" |
+    median | awk '{printf "%.2f", $1}'
+}
 printf '  gateway / nats       %s   sync Go echo vs bare NATS request-reply (target >= 0.85)\n' "$(ratio gateway nats)"
 printf '  gateway / bare       %s\n' "$(ratio gateway bare)"
 printf '  nats    / bare       %s\n' "$(ratio nats bare)"
