@@ -32,7 +32,7 @@ commands:
 // invocationsCLI runs "gateway invocations ...", writing to out.
 func invocationsCLI(args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New(cliUsage)
+		return errors.New(strings.TrimSpace(cliUsage))
 	}
 	base := strings.TrimRight(os.Getenv("FNGATE_ADMIN_URL"), "/")
 	if base == "" {
