@@ -75,18 +75,24 @@ type accepted struct {
 }
 
 // accept queues an invocation and answers 202 once JetStream has it.
-func (g *Gateway) accept(c *gin.Context, rt *route.Route, reqID string, event []byte, callback string) {
+// With an idempotency claim, the 202 is the stored response: a retry with
+// the same key gets the same invocation id and queues nothing.
+func (g *Gateway) accept(c *gin.Context, rt *route.Route, reqID string, event []byte, callback string, claim *idemClaim) {
 	id := store.NewInvocationID()
 	inv := &store.Invocation{ID: id, Function: rt.Function, Mode: route.ModeAsync, CallbackURL: callback}
 	if _, err := g.enqueue(c.Request.Context(), inv, rt, reqID, event, true); err != nil {
+		g.releaseIdempotency(claim, reqID)
 		writeError(c, g.log, reqID, err)
 		return
 	}
 	h := c.Writer.Header()
 	h[HeaderInvocationID] = []string{id}
 	h["Location"] = []string{route.ReservedPath + "/" + id}
+	h["Content-Type"] = []string{"application/json; charset=utf-8"}
 	// The id is hex: the body needs no JSON encoder.
-	c.Data(http.StatusAccepted, "application/json; charset=utf-8", []byte(`{"invocationId":"`+id+`","status":"queued"}`))
+	body := []byte(`{"invocationId":"` + id + `","status":"queued"}`)
+	g.completeIdempotency(claim, reqID, http.StatusAccepted, h, body)
+	c.Data(http.StatusAccepted, "application/json; charset=utf-8", body)
 }
 
 // enqueue records inv (unless a record with its id exists) and publishes

@@ -61,6 +61,14 @@ func classify(err error) (int, errorDetail) {
 	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionDraining),
 		errors.Is(err, nats.ErrConnectionReconnecting), errors.Is(err, nats.ErrDisconnected):
 		return http.StatusServiceUnavailable, errorDetail{Code: "UNAVAILABLE", Message: "the message bus is unavailable"}
+	case errors.Is(err, ErrIdempotencyKey):
+		return http.StatusBadRequest, errorDetail{Code: "INVALID_IDEMPOTENCY_KEY", Message: err.Error()}
+	case errors.Is(err, ErrIdempotencyConflict):
+		return http.StatusConflict, errorDetail{Code: "IDEMPOTENCY_KEY_IN_USE", Message: err.Error()}
+	case errors.Is(err, ErrIdempotencyMismatch):
+		return http.StatusUnprocessableEntity, errorDetail{Code: "IDEMPOTENCY_KEY_MISMATCH", Message: err.Error()}
+	case errors.Is(err, ErrIdempotencyUnavailable):
+		return http.StatusServiceUnavailable, errorDetail{Code: "IDEMPOTENCY_UNAVAILABLE", Message: ErrIdempotencyUnavailable.Error()}
 	case errors.Is(err, ErrInvocationNotFound):
 		return http.StatusNotFound, errorDetail{Code: "INVOCATION_NOT_FOUND", Message: "no such invocation, or its record expired"}
 	case errors.Is(err, ErrInvocationBusy):
@@ -103,8 +111,7 @@ func writeError(c *gin.Context, log *slog.Logger, reqID string, err error) {
 	case status == 499:
 		log.Info("client closed request", "request_id", reqID)
 	}
-	switch status {
-	case http.StatusServiceUnavailable:
+	if status == http.StatusServiceUnavailable || detail.Code == "IDEMPOTENCY_KEY_IN_USE" || detail.Code == "INVOCATION_IN_PROGRESS" {
 		c.Header("Retry-After", "1")
 	}
 	c.JSON(status, apiError{Error: detail, RequestID: reqID})

@@ -72,6 +72,9 @@ type Deps struct {
 	Routes      RouteStore
 	Queue       Publisher
 	Invocations InvocationStore
+	// Idempotency enables Idempotency-Key handling; without it a keyed
+	// request is answered 503.
+	Idempotency IdempotencyStore
 }
 
 // Gateway serves the public HTTP listener and the admin API.
@@ -82,6 +85,7 @@ type Gateway struct {
 	store RouteStore
 	queue Publisher
 	invs  InvocationStore
+	idem  IdempotencyStore
 
 	table    atomic.Pointer[route.Table] // nil until the first load
 	version  atomic.Int64
@@ -99,7 +103,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	if d.NATS == nil || d.Routes == nil {
 		return nil, errors.New("gateway: a NATS requester and a route store are required")
 	}
-	return &Gateway{cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations}, nil
+	return &Gateway{cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, idem: d.Idempotency}, nil
 }
 
 // Handler returns the public HTTP handler.

@@ -75,6 +75,10 @@ func (g *Gateway) invoke(c *gin.Context) {
 		writeError(c, g.log, reqID, err)
 		return
 	}
+	claim, done := g.claimIdempotency(c, rt, reqID, body)
+	if done {
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(rt.Timeout))
 	defer cancel()
 	deadline, _ := ctx.Deadline()
@@ -100,7 +104,7 @@ func (g *Gateway) invoke(c *gin.Context) {
 		},
 	})
 	if async {
-		g.accept(c, rt, reqID, payload, callback)
+		g.accept(c, rt, reqID, payload, callback, claim)
 		return
 	}
 	msg := &nats.Msg{
@@ -122,6 +126,8 @@ func (g *Gateway) invoke(c *gin.Context) {
 			if status >= 500 && rt.RecordFailures {
 				g.recordFailure(rt, reqID, payload, status, "from the function", &store.Result{StatusCode: status, Headers: h.Clone(), Body: string(rbody)})
 			}
+			// Stored before it is sent: a retry must never run it again.
+			g.completeIdempotency(claim, reqID, status, h, rbody)
 			h[HeaderRequestID] = []string{reqID} // ours, whatever the function set
 			h["Content-Length"] = []string{strconv.Itoa(len(rbody))}
 			c.Writer.WriteHeader(status)
@@ -132,6 +138,8 @@ func (g *Gateway) invoke(c *gin.Context) {
 	if status, d := classify(err); status >= 500 && status != 499 {
 		g.recordFailure(rt, reqID, payload, status, d.Code, nil)
 	}
+	// No result from the function: the client's retry must be able to run.
+	g.releaseIdempotency(claim, reqID)
 	writeError(c, g.log, reqID, err)
 }
 

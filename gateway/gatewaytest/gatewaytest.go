@@ -38,6 +38,7 @@ type Stack struct {
 	Redis       *testenv.Redis
 	Routes      *store.Routes
 	Invocations *store.Invocations
+	Idempotency *store.Idempotency
 	// AckWait of the workers' consumers (default 2s in tests, so that a
 	// lost worker's invocations come back quickly).
 	AckWait time.Duration
@@ -50,6 +51,7 @@ func New(t testing.TB, routes ...route.Route) *Stack {
 	rdb := s.Redis.Client()
 	s.Routes = store.NewRoutes(rdb)
 	s.Invocations = store.NewInvocations(rdb, 0)
+	s.Idempotency = store.NewIdempotency(rdb, 0)
 	t.Cleanup(s.Invocations.Close)
 	if len(routes) > 0 {
 		if err := s.Routes.Put(context.Background(), routes); err != nil {
@@ -122,7 +124,7 @@ func (s *Stack) Gateway(cfg gateway.Config) *Gateway {
 	if err := queue.EnsureStreams(ctx0, js, queue.Config{}); err != nil {
 		t.Fatal(err)
 	}
-	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: s.Routes, Queue: js, Invocations: s.Invocations})
+	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: s.Routes, Queue: js, Invocations: s.Invocations, Idempotency: s.Idempotency})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,6 +66,9 @@ type Route struct {
 	// RecordFailures makes a sync route record its failed calls (5xx) as
 	// invocations, so that they can be replayed asynchronously later.
 	RecordFailures bool `json:"recordFailures,omitempty" yaml:"recordFailures,omitempty"`
+	// Idempotency tunes how Idempotency-Key headers are handled; keys are
+	// honoured on every route.
+	Idempotency *Idempotency `json:"idempotency,omitempty" yaml:"idempotency,omitempty"`
 
 	encoded []byte // JSON, cached by NewTable
 }
@@ -77,6 +80,29 @@ func (r *Route) JSON() []byte {
 	}
 	b, _ := json.Marshal(r)
 	return b
+}
+
+// Idempotency are a route's idempotency options.
+type Idempotency struct {
+	// Required rejects requests without an Idempotency-Key (400).
+	Required bool `json:"required,omitempty" yaml:"required,omitempty"`
+	// ScopeByCaller scopes keys by the caller's Authorization header too,
+	// so tenants sharing a route never see each other's keys.
+	ScopeByCaller bool `json:"scopeByCaller,omitempty" yaml:"scopeByCaller,omitempty"`
+	// Wait makes a request whose key is still running wait for the first
+	// result (until its own deadline) instead of getting 409.
+	Wait bool `json:"wait,omitempty" yaml:"wait,omitempty"`
+	// FailOpen runs keyed requests without idempotency while Redis is
+	// unreachable, instead of answering 503.
+	FailOpen bool `json:"failOpen,omitempty" yaml:"failOpen,omitempty"`
+}
+
+// IdempotencyOptions returns the route's options (zero when unset).
+func (r *Route) IdempotencyOptions() Idempotency {
+	if r.Idempotency == nil {
+		return Idempotency{}
+	}
+	return *r.Idempotency
 }
 
 // Modes.

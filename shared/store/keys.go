@@ -19,3 +19,7 @@ func keyInvocationErrors(id string) string { return "fngate:inv:{" + id + "}:err
 const keyInvocationsByTime = "{fngate}:inv:by-time"
 
 func keyInvocationsByFunction(fn string) string { return "{fngate}:inv:by-fn:" + fn }
+
+// keyIdempotency is the claim of one idempotency key on one route; scope
+// is a digest of the key and, when the route asks, the caller's identity.
+func keyIdempotency(routeID, scope string) string { return "fngate:idem:{" + routeID + ":" + scope + "}" }

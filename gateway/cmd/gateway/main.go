@@ -30,6 +30,7 @@ type options struct {
 
 	streamReplicas int
 	recordTTL      time.Duration
+	idempotencyTTL time.Duration
 }
 
 func parse(args []string) (*options, error) {
@@ -53,6 +54,7 @@ func parse(args []string) (*options, error) {
 	s.List(&o.gw.TrustedProxies, "trusted-proxies", "FNGATE_TRUSTED_PROXIES", nil, "CIDRs whose X-Forwarded-For is trusted for sourceIp")
 	s.Int(&o.streamReplicas, "stream-replicas", "FNGATE_STREAM_REPLICAS", 1, "replicas of the JetStream invocation streams (3 in a cluster)")
 	s.Duration(&o.recordTTL, "record-ttl", "FNGATE_RECORD_TTL", 7*24*time.Hour, "how long invocation records are kept in Redis")
+	s.Duration(&o.idempotencyTTL, "idempotency-ttl", "FNGATE_IDEMPOTENCY_TTL", 24*time.Hour, "how long the response of an Idempotency-Key is kept")
 	s.String(&o.logLevel, "log-level", "FNGATE_LOG_LEVEL", "info", "debug, info, warn or error")
 	if err := s.Parse(args); err != nil {
 		return nil, err

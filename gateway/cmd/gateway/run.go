@@ -86,7 +86,10 @@ func run(ctx context.Context, o *options) error {
 
 	invs := store.NewInvocations(rdb, o.recordTTL)
 	defer invs.Close()
-	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: routes, Queue: js, Invocations: invs})
+	g, err := gateway.New(cfg, gateway.Deps{
+		NATS: nc, Routes: routes, Queue: js, Invocations: invs,
+		Idempotency: store.NewIdempotency(rdb, o.idempotencyTTL),
+	})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,185 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/store"
+)
+
+// HTTP headers of idempotent requests (IETF draft "The Idempotency-Key HTTP
+// Header Field").
+const (
+	HeaderIdempotencyKey     = "Idempotency-Key"
+	HeaderIdempotentReplayed = "Idempotent-Replayed"
+)
+
+// Errors of idempotent requests.
+var (
+	ErrIdempotencyKey         = errors.New("invalid Idempotency-Key")
+	ErrIdempotencyConflict    = errors.New("a request with this Idempotency-Key is still running")
+	ErrIdempotencyMismatch    = errors.New("this Idempotency-Key was used with a different request")
+	ErrIdempotencyUnavailable = errors.New("idempotency keys cannot be checked right now")
+)
+
+// IdempotencyStore keeps idempotency keys; *store.Idempotency is one.
+type IdempotencyStore interface {
+	Claim(ctx context.Context, routeID, scope, fp string, lease time.Duration) (*store.IdemRecord, error)
+	Complete(ctx context.Context, routeID, scope, fp string, status int, h http.Header, body []byte) error
+	Release(ctx context.Context, routeID, scope, fp string) error
+}
+
+// idemClaim is a key this request holds until it completes or releases it.
+type idemClaim struct {
+	routeID, scope, fp string
+}
+
+// leaseMargin is how long a claim outlives the request's deadline, so a
+// gateway that dies mid-request frees its keys soon after.
+const leaseMargin = 10 * time.Second
+
+// claimIdempotency handles the request's Idempotency-Key. It returns the
+// claim to complete or release (nil when the request carries no key or runs
+// without idempotency), or done=true when it has already answered: a
+// replayed response, 409, 422, 400 or 503.
+func (g *Gateway) claimIdempotency(c *gin.Context, rt *route.Route, reqID string, body []byte) (_ *idemClaim, done bool) {
+	r := c.Request
+	opts := rt.IdempotencyOptions()
+	vals := r.Header.Values(HeaderIdempotencyKey)
+	if len(vals) == 0 {
+		if opts.Required {
+			writeError(c, g.log, reqID, fmt.Errorf("%w: this route requires an %s header", ErrIdempotencyKey, HeaderIdempotencyKey))
+			return nil, true
+		}
+		return nil, false
+	}
+	key := vals[0]
+	if err := validIdempotencyKey(key, len(vals)); err != nil {
+		writeError(c, g.log, reqID, err)
+		return nil, true
+	}
+	if g.idem == nil {
+		writeError(c, g.log, reqID, ErrIdempotencyUnavailable)
+		return nil, true
+	}
+	caller := ""
+	if opts.ScopeByCaller {
+		caller = r.Header.Get("Authorization")
+	}
+	cl := &idemClaim{routeID: rt.ID, scope: digest(key, caller), fp: digest(r.Method, r.URL.Path, r.URL.RawQuery, string(body))}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(rt.Timeout))
+	defer cancel()
+	lease := time.Duration(rt.Timeout) + leaseMargin
+	b := time.Duration(0)
+	for {
+		rec, err := g.idem.Claim(ctx, cl.routeID, cl.scope, cl.fp, lease)
+		switch {
+		case err != nil && opts.FailOpen:
+			g.log.Warn("idempotency store unreachable; running without idempotency (fail open)", "request_id", reqID, "err", err)
+			return nil, false
+		case err != nil:
+			writeError(c, g.log, reqID, fmt.Errorf("%w: %w", ErrIdempotencyUnavailable, err))
+			return nil, true
+		case rec == nil:
+			return cl, false // ours: run it
+		case rec.Fingerprint != cl.fp:
+			writeError(c, g.log, reqID, ErrIdempotencyMismatch)
+			return nil, true
+		case rec.State == store.IdemDone:
+			replayIdempotent(c, reqID, rec)
+			return nil, true
+		case !opts.Wait:
+			writeError(c, g.log, reqID, ErrIdempotencyConflict)
+			return nil, true
+		}
+		// Wait for the first request: poll with backoff until our deadline.
+		b = min(max(2*b, 20*time.Millisecond), 500*time.Millisecond)
+		select {
+		case <-ctx.Done():
+			writeError(c, g.log, reqID, ErrIdempotencyConflict)
+			return nil, true
+		case <-time.After(b):
+		}
+	}
+}
+
+// validIdempotencyKey accepts one key of 1 to 255 printable ASCII bytes.
+func validIdempotencyKey(key string, n int) error {
+	if n > 1 {
+		return fmt.Errorf("%w: send one %s header", ErrIdempotencyKey, HeaderIdempotencyKey)
+	}
+	if len(key) == 0 || len(key) > 255 {
+		return fmt.Errorf("%w: must be 1 to 255 printable ASCII characters", ErrIdempotencyKey)
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x20 || key[i] > 0x7e {
+			return fmt.Errorf("%w: must be 1 to 255 printable ASCII characters", ErrIdempotencyKey)
+		}
+	}
+	return nil
+}
+
+func digest(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(strconv.Itoa(len(p))))
+		h.Write([]byte{':'})
+		h.Write([]byte(p))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+func replayIdempotent(c *gin.Context, reqID string, rec *store.IdemRecord) {
+	h := c.Writer.Header()
+	for k, vs := range rec.Header {
+		h[k] = vs
+	}
+	h[HeaderRequestID] = []string{reqID}
+	h[HeaderIdempotentReplayed] = []string{"true"}
+	h["Content-Length"] = []string{strconv.Itoa(len(rec.Body))}
+	c.Writer.WriteHeader(rec.Status)
+	_, _ = c.Writer.Write(rec.Body)
+}
+
+// complete stores the response a claimed request is about to send. Headers
+// that belong to one exchange (request id, length) are not stored.
+func (g *Gateway) completeIdempotency(cl *idemClaim, reqID string, status int, h http.Header, body []byte) {
+	if cl == nil {
+		return
+	}
+	stored := make(http.Header, len(h))
+	for k, vs := range h {
+		switch k {
+		case HeaderRequestID, "Content-Length", "Date":
+		default:
+			stored[k] = vs
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := g.idem.Complete(ctx, cl.routeID, cl.scope, cl.fp, status, stored, body); err != nil {
+		g.log.Error("storing the idempotent response failed; the key stays claimed until its lease ends", "request_id", reqID, "err", err)
+	}
+}
+
+// releaseIdempotency frees the key of a request that failed on the
+// gateway's side, so the client's retry runs.
+func (g *Gateway) releaseIdempotency(cl *idemClaim, reqID string) {
+	if cl == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := g.idem.Release(ctx, cl.routeID, cl.scope, cl.fp); err != nil {
+		g.log.Error("releasing an idempotency key failed; it frees itself when its lease ends", "request_id", reqID, "err", err)
+	}
+}
