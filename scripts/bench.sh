@@ -6,6 +6,7 @@
 #   nats       gin -> NATS request-reply -> a bare responder
 #   gateway    the fngate gateway -> NATS -> worker, built-in Go `echo`
 #   node       the same with the Node.js twin of `echo`
+#   keyed      the gateway's `echo` with a unique Idempotency-Key per request
 #   jetstream  gin -> JetStream publish with ack -> 202
 #   async      the fngate gateway accepting async invocations of `echo` -> 202
 # After each async run a worker drains the queued invocations: the drain rate.
@@ -52,6 +53,16 @@ grep -q '^ready' "$work/targets" || { cat "$work/benchserver.log" >&2; echo "ben
 mapfile -t names < <(awk '$1=="target" && $2!="control"{print $2}' "$work/targets")
 control=$(awk '$1=="target" && $2=="control"{print $3}' "$work/targets")
 
+# Unique idempotency keys for the keyed target, new for every run.
+cat >"$work/keyed.lua" <<'LUA'
+local n = 0
+local prefix = tostring(os.time()) .. "-" .. tostring(math.random(1, 1000000000))
+request = function()
+  n = n + 1
+  return wrk.format("GET", nil, { ["Idempotency-Key"] = prefix .. "-" .. n })
+end
+LUA
+
 # wrk latency to milliseconds.
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.3f", v}'; }
 
@@ -59,7 +70,9 @@ echo "bench: $ROUNDS rounds x ${DURATION}s per target, $CONNS connections, wrk 1
 for round in $(seq "$ROUNDS"); do
   for n in "${names[@]}"; do
     url=$(awk -v n="$n" '$1=="target" && $2==n {print $3}' "$work/targets")
-    out=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$url")
+    script=()
+    [ "$n" = keyed ] && script=(-s "$work/keyed.lua")
+    out=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "${script[@]}" "$url")
     rps=$(awk '/^Requests\/sec/{print $2}' <<<"$out")
     p50=$(awk '$1=="50%"{print $2}' <<<"$out" | to_ms)
     p99=$(awk '$1=="99%"{print $2}' <<<"$out" | to_ms)
@@ -100,5 +113,6 @@ printf '  gateway / nats       %s   sync Go echo vs bare NATS request-reply (tar
 printf '  gateway / bare       %s\n' "$(ratio gateway bare)"
 printf '  nats    / bare       %s\n' "$(ratio nats bare)"
 printf '  node    / gateway    %s   sync Node.js echo vs Go echo\n' "$(ratio node gateway)"
+printf '  keyed   / gateway    %s   unique Idempotency-Key per call vs none (target >= 0.7)\n' "$(ratio keyed gateway)"
 printf '  async   / jetstream  %s   async accept vs bare JetStream publish (target >= 0.8)\n' "$(ratio async jetstream)"
 printf '  drain   / async      %s   end-to-end drain rate vs accept rate\n' "$(ratio drain async)"

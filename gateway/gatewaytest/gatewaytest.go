@@ -52,6 +52,8 @@ func New(t testing.TB, routes ...route.Route) *Stack {
 	s.Routes = store.NewRoutes(rdb)
 	s.Invocations = store.NewInvocations(rdb, 0)
 	s.Idempotency = store.NewIdempotency(rdb, 0)
+	// A test may swap the store before starting gateways: close the last.
+	t.Cleanup(func() { s.Idempotency.Close() })
 	t.Cleanup(s.Invocations.Close)
 	if len(routes) > 0 {
 		if err := s.Routes.Put(context.Background(), routes); err != nil {

@@ -5,6 +5,7 @@
 //	nats       gin → NATS request-reply → a bare responder (no routing, no event)
 //	gateway    the fngate gateway → NATS → a worker running the built-in Go echo
 //	node       the same with the Node.js twin of echo on the worker
+//	keyed      the gateway's echo with a unique Idempotency-Key per request
 //	jetstream  gin → JetStream publish, waiting for the ack → 202
 //	async      the fngate gateway accepting async invocations of echo (202)
 //	control    POST /drain: a worker drains the queued async invocations
@@ -169,6 +170,7 @@ func run(redisURL, storeDir string) error {
 		{Domain: "*", Path: "/", Function: "echo"},
 		{Domain: "*", Path: "/node", Function: "node-echo"},
 		{Domain: "*", Path: "/async", Function: "echo", Mode: route.ModeAsync},
+		{Domain: "*", Path: "/keyed", Function: "echo"},
 	}); err != nil {
 		return err
 	}
@@ -216,8 +218,10 @@ func run(redisURL, storeDir string) error {
 	if err != nil {
 		return err
 	}
+	idem := store.NewIdempotency(rdb, time.Hour)
+	defer idem.Close()
 	g, err := gateway.New(gateway.Config{AdminAddr: "127.0.0.1:0", Logger: quiet},
-		gateway.Deps{NATS: gnc, Routes: routes, Queue: gjs, Invocations: invs})
+		gateway.Deps{NATS: gnc, Routes: routes, Queue: gjs, Invocations: invs, Idempotency: idem})
 	if err != nil {
 		return err
 	}
@@ -255,6 +259,7 @@ func run(redisURL, storeDir string) error {
 	}
 	fmt.Printf("target gateway http://%s/echo\n", gln.Addr())
 	fmt.Printf("target node http://%s/node\n", gln.Addr())
+	fmt.Printf("target keyed http://%s/keyed\n", gln.Addr())
 	fmt.Printf("target async http://%s/async\n", gln.Addr())
 	fmt.Println("ready")
 	err = g.Serve(ctx, gln, nil)

@@ -30,16 +30,37 @@ type IdemRecord struct {
 // Idempotency stores idempotency keys: claims while the first request
 // runs, then the response it got, for TTL.
 type Idempotency struct {
-	rdb redis.UniversalClient
-	ttl time.Duration
+	rdb   redis.UniversalClient
+	ttl   time.Duration
+	batch *batcher // claims and completions are group-committed
 }
 
-// NewIdempotency returns a key store keeping responses for ttl (default 24h).
+// NewIdempotency returns a key store keeping responses for ttl (default
+// 24h). Call Close to stop its batcher.
 func NewIdempotency(rdb redis.UniversalClient, ttl time.Duration) *Idempotency {
 	if ttl <= 0 {
 		ttl = 24 * time.Hour
 	}
-	return &Idempotency{rdb: rdb, ttl: ttl}
+	return &Idempotency{rdb: rdb, ttl: ttl, batch: newBatcher(rdb, 0, nil)}
+}
+
+// Close stops the batcher.
+func (s *Idempotency) Close() { s.batch.close() }
+
+// eval runs a script by its SHA through the batcher. In a pipeline
+// go-redis cannot fall back to EVAL, so a NOSCRIPT answer (Redis restarted
+// and lost its script cache) is retried here with Run, which loads it.
+func (s *Idempotency) eval(ctx context.Context, sc *redis.Script, key string, args ...any) *redis.Cmd {
+	var cmd *redis.Cmd
+	if err := s.batch.do(ctx, func(p redis.Pipeliner) { cmd = sc.EvalSha(ctx, p, []string{key}, args...) }); err != nil {
+		cmd = redis.NewCmd(ctx)
+		cmd.SetErr(err)
+		return cmd
+	}
+	if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		return sc.Run(ctx, s.rdb, []string{key}, args...)
+	}
+	return cmd
 }
 
 // TTL returns how long completed keys are kept.
@@ -57,7 +78,7 @@ return {}`)
 // hold it forever). It returns nil when the caller now owns the key, or the
 // record of whoever claimed it first.
 func (s *Idempotency) Claim(ctx context.Context, routeID, scope, fp string, lease time.Duration) (*IdemRecord, error) {
-	v, err := claimScript.Run(ctx, s.rdb, []string{keyIdempotency(routeID, scope)}, fp, lease.Milliseconds()).Slice()
+	v, err := s.eval(ctx, claimScript, keyIdempotency(routeID, scope), fp, lease.Milliseconds()).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("store: claim idempotency key: %w", err)
 	}
@@ -90,7 +111,7 @@ var ErrIdemLost = errors.New("idempotency key no longer held")
 // the TTL.
 func (s *Idempotency) Complete(ctx context.Context, routeID, scope, fp string, status int, h http.Header, body []byte) error {
 	hb, _ := json.Marshal(h)
-	n, err := completeScript.Run(ctx, s.rdb, []string{keyIdempotency(routeID, scope)}, fp, status, hb, body, s.ttl.Milliseconds()).Int64()
+	n, err := s.eval(ctx, completeScript, keyIdempotency(routeID, scope), fp, status, hb, body, s.ttl.Milliseconds()).Int64()
 	if err != nil {
 		return fmt.Errorf("store: complete idempotency key: %w", err)
 	}

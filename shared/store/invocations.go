@@ -94,18 +94,11 @@ type Invocations struct {
 	rdb redis.UniversalClient
 	ttl time.Duration
 
-	// New records are group-committed: a batcher writes every record
-	// waiting at once in one pipelined round trip.
-	once    sync.Once
-	reqs    chan *createReq
-	stop    chan struct{}
-	stopped chan struct{}
-}
-
-type createReq struct {
-	inv   *Invocation
-	event []byte
-	done  chan error
+	// New records are group-committed (see batcher); every 10s the
+	// batcher also drops index entries older than the TTL.
+	batch   *batcher
+	mu      sync.Mutex
+	touched map[string]bool
 }
 
 // NewInvocations returns a record store; records expire ttl after their
@@ -114,107 +107,48 @@ func NewInvocations(rdb redis.UniversalClient, ttl time.Duration) *Invocations {
 	if ttl <= 0 {
 		ttl = 7 * 24 * time.Hour
 	}
-	return &Invocations{rdb: rdb, ttl: ttl, reqs: make(chan *createReq, 4096), stop: make(chan struct{}), stopped: make(chan struct{})}
+	s := &Invocations{rdb: rdb, ttl: ttl, touched: map[string]bool{}}
+	s.batch = newBatcher(rdb, 10*time.Second, s.trim)
+	return s
 }
 
 // Close stops the batcher; CreateNew fails afterwards.
-func (s *Invocations) Close() {
-	s.once.Do(func() { close(s.stopped) }) // never started
-	select {
-	case <-s.stop:
-	default:
-		close(s.stop)
-	}
-	<-s.stopped
-}
-
-// ErrClosed reports a CreateNew after Close.
-var ErrClosed = errors.New("store: invocation store closed")
+func (s *Invocations) Close() { s.batch.close() }
 
 // CreateNew stores the record and event of a new invocation whose id is
 // fresh from NewInvocationID, so no existence check is needed. Concurrent
 // calls share one Redis round trip.
 func (s *Invocations) CreateNew(ctx context.Context, inv *Invocation, event []byte) error {
-	select {
-	case <-s.stop:
-		return ErrClosed
-	default:
+	var hset *redis.IntCmd
+	err := s.batch.do(ctx, func(p redis.Pipeliner) {
+		hset = p.HSet(ctx, keyInvocation(inv.ID), s.fields(inv, event)...)
+		p.PExpire(ctx, keyInvocation(inv.ID), s.ttl)
+		s.index(ctx, p, inv)
+	})
+	if err == nil {
+		err = hset.Err()
 	}
-	s.once.Do(func() { go s.batch() })
-	r := &createReq{inv: inv, event: event, done: make(chan error, 1)}
-	select {
-	case s.reqs <- r:
-	case <-s.stop:
-		return ErrClosed
-	case <-ctx.Done():
-		return ctx.Err()
+	if err != nil {
+		return fmt.Errorf("store: create invocation: %w", err)
 	}
-	select {
-	case err := <-r.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	s.mu.Lock()
+	s.touched[inv.Function] = true
+	s.mu.Unlock()
+	return nil
 }
 
-// batch writes waiting records in pipelines of up to 256, gathered for at
-// most 200µs after the first, and every 10s drops index entries older than
-// the TTL.
-func (s *Invocations) batch() {
-	defer close(s.stopped)
-	trim := time.NewTicker(10 * time.Second)
-	defer trim.Stop()
-	touched := map[string]bool{}
-	batch := make([]*createReq, 0, 256)
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-trim.C:
-			s.trim(touched)
-			clear(touched)
-			continue
-		case r := <-s.reqs:
-			batch = append(batch[:0], r)
-		}
-		// Linger briefly: under load, accepts arrive microseconds apart and
-		// a round trip shared by many is far cheaper than many round trips.
-		linger := time.NewTimer(200 * time.Microsecond)
-	fill:
-		for len(batch) < cap(batch) {
-			select {
-			case r := <-s.reqs:
-				batch = append(batch, r)
-			case <-linger.C:
-				break fill
-			}
-		}
-		linger.Stop()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, r := range batch {
-				s.writeNew(ctx, p, r.inv, r.event)
-				touched[r.inv.Function] = true
-			}
-			return nil
-		})
-		cancel()
-		if err != nil {
-			err = fmt.Errorf("store: create invocations: %w", err)
-		}
-		for _, r := range batch {
-			r.done <- err
-		}
-	}
-}
-
-func (s *Invocations) trim(functions map[string]bool) {
+// trim drops index entries older than the TTL: their records are gone.
+func (s *Invocations) trim() {
+	s.mu.Lock()
+	fns := s.touched
+	s.touched = map[string]bool{}
+	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	old := "(" + strconv.FormatInt(time.Now().Add(-s.ttl).UnixMilli(), 10)
 	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.ZRemRangeByScore(ctx, keyInvocationsByTime, "-inf", old)
-		for fn := range functions {
+		for fn := range fns {
 			p.ZRemRangeByScore(ctx, keyInvocationsByFunction(fn), "-inf", old)
 		}
 		return nil
@@ -248,12 +182,6 @@ func (s *Invocations) fields(inv *Invocation, event []byte) []any {
 		fields = append(fields, "result", string(b))
 	}
 	return fields
-}
-
-func (s *Invocations) writeNew(ctx context.Context, p redis.Pipeliner, inv *Invocation, event []byte) {
-	p.HSet(ctx, keyInvocation(inv.ID), s.fields(inv, event)...)
-	p.PExpire(ctx, keyInvocation(inv.ID), s.ttl)
-	s.index(ctx, p, inv)
 }
 
 func (s *Invocations) index(ctx context.Context, p redis.Pipeliner, inv *Invocation) {

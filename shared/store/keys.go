@@ -22,4 +22,6 @@ func keyInvocationsByFunction(fn string) string { return "{fngate}:inv:by-fn:" +
 
 // keyIdempotency is the claim of one idempotency key on one route; scope
 // is a digest of the key and, when the route asks, the caller's identity.
-func keyIdempotency(routeID, scope string) string { return "fngate:idem:{" + routeID + ":" + scope + "}" }
+func keyIdempotency(routeID, scope string) string {
+	return "fngate:idem:{" + routeID + ":" + scope + "}"
+}

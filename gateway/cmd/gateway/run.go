@@ -86,10 +86,9 @@ func run(ctx context.Context, o *options) error {
 
 	invs := store.NewInvocations(rdb, o.recordTTL)
 	defer invs.Close()
-	g, err := gateway.New(cfg, gateway.Deps{
-		NATS: nc, Routes: routes, Queue: js, Invocations: invs,
-		Idempotency: store.NewIdempotency(rdb, o.idempotencyTTL),
-	})
+	idem := store.NewIdempotency(rdb, o.idempotencyTTL)
+	defer idem.Close()
+	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: routes, Queue: js, Invocations: invs, Idempotency: idem})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,127 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrClosed reports a call on a store after Close.
+var ErrClosed = errors.New("store: closed")
+
+// batcher group-commits Redis commands: callers queue a function that adds
+// their commands to a pipeline, and one goroutine runs everything waiting
+// (gathered for at most linger after the first) in one round trip. Each
+// caller then reads its own commands' results; a failed round trip fails
+// every command in it.
+type batcher struct {
+	rdb     redis.UniversalClient
+	linger  time.Duration
+	tick    time.Duration
+	onTick  func()
+	once    sync.Once
+	reqs    chan *batchReq
+	stop    chan struct{}
+	stopped chan struct{}
+	closing sync.Once
+}
+
+// batchTimeout bounds one round trip of a batch.
+const batchTimeout = 2 * time.Second
+
+type batchReq struct {
+	fill func(redis.Pipeliner)
+	done chan struct{}
+}
+
+func newBatcher(rdb redis.UniversalClient, tick time.Duration, onTick func()) *batcher {
+	return &batcher{
+		rdb: rdb, linger: 200 * time.Microsecond, tick: tick, onTick: onTick,
+		reqs: make(chan *batchReq, 4096), stop: make(chan struct{}), stopped: make(chan struct{}),
+	}
+}
+
+// do queues fill and waits until its commands ran.
+func (b *batcher) do(ctx context.Context, fill func(redis.Pipeliner)) error {
+	select {
+	case <-b.stop:
+		return ErrClosed
+	default:
+	}
+	b.once.Do(func() { go b.loop() })
+	r := &batchReq{fill: fill, done: make(chan struct{})}
+	select {
+	case b.reqs <- r:
+	case <-b.stop:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (b *batcher) close() {
+	b.closing.Do(func() {
+		b.once.Do(func() { close(b.stopped) }) // never started
+		close(b.stop)
+	})
+	<-b.stopped
+}
+
+func (b *batcher) loop() {
+	defer close(b.stopped)
+	var tick <-chan time.Time
+	if b.tick > 0 {
+		t := time.NewTicker(b.tick)
+		defer t.Stop()
+		tick = t.C
+	}
+	batch := make([]*batchReq, 0, 256)
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-tick:
+			b.onTick()
+			continue
+		case r := <-b.reqs:
+			batch = append(batch[:0], r)
+		}
+		// Under load requests arrive microseconds apart: a round trip
+		// shared by many is far cheaper than many round trips.
+		linger := time.NewTimer(b.linger)
+	fill:
+		for len(batch) < cap(batch) {
+			select {
+			case r := <-b.reqs:
+				batch = append(batch, r)
+			case <-linger.C:
+				break fill
+			}
+		}
+		linger.Stop()
+		// Bounded well below request deadlines: while Redis is down a batch
+		// must fail fast, not hold everyone queued behind it.
+		ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+		// Per-command errors (including a lost connection) land in each
+		// caller's commands; the aggregate error is nobody's in particular.
+		_, _ = b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, r := range batch {
+				r.fill(p)
+			}
+			return nil
+		})
+		cancel()
+		for _, r := range batch {
+			close(r.done)
+		}
+	}
+}
