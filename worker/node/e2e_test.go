@@ -2,8 +2,10 @@ package node
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -173,4 +175,40 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("request id %q", r.Header.Get("X-Request-Id"))
 		}
 	})
+}
+
+// TestEndToEndConcurrent sends 200 concurrent HTTP calls to one Node
+// function on one process: every answer is its own, none mixed up.
+func TestEndToEndConcurrent(t *testing.T) {
+	t.Parallel()
+	fx, _ := startFixtures(t, Config{Logger: gt.Logger(t)}, "echo")
+	stack := gt.New(t, route.Route{Domain: "*", Path: "/echo", Function: "echo"})
+	stack.Worker(worker.Config{Concurrency: 256}, map[string]worker.Handler{"echo": fx.Handler("echo")})
+	gw := stack.Gateway(gateway.Config{})
+	const n = 200
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			id := fmt.Sprintf("req-%03d", i)
+			r := gt.Do(t, "POST", fmt.Sprintf("%s/echo?v=%d", gw.URL, i), "", http.Header{"X-Request-Id": {id}}, []byte(fmt.Sprintf("body-%d", i)))
+			var b struct {
+				Value     string `json:"value"`
+				Body      string `json:"body"`
+				RequestID string `json:"requestId"`
+			}
+			if err := json.Unmarshal(r.Body, &b); err != nil || r.Status != 200 {
+				errs <- fmt.Errorf("call %d: %d %s", i, r.Status, r.Body)
+				return
+			}
+			if b.Value != fmt.Sprint(i) || b.Body != fmt.Sprintf("body-%d", i) || b.RequestID != id || r.Header.Get("X-Request-Id") != id {
+				errs <- fmt.Errorf("call %d got another call's answer: %+v", i, b)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
