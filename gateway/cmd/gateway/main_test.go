@@ -65,7 +65,7 @@ func TestBinariesEndToEnd(t *testing.T) {
 	// it, exits 0, and a request sent meanwhile waits for w2.
 	inflight := make(chan string, 1)
 	go func() { code, body := get(base + "/sleep?ms=700"); inflight <- fmt.Sprintf("%d %s", code, body) }()
-	w1.waitLog(t, `"function":"sleep"`) // the worker holds the request
+	w1.waitInvocation(t, "sleep") // the worker holds the request
 	w1.signal(t, syscall.SIGTERM)
 	sigAt := time.Now()
 	during := make(chan string, 1)
@@ -84,7 +84,7 @@ func TestBinariesEndToEnd(t *testing.T) {
 
 	// Gateway SIGTERM: the in-flight request completes, then it exits 0.
 	go func() { code, body := get(base + "/sleep?ms=700"); inflight <- fmt.Sprintf("%d %s", code, body) }()
-	w2.waitLog(t, `"function":"sleep"`) // the gateway holds the request
+	w2.waitInvocation(t, "sleep") // the gateway holds the request
 	gw.signal(t, syscall.SIGTERM)
 	if got := <-inflight; got != `200 {"slept":700}` {
 		t.Fatalf("request in flight on the stopped gateway = %s", got)
@@ -179,9 +179,18 @@ func (p *proc) logs() string {
 	return p.out.String()
 }
 
-func (p *proc) waitLog(t *testing.T, s string) {
+// waitInvocation waits for the worker's debug line saying an invocation of
+// function started.
+func (p *proc) waitInvocation(t *testing.T, function string) {
 	t.Helper()
-	testenv.Eventually(t, 10*time.Second, "log line "+s, func() bool { return strings.Contains(p.logs(), s) })
+	testenv.Eventually(t, 10*time.Second, "invocation of "+function+" started", func() bool {
+		for line := range strings.SplitSeq(p.logs(), "\n") {
+			if strings.Contains(line, `"msg":"invocation started"`) && strings.Contains(line, `"function":"`+function+`"`) {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 func (p *proc) signal(t *testing.T, sig os.Signal) {
