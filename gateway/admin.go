@@ -298,7 +298,7 @@ func (g *Gateway) replayMany(c *gin.Context) {
 			return
 		}
 		for _, inv := range page.Invocations {
-			if inv.Replays > 0 {
+			if inv.LastReplay != "" {
 				continue // replayed already: its replay is listed in its own right
 			}
 			id, err := g.Replay(ctx, inv.ID)

@@ -218,8 +218,8 @@ func (g *Gateway) Replay(ctx context.Context, id string) (string, error) {
 		return "", err
 	}
 	if created {
-		if err := g.invs.ReplayCreated(ctx, id); err != nil {
-			g.log.Warn("replay generation not advanced", "invocation_id", id, "err", err)
+		if err := g.invs.ReplayCreated(ctx, id, newID); err != nil {
+			g.log.Warn("replay not noted on the original", "invocation_id", id, "err", err)
 		}
 		g.log.Info("invocation replayed", "invocation_id", newID, "replay_of", id)
 	}

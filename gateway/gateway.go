@@ -61,7 +61,7 @@ type InvocationStore interface {
 	Event(ctx context.Context, id string) ([]byte, error)
 	List(ctx context.Context, f store.Filter) (*store.Page, error)
 	ReplayCandidate(ctx context.Context, id string) (string, error)
-	ReplayCreated(ctx context.Context, id string) error
+	ReplayCreated(ctx context.Context, id, replayID string) error
 }
 
 // Deps are the gateway's connections. NATS and Routes are required; Queue

@@ -58,7 +58,8 @@ type Invocation struct {
 	Error         string          `json:"error,omitempty"`
 	AttemptErrors []AttemptError  `json:"attemptErrors,omitempty"`
 	ReplayOf      string          `json:"replayOf,omitempty"`
-	Replays       int64           `json:"replays,omitempty"`
+	LastReplay    string          `json:"lastReplay,omitempty"`
+	Replays       int64           `json:"replays,omitempty"` // replays that ended
 	CallbackURL   string          `json:"callbackUrl,omitempty"`
 	Callback      *CallbackState  `json:"callback,omitempty"`
 	Route         json.RawMessage `json:"route,omitempty"`
@@ -252,7 +253,7 @@ if ARGV[3] ~= '' then
   redis.call('PEXPIRE', KEYS[2], ARGV[2])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1`)
+return {1, redis.call('HGET', KEYS[1], 'replayOf') or ''}`)
 
 // ErrStale reports a transition refused because the invocation ended or a
 // later attempt took it over (the caller's worker was presumed dead).
@@ -261,7 +262,21 @@ var ErrStale = errors.New("invocation record moved on")
 // Succeed records the answer of attempt.
 func (s *Invocations) Succeed(ctx context.Context, id string, attempt int, res *Result) error {
 	b, _ := json.Marshal(res)
-	return s.transition(ctx, id, attempt, nil, "status", StatusSucceeded, "result", string(b), "finishedAt", stamp(time.Now()))
+	return s.end(ctx, id, attempt, nil, "status", StatusSucceeded, "result", string(b), "finishedAt", stamp(time.Now()))
+}
+
+// end applies a terminal transition; when the invocation was a replay, the
+// original's replay generation advances, so its next replay is a new
+// invocation (see ReplayCandidate).
+func (s *Invocations) end(ctx context.Context, id string, attempt int, ae *AttemptError, fields ...any) error {
+	replayOf, err := s.transitionReplay(ctx, id, attempt, ae, fields...)
+	if err != nil || replayOf == "" {
+		return err
+	}
+	if err := s.rdb.HIncrBy(ctx, keyInvocation(replayOf), "replays", 1).Err(); err != nil {
+		return fmt.Errorf("store: advance replay generation of %s: %w", replayOf, err)
+	}
+	return nil
 }
 
 // AttemptFailed records a failed attempt and when the next one is due.
@@ -273,27 +288,40 @@ func (s *Invocations) AttemptFailed(ctx context.Context, id string, ae AttemptEr
 // dead-letter stream. An attempt of 0 skips the attempt check (a delivery
 // past the last attempt, whose worker was lost).
 func (s *Invocations) Dead(ctx context.Context, id string, ae AttemptError, attempt int) error {
-	return s.transition(ctx, id, attempt, &ae, "status", StatusDead, "error", ae.Error, "finishedAt", stamp(time.Now()))
+	return s.end(ctx, id, attempt, &ae, "status", StatusDead, "error", ae.Error, "finishedAt", stamp(time.Now()))
 }
 
 // transition applies fields when the record has not ended and attempt
 // (unless 0) is still its current attempt.
 func (s *Invocations) transition(ctx context.Context, id string, attempt int, ae *AttemptError, fields ...any) error {
+	_, err := s.transitionReplay(ctx, id, attempt, ae, fields...)
+	return err
+}
+
+// transitionReplay applies a transition and returns the record's replayOf.
+func (s *Invocations) transitionReplay(ctx context.Context, id string, attempt int, ae *AttemptError, fields ...any) (string, error) {
 	var errJSON []byte
 	if ae != nil {
 		errJSON, _ = json.Marshal(ae)
 	}
 	args := append([]any{strconv.Itoa(attempt), s.ttl.Milliseconds(), string(errJSON)}, append(fields, "updatedAt", stamp(time.Now()))...)
-	n, err := transition.Run(ctx, s.rdb, []string{keyInvocation(id), keyInvocationErrors(id)}, args...).Int64()
-	switch {
-	case err != nil:
-		return fmt.Errorf("store: update invocation %s: %w", id, err)
-	case n == -1:
-		return ErrInvocationNotFound
-	case n == 0:
-		return ErrStale
+	v, err := transition.Run(ctx, s.rdb, []string{keyInvocation(id), keyInvocationErrors(id)}, args...).Result()
+	if err != nil {
+		return "", fmt.Errorf("store: update invocation %s: %w", id, err)
 	}
-	return nil
+	switch v := v.(type) {
+	case int64:
+		if v == -1 {
+			return "", ErrInvocationNotFound
+		}
+		return "", ErrStale
+	case []any:
+		if len(v) == 2 {
+			replayOf, _ := v[1].(string)
+			return replayOf, nil
+		}
+	}
+	return "", fmt.Errorf("store: update invocation %s: unexpected reply %v", id, v)
 }
 
 // SetCallback records the outcome of the callback delivery.
@@ -340,9 +368,10 @@ func (s *Invocations) Event(ctx context.Context, id string) ([]byte, error) {
 }
 
 // ReplayCandidate returns the id the next replay of id must use: the same
-// for every caller until a replay with it exists (see [ReplayID]). Create
-// refuses the duplicates and JetStream deduplicates the publishes, so
-// concurrent replays produce one invocation.
+// for every caller until that replay ends, when the generation advances
+// (see [ReplayID]). Create refuses the duplicates and JetStream
+// deduplicates the publishes, so replays requested while one is queued or
+// running all get that one.
 func (s *Invocations) ReplayCandidate(ctx context.Context, id string) (string, error) {
 	gen, err := s.rdb.HGet(ctx, keyInvocation(id), "replays").Int64()
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -351,10 +380,9 @@ func (s *Invocations) ReplayCandidate(ctx context.Context, id string) (string, e
 	return ReplayID(id, gen), nil
 }
 
-// ReplayCreated advances id's replay generation; only the caller whose
-// Create made the replay calls it.
-func (s *Invocations) ReplayCreated(ctx context.Context, id string) error {
-	return s.rdb.HIncrBy(ctx, keyInvocation(id), "replays", 1).Err()
+// ReplayCreated notes on id's record that replayID replays it.
+func (s *Invocations) ReplayCreated(ctx context.Context, id, replayID string) error {
+	return s.rdb.HSet(ctx, keyInvocation(id), "lastReplay", replayID).Err()
 }
 
 // Filter selects records for List.
@@ -462,7 +490,7 @@ func (s *Invocations) getMany(ctx context.Context, ids []string) ([]*Invocation,
 		}
 		inv := &Invocation{
 			ID: h["id"], Function: h["function"], Mode: h["mode"], Status: h["status"],
-			Error: h["error"], ReplayOf: h["replayOf"], CallbackURL: h["callbackUrl"],
+			Error: h["error"], ReplayOf: h["replayOf"], LastReplay: h["lastReplay"], CallbackURL: h["callbackUrl"],
 		}
 		inv.Attempts, _ = strconv.Atoi(h["attempts"])
 		inv.MaxAttempts, _ = strconv.Atoi(h["maxAttempts"])
@@ -496,7 +524,7 @@ func (s *Invocations) getMany(ctx context.Context, ids []string) ([]*Invocation,
 
 // recordFields are the hash fields a record is read from (not its event).
 var recordFields = []string{"id", "function", "mode", "status", "attempts", "maxAttempts", "createdAt", "updatedAt",
-	"startedAt", "finishedAt", "nextAttemptAt", "result", "error", "replayOf", "replays", "callbackUrl", "callback", "route"}
+	"startedAt", "finishedAt", "nextAttemptAt", "result", "error", "replayOf", "lastReplay", "replays", "callbackUrl", "callback", "route"}
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
