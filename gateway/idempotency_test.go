@@ -230,15 +230,7 @@ func TestIdempotencyAsync(t *testing.T) {
 	waitStatus(t, gw, id, store.StatusSucceeded, 10*time.Second)
 	// Nothing else was queued: the function ran once.
 	js, _ := jetstream.New(testenv.Conn(t, s.NATS))
-	cname, _ := subject.Consumer("job")
-	testenv.Eventually(t, 5*time.Second, "queue empty", func() bool {
-		c, err := js.Consumer(context.Background(), subject.StreamInvocations, cname)
-		if err != nil {
-			return false
-		}
-		info, err := c.Info(context.Background())
-		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
-	})
+	waitQueueEmpty(t, js, "job", 1)
 	if job.runs.Load() != 1 {
 		t.Fatalf("job ran %d times", job.runs.Load())
 	}
@@ -263,19 +255,26 @@ func TestAsyncLostAckRedelivery(t *testing.T) {
 	if _, err := js.PublishMsg(context.Background(), &nats.Msg{Subject: subj, Data: ev, Header: nats.Header{subject.HeaderInvocationID: {id}}}, jetstream.WithMsgID("redelivery-of-"+id)); err != nil {
 		t.Fatal(err)
 	}
-	cname, _ := subject.Consumer("job")
-	testenv.Eventually(t, 10*time.Second, "redelivery acknowledged", func() bool {
-		c, err := js.Consumer(context.Background(), subject.StreamInvocations, cname)
-		if err != nil {
-			return false
-		}
-		info, err := c.Info(context.Background())
-		return err == nil && info.Delivered.Stream >= 2 && info.NumPending == 0 && info.NumAckPending == 0
-	})
+	waitQueueEmpty(t, js, "job", 2) // the redelivery was acknowledged
 	if n := job.runs.Load(); n != 1 {
 		t.Fatalf("function ran %d times", n)
 	}
 	if inv := record(t, gw, id); inv.Status != store.StatusSucceeded || inv.Attempts != 1 {
 		t.Fatalf("record after redelivery = %+v", inv)
 	}
+}
+
+// waitQueueEmpty waits until function's consumer has delivered at least
+// delivered messages and has none pending or unacknowledged.
+func waitQueueEmpty(t *testing.T, js jetstream.JetStream, function string, delivered uint64) {
+	t.Helper()
+	cname, _ := subject.Consumer(function)
+	testenv.Eventually(t, 10*time.Second, function+" queue drained", func() bool {
+		c, err := js.Consumer(context.Background(), subject.StreamInvocations, cname)
+		if err != nil {
+			return false
+		}
+		info, err := c.Info(context.Background())
+		return err == nil && info.Delivered.Stream >= delivered && info.NumPending == 0 && info.NumAckPending == 0
+	})
 }

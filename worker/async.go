@@ -107,17 +107,7 @@ func (w *Worker) consume(f *function, stop <-chan struct{}) {
 		return // stopped before the stream existed
 	}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
-		f.sem <- struct{}{}
-		f.inflight.Add(1)
-		w.wg.Add(1)
-		go func() {
-			defer func() {
-				<-f.sem
-				f.inflight.Add(-1)
-				w.wg.Done()
-			}()
-			w.process(f, m)
-		}()
+		w.spawn(f, func() { w.process(f, m) })
 	}, jetstream.PullMaxMessages(f.concurrency), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
 			w.log.Debug("consume", "function", f.name, "err", err)

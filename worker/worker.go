@@ -170,22 +170,27 @@ func (w *Worker) Start(ctx context.Context) error {
 	return nil
 }
 
-// dispatch returns the message callback for f. It blocks the subscription
-// while f is at its concurrency limit, so excess invocations queue here.
+// dispatch returns the message callback for f's sync invocations.
 func (w *Worker) dispatch(f *function) nats.MsgHandler {
-	return func(m *nats.Msg) {
-		f.sem <- struct{}{}
-		f.inflight.Add(1)
-		w.wg.Add(1)
-		go func() {
-			defer func() {
-				<-f.sem
-				f.inflight.Add(-1)
-				w.wg.Done()
-			}()
-			w.serve(f, m)
+	return func(m *nats.Msg) { w.spawn(f, func() { w.serve(f, m) }) }
+}
+
+// spawn runs one invocation of f (sync or async: they share f's limit) in
+// its own goroutine, so a slow call never holds up the calls queued behind
+// it. It blocks its caller, the delivery goroutine, while f is at its
+// concurrency limit, so excess invocations wait in this worker.
+func (w *Worker) spawn(f *function, run func()) {
+	f.sem <- struct{}{}
+	f.inflight.Add(1)
+	w.wg.Add(1)
+	go func() {
+		defer func() {
+			<-f.sem
+			f.inflight.Add(-1)
+			w.wg.Done()
 		}()
-	}
+		run()
+	}()
 }
 
 // InFlight returns how many invocations of function are running here.
