@@ -14,12 +14,11 @@ var ErrClosed = errors.New("store: closed")
 
 // batcher group-commits Redis commands: callers queue a function that adds
 // their commands to a pipeline, and one goroutine runs everything waiting
-// (gathered for at most linger after the first) in one round trip. Each
+// in one round trip. Each
 // caller then reads its own commands' results; a failed round trip fails
 // every command in it.
 type batcher struct {
 	rdb     redis.UniversalClient
-	linger  time.Duration
 	tick    time.Duration
 	onTick  func()
 	once    sync.Once
@@ -39,7 +38,7 @@ type batchReq struct {
 
 func newBatcher(rdb redis.UniversalClient, tick time.Duration, onTick func()) *batcher {
 	return &batcher{
-		rdb: rdb, linger: 200 * time.Microsecond, tick: tick, onTick: onTick,
+		rdb: rdb, tick: tick, onTick: onTick,
 		reqs: make(chan *batchReq, 4096), stop: make(chan struct{}), stopped: make(chan struct{}),
 	}
 }
@@ -95,19 +94,18 @@ func (b *batcher) loop() {
 		case r := <-b.reqs:
 			batch = append(batch[:0], r)
 		}
-		// Under load requests arrive microseconds apart: a round trip
-		// shared by many is far cheaper than many round trips.
-		linger := time.NewTimer(b.linger)
+		// No timer: whatever queued while the previous round trip was in
+		// flight goes in this one, so batches grow with load and a lone
+		// request waits for nothing.
 	fill:
 		for len(batch) < cap(batch) {
 			select {
 			case r := <-b.reqs:
 				batch = append(batch, r)
-			case <-linger.C:
+			default:
 				break fill
 			}
 		}
-		linger.Stop()
 		// Bounded well below request deadlines: while Redis is down a batch
 		// must fail fast, not hold everyone queued behind it.
 		ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
