@@ -32,7 +32,7 @@ const maxAdminBody = 1 << 20
 //	POST   /admin/invocations/replay       replay every match of a filter (202)
 //
 // Every call needs "Authorization: Bearer <FNGATE_ADMIN_TOKEN>" when a token
-// is set.
+// is set. /healthz, /readyz and /metrics beside them need none.
 func (g *Gateway) AdminHandler() http.Handler {
 	e := gin.New()
 	e.Use(gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, p any) {
@@ -46,6 +46,7 @@ func (g *Gateway) AdminHandler() http.Handler {
 	e.NoRoute(func(c *gin.Context) {
 		c.JSON(http.StatusNotFound, apiError{Error: errorDetail{Code: "NOT_FOUND", Message: "no such admin endpoint"}, RequestID: c.GetString("requestID")})
 	})
+	g.operate(e)
 	a := e.Group("/admin", g.authorize)
 	a.GET("/routes", g.listRoutes)
 	a.POST("/routes", g.createRoute)

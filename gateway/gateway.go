@@ -87,6 +87,8 @@ type Gateway struct {
 	invs  InvocationStore
 	idem  IdempotencyStore
 
+	metrics *metrics
+
 	table    atomic.Pointer[route.Table] // nil until the first load
 	version  atomic.Int64
 	inflight atomic.Int64
@@ -103,7 +105,9 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	if d.NATS == nil || d.Routes == nil {
 		return nil, errors.New("gateway: a NATS requester and a route store are required")
 	}
-	return &Gateway{cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, idem: d.Idempotency}, nil
+	g := &Gateway{cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, idem: d.Idempotency}
+	g.metrics = newMetrics(g)
+	return g, nil
 }
 
 // Handler returns the public HTTP handler.

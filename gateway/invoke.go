@@ -37,6 +37,9 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // invoke serves one public request: match, build the event, request, reply.
 func (g *Gateway) invoke(c *gin.Context) {
+	start := time.Now()
+	label, mode := "", "sync"
+	defer func() { g.metrics.observe(label, mode, c.Writer.Status(), start) }()
 	r := c.Request
 	reqID := requestID(r)
 	c.Header(HeaderRequestID, reqID)
@@ -54,6 +57,7 @@ func (g *Gateway) invoke(c *gin.Context) {
 		writeError(c, g.log, reqID, ErrRouteNotFound)
 		return
 	}
+	label = rt.Label()
 	if !rt.AllowsMethod(r.Method) {
 		c.Header("Allow", strings.Join(rt.Methods, ", "))
 		writeError(c, g.log, reqID, ErrMethodNotAllowed)
@@ -104,6 +108,7 @@ func (g *Gateway) invoke(c *gin.Context) {
 		},
 	})
 	if async {
+		mode = "async"
 		g.accept(c, rt, reqID, payload, callback, claim)
 		return
 	}
@@ -209,6 +214,7 @@ func (g *Gateway) request(ctx context.Context, msg *nats.Msg) (*nats.Msg, error)
 		backoff.WithMaxElapsedTime(0),
 	)
 	last := err
+	g.metrics.noResponse.Inc()
 	resp, err = backoff.RetryWithData(func() (*nats.Msg, error) {
 		// The attempt itself runs under the route's deadline: once a worker
 		// takes it, it gets the whole remaining time.

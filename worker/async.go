@@ -203,9 +203,18 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 
 	ctx, cancel := context.WithTimeout(context.WithValue(bg, ctxKey{}, Info{RequestID: h.Get(subject.HeaderRequestID), FunctionName: f.name}), p.timeout)
 	stopBeat := w.heartbeat(m)
+	start := time.Now()
 	reply, runErr := w.run(ctx, f, m.Data())
 	stopBeat()
 	failed := runErr != nil || reply.Status >= 500 || reply.Status == http.StatusTooManyRequests
+	outcome := "ok"
+	switch {
+	case runErr != nil:
+		outcome = errorOf(ctx, runErr).Code
+	case failed:
+		outcome = "FUNCTION_STATUS"
+	}
+	w.metrics.observe(f.name, "async", outcome, start)
 	if !failed {
 		cancel()
 		res := w.result(reply)
@@ -247,6 +256,7 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 		return
 	}
 	delay := max(p.delay(attempt), retryAfter)
+	w.metrics.retries.WithLabelValues(f.name).Inc()
 	log.Warn("attempt failed; retrying", "code", ae.Code, "err", ae.Error, "retry_in", delay.String())
 	if err := w.async.Records.AttemptFailed(bg, id, ae, time.Now().Add(delay)); errors.Is(err, store.ErrStale) {
 		log.Warn("attempt failed after it was taken over; leaving the invocation to its new attempt")
@@ -321,6 +331,7 @@ func (w *Worker) deadLetter(f *function, m jetstream.Msg, id string, p policy, l
 		log.Error("recording dead failed", "err", err)
 	}
 	log.Error("invocation dead", "attempts", len(attempts), "code", last.Code, "err", last.Error)
+	w.metrics.dead.WithLabelValues(f.name).Inc()
 	_ = m.Ack()
 	w.callback(id, f.name, p.callback, store.StatusDead, last.Attempt, nil, last.Error)
 }

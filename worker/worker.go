@@ -81,6 +81,8 @@ type Worker struct {
 	started bool
 	wg      sync.WaitGroup // in-flight invocations
 
+	metrics *metrics
+
 	async     *AsyncConfig
 	callbacks *http.Client
 	stopAsync chan struct{}
@@ -93,7 +95,9 @@ func New(nc *nats.Conn, cfg Config) (*Worker, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Worker{nc: nc, cfg: cfg, log: cfg.Logger, fns: make(map[string]*function)}, nil
+	w := &Worker{nc: nc, cfg: cfg, log: cfg.Logger, fns: make(map[string]*function)}
+	w.metrics = newMetrics(w)
+	return w, nil
 }
 
 // Handle registers h as function name. It must be called before Start.
@@ -223,6 +227,11 @@ func (w *Worker) serve(f *function, m *nats.Msg) {
 		w.log.Debug("invocation started", "request_id", reqID, "function", f.name)
 	}
 	reply := w.invoke(ctx, f, m.Data, reqID)
+	outcome := "ok"
+	if code := reply.Header.Get(subject.HeaderError); code != "" {
+		outcome = code
+	}
+	w.metrics.observe(f.name, "sync", outcome, start)
 	if m.Reply == "" {
 		return
 	}

@@ -71,6 +71,16 @@ type Route struct {
 	Idempotency *Idempotency `json:"idempotency,omitempty" yaml:"idempotency,omitempty"`
 
 	encoded []byte // JSON, cached by NewTable
+	label   string // metrics label, cached by NewTable
+}
+
+// Label names the route in metrics: domain and trigger path, e.g.
+// "*/api/hello" (cached for routes of a Table).
+func (r *Route) Label() string {
+	if r.label != "" {
+		return r.label
+	}
+	return r.Domain + r.Path
 }
 
 // JSON returns the route's JSON encoding, cached for routes of a Table.

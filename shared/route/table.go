@@ -34,6 +34,7 @@ func NewTable(routes []Route, defaultHosts []string) *Table {
 	for i := range t.routes {
 		r := &t.routes[i]
 		r.encoded, _ = json.Marshal(r)
+		r.label = r.Domain + r.Path
 		switch r.Domain {
 		case DomainDefault:
 			t.deflt[r.Path] = r

@@ -53,7 +53,7 @@ func TestBinariesEndToEnd(t *testing.T) {
 		"FNGATE_ROUTES="+routes,
 		"FNGATE_NO_WORKER_WAIT=8s",
 	)
-	workerEnv := []string{"FNGATE_NATS_URL=nats://127.0.0.1:" + itoa(natsPort), "FNGATE_BUILTINS=hello,sleep", "FNGATE_LOG_LEVEL=debug"}
+	workerEnv := []string{"FNGATE_NATS_URL=nats://127.0.0.1:" + itoa(natsPort), "FNGATE_BUILTINS=hello,sleep", "FNGATE_LOG_LEVEL=debug", "FNGATE_METRICS_ADDR=127.0.0.1:0"}
 	w1 := start(t, bin+"/worker", workerEnv...)
 	base := "http://127.0.0.1:" + itoa(httpPort)
 	testenv.Eventually(t, 20*time.Second, "gateway and worker answer", func() bool {

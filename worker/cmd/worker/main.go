@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"slices"
@@ -34,8 +36,9 @@ type options struct {
 	redisURL  string
 	noAsync   bool
 	recordTTL time.Duration
-	builtins  []string
-	logLevel  string
+	builtins    []string
+	logLevel    string
+	metricsAddr string
 }
 
 func parse(args []string) (*options, error) {
@@ -58,6 +61,7 @@ func parse(args []string) (*options, error) {
 	s.Duration(&o.node.ReloadInterval, "node-reload-interval", "FNGATE_NODE_RELOAD_INTERVAL", node.DefaultReloadInterval, "how often function files are checked for edits")
 	s.List(&o.builtins, "builtins", "FNGATE_BUILTINS", []string{"all"}, "built-in Go functions to serve: all, none, or names")
 	s.String(&o.logLevel, "log-level", "FNGATE_LOG_LEVEL", "info", "debug, info, warn or error")
+	s.String(&o.metricsAddr, "metrics-addr", "FNGATE_METRICS_ADDR", ":9091", "where /healthz, /readyz and /metrics are served; empty: nowhere")
 	if err := s.Parse(args); err != nil {
 		return nil, err
 	}
@@ -127,6 +131,7 @@ func run(ctx context.Context, o *options) error {
 	if len(w.Functions()) == 0 {
 		return fmt.Errorf("no functions to serve: set FNGATE_FUNCTIONS_DIR or FNGATE_BUILTINS")
 	}
+	var checks []func(context.Context) error
 	if !o.noAsync {
 		ropts, err := redis.ParseURL(o.redisURL)
 		if err != nil {
@@ -139,9 +144,20 @@ func run(ctx context.Context, o *options) error {
 			return fmt.Errorf("JetStream: %w", err)
 		}
 		o.async.JetStream, o.async.Records = js, store.NewInvocations(rdb, o.recordTTL)
+		checks = append(checks, func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
 		if err := w.EnableAsync(o.async); err != nil {
 			return err
 		}
+	}
+	if o.metricsAddr != "" {
+		srv := &http.Server{Addr: o.metricsAddr, Handler: w.OperateHandler(checks...), ReadHeaderTimeout: 5 * time.Second}
+		ln, err := net.Listen("tcp", o.metricsAddr)
+		if err != nil {
+			return fmt.Errorf("FNGATE_METRICS_ADDR: %w", err)
+		}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		log.Info("serving /healthz, /readyz and /metrics", "addr", ln.Addr().String())
 	}
 	if err := w.Run(ctx); err != nil {
 		return err

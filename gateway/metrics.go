@@ -1,0 +1,92 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the gateway's Prometheus series, on its own registry.
+type metrics struct {
+	reg        *prometheus.Registry
+	requests   *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	inflight   prometheus.GaugeFunc
+	noResponse prometheus.Counter
+}
+
+func newMetrics(g *Gateway) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fngate_gateway_requests_total",
+			Help: "Public requests by route (domain and trigger path; empty when none matched), status code and mode.",
+		}, []string{"route", "status", "mode"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "fngate_gateway_request_duration_seconds",
+			Help:    "Time from request to response, by route and mode.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"route", "mode"}),
+		noResponse: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fngate_gateway_no_responder_retries_total",
+			Help: "Calls that found no worker subscribed and were retried.",
+		}),
+	}
+	m.inflight = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "fngate_gateway_inflight_calls",
+		Help: "Function calls waiting for a worker's reply.",
+	}, func() float64 { return float64(g.InFlight()) })
+	m.reg.MustRegister(m.requests, m.latency, m.inflight, m.noResponse,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+// observe records one public request once its response is written.
+func (m *metrics) observe(route, mode string, status int, start time.Time) {
+	m.requests.WithLabelValues(route, strconv.Itoa(status), mode).Inc()
+	m.latency.WithLabelValues(route, mode).Observe(time.Since(start).Seconds())
+}
+
+// natsStatus is implemented by *nats.Conn.
+type natsStatus interface{ Status() nats.Status }
+
+// ready reports whether the gateway can serve: NATS connected, Redis
+// answering, routes loaded.
+func (g *Gateway) ready(ctx context.Context) (bool, map[string]string) {
+	checks := map[string]string{"nats": "ok", "redis": "ok", "routes": "ok"}
+	ok := true
+	if s, is := g.nats.(natsStatus); is && s.Status() != nats.CONNECTED {
+		checks["nats"], ok = s.Status().String(), false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := g.store.Version(ctx); err != nil {
+		checks["redis"], ok = err.Error(), false
+	}
+	if g.table.Load() == nil {
+		checks["routes"], ok = "not loaded", false
+	}
+	return ok, checks
+}
+
+// operate adds /healthz, /readyz and /metrics to the admin engine; they
+// need no token (probes and scrapers rarely carry one).
+func (g *Gateway) operate(e *gin.Engine) {
+	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	e.GET("/readyz", func(c *gin.Context) {
+		ok, checks := g.ready(c.Request.Context())
+		status := http.StatusOK
+		if !ok {
+			status = http.StatusServiceUnavailable
+		}
+		c.JSON(status, gin.H{"ready": ok, "checks": checks})
+	})
+	h := promhttp.HandlerFor(g.metrics.reg, promhttp.HandlerOpts{})
+	e.GET("/metrics", gin.WrapH(h))
+}

@@ -1,0 +1,87 @@
+package gateway_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fngate/fngate/gateway"
+	gt "github.com/fngate/fngate/gateway/gatewaytest"
+	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/testenv"
+	"github.com/fngate/fngate/worker"
+	"github.com/fngate/fngate/worker/builtin"
+)
+
+func TestOperateEndpoints(t *testing.T) {
+	t.Parallel()
+	s := gt.New(t, r("*", "/echo", "echo"), route.Route{Domain: "*", Path: "/jobs", Function: "fail", Mode: "async", Retry: &route.Retry{MaxAttempts: 1}})
+	gw := s.Gateway(gateway.Config{AdminToken: "tok"})
+	w := s.Worker(worker.Config{}, builtin.Functions())
+
+	// No token needed for probes and scrapes; /admin still needs it.
+	if resp := gt.Get(t, gw.AdminURL+"/healthz"); resp.Status != 200 {
+		t.Fatalf("/healthz = %d", resp.Status)
+	}
+	if resp := gt.Get(t, gw.AdminURL+"/readyz"); resp.Status != 200 || !strings.Contains(string(resp.Body), `"ready":true`) {
+		t.Fatalf("/readyz = %d %s", resp.Status, resp.Body)
+	}
+	assertError(t, gt.Get(t, gw.AdminURL+"/admin/routes"), 401, "UNAUTHORIZED")
+
+	gt.Get(t, gw.URL+"/echo")
+	gt.Get(t, gw.URL+"/nowhere")
+	acceptOK(t, gw.URL+"/jobs", nil, "")
+	metrics := string(gt.Get(t, gw.AdminURL+"/metrics").Body)
+	for _, want := range []string{
+		`fngate_gateway_requests_total{mode="sync",route="*/echo",status="200"} 1`,
+		`fngate_gateway_requests_total{mode="sync",route="",status="404"} 1`,
+		`fngate_gateway_requests_total{mode="async",route="*/jobs",status="202"} 1`,
+		`fngate_gateway_request_duration_seconds_count{mode="sync",route="*/echo"} 1`,
+		`fngate_gateway_inflight_calls 0`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("gateway /metrics lacks %s", want)
+		}
+	}
+
+	// The worker's endpoints, as cmd/worker serves them on FNGATE_METRICS_ADDR.
+	ws := httptest.NewServer(w.OperateHandler())
+	t.Cleanup(ws.Close)
+	var wm string
+	testenv.Eventually(t, 10*time.Second, "worker metrics for sync and async", func() bool {
+		wm = string(gt.Get(t, ws.URL+"/metrics").Body)
+		return strings.Contains(wm, `fngate_worker_dead_letters_total{function="fail"} 1`)
+	})
+	for _, want := range []string{
+		`fngate_worker_invocations_total{function="echo",mode="sync",outcome="ok"} 1`,
+		`fngate_worker_invocations_total{function="fail",mode="async",outcome="FUNCTION_ERROR"} 1`,
+		`fngate_worker_inflight_invocations{function="echo"} 0`,
+		`fngate_worker_async_pending{function="fail"} 0`,
+	} {
+		if !strings.Contains(wm, want) {
+			t.Errorf("worker /metrics lacks %s", want)
+		}
+	}
+	if resp := gt.Get(t, ws.URL+"/readyz"); resp.Status != 200 {
+		t.Fatalf("worker /readyz = %d %s", resp.Status, resp.Body)
+	}
+
+	// Not ready without Redis; ready again when it returns.
+	s.Redis.Stop()
+	if resp := gt.Get(t, gw.AdminURL+"/readyz"); resp.Status != 503 || !strings.Contains(string(resp.Body), `"ready":false`) {
+		t.Fatalf("/readyz with Redis down = %d %s", resp.Status, resp.Body)
+	}
+	if err := s.Redis.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, "ready again", func() bool { return gt.Get(t, gw.AdminURL+"/readyz").Status == 200 })
+	w.Kill()
+	if err := w.Ready(context.Background()); err == nil {
+		t.Fatal("a killed worker reports ready")
+	}
+	if resp := gt.Get(t, ws.URL+"/readyz"); resp.Status != 503 {
+		t.Fatalf("killed worker /readyz = %d", resp.Status)
+	}
+}

@@ -1,0 +1,147 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/fngate/fngate/shared/subject"
+)
+
+// metrics are the worker's Prometheus series, on its own registry.
+type metrics struct {
+	reg         *prometheus.Registry
+	invocations *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	retries     *prometheus.CounterVec
+	dead        *prometheus.CounterVec
+}
+
+func newMetrics(w *Worker) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		invocations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fngate_worker_invocations_total",
+			Help: "Invocations run, by function, mode (sync or async) and outcome (ok or an error code).",
+		}, []string{"function", "mode", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "fngate_worker_invocation_duration_seconds",
+			Help:    "Time a function ran, by function and mode.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 18),
+		}, []string{"function", "mode"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fngate_worker_async_retries_total",
+			Help: "Failed asynchronous attempts scheduled for a retry.",
+		}, []string{"function"}),
+		dead: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fngate_worker_dead_letters_total",
+			Help: "Asynchronous invocations sent to the dead-letter stream.",
+		}, []string{"function"}),
+	}
+	m.reg.MustRegister(m.invocations, m.duration, m.retries, m.dead, &workerCollector{w},
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) observe(function, mode, outcome string, start time.Time) {
+	m.invocations.WithLabelValues(function, mode, outcome).Inc()
+	m.duration.WithLabelValues(function, mode).Observe(time.Since(start).Seconds())
+}
+
+var (
+	inflightDesc = prometheus.NewDesc("fngate_worker_inflight_invocations",
+		"Invocations running in this worker, by function.", []string{"function"}, nil)
+	lagDesc = prometheus.NewDesc("fngate_worker_async_pending",
+		"Queued asynchronous invocations not yet delivered, by function (the consumer's lag, read at scrape time).", []string{"function"}, nil)
+)
+
+// workerCollector reads in-flight counts and queue lag at scrape time.
+type workerCollector struct{ w *Worker }
+
+func (c *workerCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- inflightDesc
+	ch <- lagDesc
+}
+
+func (c *workerCollector) Collect(ch chan<- prometheus.Metric) {
+	w := c.w
+	for _, name := range w.Functions() {
+		ch <- prometheus.MustNewConstMetric(inflightDesc, prometheus.GaugeValue, float64(w.InFlight(name)), name)
+		if w.async == nil {
+			continue
+		}
+		cname, _ := subject.Consumer(name)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		cons, err := w.async.JetStream.Consumer(ctx, subject.StreamInvocations, cname)
+		if err == nil {
+			if info, err := cons.Info(ctx); err == nil {
+				ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(info.NumPending), name)
+			}
+		}
+		cancel()
+	}
+}
+
+// OperateHandler serves /healthz, /readyz and /metrics for the worker.
+func (w *Worker) OperateHandler(extra ...func(ctx context.Context) error) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
+		rw.Header().Set("Content-Type", "application/json")
+		_, _ = rw.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Content-Type", "application/json")
+		if err := w.Ready(r.Context(), extra...); err != nil {
+			rw.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = rw.Write([]byte(`{"ready":false,"error":` + quote(err.Error()) + "}\n"))
+			return
+		}
+		_, _ = rw.Write([]byte(`{"ready":true}` + "\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(w.metrics.reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// ErrNotReady reports a worker that cannot serve yet.
+var ErrNotReady = errors.New("worker not ready")
+
+// Ready reports whether the worker serves: started, connected to NATS, and
+// every extra check (such as a Redis ping) passing.
+func (w *Worker) Ready(ctx context.Context, extra ...func(ctx context.Context) error) error {
+	w.mu.Lock()
+	started := w.started
+	w.mu.Unlock()
+	switch {
+	case !started:
+		return errors.Join(ErrNotReady, errors.New("not started"))
+	case w.nc.Status() != nats.CONNECTED:
+		return errors.Join(ErrNotReady, errors.New("NATS "+w.nc.Status().String()))
+	}
+	for _, check := range extra {
+		if err := check(ctx); err != nil {
+			return errors.Join(ErrNotReady, err)
+		}
+	}
+	return nil
+}
+
+func quote(s string) string {
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r < 0x20:
+			b = append(b, ' ')
+		default:
+			b = append(b, string(r)...)
+		}
+	}
+	return string(append(b, '"'))
+}
