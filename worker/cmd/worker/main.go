@@ -29,13 +29,13 @@ import (
 )
 
 type options struct {
-	w         worker.Config
-	node      node.Config
-	async     worker.AsyncConfig
-	natsURL   string
-	redisURL  string
-	noAsync   bool
-	recordTTL time.Duration
+	w           worker.Config
+	node        node.Config
+	async       worker.AsyncConfig
+	natsURL     string
+	redisURL    string
+	noAsync     bool
+	recordTTL   time.Duration
 	builtins    []string
 	logLevel    string
 	metricsAddr string
