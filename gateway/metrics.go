@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -43,7 +44,7 @@ func newMetrics(g *Gateway) *metrics {
 		Help: "Function calls waiting for a worker's reply.",
 	}, func() float64 { return float64(g.InFlight()) })
 	m.reg.MustRegister(m.requests, m.latency, m.inflight, m.noResponse,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

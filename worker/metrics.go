@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/fngate/fngate/shared/subject"
@@ -44,7 +45,7 @@ func newMetrics(w *Worker) *metrics {
 		}, []string{"function"}),
 	}
 	m.reg.MustRegister(m.invocations, m.duration, m.retries, m.dead, &workerCollector{w},
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
