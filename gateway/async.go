@@ -77,10 +77,10 @@ type accepted struct {
 // accept queues an invocation and answers 202 once JetStream has it.
 // With an idempotency claim, the 202 is the stored response: a retry with
 // the same key gets the same invocation id and queues nothing.
-func (g *Gateway) accept(c *gin.Context, rt *route.Route, reqID string, event []byte, callback string, claim *idemClaim) {
+func (g *Gateway) accept(c *gin.Context, rt *route.Route, reqID, trace string, event []byte, callback string, claim *idemClaim) {
 	id := store.NewInvocationID()
 	inv := &store.Invocation{ID: id, Function: rt.Function, Mode: route.ModeAsync, CallbackURL: callback}
-	if _, err := g.enqueue(c.Request.Context(), inv, rt, reqID, event, true); err != nil {
+	if _, err := g.enqueue(c.Request.Context(), inv, rt, reqID, trace, event, true); err != nil {
 		g.releaseIdempotency(claim, reqID)
 		writeError(c, g.log, reqID, err)
 		return
@@ -101,7 +101,7 @@ func (g *Gateway) accept(c *gin.Context, rt *route.Route, reqID string, event []
 // JetStream has acknowledged the message. It reports whether it made the
 // record.
 // A fresh id (from store.NewInvocationID) skips the existence check.
-func (g *Gateway) enqueue(ctx context.Context, inv *store.Invocation, rt *route.Route, reqID string, event []byte, fresh bool) (bool, error) {
+func (g *Gateway) enqueue(ctx context.Context, inv *store.Invocation, rt *route.Route, reqID, trace string, event []byte, fresh bool) (bool, error) {
 	if g.queue == nil || g.invs == nil {
 		return false, ErrAsyncDisabled
 	}
@@ -131,6 +131,9 @@ func (g *Gateway) enqueue(ctx context.Context, inv *store.Invocation, rt *route.
 	}}
 	if inv.CallbackURL != "" {
 		msg.Header[subject.HeaderCallbackURL] = []string{inv.CallbackURL}
+	}
+	if trace != "" {
+		msg.Header[subject.HeaderTraceParent] = []string{trace}
 	}
 	if _, err := g.queue.PublishMsg(ctx, msg, jetstream.WithMsgID(inv.ID)); err != nil {
 		if created {
@@ -213,7 +216,8 @@ func (g *Gateway) Replay(ctx context.Context, id string) (string, error) {
 		return "", err
 	}
 	inv := &store.Invocation{ID: newID, Function: orig.Function, Mode: route.ModeAsync, ReplayOf: id, CallbackURL: orig.CallbackURL}
-	created, err := g.enqueue(ctx, inv, &rt, "replay-"+id, event, false)
+	// A replay runs the original event unchanged, trace context included.
+	created, err := g.enqueue(ctx, inv, &rt, "replay-"+id, "", event, false)
 	if err != nil {
 		return "", err
 	}

@@ -91,6 +91,7 @@ func (g *Gateway) invoke(c *gin.Context) {
 		writeError(c, g.log, reqID, err)
 		return
 	}
+	trace := traceParent(r.Header)
 	payload := event.AppendRequest(buf.AvailableBuffer()[:0], &event.Request{
 		Method:   r.Method,
 		Path:     rt.EventPath(r.URL.Path),
@@ -105,18 +106,20 @@ func (g *Gateway) invoke(c *gin.Context) {
 			Domain:       route.NormalizeHost(r.Host),
 			SourceIP:     c.ClientIP(),
 			TriggerPath:  rt.Path,
+			TraceParent:  trace,
 		},
 	})
 	if async {
 		mode = "async"
-		g.accept(c, rt, reqID, payload, callback, claim)
+		g.accept(c, rt, reqID, trace, payload, callback, claim)
 		return
 	}
 	msg := &nats.Msg{
 		Subject: subj,
 		Header: nats.Header{
-			subject.HeaderRequestID: {reqID},
-			subject.HeaderDeadline:  {strconv.FormatInt(deadline.UnixMilli(), 10)},
+			subject.HeaderRequestID:   {reqID},
+			subject.HeaderDeadline:    {strconv.FormatInt(deadline.UnixMilli(), 10)},
+			subject.HeaderTraceParent: {trace},
 		},
 		Data: payload,
 	}

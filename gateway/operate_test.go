@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
+	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
@@ -83,5 +85,37 @@ func TestOperateEndpoints(t *testing.T) {
 	}
 	if resp := gt.Get(t, ws.URL+"/readyz"); resp.Status != 503 {
 		t.Fatalf("killed worker /readyz = %d", resp.Status)
+	}
+}
+
+func TestTraceContextPropagation(t *testing.T) {
+	t.Parallel()
+	s := gt.New(t, r("*", "/t", "t"), route.Route{Domain: "*", Path: "/ta", Function: "t", Mode: "async"})
+	gw := s.Gateway(gateway.Config{})
+	seen := make(chan [2]string, 4)
+	s.Worker(worker.Config{}, map[string]worker.Handler{
+		"t": worker.HandlerFunc(func(ctx context.Context, ev *event.Event) (any, error) {
+			info, _ := worker.InfoFrom(ctx)
+			seen <- [2]string{info.TraceParent, ev.RequestContext.TraceParent}
+			return "ok", nil
+		}),
+	})
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	h := http.Header{"Traceparent": {tp}}
+	gt.Do(t, "GET", gw.URL+"/t", "", h, nil)
+	if got := <-seen; got != [2]string{tp, tp} {
+		t.Fatalf("sync: context %q, event %q; want %q", got[0], got[1], tp)
+	}
+	acceptOK(t, gw.URL+"/ta", h, "")
+	if got := <-seen; got != [2]string{tp, tp} {
+		t.Fatalf("async: context %q, event %q; want %q", got[0], got[1], tp)
+	}
+	// An invalid or missing one starts a new trace.
+	for _, bad := range []string{"00-00000000000000000000000000000000-00f067aa0ba902b7-01", "garbage", ""} {
+		gt.Do(t, "GET", gw.URL+"/t", "", http.Header{"Traceparent": {bad}}, nil)
+		got := <-seen
+		if got[0] != got[1] || got[0] == bad || len(got[0]) != 55 || !strings.HasPrefix(got[0], "00-") {
+			t.Fatalf("traceparent %q became %q / %q", bad, got[0], got[1])
+		}
 	}
 }

@@ -201,7 +201,7 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 		return
 	}
 
-	ctx, cancel := context.WithTimeout(context.WithValue(bg, ctxKey{}, Info{RequestID: h.Get(subject.HeaderRequestID), FunctionName: f.name}), p.timeout)
+	ctx, cancel := context.WithTimeout(context.WithValue(bg, ctxKey{}, Info{RequestID: h.Get(subject.HeaderRequestID), FunctionName: f.name, TraceParent: h.Get(subject.HeaderTraceParent)}), p.timeout)
 	stopBeat := w.heartbeat(m)
 	start := time.Now()
 	reply, runErr := w.run(ctx, f, m.Data())

@@ -99,6 +99,8 @@ type ctxKey struct{}
 type Info struct {
 	RequestID    string
 	FunctionName string
+	// TraceParent is the W3C trace context of the call.
+	TraceParent string
 }
 
 // InfoFrom returns the invocation info carried by ctx.

@@ -211,7 +211,7 @@ func (w *Worker) InFlight(function string) int64 {
 func (w *Worker) serve(f *function, m *nats.Msg) {
 	start := time.Now()
 	reqID := m.Header.Get(subject.HeaderRequestID)
-	ctx := context.WithValue(context.Background(), ctxKey{}, Info{RequestID: reqID, FunctionName: f.name})
+	ctx := context.WithValue(context.Background(), ctxKey{}, Info{RequestID: reqID, FunctionName: f.name, TraceParent: m.Header.Get(subject.HeaderTraceParent)})
 	if ms, err := strconv.ParseInt(m.Header.Get(subject.HeaderDeadline), 10, 64); err == nil {
 		deadline := time.UnixMilli(ms)
 		if !deadline.After(start) {

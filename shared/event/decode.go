@@ -351,6 +351,8 @@ func (d *decoder) requestContext(c *RequestContext) error {
 			p, bit = &c.SourceIP, 16
 		case "triggerPath":
 			p, bit = &c.TriggerPath, 32
+		case "traceparent":
+			p, bit = &c.TraceParent, 64
 		default:
 			return errSlow
 		}

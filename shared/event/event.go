@@ -39,6 +39,9 @@ type RequestContext struct {
 	SourceIP string `json:"sourceIp"`
 	// TriggerPath is the path of the route that matched.
 	TriggerPath string `json:"triggerPath"`
+	// TraceParent is the W3C trace context of the call: the caller's
+	// traceparent header, or a new one when it sent none.
+	TraceParent string `json:"traceparent,omitempty"`
 }
 
 // SetBody stores b as the event body, base64-encoding it when it is not

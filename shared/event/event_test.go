@@ -20,6 +20,7 @@ func sampleEvent() *Event {
 		RequestContext: RequestContext{
 			RequestID: "r1", EnvID: "dev", FunctionName: "hello-world",
 			Domain: "localhost", SourceIP: "127.0.0.1", TriggerPath: "/api",
+			TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
 		},
 	}
 	e.SetBody([]byte(`{"name":"CloudBase","version":"1.0"}`))

@@ -123,6 +123,10 @@ func appendContext(dst []byte, c *RequestContext) []byte {
 	dst = appendString(dst, c.SourceIP)
 	dst = append(dst, `,"triggerPath":`...)
 	dst = appendString(dst, c.TriggerPath)
+	if c.TraceParent != "" {
+		dst = append(dst, `,"traceparent":`...)
+		dst = appendString(dst, c.TraceParent)
+	}
 	return append(dst, "}}"...)
 }
 

@@ -21,6 +21,8 @@ const (
 	// HeaderDeadline carries the absolute deadline of the call as Unix
 	// milliseconds; the worker turns it into the handler's context deadline.
 	HeaderDeadline = "Fngate-Deadline"
+	// HeaderTraceParent carries the W3C trace context (the standard name).
+	HeaderTraceParent = "traceparent"
 	// HeaderStatus carries the HTTP status code chosen by the function.
 	HeaderStatus = "Fngate-Status"
 	// HeaderError is set on a reply when the invocation failed; its value is

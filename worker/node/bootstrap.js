@@ -143,6 +143,7 @@ function call(id, deadline, body) {
     requestId: rid,
     functionName: rc.functionName || name,
     envId: rc.envId || '',
+    traceparent: rc.traceparent || '',
     request_id: rid,
     function_name: rc.functionName || name,
     memory_limit_in_mb: Number(process.env.FNGATE_MAX_OLD_SPACE_MB) || undefined,

@@ -178,7 +178,8 @@ func TestEndToEnd(t *testing.T) {
 }
 
 // TestEndToEndConcurrent sends 200 concurrent HTTP calls to one Node
-// function on one process: every answer is its own, none mixed up.
+// function on one process: every answer is its own, none mixed up, and
+// context.traceparent carries each call's trace context.
 func TestEndToEndConcurrent(t *testing.T) {
 	t.Parallel()
 	fx, _ := startFixtures(t, Config{Logger: gt.Logger(t)}, "echo")
@@ -191,17 +192,19 @@ func TestEndToEndConcurrent(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			id := fmt.Sprintf("req-%03d", i)
-			r := gt.Do(t, "POST", fmt.Sprintf("%s/echo?v=%d", gw.URL, i), "", http.Header{"X-Request-Id": {id}}, []byte(fmt.Sprintf("body-%d", i)))
+			tp := fmt.Sprintf("00-%032x-%016x-01", i+1, i+1)
+			r := gt.Do(t, "POST", fmt.Sprintf("%s/echo?v=%d", gw.URL, i), "", http.Header{"X-Request-Id": {id}, "Traceparent": {tp}}, []byte(fmt.Sprintf("body-%d", i)))
 			var b struct {
-				Value     string `json:"value"`
-				Body      string `json:"body"`
-				RequestID string `json:"requestId"`
+				Value       string `json:"value"`
+				Body        string `json:"body"`
+				RequestID   string `json:"requestId"`
+				TraceParent string `json:"traceparent"`
 			}
 			if err := json.Unmarshal(r.Body, &b); err != nil || r.Status != 200 {
 				errs <- fmt.Errorf("call %d: %d %s", i, r.Status, r.Body)
 				return
 			}
-			if b.Value != fmt.Sprint(i) || b.Body != fmt.Sprintf("body-%d", i) || b.RequestID != id || r.Header.Get("X-Request-Id") != id {
+			if b.Value != fmt.Sprint(i) || b.Body != fmt.Sprintf("body-%d", i) || b.RequestID != id || b.TraceParent != tp || r.Header.Get("X-Request-Id") != id {
 				errs <- fmt.Errorf("call %d got another call's answer: %+v", i, b)
 			}
 		})

@@ -8,6 +8,7 @@ exports.main = async (event, context) => {
     requestId: context.requestId,
     functionName: context.functionName,
     envId: context.envId,
+    traceparent: context.traceparent,
     remaining: context.getRemainingTimeInMillis(),
   };
 };
