@@ -30,6 +30,11 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may run after a
 	// stop signal. Default 30s.
 	ShutdownTimeout time.Duration // FNGATE_SHUTDOWN_TIMEOUT
+	// ReadTimeout bounds reading a whole request, body included; default
+	// 60s. WriteTimeout bounds a whole exchange and defaults to the longest
+	// route timeout (15m) plus 30s. IdleTimeout closes idle keep-alive
+	// connections; default 2m.
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration // FNGATE_READ_TIMEOUT, FNGATE_WRITE_TIMEOUT, FNGATE_IDLE_TIMEOUT
 	// TrustedProxies are CIDRs or IPs whose X-Forwarded-For is believed for
 	// requestContext.sourceIp. Default none: the peer address is used.
 	TrustedProxies []string // FNGATE_TRUSTED_PROXIES
@@ -72,6 +77,15 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = 60 * time.Second
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 15*time.Minute + 30*time.Second
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 2 * time.Minute
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

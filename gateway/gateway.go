@@ -177,7 +177,9 @@ func (g *Gateway) newServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadTimeout:       g.cfg.ReadTimeout,
+		WriteTimeout:      g.cfg.WriteTimeout,
+		IdleTimeout:       g.cfg.IdleTimeout,
 		// A hard stop far above the configured limit, so that requests
 		// between the two get our JSON 431 rather than net/http's text.
 		MaxHeaderBytes: max(1<<20, 4*g.cfg.MaxHeaderBytes),
