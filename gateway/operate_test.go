@@ -2,6 +2,8 @@ package gateway_test
 
 import (
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -117,5 +119,34 @@ func TestTraceContextPropagation(t *testing.T) {
 		if got[0] != got[1] || got[0] == bad || len(got[0]) != 55 || !strings.HasPrefix(got[0], "00-") {
 			t.Fatalf("traceparent %q became %q / %q", bad, got[0], got[1])
 		}
+	}
+}
+
+func TestSlowClientCutOff(t *testing.T) {
+	t.Parallel()
+	s := gt.New(t, r("*", "/echo", "echo"))
+	s.Worker(worker.Config{}, builtin.Functions())
+	gw := s.Gateway(gateway.Config{ReadTimeout: 300 * time.Millisecond})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(gw.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Declares 10 bytes of body, sends one, then stalls.
+	if _, err := conn.Write([]byte("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\na")); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b, err := io.ReadAll(conn) // ends when the server gives up on us
+	if err != nil {
+		t.Fatalf("connection not closed by the server: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("slow client held the connection %s", d)
+	}
+	// The read fails inside the gateway: it answers 400 or just closes.
+	if len(b) > 0 && !strings.Contains(string(b), "400") {
+		t.Fatalf("answer to a stalled body: %q", b)
 	}
 }
