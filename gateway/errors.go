@@ -61,6 +61,8 @@ func classify(err error) (int, errorDetail) {
 	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionDraining),
 		errors.Is(err, nats.ErrConnectionReconnecting), errors.Is(err, nats.ErrDisconnected):
 		return http.StatusServiceUnavailable, errorDetail{Code: "UNAVAILABLE", Message: "the message bus is unavailable"}
+	case errors.Is(err, ErrCORSOrigin):
+		return http.StatusForbidden, errorDetail{Code: "CORS_ORIGIN_DENIED", Message: err.Error()}
 	case errors.Is(err, ErrIdempotencyKey):
 		return http.StatusBadRequest, errorDetail{Code: "INVALID_IDEMPOTENCY_KEY", Message: err.Error()}
 	case errors.Is(err, ErrIdempotencyConflict):

@@ -58,6 +58,9 @@ func (g *Gateway) invoke(c *gin.Context) {
 		return
 	}
 	label = rt.Label()
+	if g.cors(c, rt, reqID) {
+		return
+	}
 	if !rt.AllowsMethod(r.Method) {
 		c.Header("Allow", strings.Join(rt.Methods, ", "))
 		writeError(c, g.log, reqID, ErrMethodNotAllowed)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -148,5 +149,53 @@ func TestSlowClientCutOff(t *testing.T) {
 	// The read fails inside the gateway: it answers 400 or just closes.
 	if len(b) > 0 && !strings.Contains(string(b), "400") {
 		t.Fatalf("answer to a stalled body: %q", b)
+	}
+}
+
+func TestCORS(t *testing.T) {
+	t.Parallel()
+	s := gt.New(t,
+		route.Route{Domain: "*", Path: "/api", Function: "f", Methods: []string{"POST"}, CORS: &route.CORS{
+			AllowOrigins: []string{"https://app.example.com"}, ExposeHeaders: []string{"X-Request-Id"}, MaxAge: route.Duration(10 * time.Minute)}},
+		route.Route{Domain: "*", Path: "/open", Function: "f", CORS: &route.CORS{AllowOrigins: []string{"*"}}},
+		r("*", "/plain", "f"),
+	)
+	gw := s.Gateway(gateway.Config{})
+	var calls atomic.Int64
+	s.Worker(worker.Config{}, map[string]worker.Handler{"f": worker.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+		calls.Add(1)
+		return "ok", nil
+	})})
+	const app = "https://app.example.com"
+	pre := http.Header{"Origin": {app}, "Access-Control-Request-Method": {"POST"}, "Access-Control-Request-Headers": {"content-type, idempotency-key"}}
+	resp := gt.Do(t, "OPTIONS", gw.URL+"/api", "", pre, nil)
+	if resp.Status != 204 || resp.Header.Get("Access-Control-Allow-Origin") != app || resp.Header.Get("Access-Control-Allow-Methods") != "POST" ||
+		resp.Header.Get("Access-Control-Allow-Headers") != "content-type, idempotency-key" || resp.Header.Get("Access-Control-Max-Age") != "600" || resp.Header.Get("Vary") != "Origin" {
+		t.Fatalf("preflight = %d %v", resp.Status, resp.Header)
+	}
+	pre.Set("Origin", "https://evil.example")
+	assertError(t, gt.Do(t, "OPTIONS", gw.URL+"/api", "", pre, nil), 403, "CORS_ORIGIN_DENIED")
+	if calls.Load() != 0 {
+		t.Fatal("a preflight reached the function")
+	}
+	resp = gt.Do(t, "POST", gw.URL+"/api", "", http.Header{"Origin": {app}}, nil)
+	if resp.Status != 200 || resp.Header.Get("Access-Control-Allow-Origin") != app || resp.Header.Get("Access-Control-Expose-Headers") != "X-Request-Id" {
+		t.Fatalf("allowed call = %d %v", resp.Status, resp.Header)
+	}
+	resp = gt.Do(t, "POST", gw.URL+"/api", "", http.Header{"Origin": {"https://evil.example"}}, nil)
+	if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("a foreign origin got CORS headers: %v", resp.Header)
+	}
+	if resp := gt.Do(t, "GET", gw.URL+"/open", "", http.Header{"Origin": {"https://any.example"}}, nil); resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("wildcard route = %v", resp.Header)
+	}
+	if resp := gt.Do(t, "GET", gw.URL+"/plain", "", http.Header{"Origin": {app}}, nil); resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("route without CORS answered with CORS headers: %v", resp.Header)
+	}
+	// An invalid policy is refused by the admin API, naming the field.
+	bad := gt.Do(t, "POST", gw.AdminURL+"/admin/routes", "", nil, []byte(`{"domain":"*","path":"/x","function":"f","cors":{"allowOrigins":["*"],"allowCredentials":true}}`))
+	assertError(t, bad, 400, "INVALID_ROUTE")
+	if !strings.Contains(string(bad.Body), `"field":"cors.allowOrigins"`) {
+		t.Fatalf("error body %s", bad.Body)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -69,6 +70,9 @@ type Route struct {
 	// Idempotency tunes how Idempotency-Key headers are handled; keys are
 	// honoured on every route.
 	Idempotency *Idempotency `json:"idempotency,omitempty" yaml:"idempotency,omitempty"`
+	// CORS lets browsers on other origins call the route (CloudBase's
+	// security domains). Without it the gateway adds no CORS headers.
+	CORS *CORS `json:"cors,omitempty" yaml:"cors,omitempty"`
 
 	encoded []byte // JSON, cached by NewTable
 	label   string // metrics label, cached by NewTable
@@ -105,6 +109,29 @@ type Idempotency struct {
 	// FailOpen runs keyed requests without idempotency while Redis is
 	// unreachable, instead of answering 503.
 	FailOpen bool `json:"failOpen,omitempty" yaml:"failOpen,omitempty"`
+}
+
+// CORS is a route's cross-origin policy.
+type CORS struct {
+	// AllowOrigins are exact origins ("https://app.example.com") or "*".
+	AllowOrigins []string `json:"allowOrigins" yaml:"allowOrigins"`
+	// AllowMethods default to the route's methods, or all when it lists none.
+	AllowMethods []string `json:"allowMethods,omitempty" yaml:"allowMethods,omitempty"`
+	// AllowHeaders default to the headers the preflight asks for.
+	AllowHeaders     []string `json:"allowHeaders,omitempty" yaml:"allowHeaders,omitempty"`
+	ExposeHeaders    []string `json:"exposeHeaders,omitempty" yaml:"exposeHeaders,omitempty"`
+	AllowCredentials bool     `json:"allowCredentials,omitempty" yaml:"allowCredentials,omitempty"`
+	MaxAge           Duration `json:"maxAge,omitempty" yaml:"maxAge,omitempty"`
+}
+
+// AllowsOrigin reports whether origin may call the route.
+func (c *CORS) AllowsOrigin(origin string) bool {
+	for _, o := range c.AllowOrigins {
+		if o == "*" || strings.EqualFold(o, origin) {
+			return true
+		}
+	}
+	return false
 }
 
 // IdempotencyOptions returns the route's options (zero when unset).
@@ -217,6 +244,32 @@ func (r *Route) Normalize() error {
 			return &FieldError{"retry.initialDelay", fmt.Sprintf("%s is outside 0..%s", p.InitialDelay, MaxRetryDelay)}
 		case p.MaxDelay < p.InitialDelay || time.Duration(p.MaxDelay) > MaxRetryDelay:
 			return &FieldError{"retry.maxDelay", fmt.Sprintf("%s must be at least initialDelay (%s) and at most %s", p.MaxDelay, p.InitialDelay, MaxRetryDelay)}
+		}
+	}
+	if c := r.CORS; c != nil {
+		if len(c.AllowOrigins) == 0 {
+			return &FieldError{"cors.allowOrigins", "list at least one origin, or \"*\""}
+		}
+		for _, o := range c.AllowOrigins {
+			if o == "*" {
+				if c.AllowCredentials {
+					return &FieldError{"cors.allowOrigins", `"*" cannot be combined with allowCredentials`}
+				}
+				continue
+			}
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+				return &FieldError{"cors.allowOrigins", fmt.Sprintf("%q is not \"*\" or an origin such as https://app.example.com", o)}
+			}
+		}
+		for i, m := range c.AllowMethods {
+			if m = strings.ToUpper(strings.TrimSpace(m)); !slices.Contains(knownMethods, m) {
+				return &FieldError{"cors.allowMethods", fmt.Sprintf("%q is not one of %s", c.AllowMethods[i], strings.Join(knownMethods, ", "))}
+			}
+			c.AllowMethods[i] = m
+		}
+		if c.MaxAge < 0 || time.Duration(c.MaxAge) > 24*time.Hour {
+			return &FieldError{"cors.maxAge", "must be within 0..24h"}
 		}
 	}
 	if strings.HasPrefix(r.Path+"/", ReservedPath+"/") {
