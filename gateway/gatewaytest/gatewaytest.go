@@ -42,12 +42,21 @@ type Stack struct {
 	// AckWait of the workers' consumers (default 2s in tests, so that a
 	// lost worker's invocations come back quickly).
 	AckWait time.Duration
+	// GatewayNATS and WorkerNATS are extra options of the gateways' and
+	// workers' NATS connections (credentials, say).
+	GatewayNATS, WorkerNATS []nats.Option
 }
 
 // New starts NATS and Redis and stores routes.
 func New(t testing.TB, routes ...route.Route) *Stack {
 	t.Helper()
-	s := &Stack{T: t, NATS: testenv.NATS(t), Redis: testenv.StartRedis(t), AckWait: 2 * time.Second}
+	return NewWithNATS(t, testenv.NATS(t), routes...)
+}
+
+// NewWithNATS is New on a NATS server the test started itself.
+func NewWithNATS(t testing.TB, ns *server.Server, routes ...route.Route) *Stack {
+	t.Helper()
+	s := &Stack{T: t, NATS: ns, Redis: testenv.StartRedis(t), AckWait: 2 * time.Second}
 	rdb := s.Redis.Client()
 	s.Routes = store.NewRoutes(rdb)
 	s.Invocations = store.NewInvocations(rdb, 0)
@@ -112,7 +121,7 @@ func (g *Gateway) Stop() error {
 func (s *Stack) Gateway(cfg gateway.Config) *Gateway {
 	t := s.T
 	t.Helper()
-	nc := testenv.Conn(t, s.NATS, nats.Name("gateway"))
+	nc := testenv.Conn(t, s.NATS, append([]nats.Option{nats.Name("gateway")}, s.GatewayNATS...)...)
 	if cfg.Logger == nil {
 		cfg.Logger = Logger(t)
 	}
@@ -158,7 +167,7 @@ func (s *Stack) Gateway(cfg gateway.Config) *Gateway {
 func (s *Stack) Worker(cfg worker.Config, fns map[string]worker.Handler) *worker.Worker {
 	t := s.T
 	t.Helper()
-	nc := testenv.Conn(t, s.NATS, nats.Name("worker"))
+	nc := testenv.Conn(t, s.NATS, append([]nats.Option{nats.Name("worker")}, s.WorkerNATS...)...)
 	if cfg.Logger == nil {
 		cfg.Logger = Logger(t)
 	}

@@ -1,0 +1,86 @@
+package gateway_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/fngate/fngate/gateway"
+	gt "github.com/fngate/fngate/gateway/gatewaytest"
+	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/store"
+	"github.com/fngate/fngate/worker"
+	"github.com/fngate/fngate/worker/builtin"
+)
+
+// TestShippedNATSPermissions runs fngate through deployments/nats/nats.conf
+// as shipped: the gateway and worker users can do their work, sync, async
+// and dead letters, and a worker cannot invoke functions or read the queue.
+func TestShippedNATSPermissions(t *testing.T) {
+	t.Setenv("FNGATE_NATS_GATEWAY_PASSWORD", "gw-secret")
+	t.Setenv("FNGATE_NATS_WORKER_PASSWORD", "wk-secret")
+	opts, err := server.ProcessConfigFile("../deployments/nats/nats.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Host, opts.Port, opts.StoreDir, opts.NoLog, opts.NoSigs = "127.0.0.1", -1, t.TempDir(), true, true
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+
+	s := gt.NewWithNATS(t, ns,
+		r("*", "/echo", "echo"),
+		route.Route{Domain: "*", Path: "/job", Function: "echo", Mode: "async"},
+		route.Route{Domain: "*", Path: "/doomed", Function: "fail", Mode: "async", Retry: &route.Retry{MaxAttempts: 1}},
+	)
+	s.GatewayNATS = []nats.Option{nats.UserInfo("gateway", "gw-secret")}
+	s.WorkerNATS = []nats.Option{nats.UserInfo("worker", "wk-secret")}
+	gw := s.Gateway(gateway.Config{})
+	s.Worker(worker.Config{}, builtin.Functions())
+
+	if resp := gt.Get(t, gw.URL+"/echo"); resp.Status != 200 {
+		t.Fatalf("sync call = %d %s", resp.Status, resp.Body)
+	}
+	waitStatus(t, gw, acceptOK(t, gw.URL+"/job", nil, "x"), store.StatusSucceeded, 15*time.Second)
+	waitStatus(t, gw, acceptOK(t, gw.URL+"/doomed", nil, "x"), store.StatusDead, 15*time.Second)
+
+	// The worker user may not invoke functions nor read the queue directly.
+	violations := make(chan error, 4)
+	nc, err := nats.Connect(ns.ClientURL(), nats.UserInfo("worker", "wk-secret"),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { violations <- err }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	for _, try := range []func() error{
+		func() error { return nc.Publish("fngate.invoke.echo", nil) },
+		func() error { _, err := nc.SubscribeSync("fngate.async.>"); return err },
+	} {
+		if err := try(); err != nil {
+			t.Fatal(err)
+		}
+		_ = nc.Flush()
+		select {
+		case err := <-violations:
+			if !errors.Is(err, nats.ErrPermissionViolation) && !strings.Contains(strings.ToLower(err.Error()), "permissions violation") {
+				t.Fatalf("got %v, want a permissions violation", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no permissions violation")
+		}
+	}
+	// A wrong password is refused.
+	if _, err := nats.Connect(ns.ClientURL(), nats.UserInfo("gateway", "nope")); err == nil {
+		t.Fatal("wrong password accepted")
+	}
+}
