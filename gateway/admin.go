@@ -26,6 +26,7 @@ const maxAdminBody = 1 << 20
 //	GET    /admin/routes/:id   one route
 //	PUT    /admin/routes/:id   replace a route (its domain and path may change)
 //	DELETE /admin/routes/:id   delete a route
+//	GET    /admin/functions    functions with their live workers and load
 //	GET    /admin/invocations  list records (?function=&status=&since=&until=&cursor=&limit=)
 //	GET    /admin/invocations/:id          one record with its event
 //	POST   /admin/invocations/:id/replay   replay one invocation (202)
@@ -53,6 +54,7 @@ func (g *Gateway) AdminHandler() http.Handler {
 	a.GET("/routes/:id", g.getRoute)
 	a.PUT("/routes/:id", g.replaceRoute)
 	a.DELETE("/routes/:id", g.deleteRoute)
+	a.GET("/functions", g.listFunctions)
 	a.GET("/invocations", g.listInvocations)
 	a.GET("/invocations/:id", g.getInvocation)
 	a.POST("/invocations/:id/replay", g.replayInvocation)

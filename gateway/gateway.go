@@ -88,6 +88,7 @@ type Gateway struct {
 	idem  IdempotencyStore
 
 	metrics *metrics
+	workers workerTable
 
 	table    atomic.Pointer[route.Table] // nil until the first load
 	version  atomic.Int64
@@ -107,6 +108,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	}
 	g := &Gateway{cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, idem: d.Idempotency}
 	g.metrics = newMetrics(g)
+	g.workers.workers = map[string]seenWorker{}
 	return g, nil
 }
 
@@ -142,6 +144,7 @@ func (g *Gateway) Serve(ctx context.Context, pub, adm net.Listener) error {
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { g.watchRoutes(ctx) })
+	wg.Go(func() { g.watchWorkers(ctx) })
 	defer wg.Wait()
 
 	servers := []*http.Server{g.newServer(g.Handler())}

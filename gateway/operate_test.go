@@ -199,3 +199,43 @@ func TestCORS(t *testing.T) {
 		t.Fatalf("error body %s", bad.Body)
 	}
 }
+
+func TestFunctionsFromHeartbeats(t *testing.T) {
+	t.Parallel()
+	s := gt.New(t, r("*", "/sleep", "sleep"))
+	gw := s.Gateway(gateway.Config{})
+	// TTL 3s: a worker removed within 1s was removed by its leaving beat.
+	fast := worker.Config{HeartbeatInterval: time.Second}
+	sleep := worker.HandlerFunc(builtin.Sleep)
+	w1 := s.Worker(fast, map[string]worker.Handler{"sleep": sleep, "echo": worker.HandlerFunc(builtin.Echo)})
+	s.Worker(fast, map[string]worker.Handler{"sleep": sleep})
+	type list struct {
+		Functions []gateway.FunctionLoad `json:"functions"`
+	}
+	get := func() map[string]gateway.FunctionLoad {
+		var l list
+		gt.Get(t, gw.AdminURL+"/admin/functions").JSON(t, &l)
+		m := map[string]gateway.FunctionLoad{}
+		for _, f := range l.Functions {
+			m[f.Function] = f
+		}
+		return m
+	}
+	testenv.Eventually(t, 5*time.Second, "both workers listed", func() bool {
+		m := get()
+		return m["sleep"].Workers == 2 && m["echo"].Workers == 1 && m["sleep"].Concurrency == 128
+	})
+	done := make(chan struct{})
+	go func() { gt.Get(t, gw.URL+"/sleep?ms=2500"); close(done) }()
+	testenv.Eventually(t, 5*time.Second, "in-flight load reported", func() bool { return get()["sleep"].InFlight == 1 })
+	<-done
+	// A drained worker says it leaves: gone at once, not after its TTL.
+	if err := w1.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, time.Second, "drained worker gone before its TTL", func() bool {
+		m := get()
+		_, echo := m["echo"]
+		return !echo && m["sleep"].Workers == 1
+	})
+}

@@ -26,6 +26,9 @@ type Config struct {
 	// DrainTimeout bounds how long Drain waits for in-flight invocations.
 	// Default 30s.
 	DrainTimeout time.Duration
+	// HeartbeatInterval is how often the worker announces its functions and
+	// load to gateways (GET /admin/functions). Default 2s.
+	HeartbeatInterval time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -37,6 +40,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.DrainTimeout == 0 {
 		c.DrainTimeout = 30 * time.Second
+	}
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = 2 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -82,6 +88,9 @@ type Worker struct {
 	wg      sync.WaitGroup // in-flight invocations
 
 	metrics *metrics
+	id      string
+	beats   chan struct{} // closed to stop heartbeats
+	beating sync.WaitGroup
 
 	async     *AsyncConfig
 	callbacks *http.Client
@@ -95,7 +104,7 @@ func New(nc *nats.Conn, cfg Config) (*Worker, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	w := &Worker{nc: nc, cfg: cfg, log: cfg.Logger, fns: make(map[string]*function)}
+	w := &Worker{nc: nc, cfg: cfg, log: cfg.Logger, fns: make(map[string]*function), id: newWorkerID()}
 	w.metrics = newMetrics(w)
 	return w, nil
 }
@@ -165,6 +174,8 @@ func (w *Worker) Start(ctx context.Context) error {
 			w.consumers.Go(func() { w.consume(f, w.stopAsync) })
 		}
 	}
+	w.beats = make(chan struct{})
+	w.beating.Go(func() { w.beat(w.beats) })
 	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := w.nc.FlushWithContext(fctx); err != nil {
@@ -329,9 +340,13 @@ func (w *Worker) Drain(ctx context.Context) error {
 		}
 	}
 	w.mu.Lock()
-	stop := w.stopAsync
-	w.stopAsync = nil
+	stop, beats := w.stopAsync, w.beats
+	w.stopAsync, w.beats = nil, nil
 	w.mu.Unlock()
+	if beats != nil {
+		close(beats) // gateways stop counting this worker at once
+		w.beating.Wait()
+	}
 	if stop != nil {
 		close(stop)
 		w.consumers.Wait()

@@ -66,3 +66,7 @@ func QueueGroup(function string) (string, error) {
 	}
 	return Prefix + "-" + function, nil
 }
+
+// Heartbeat is the subject on which workers announce, every few seconds,
+// the functions they serve and their load; gateways aggregate them.
+const Heartbeat = Prefix + ".workers.heartbeat"

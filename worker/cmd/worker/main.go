@@ -46,6 +46,7 @@ func parse(args []string) (*options, error) {
 	s := envflag.New("worker")
 	s.String(&o.natsURL, "nats-url", "FNGATE_NATS_URL", "nats://127.0.0.1:4222", "NATS server URLs, comma-separated")
 	s.Int(&o.w.Concurrency, "concurrency", "FNGATE_CONCURRENCY", 64, "invocations of one function run at once by this worker")
+	s.Duration(&o.w.HeartbeatInterval, "heartbeat-interval", "FNGATE_HEARTBEAT_INTERVAL", 2*time.Second, "how often the worker announces its functions and load to gateways")
 	s.Duration(&o.w.DrainTimeout, "drain-timeout", "FNGATE_DRAIN_TIMEOUT", 30*time.Second, "how long in-flight invocations may finish after SIGTERM")
 	s.String(&o.redisURL, "redis-url", "FNGATE_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis holding invocation records (asynchronous invocations)")
 	var async string

@@ -1,0 +1,109 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/nats-io/nats.go"
+
+	"github.com/fngate/fngate/shared/presence"
+	"github.com/fngate/fngate/shared/subject"
+)
+
+// Subscriber subscribes to a NATS subject; *nats.Conn is one. A gateway
+// whose NATS connection is one learns which workers serve which functions.
+type Subscriber interface {
+	Subscribe(subj string, cb nats.MsgHandler) (*nats.Subscription, error)
+}
+
+// workerTable aggregates worker heartbeats.
+type workerTable struct {
+	mu      sync.Mutex
+	workers map[string]seenWorker
+}
+
+type seenWorker struct {
+	hb      presence.Heartbeat
+	expires time.Time
+}
+
+func (t *workerTable) add(hb presence.Heartbeat, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if hb.Leaving {
+		delete(t.workers, hb.WorkerID)
+		return
+	}
+	t.workers[hb.WorkerID] = seenWorker{hb: hb, expires: now.Add(hb.TTL)}
+}
+
+// FunctionLoad is one function as the live workers serve it.
+type FunctionLoad struct {
+	Function string `json:"function"`
+	// Workers counts live workers serving it; InFlight sums their running
+	// invocations; Concurrency sums their limits.
+	Workers     int   `json:"workers"`
+	InFlight    int64 `json:"inflight"`
+	Concurrency int   `json:"concurrency"`
+}
+
+// Functions returns every function some live worker serves, by name.
+func (g *Gateway) Functions() []FunctionLoad {
+	now := time.Now()
+	t := &g.workers
+	t.mu.Lock()
+	byName := map[string]*FunctionLoad{}
+	for id, w := range t.workers {
+		if now.After(w.expires) {
+			delete(t.workers, id)
+			continue
+		}
+		for _, f := range w.hb.Functions {
+			fl := byName[f.Name]
+			if fl == nil {
+				fl = &FunctionLoad{Function: f.Name}
+				byName[f.Name] = fl
+			}
+			fl.Workers++
+			fl.InFlight += f.InFlight
+			fl.Concurrency += f.Concurrency
+		}
+	}
+	t.mu.Unlock()
+	out := make([]FunctionLoad, 0, len(byName))
+	for _, fl := range byName {
+		out = append(out, *fl)
+	}
+	slices.SortFunc(out, func(a, b FunctionLoad) int { return strings.Compare(a.Function, b.Function) })
+	return out
+}
+
+// watchWorkers follows heartbeats until ctx ends.
+func (g *Gateway) watchWorkers(ctx context.Context) {
+	sub, ok := g.nats.(Subscriber)
+	if !ok {
+		return
+	}
+	s, err := sub.Subscribe(subject.Heartbeat, func(m *nats.Msg) {
+		var hb presence.Heartbeat
+		if json.Unmarshal(m.Data, &hb) == nil && hb.WorkerID != "" {
+			g.workers.add(hb, time.Now())
+		}
+	})
+	if err != nil {
+		g.log.Warn("not following worker heartbeats", "err", err)
+		return
+	}
+	<-ctx.Done()
+	_ = s.Unsubscribe()
+}
+
+func (g *Gateway) listFunctions(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"functions": g.Functions()})
+}

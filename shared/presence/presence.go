@@ -1,0 +1,24 @@
+// Package presence defines the heartbeat workers publish on
+// subject.Heartbeat so that gateways know which functions have live
+// workers, and how loaded they are.
+package presence
+
+import "time"
+
+// Heartbeat is one worker's announcement.
+type Heartbeat struct {
+	WorkerID  string     `json:"workerId"`
+	Host      string     `json:"host"`
+	Functions []Function `json:"functions"`
+	// TTL is how long the heartbeat holds; a worker not heard from for
+	// that long is gone. Leaving is set by a worker that is draining.
+	TTL     time.Duration `json:"ttl"`
+	Leaving bool          `json:"leaving,omitempty"`
+}
+
+// Function is one function's load in one worker.
+type Function struct {
+	Name        string `json:"name"`
+	InFlight    int64  `json:"inflight"`
+	Concurrency int    `json:"concurrency"`
+}
