@@ -169,13 +169,15 @@ func (w *Worker) Start(ctx context.Context) error {
 		f.sub = sub
 	}
 	if w.async != nil {
-		w.stopAsync = make(chan struct{})
+		stop := make(chan struct{})
+		w.stopAsync = stop
 		for _, f := range w.fns {
-			w.consumers.Go(func() { w.consume(f, w.stopAsync) })
+			w.consumers.Go(func() { w.consume(f, stop) })
 		}
 	}
-	w.beats = make(chan struct{})
-	w.beating.Go(func() { w.beat(w.beats) })
+	beats := make(chan struct{})
+	w.beats = beats
+	w.beating.Go(func() { w.beat(beats) })
 	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := w.nc.FlushWithContext(fctx); err != nil {
