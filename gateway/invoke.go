@@ -120,11 +120,13 @@ func (g *Gateway) invoke(c *gin.Context) {
 	msg := &nats.Msg{
 		Subject: subj,
 		Header: nats.Header{
-			subject.HeaderRequestID:   {reqID},
-			subject.HeaderDeadline:    {strconv.FormatInt(deadline.UnixMilli(), 10)},
-			subject.HeaderTraceParent: {trace},
+			subject.HeaderRequestID: {reqID},
+			subject.HeaderDeadline:  {strconv.FormatInt(deadline.UnixMilli(), 10)},
 		},
 		Data: payload,
+	}
+	if trace != "" {
+		msg.Header[subject.HeaderTraceParent] = []string{trace}
 	}
 	g.inflight.Add(1)
 	resp, err := g.request(ctx, msg)

@@ -1,33 +1,17 @@
 package gateway
 
-import (
-	"encoding/hex"
-	"math/rand/v2"
-	"net/http"
-)
+import "net/http"
 
 // HeaderTraceParent is the W3C trace context header.
 const HeaderTraceParent = "Traceparent"
 
 // traceParent returns the caller's W3C traceparent when it is valid, else
-// starts a new trace (not sampled: fngate records no spans of its own).
+// "": fngate passes trace context through and records no spans itself.
 func traceParent(h http.Header) string {
 	if v := h.Get(HeaderTraceParent); validTraceParent(v) {
 		return v
 	}
-	var b [24]byte
-	for i := 0; i < len(b); i += 8 {
-		v := rand.Uint64()
-		for j := range 8 {
-			b[i+j] = byte(v >> (8 * j))
-		}
-	}
-	out := make([]byte, 0, 55)
-	out = append(out, "00-"...)
-	out = hex.AppendEncode(out, b[:16])
-	out = append(out, '-')
-	out = hex.AppendEncode(out, b[16:])
-	return string(append(out, "-00"...))
+	return ""
 }
 
 // validTraceParent accepts version 00: 00-<32 hex>-<16 hex>-<2 hex>, with

@@ -39,8 +39,8 @@ type RequestContext struct {
 	SourceIP string `json:"sourceIp"`
 	// TriggerPath is the path of the route that matched.
 	TriggerPath string `json:"triggerPath"`
-	// TraceParent is the W3C trace context of the call: the caller's
-	// traceparent header, or a new one when it sent none.
+	// TraceParent is the caller's W3C traceparent header, when it sent a
+	// valid one.
 	TraceParent string `json:"traceparent,omitempty"`
 }
 
