@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -20,6 +21,7 @@ type metrics struct {
 	latency    *prometheus.HistogramVec
 	inflight   prometheus.GaugeFunc
 	noResponse prometheus.Counter
+	cache      sync.Map // seriesKey → *series
 }
 
 func newMetrics(g *Gateway) *metrics {
@@ -48,10 +50,32 @@ func newMetrics(g *Gateway) *metrics {
 	return m
 }
 
-// observe records one public request once its response is written.
+// seriesKey names the series of one (route, status, mode).
+type seriesKey struct {
+	route, mode string
+	status      int
+}
+
+type series struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
+}
+
+// observe records one public request once its response is written. The
+// series of each label set are resolved once and cached: the hot path does
+// a lock-free map load instead of hashing labels.
 func (m *metrics) observe(route, mode string, status int, start time.Time) {
-	m.requests.WithLabelValues(route, strconv.Itoa(status), mode).Inc()
-	m.latency.WithLabelValues(route, mode).Observe(time.Since(start).Seconds())
+	k := seriesKey{route, mode, status}
+	v, ok := m.cache.Load(k)
+	if !ok {
+		v, _ = m.cache.LoadOrStore(k, &series{
+			requests: m.requests.WithLabelValues(route, strconv.Itoa(status), mode),
+			latency:  m.latency.WithLabelValues(route, mode),
+		})
+	}
+	s := v.(*series)
+	s.requests.Inc()
+	s.latency.Observe(time.Since(start).Seconds())
 }
 
 // natsStatus is implemented by *nats.Conn.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -21,6 +22,7 @@ type metrics struct {
 	duration    *prometheus.HistogramVec
 	retries     *prometheus.CounterVec
 	dead        *prometheus.CounterVec
+	cache       sync.Map // seriesKey → *series
 }
 
 func newMetrics(w *Worker) *metrics {
@@ -49,9 +51,26 @@ func newMetrics(w *Worker) *metrics {
 	return m
 }
 
+type seriesKey struct{ function, mode, outcome string }
+
+type series struct {
+	invocations prometheus.Counter
+	duration    prometheus.Observer
+}
+
+// observe records one invocation; series are resolved once and cached.
 func (m *metrics) observe(function, mode, outcome string, start time.Time) {
-	m.invocations.WithLabelValues(function, mode, outcome).Inc()
-	m.duration.WithLabelValues(function, mode).Observe(time.Since(start).Seconds())
+	k := seriesKey{function, mode, outcome}
+	v, ok := m.cache.Load(k)
+	if !ok {
+		v, _ = m.cache.LoadOrStore(k, &series{
+			invocations: m.invocations.WithLabelValues(function, mode, outcome),
+			duration:    m.duration.WithLabelValues(function, mode),
+		})
+	}
+	s := v.(*series)
+	s.invocations.Inc()
+	s.duration.Observe(time.Since(start).Seconds())
 }
 
 var (
