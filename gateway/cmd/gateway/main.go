@@ -20,13 +20,15 @@ import (
 
 // options are the settings of the binary beyond gateway.Config.
 type options struct {
-	gw         gateway.Config
-	natsURL    string
-	natsListen string
-	natsStore  string
-	redisURL   string
-	routesFile string
-	logLevel   string
+	gw          gateway.Config
+	natsURL     string
+	natsListen  string
+	natsStore   string
+	redisURL    string
+	redisAddrs  []string
+	redisMaster string
+	routesFile  string
+	logLevel    string
 
 	streamReplicas int
 	recordTTL      time.Duration
@@ -43,6 +45,8 @@ func parse(args []string) (*options, error) {
 	s.String(&o.natsListen, "nats-listen", "FNGATE_NATS_LISTEN", "127.0.0.1:4222", "where the embedded NATS server listens")
 	s.String(&o.natsStore, "nats-store-dir", "FNGATE_NATS_STORE_DIR", "data/nats", "JetStream store directory of the embedded NATS server")
 	s.String(&o.redisURL, "redis-url", "FNGATE_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis URL holding the shared route table")
+	s.List(&o.redisAddrs, "redis-addrs", "FNGATE_REDIS_ADDRS", nil, "Redis Sentinel (with FNGATE_REDIS_MASTER) or Cluster node addresses, comma-separated; FNGATE_REDIS_URL still gives credentials and database")
+	s.String(&o.redisMaster, "redis-master", "FNGATE_REDIS_MASTER", "", "Redis Sentinel master name")
 	s.String(&o.routesFile, "routes", "FNGATE_ROUTES", "", "routes file (YAML) applied to Redis at start")
 	s.List(&o.gw.DefaultDomains, "default-domains", "FNGATE_DEFAULT_DOMAINS", []string{"localhost", "127.0.0.1"}, "hosts that routes with domain \"default\" match")
 	s.String(&o.gw.EnvID, "env-id", "FNGATE_ENV_ID", "", "environment id passed in requestContext.envId")

@@ -11,7 +11,6 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/fngate/fngate/gateway"
 	"github.com/fngate/fngate/shared/natsserver"
@@ -63,11 +62,10 @@ func run(ctx context.Context, o *options) error {
 		return fmt.Errorf("NATS max_payload is %d bytes but FNGATE_MAX_BODY_BYTES=%d needs %d: raise max_payload on the NATS server or lower the body limit", mp, cfg.MaxBodyBytes, need)
 	}
 
-	ropts, err := redis.ParseURL(o.redisURL)
+	rdb, err := store.NewClient(store.ClientConfig{URL: o.redisURL, Addrs: o.redisAddrs, MasterName: o.redisMaster})
 	if err != nil {
-		return fmt.Errorf("FNGATE_REDIS_URL: %w", err)
+		return fmt.Errorf("FNGATE_REDIS_*: %w", err)
 	}
-	rdb := redis.NewClient(ropts)
 	defer rdb.Close()
 	routes := store.NewRoutes(rdb)
 	js, err := jetstream.New(nc)

@@ -19,7 +19,6 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/fngate/fngate/shared/envflag"
 	"github.com/fngate/fngate/shared/store"
@@ -34,6 +33,8 @@ type options struct {
 	async       worker.AsyncConfig
 	natsURL     string
 	redisURL    string
+	redisAddrs  []string
+	redisMaster string
 	noAsync     bool
 	recordTTL   time.Duration
 	builtins    []string
@@ -49,6 +50,8 @@ func parse(args []string) (*options, error) {
 	s.Duration(&o.w.HeartbeatInterval, "heartbeat-interval", "FNGATE_HEARTBEAT_INTERVAL", 2*time.Second, "how often the worker announces its functions and load to gateways")
 	s.Duration(&o.w.DrainTimeout, "drain-timeout", "FNGATE_DRAIN_TIMEOUT", 30*time.Second, "how long in-flight invocations may finish after SIGTERM")
 	s.String(&o.redisURL, "redis-url", "FNGATE_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis holding invocation records (asynchronous invocations)")
+	s.List(&o.redisAddrs, "redis-addrs", "FNGATE_REDIS_ADDRS", nil, "Redis Sentinel (with FNGATE_REDIS_MASTER) or Cluster node addresses, comma-separated")
+	s.String(&o.redisMaster, "redis-master", "FNGATE_REDIS_MASTER", "", "Redis Sentinel master name")
 	var async string
 	s.String(&async, "async", "FNGATE_ASYNC", "on", "consume queued asynchronous invocations: on or off")
 	s.Duration(&o.async.AckWait, "ack-wait", "FNGATE_ACK_WAIT", 30*time.Second, "how long a queued invocation may run without a heartbeat before it is redelivered")
@@ -134,11 +137,10 @@ func run(ctx context.Context, o *options) error {
 	}
 	var checks []func(context.Context) error
 	if !o.noAsync {
-		ropts, err := redis.ParseURL(o.redisURL)
+		rdb, err := store.NewClient(store.ClientConfig{URL: o.redisURL, Addrs: o.redisAddrs, MasterName: o.redisMaster})
 		if err != nil {
-			return fmt.Errorf("FNGATE_REDIS_URL: %w", err)
+			return fmt.Errorf("FNGATE_REDIS_*: %w", err)
 		}
-		rdb := redis.NewClient(ropts)
 		defer rdb.Close()
 		js, err := jetstream.New(nc)
 		if err != nil {

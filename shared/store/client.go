@@ -1,0 +1,49 @@
+package store
+
+import (
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ClientConfig says how to reach Redis: a single server by URL, a Sentinel
+// group (Addrs of the sentinels plus MasterName), or a Cluster (several
+// Addrs, no MasterName).
+type ClientConfig struct {
+	// URL is redis://[user:password@]host:port/db or rediss:// for TLS.
+	// It is used when Addrs is empty; with Addrs, its credentials, database
+	// and TLS setting still apply.
+	URL string
+	// Addrs are host:port of sentinels (with MasterName) or cluster nodes.
+	Addrs []string
+	// MasterName selects Sentinel mode.
+	MasterName string
+}
+
+// NewClient returns a go-redis universal client for cfg.
+func NewClient(cfg ClientConfig) (redis.UniversalClient, error) {
+	var base *redis.Options
+	if cfg.URL != "" {
+		o, err := redis.ParseURL(cfg.URL)
+		if err != nil {
+			return nil, fmt.Errorf("store: redis URL: %w", err)
+		}
+		base = o
+	}
+	if len(cfg.Addrs) == 0 {
+		if base == nil {
+			return nil, fmt.Errorf("store: a Redis URL or addresses are required")
+		}
+		if cfg.MasterName != "" {
+			return nil, fmt.Errorf("store: a Sentinel master name needs the sentinels' addresses")
+		}
+		return redis.NewClient(base), nil
+	}
+	u := &redis.UniversalOptions{Addrs: cfg.Addrs, MasterName: cfg.MasterName}
+	if base != nil {
+		u.Username, u.Password, u.DB, u.TLSConfig = base.Username, base.Password, base.DB, base.TLSConfig
+	}
+	// go-redis picks the mode: failover with a master name, cluster with
+	// several addresses, a single server with one.
+	return redis.NewUniversalClient(u), nil
+}
