@@ -184,27 +184,30 @@ func TestDrainAnswersWhatItHolds(t *testing.T) {
 	must(t, w.Start(context.Background()))
 	nc := testenv.Conn(t, ns)
 	const n = 6 // 2 running, 4 queued in the worker
-	replies := make(chan error, n)
+	// Published and flushed before the drain: the server has routed all six
+	// to the worker, so the drain must answer every one.
+	inbox := nats.NewInbox()
+	replies, err := nc.SubscribeSync(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj, _ := subject.Invoke("held")
+	dl := strconv.FormatInt(time.Now().Add(20*time.Second).UnixMilli(), 10)
 	for range n {
-		go func() {
-			m, err := call(t, nc, "held", &event.Event{}, 20*time.Second)
-			if err == nil {
-				var body []byte
-				_, body, err = event.ParseReply(m, http.Header{})
-				if err == nil && string(body) != "done" {
-					err = errors.New("wrong body " + string(body))
-				}
-			}
-			replies <- err
-		}()
+		m := &nats.Msg{Subject: subj, Reply: inbox, Data: (&event.Event{}).AppendJSON(nil), Header: nats.Header{subject.HeaderDeadline: {dl}}}
+		if err := nc.PublishMsg(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
 	}
 	testenv.Eventually(t, 10*time.Second, "two invocations running", func() bool { return started.Load() == 2 })
 	drained := make(chan error, 1)
 	go func() { drained <- w.Drain(context.Background()) }()
 	// New calls find no worker once the drain has unsubscribed.
 	testenv.Eventually(t, 10*time.Second, "no responders after drain starts", func() bool {
-		sub, _ := subject.Invoke("held")
-		_, err := nc.Request(sub, nil, time.Second)
+		_, err := nc.Request(subj, (&event.Event{}).AppendJSON(nil), 50*time.Millisecond)
 		return errors.Is(err, nats.ErrNoResponders)
 	})
 	select {
@@ -216,9 +219,13 @@ func TestDrainAnswersWhatItHolds(t *testing.T) {
 	if err := <-drained; err != nil {
 		t.Fatal(err)
 	}
-	for range n {
-		if err := <-replies; err != nil {
-			t.Errorf("held invocation: %v", err)
+	for i := range n {
+		m, err := replies.NextMsg(5 * time.Second)
+		if err != nil {
+			t.Fatalf("reply %d: %v", i, err)
+		}
+		if _, body, err := event.ParseReply(m, http.Header{}); err != nil || string(body) != "done" {
+			t.Errorf("held invocation %d: %q %v", i, body, err)
 		}
 	}
 }
