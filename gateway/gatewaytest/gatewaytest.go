@@ -45,6 +45,10 @@ type Stack struct {
 	// GatewayNATS and WorkerNATS are extra options of the gateways' and
 	// workers' NATS connections (credentials, say).
 	GatewayNATS, WorkerNATS []nats.Option
+	// URL overrides where gateways and workers connect (a cluster's URLs).
+	URL string
+	// StreamReplicas of the invocation streams (default 1).
+	StreamReplicas int
 }
 
 // New starts NATS and Redis and stores routes.
@@ -71,6 +75,25 @@ func NewWithNATS(t testing.TB, ns *server.Server, routes ...route.Route) *Stack 
 	}
 	return s
 }
+
+// conn connects to the stack's NATS (or URL), closed at cleanup.
+func (s *Stack) conn(opts ...nats.Option) *nats.Conn {
+	s.T.Helper()
+	url := s.URL
+	if url == "" {
+		url = s.NATS.ClientURL()
+	}
+	nc, err := nats.Connect(url, append([]nats.Option{nats.MaxReconnects(-1), nats.ReconnectWait(100 * time.Millisecond)}, opts...)...)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	s.T.Cleanup(nc.Close)
+	return nc
+}
+
+// Conn is a NATS connection for the test itself, to the stack's NATS or
+// URL, closed at cleanup.
+func (s *Stack) Conn() *nats.Conn { return s.conn(nats.Name("test")) }
 
 // RestartNATS stops the NATS server and starts it again on the same port
 // with the same JetStream store; clients reconnect on their own.
@@ -121,7 +144,7 @@ func (g *Gateway) Stop() error {
 func (s *Stack) Gateway(cfg gateway.Config) *Gateway {
 	t := s.T
 	t.Helper()
-	nc := testenv.Conn(t, s.NATS, append([]nats.Option{nats.Name("gateway")}, s.GatewayNATS...)...)
+	nc := s.conn(append([]nats.Option{nats.Name("gateway")}, s.GatewayNATS...)...)
 	if cfg.Logger == nil {
 		cfg.Logger = Logger(t)
 	}
@@ -132,7 +155,7 @@ func (s *Stack) Gateway(cfg gateway.Config) *Gateway {
 	}
 	ctx0, cancel0 := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel0()
-	if err := queue.EnsureStreams(ctx0, js, queue.Config{}); err != nil {
+	if err := queue.EnsureStreams(ctx0, js, queue.Config{Replicas: s.StreamReplicas}); err != nil {
 		t.Fatal(err)
 	}
 	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: s.Routes, Queue: js, Invocations: s.Invocations, Idempotency: s.Idempotency})
@@ -167,7 +190,7 @@ func (s *Stack) Gateway(cfg gateway.Config) *Gateway {
 func (s *Stack) Worker(cfg worker.Config, fns map[string]worker.Handler) *worker.Worker {
 	t := s.T
 	t.Helper()
-	nc := testenv.Conn(t, s.NATS, append([]nats.Option{nats.Name("worker")}, s.WorkerNATS...)...)
+	nc := s.conn(append([]nats.Option{nats.Name("worker")}, s.WorkerNATS...)...)
 	if cfg.Logger == nil {
 		cfg.Logger = Logger(t)
 	}

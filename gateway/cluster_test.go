@@ -1,0 +1,172 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/fngate/fngate/gateway"
+	gt "github.com/fngate/fngate/gateway/gatewaytest"
+	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/store"
+	"github.com/fngate/fngate/shared/subject"
+	"github.com/fngate/fngate/shared/testenv"
+	"github.com/fngate/fngate/worker"
+)
+
+// TestClusterLeaderKilled runs fngate on a three-node JetStream cluster
+// with R3 streams and kills the invocation stream's leader under mixed sync
+// and async load: sync calls recover within seconds, and every async
+// invocation that got a 202 succeeds exactly once.
+func TestClusterLeaderKilled(t *testing.T) {
+	t.Parallel()
+	nodes := testenv.NATSCluster(t, 3)
+	s := gt.NewWithNATS(t, nodes[0], r("*", "/sync", "count"), route.Route{Domain: "*", Path: "/async", Function: "count", Mode: "async"})
+	s.URL = testenv.ClientURLs(nodes)
+	s.StreamReplicas = 3
+	gw := s.Gateway(gateway.Config{NoWorkerWait: 5 * time.Second})
+	var mu sync.Mutex
+	runs := map[string]int{}
+	count := worker.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
+		mu.Lock()
+		runs[ev.RequestContext.RequestID]++
+		mu.Unlock()
+		return "ok", nil
+	})
+	s.Worker(worker.Config{}, map[string]worker.Handler{"count": count})
+	s.Worker(worker.Config{}, map[string]worker.Handler{"count": count})
+
+	// Which node leads the invocation stream?
+	js, err := jetstream.New(s.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var leader string
+	testenv.Eventually(t, 20*time.Second, "stream leader known", func() bool {
+		st, err := js.Stream(context.Background(), subject.StreamInvocations)
+		if err != nil {
+			return false
+		}
+		info, err := st.Info(context.Background())
+		if err != nil || info.Cluster == nil || info.Cluster.Leader == "" {
+			return false
+		}
+		leader = info.Cluster.Leader
+		return true
+	})
+
+	var accepted sync.Map // request id → invocation id
+	var syncOK, syncFail atomic.Int64
+	var lastSyncFail atomic.Int64 // unix ms
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for c := range 4 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id := fmt.Sprintf("c%d-%d", c, i)
+				if c%2 == 0 {
+					resp := doQuiet(gw.URL+"/sync", id)
+					if resp == 200 {
+						syncOK.Add(1)
+					} else {
+						syncFail.Add(1)
+						lastSyncFail.Store(time.Now().UnixMilli())
+					}
+					continue
+				}
+				req, _ := http.NewRequest("POST", gw.URL+"/async", nil)
+				req.Header.Set("X-Request-Id", id)
+				resp, err := gt.Client.Do(req)
+				if err != nil {
+					continue
+				}
+				var a struct{ InvocationID string }
+				_ = json.NewDecoder(resp.Body).Decode(&a)
+				resp.Body.Close()
+				if resp.StatusCode == 202 {
+					accepted.Store(id, a.InvocationID)
+				}
+			}
+		})
+	}
+	time.Sleep(time.Second) // load before the kill: a duration of traffic, not a wait for state
+	var killedAt time.Time
+	for _, n := range nodes {
+		if n.Name() == leader {
+			killedAt = time.Now()
+			n.Shutdown()
+		}
+	}
+	if killedAt.IsZero() {
+		t.Fatalf("leader %q is none of the nodes", leader)
+	}
+	time.Sleep(6 * time.Second) // load through the election
+	close(stop)
+	wg.Wait()
+
+	if syncOK.Load() == 0 {
+		t.Fatal("no sync call succeeded")
+	}
+	if last := lastSyncFail.Load(); last != 0 {
+		if recovered := time.UnixMilli(last).Sub(killedAt); recovered > 5*time.Second {
+			t.Errorf("sync calls still failing %s after the kill", recovered)
+		}
+	}
+	n := 0
+	accepted.Range(func(_, _ any) bool { n++; return true })
+	if n == 0 {
+		t.Fatal("no async invocation accepted")
+	}
+	testenv.Eventually(t, 60*time.Second, "every accepted invocation ran", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		done := true
+		accepted.Range(func(k, _ any) bool {
+			if runs[k.(string)] == 0 {
+				done = false
+			}
+			return done
+		})
+		return done
+	})
+	mu.Lock()
+	accepted.Range(func(k, _ any) bool {
+		if c := runs[k.(string)]; c != 1 {
+			t.Errorf("accepted %s ran %d times", k, c)
+		}
+		return true
+	})
+	mu.Unlock()
+	accepted.Range(func(_, v any) bool {
+		inv, err := s.Invocations.Get(context.Background(), v.(string))
+		if err != nil || inv.Status != store.StatusSucceeded {
+			t.Errorf("invocation %s: %+v %v", v, inv, err)
+		}
+		return true
+	})
+	t.Logf("killed leader %s; sync ok %d, failed %d; %d async accepted, all succeeded once", leader, syncOK.Load(), syncFail.Load(), n)
+}
+
+func doQuiet(url, id string) int {
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("X-Request-Id", id)
+	resp, err := gt.Client.Do(req)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
