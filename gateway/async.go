@@ -189,8 +189,9 @@ func (g *Gateway) recordFailure(rt *route.Route, reqID string, event []byte, sta
 }
 
 // Replay queues a new invocation that runs the event of id unchanged,
-// linked to it by replayOf. Concurrent replays of the same invocation
-// produce one new invocation, whose id they all return.
+// linked to it by replayOf. An invocation is replayed at most once: every
+// replay of it, concurrent or later, returns the same new invocation (to
+// run it again, replay the replay).
 func (g *Gateway) Replay(ctx context.Context, id string) (string, error) {
 	if g.queue == nil || g.invs == nil {
 		return "", ErrAsyncDisabled
@@ -211,12 +212,14 @@ func (g *Gateway) Replay(ctx context.Context, id string) (string, error) {
 		rt = route.Route{Domain: route.DomainAny, Path: "/", Function: orig.Function}
 		_ = rt.Normalize()
 	}
-	newID, err := g.invs.ReplayCandidate(ctx, id)
-	if err != nil {
-		return "", err
-	}
+	newID := store.ReplayID(id)
 	inv := &store.Invocation{ID: newID, Function: orig.Function, Mode: route.ModeAsync, ReplayOf: id, CallbackURL: orig.CallbackURL}
-	// A replay runs the original event unchanged, trace context included.
+	if existing, err := g.invs.Get(ctx, newID); err == nil && existing.Status != store.StatusQueued {
+		return newID, nil // replayed already: that replay it is
+	}
+	// A new replay, or one still queued (its publisher may have died before
+	// publishing): publish. JetStream drops a duplicate within its window,
+	// and a worker never re-runs an invocation that already succeeded.
 	created, err := g.enqueue(ctx, inv, &rt, "replay-"+id, "", event, false)
 	if err != nil {
 		return "", err

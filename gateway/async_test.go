@@ -194,6 +194,12 @@ func TestAsyncRetriesThenDead(t *testing.T) {
 	if n := runs.Load() - before; n != 1 {
 		t.Fatalf("replay ran the function %d times, want 1", n)
 	}
+	// Replayed at most once: a later replay returns that same invocation.
+	var again struct{ InvocationID string }
+	admin().JSON(t, &again)
+	if again.InvocationID != ids[0] || runs.Load()-before != 1 {
+		t.Fatalf("later replay = %s (runs %d), want %s and no new run", again.InvocationID, runs.Load()-before, ids[0])
+	}
 	// A replay of a running-or-queued invocation is refused; of an unknown one, 404.
 	assertError(t, gt.Do(t, "POST", gw.AdminURL+"/admin/invocations/nope/replay", "", nil, nil), 404, "INVOCATION_NOT_FOUND")
 }

@@ -60,7 +60,6 @@ type InvocationStore interface {
 	Get(ctx context.Context, id string) (*store.Invocation, error)
 	Event(ctx context.Context, id string) ([]byte, error)
 	List(ctx context.Context, f store.Filter) (*store.Page, error)
-	ReplayCandidate(ctx context.Context, id string) (string, error)
 	ReplayCreated(ctx context.Context, id, replayID string) error
 }
 

@@ -34,10 +34,11 @@ func NewInvocationID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// ReplayID returns the id of the generation-th replay of id: every caller
-// that replays the same invocation at the same time gets the same id.
-func ReplayID(id string, generation int64) string {
-	sum := sha256.Sum256([]byte(id + ":replay:" + strconv.FormatInt(generation, 10)))
+// ReplayID returns the id of the replay of id. An invocation is replayed
+// at most once: every caller that replays it gets this id (to run it again,
+// replay the replay).
+func ReplayID(id string) string {
+	sum := sha256.Sum256([]byte(id + ":replay"))
 	return hex.EncodeToString(sum[:16])
 }
 
@@ -59,7 +60,6 @@ type Invocation struct {
 	AttemptErrors []AttemptError  `json:"attemptErrors,omitempty"`
 	ReplayOf      string          `json:"replayOf,omitempty"`
 	LastReplay    string          `json:"lastReplay,omitempty"`
-	Replays       int64           `json:"replays,omitempty"` // replays that ended
 	CallbackURL   string          `json:"callbackUrl,omitempty"`
 	Callback      *CallbackState  `json:"callback,omitempty"`
 	Route         json.RawMessage `json:"route,omitempty"`
@@ -253,7 +253,7 @@ if ARGV[3] ~= '' then
   redis.call('PEXPIRE', KEYS[2], ARGV[2])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return {1, redis.call('HGET', KEYS[1], 'replayOf') or ''}`)
+return 1`)
 
 // ErrStale reports a transition refused because the invocation ended or a
 // later attempt took it over (the caller's worker was presumed dead).
@@ -262,21 +262,7 @@ var ErrStale = errors.New("invocation record moved on")
 // Succeed records the answer of attempt.
 func (s *Invocations) Succeed(ctx context.Context, id string, attempt int, res *Result) error {
 	b, _ := json.Marshal(res)
-	return s.end(ctx, id, attempt, nil, "status", StatusSucceeded, "result", string(b), "finishedAt", stamp(time.Now()))
-}
-
-// end applies a terminal transition; when the invocation was a replay, the
-// original's replay generation advances, so its next replay is a new
-// invocation (see ReplayCandidate).
-func (s *Invocations) end(ctx context.Context, id string, attempt int, ae *AttemptError, fields ...any) error {
-	replayOf, err := s.transitionReplay(ctx, id, attempt, ae, fields...)
-	if err != nil || replayOf == "" {
-		return err
-	}
-	if err := s.rdb.HIncrBy(ctx, keyInvocation(replayOf), "replays", 1).Err(); err != nil {
-		return fmt.Errorf("store: advance replay generation of %s: %w", replayOf, err)
-	}
-	return nil
+	return s.transition(ctx, id, attempt, nil, "status", StatusSucceeded, "result", string(b), "finishedAt", stamp(time.Now()))
 }
 
 // AttemptFailed records a failed attempt and when the next one is due.
@@ -288,40 +274,27 @@ func (s *Invocations) AttemptFailed(ctx context.Context, id string, ae AttemptEr
 // dead-letter stream. An attempt of 0 skips the attempt check (a delivery
 // past the last attempt, whose worker was lost).
 func (s *Invocations) Dead(ctx context.Context, id string, ae AttemptError, attempt int) error {
-	return s.end(ctx, id, attempt, &ae, "status", StatusDead, "error", ae.Error, "finishedAt", stamp(time.Now()))
+	return s.transition(ctx, id, attempt, &ae, "status", StatusDead, "error", ae.Error, "finishedAt", stamp(time.Now()))
 }
 
 // transition applies fields when the record has not ended and attempt
 // (unless 0) is still its current attempt.
 func (s *Invocations) transition(ctx context.Context, id string, attempt int, ae *AttemptError, fields ...any) error {
-	_, err := s.transitionReplay(ctx, id, attempt, ae, fields...)
-	return err
-}
-
-// transitionReplay applies a transition and returns the record's replayOf.
-func (s *Invocations) transitionReplay(ctx context.Context, id string, attempt int, ae *AttemptError, fields ...any) (string, error) {
 	var errJSON []byte
 	if ae != nil {
 		errJSON, _ = json.Marshal(ae)
 	}
 	args := append([]any{strconv.Itoa(attempt), s.ttl.Milliseconds(), string(errJSON)}, append(fields, "updatedAt", stamp(time.Now()))...)
-	v, err := transition.Run(ctx, s.rdb, []string{keyInvocation(id), keyInvocationErrors(id)}, args...).Result()
-	if err != nil {
-		return "", fmt.Errorf("store: update invocation %s: %w", id, err)
+	n, err := transition.Run(ctx, s.rdb, []string{keyInvocation(id), keyInvocationErrors(id)}, args...).Int64()
+	switch {
+	case err != nil:
+		return fmt.Errorf("store: update invocation %s: %w", id, err)
+	case n == -1:
+		return ErrInvocationNotFound
+	case n == 0:
+		return ErrStale
 	}
-	switch v := v.(type) {
-	case int64:
-		if v == -1 {
-			return "", ErrInvocationNotFound
-		}
-		return "", ErrStale
-	case []any:
-		if len(v) == 2 {
-			replayOf, _ := v[1].(string)
-			return replayOf, nil
-		}
-	}
-	return "", fmt.Errorf("store: update invocation %s: unexpected reply %v", id, v)
+	return nil
 }
 
 // SetCallback records the outcome of the callback delivery.
@@ -365,19 +338,6 @@ func (s *Invocations) Event(ctx context.Context, id string) ([]byte, error) {
 		return nil, fmt.Errorf("store: invocation event: %w", err)
 	}
 	return b, nil
-}
-
-// ReplayCandidate returns the id the next replay of id must use: the same
-// for every caller until that replay ends, when the generation advances
-// (see [ReplayID]). Create refuses the duplicates and JetStream
-// deduplicates the publishes, so replays requested while one is queued or
-// running all get that one.
-func (s *Invocations) ReplayCandidate(ctx context.Context, id string) (string, error) {
-	gen, err := s.rdb.HGet(ctx, keyInvocation(id), "replays").Int64()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return "", fmt.Errorf("store: replay generation: %w", err)
-	}
-	return ReplayID(id, gen), nil
 }
 
 // ReplayCreated notes on id's record that replayID replays it.
@@ -494,7 +454,6 @@ func (s *Invocations) getMany(ctx context.Context, ids []string) ([]*Invocation,
 		}
 		inv.Attempts, _ = strconv.Atoi(h["attempts"])
 		inv.MaxAttempts, _ = strconv.Atoi(h["maxAttempts"])
-		inv.Replays, _ = strconv.ParseInt(h["replays"], 10, 64)
 		inv.CreatedAt = unstamp(h["createdAt"])
 		inv.UpdatedAt = unstamp(h["updatedAt"])
 		inv.StartedAt = unstampPtr(h["startedAt"])
@@ -524,7 +483,7 @@ func (s *Invocations) getMany(ctx context.Context, ids []string) ([]*Invocation,
 
 // recordFields are the hash fields a record is read from (not its event).
 var recordFields = []string{"id", "function", "mode", "status", "attempts", "maxAttempts", "createdAt", "updatedAt",
-	"startedAt", "finishedAt", "nextAttemptAt", "result", "error", "replayOf", "lastReplay", "replays", "callbackUrl", "callback", "route"}
+	"startedAt", "finishedAt", "nextAttemptAt", "result", "error", "replayOf", "lastReplay", "callbackUrl", "callback", "route"}
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
