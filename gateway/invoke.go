@@ -86,14 +86,6 @@ func (g *Gateway) invoke(c *gin.Context) {
 	if done {
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(rt.Timeout))
-	defer cancel()
-	deadline, _ := ctx.Deadline()
-	subj, err := subject.Invoke(rt.Function)
-	if err != nil { // unreachable for a normalised route; never publish it
-		writeError(c, g.log, reqID, err)
-		return
-	}
 	trace := traceParent(r.Header)
 	payload := event.AppendRequest(buf.AvailableBuffer()[:0], &event.Request{
 		Method:   r.Method,
@@ -115,6 +107,15 @@ func (g *Gateway) invoke(c *gin.Context) {
 	if async {
 		mode = "async"
 		g.accept(c, rt, reqID, trace, payload, callback, claim)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(rt.Timeout))
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	subj, err := subject.Invoke(rt.Function)
+	if err != nil { // unreachable for a normalised route; never publish it
+		g.releaseIdempotency(claim, reqID)
+		writeError(c, g.log, reqID, err)
 		return
 	}
 	msg := &nats.Msg{

@@ -23,10 +23,6 @@ func (g *Gateway) SyncRoutes(ctx context.Context) error {
 	return nil
 }
 
-// Routes returns the routes this gateway currently serves (nil before the
-// first load).
-func (g *Gateway) Routes() *route.Table { return g.table.Load() }
-
 // watchRoutes reloads on every change notification and checks the version
 // every RoutesResync, so a missed notification (or a Redis restart) heals.
 // While Redis is unreachable the last table keeps serving.

@@ -257,77 +257,56 @@ func (d *decoder) multiMap(p *map[string][]string) error {
 
 func (d *decoder) event(e *Event) error {
 	var seen uint16
-	once := func(bit uint16) error {
-		if seen&bit != 0 {
-			return errSlow
-		}
-		seen |= bit
-		return nil
-	}
 	err := d.object(func(k string) error {
+		var bit uint16
+		var read func() error
 		switch k {
 		case "path":
-			if err := once(1); err != nil {
-				return err
-			}
-			return d.strInto(&e.Path)
+			bit, read = 1, func() error { return d.strInto(&e.Path) }
 		case "httpMethod":
-			if err := once(2); err != nil {
-				return err
-			}
-			return d.strInto(&e.HTTPMethod)
+			bit, read = 2, func() error { return d.strInto(&e.HTTPMethod) }
 		case "headers":
-			if err := once(4); err != nil {
-				return err
-			}
-			return d.strMap(&e.Headers)
+			bit, read = 4, func() error { return d.strMap(&e.Headers) }
 		case "multiValueHeaders":
-			if err := once(8); err != nil {
-				return err
-			}
-			return d.multiMap(&e.MultiValueHeaders)
+			bit, read = 8, func() error { return d.multiMap(&e.MultiValueHeaders) }
 		case "queryStringParameters":
-			if err := once(16); err != nil {
-				return err
-			}
-			return d.strMap(&e.QueryStringParameters)
+			bit, read = 16, func() error { return d.strMap(&e.QueryStringParameters) }
 		case "multiValueQueryStringParameters":
-			if err := once(32); err != nil {
-				return err
-			}
-			return d.multiMap(&e.MultiValueQueryStringParameters)
+			bit, read = 32, func() error { return d.multiMap(&e.MultiValueQueryStringParameters) }
 		case "body":
-			if err := once(64); err != nil {
-				return err
-			}
-			return d.strInto(&e.Body)
+			bit, read = 64, func() error { return d.strInto(&e.Body) }
 		case "isBase64Encoded":
-			if err := once(128); err != nil {
-				return err
-			}
-			d.ws()
-			switch {
-			case len(d.s)-d.i >= 4 && d.s[d.i:d.i+4] == "true":
-				e.IsBase64Encoded, d.i = true, d.i+4
-			case len(d.s)-d.i >= 5 && d.s[d.i:d.i+5] == "false":
-				e.IsBase64Encoded, d.i = false, d.i+5
-			default:
-				return errSlow
-			}
-			return nil
+			bit, read = 128, func() error { return d.boolInto(&e.IsBase64Encoded) }
 		case "requestContext":
-			if err := once(256); err != nil {
-				return err
-			}
-			return d.requestContext(&e.RequestContext)
+			bit, read = 256, func() error { return d.requestContext(&e.RequestContext) }
+		default:
+			return errSlow
 		}
-		return errSlow
+		if seen&bit != 0 {
+			return errSlow // a repeated key: encoding/json's merge rules apply
+		}
+		seen |= bit
+		return read()
 	})
 	if err != nil {
 		return err
 	}
 	d.ws()
 	if d.i != len(d.s) {
+		return errSlow
+	}
+	return nil
+}
+
+// boolInto reads true or false (null is left to encoding/json).
+func (d *decoder) boolInto(p *bool) error {
+	d.ws()
+	switch {
+	case len(d.s)-d.i >= 4 && d.s[d.i:d.i+4] == "true":
+		*p, d.i = true, d.i+4
+	case len(d.s)-d.i >= 5 && d.s[d.i:d.i+5] == "false":
+		*p, d.i = false, d.i+5
+	default:
 		return errSlow
 	}
 	return nil

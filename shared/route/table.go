@@ -52,9 +52,6 @@ func NewTable(routes []Route, defaultHosts []string) *Table {
 	return t
 }
 
-// Len returns the number of routes in the table.
-func (t *Table) Len() int { return len(t.routes) }
-
 // Match returns the route serving host and path (a request's Host header and
 // URL path), or nil.
 func (t *Table) Match(host, path string) *Route {

@@ -48,9 +48,6 @@ func NewIdempotency(rdb redis.UniversalClient, ttl time.Duration) *Idempotency {
 // Close stops the batcher.
 func (s *Idempotency) Close() { s.batch.close() }
 
-// TTL returns how long completed keys are kept.
-func (s *Idempotency) TTL() time.Duration { return s.ttl }
-
 // A key's value is one string, "state\nfingerprint\nstatus\nheaders\nbody",
 // so that claiming is one plain SET NX GET (no script) and completing one
 // SET XX.

@@ -191,9 +191,6 @@ func (s *Invocations) index(ctx context.Context, p redis.Pipeliner, inv *Invocat
 	p.ZAdd(ctx, keyInvocationsByFunction(inv.Function), redis.Z{Score: score, Member: inv.ID})
 }
 
-// TTL returns how long records are kept.
-func (s *Invocations) TTL() time.Duration { return s.ttl }
-
 var createInvocation = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 2))
