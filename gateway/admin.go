@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/fngate/fngate/gateway/console"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/store"
 )
@@ -31,6 +32,10 @@ const maxAdminBody = 1 << 20
 //	GET    /admin/invocations/:id          one record with its event
 //	POST   /admin/invocations/:id/replay   replay one invocation (202)
 //	POST   /admin/invocations/replay       replay every match of a filter (202)
+//	GET    /admin/stats        this gateway's request counts by route
+//
+// The operator console at /console/ (package console) is a face on these
+// endpoints: it calls this handler in process.
 //
 // Every call needs "Authorization: Bearer <FNGATE_ADMIN_TOKEN>" when a token
 // is set. /healthz, /readyz and /metrics beside them need none.
@@ -59,6 +64,8 @@ func (g *Gateway) AdminHandler() http.Handler {
 	a.GET("/invocations/:id", g.getInvocation)
 	a.POST("/invocations/:id/replay", g.replayInvocation)
 	a.POST("/invocations/replay", g.replayMany)
+	a.GET("/stats", g.stats)
+	g.mountConsole(e)
 	return e
 }
 
@@ -178,7 +185,7 @@ func (in filterInput) filter() (store.Filter, error) {
 	switch in.Status {
 	case "", store.StatusQueued, store.StatusRunning, store.StatusFailed, store.StatusSucceeded, store.StatusDead:
 	default:
-		return f, fmt.Errorf("%w: status %q is not queued, running, failed, succeeded or dead", ErrBadRequest, in.Status)
+		return f, &ParamError{Field: "status", Message: fmt.Sprintf("%q is not queued, running, failed, succeeded or dead", in.Status)}
 	}
 	for _, t := range []struct {
 		s   string
@@ -190,12 +197,12 @@ func (in filterInput) filter() (store.Filter, error) {
 		}
 		v, err := time.Parse(time.RFC3339, t.s)
 		if err != nil {
-			return f, fmt.Errorf("%w: %s must be an RFC 3339 time such as 2026-01-02T15:04:05Z", ErrBadRequest, t.n)
+			return f, &ParamError{Field: t.n, Message: "must be an RFC 3339 time such as 2026-01-02T15:04:05Z"}
 		}
 		*t.dst = v
 	}
 	if in.Limit < 0 || in.Limit > 1000 {
-		return f, fmt.Errorf("%w: limit must be within 0..1000", ErrBadRequest)
+		return f, &ParamError{Field: "limit", Message: "must be within 0..1000"}
 	}
 	return f, nil
 }
@@ -318,4 +325,17 @@ func (g *Gateway) replayMany(c *gin.Context) {
 		f.Cursor = page.NextCursor
 	}
 	c.JSON(http.StatusAccepted, out)
+}
+
+// mountConsole serves the operator console on the admin engine e; the
+// console calls e's admin API in process.
+func (g *Gateway) mountConsole(e *gin.Engine) {
+	con, err := console.New(console.Config{API: e, Token: g.cfg.AdminToken, PublicURL: g.cfg.PublicURL, Logger: g.log})
+	if err != nil {
+		g.log.Error("console not served", "err", err) // the config was validated: not expected
+		return
+	}
+	h := gin.WrapH(con)
+	e.GET("/console", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, console.Prefix) })
+	e.Any("/console/*page", h)
 }

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net"
 	"time"
+
+	"github.com/fngate/fngate/gateway/console"
 )
 
 // Config configures a Gateway. Fields map one to one to FNGATE_* variables
@@ -38,7 +40,11 @@ type Config struct {
 	// TrustedProxies are CIDRs or IPs whose X-Forwarded-For is believed for
 	// requestContext.sourceIp. Default none: the peer address is used.
 	TrustedProxies []string // FNGATE_TRUSTED_PROXIES
-	Logger         *slog.Logger
+	// PublicURL is the base URL callers use to reach the public listener;
+	// the console shows each route's URL and curl line with it. Default
+	// http://localhost:<port of HTTPAddr>.
+	PublicURL string // FNGATE_PUBLIC_URL
+	Logger    *slog.Logger
 }
 
 // Defaults.
@@ -87,6 +93,13 @@ func (c Config) WithDefaults() Config {
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = 2 * time.Minute
 	}
+	if c.PublicURL == "" {
+		port := "8080"
+		if _, p, err := net.SplitHostPort(c.HTTPAddr); err == nil && p != "" && p != "0" {
+			port = p
+		}
+		c.PublicURL = "http://localhost:" + port
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -102,6 +115,9 @@ func (c Config) Validate() error {
 		return errors.New("gateway: MaxHeaderBytes must be at least 1024")
 	case c.NoWorkerWait < 0 || c.RoutesResync < 100*time.Millisecond || c.ShutdownTimeout < 0:
 		return errors.New("gateway: NoWorkerWait and ShutdownTimeout must not be negative, RoutesResync at least 100ms")
+	}
+	if err := (console.Config{PublicURL: c.PublicURL}).WithDefaults().Validate(); err != nil {
+		return fmt.Errorf("gateway: FNGATE_PUBLIC_URL: %w", err)
 	}
 	if c.AdminToken == "" && !IsLoopback(c.AdminAddr) {
 		return fmt.Errorf("gateway: admin listener %q is not loopback and FNGATE_ADMIN_TOKEN is empty: set a token or listen on 127.0.0.1", c.AdminAddr)

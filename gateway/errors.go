@@ -27,6 +27,17 @@ var (
 	ErrBadRequest        = errors.New("invalid request")
 )
 
+// ParamError names the admin API parameter that is invalid.
+type ParamError struct {
+	Field   string
+	Message string
+}
+
+func (e *ParamError) Error() string { return "invalid request: " + e.Field + ": " + e.Message }
+
+// Unwrap makes errors.Is(err, ErrBadRequest) true.
+func (e *ParamError) Unwrap() error { return ErrBadRequest }
+
 // apiError is the JSON error body.
 type apiError struct {
 	Error     errorDetail `json:"error"`
@@ -36,7 +47,7 @@ type apiError struct {
 type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
-	// Field names the invalid field of a route.
+	// Field names the invalid field of a route or parameter of a request.
 	Field string `json:"field,omitempty"`
 }
 
@@ -45,6 +56,7 @@ type errorDetail struct {
 func classify(err error) (int, errorDetail) {
 	var fe *event.Error
 	var re *route.FieldError
+	var pe *ParamError
 	switch {
 	case errors.Is(err, ErrRouteNotFound), errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, errorDetail{Code: "ROUTE_NOT_FOUND", Message: err.Error()}
@@ -85,6 +97,8 @@ func classify(err error) (int, errorDetail) {
 		return http.StatusBadRequest, errorDetail{Code: "INVALID_ROUTE", Message: re.Error(), Field: re.Field}
 	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict, errorDetail{Code: "ROUTE_EXISTS", Message: err.Error()}
+	case errors.As(err, &pe):
+		return http.StatusBadRequest, errorDetail{Code: "INVALID_REQUEST", Message: err.Error(), Field: pe.Field}
 	case errors.Is(err, ErrBadRequest):
 		return http.StatusBadRequest, errorDetail{Code: "INVALID_REQUEST", Message: err.Error()}
 	case errors.As(err, &fe) && fe.Code == event.CodeTimeout,

@@ -4,7 +4,10 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -59,6 +62,7 @@ type seriesKey struct {
 type series struct {
 	requests prometheus.Counter
 	latency  prometheus.Observer
+	count    atomic.Int64 // requests, for /admin/stats
 }
 
 // observe records one public request once its response is written. The
@@ -75,6 +79,7 @@ func (m *metrics) observe(route, mode string, status int, start time.Time) {
 	}
 	s := v.(*series)
 	s.requests.Inc()
+	s.count.Add(1)
 	s.latency.Observe(time.Since(start).Seconds())
 }
 
@@ -114,4 +119,41 @@ func (g *Gateway) operate(e *gin.Engine) {
 	})
 	h := promhttp.HandlerFor(g.metrics.reg, promhttp.HandlerOpts{})
 	e.GET("/metrics", gin.WrapH(h))
+}
+
+// RouteStats counts one route's requests on this gateway since it started.
+type RouteStats struct {
+	Route    string `json:"route"` // domain and trigger path; empty: no route matched
+	Mode     string `json:"mode"`
+	Requests int64  `json:"requests"`
+	Errors   int64  `json:"errors"` // answered 5xx
+}
+
+// Stats returns this gateway's request counts by route and mode.
+func (g *Gateway) Stats() []RouteStats {
+	by := map[[2]string]*RouteStats{}
+	g.metrics.cache.Range(func(k, v any) bool {
+		key, s := k.(seriesKey), v.(*series)
+		rs := by[[2]string{key.route, key.mode}]
+		if rs == nil {
+			rs = &RouteStats{Route: key.route, Mode: key.mode}
+			by[[2]string{key.route, key.mode}] = rs
+		}
+		n := s.count.Load()
+		rs.Requests += n
+		if key.status >= 500 {
+			rs.Errors += n
+		}
+		return true
+	})
+	out := make([]RouteStats, 0, len(by))
+	for _, rs := range by {
+		out = append(out, *rs)
+	}
+	slices.SortFunc(out, func(a, b RouteStats) int { return strings.Compare(a.Route+"\x00"+a.Mode, b.Route+"\x00"+b.Mode) })
+	return out
+}
+
+func (g *Gateway) stats(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"routes": g.Stats()})
 }

@@ -1,0 +1,51 @@
+package console
+
+import (
+	"fmt"
+	"html/template"
+	"strings"
+	"time"
+)
+
+var funcs = template.FuncMap{
+	"when": func(v any) string {
+		switch t := v.(type) {
+		case time.Time:
+			if t.IsZero() {
+				return ""
+			}
+			return t.UTC().Format("2006-01-02 15:04:05Z")
+		case *time.Time:
+			if t == nil || t.IsZero() {
+				return ""
+			}
+			return t.UTC().Format("2006-01-02 15:04:05Z")
+		}
+		return ""
+	},
+	"join": strings.Join,
+	"pct":  func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
+	"num":  func(f float64) string { return fmt.Sprintf("%.1f", f) },
+	"domainLabel": func(d string) string {
+		switch d {
+		case "default":
+			return "default domain"
+		case "*":
+			return "* (any domain)"
+		}
+		return d
+	},
+	"modeOf": func(m string) string {
+		if m == "" {
+			return "sync"
+		}
+		return m
+	},
+	"dict": func(kv ...any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	},
+}

@@ -1,0 +1,230 @@
+package console
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/fngate/fngate/shared/store"
+)
+
+// statuses are the invocation statuses the filter offers.
+var statuses = []string{store.StatusQueued, store.StatusRunning, store.StatusFailed, store.StatusSucceeded, store.StatusDead}
+
+// filterForm is the invocation filter, as typed in the page.
+type filterForm struct {
+	Function, Status, Since, Until, Cursor string
+	Errors                                 map[string]string
+	Statuses                               []string
+}
+
+func readFilter(q url.Values) filterForm {
+	return filterForm{Function: q.Get("function"), Status: q.Get("status"), Since: q.Get("since"),
+		Until: q.Get("until"), Cursor: q.Get("cursor"), Errors: map[string]string{}, Statuses: statuses}
+}
+
+// apiTime turns a datetime-local value (taken as UTC) into RFC 3339; other
+// text is passed on for the API to judge.
+func apiTime(s string) string {
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05"} {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return t.Format(time.RFC3339)
+		}
+	}
+	return s
+}
+
+// query is the filter as admin API query parameters.
+func (f filterForm) query(limit int) url.Values {
+	q := url.Values{}
+	for k, v := range map[string]string{"function": f.Function, "status": f.Status, "since": apiTime(f.Since), "until": apiTime(f.Until), "cursor": f.Cursor} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	return q
+}
+
+// next is this page's query with the cursor of the following page.
+func (f filterForm) next(cursor string) string {
+	g := f
+	g.Cursor = cursor
+	q := g.query(0)
+	for k, v := range map[string]string{"since": f.Since, "until": f.Until} {
+		if v != "" {
+			q.Set(k, v) // as the user typed it
+		}
+	}
+	return q.Encode()
+}
+
+// filterError puts an API error beside the filter field it names.
+func (f *filterForm) filterError(err error) bool {
+	var ae *apiError
+	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
+		return false
+	}
+	switch ae.Field {
+	case "function", "status", "since", "until":
+		f.Errors[ae.Field] = ae.Message
+	default:
+		f.Errors[""] = ae.Message
+	}
+	return true
+}
+
+func (c *Console) invocationList(w http.ResponseWriter, r *http.Request, s session) {
+	f := readFilter(r.URL.Query())
+	var page store.Page
+	err := c.api.call(r.Context(), http.MethodGet, "/admin/invocations?"+f.query(50).Encode(), nil, &page)
+	status := http.StatusOK
+	if err != nil {
+		if !f.filterError(err) {
+			c.apiFailure(w, r, s, err)
+			return
+		}
+		status = http.StatusBadRequest
+	}
+	next := ""
+	if page.NextCursor != "" {
+		next = f.next(page.NextCursor)
+	}
+	v := c.view(s, "invocations", "Invocations", struct {
+		Filter      filterForm
+		Invocations []*store.Invocation
+		Next        string
+		ReplayQuery string
+	}{f, page.Invocations, next, filterForm{Function: f.Function, Since: f.Since, Until: f.Until}.query(0).Encode()})
+	v.Notice = notice(r)
+	c.render(w, status, "invocations", v)
+}
+
+// invocation is GET /admin/invocations/:id.
+type invocation struct {
+	store.Invocation
+	Event json.RawMessage `json:"event"`
+}
+
+// Pretty is the event indented for reading.
+func (i invocation) Pretty() string { return indent(i.Event) }
+
+// PrettyRoute is the route the invocation was accepted on.
+func (i invocation) PrettyRoute() string { return indent(i.Route) }
+
+func indent(raw json.RawMessage) string {
+	var v any
+	if len(raw) == 0 || json.Unmarshal(raw, &v) != nil {
+		return string(raw)
+	}
+	b, _ := json.MarshalIndent(v, "", "  ")
+	return string(b)
+}
+
+func (c *Console) getInvocation(w http.ResponseWriter, r *http.Request, s session) (*invocation, bool) {
+	var inv invocation
+	if err := c.api.call(r.Context(), http.MethodGet, "/admin/invocations/"+url.PathEscape(r.PathValue("id")), nil, &inv); err != nil {
+		c.apiFailure(w, r, s, err)
+		return nil, false
+	}
+	return &inv, true
+}
+
+func (c *Console) invocationDetail(w http.ResponseWriter, r *http.Request, s session) {
+	inv, ok := c.getInvocation(w, r, s)
+	if !ok {
+		return
+	}
+	v := c.view(s, "invocations", "Invocation "+inv.ID, inv)
+	v.Notice = notice(r)
+	c.render(w, http.StatusOK, "invocation", v)
+}
+
+func (c *Console) replayConfirm(w http.ResponseWriter, r *http.Request, s session) {
+	inv, ok := c.getInvocation(w, r, s)
+	if !ok {
+		return
+	}
+	c.render(w, http.StatusOK, "replay_one", c.view(s, "invocations", "Replay "+inv.ID, inv))
+}
+
+type replayAccepted struct {
+	InvocationID string `json:"invocationId"`
+	ReplayOf     string `json:"replayOf"`
+}
+
+func (c *Console) replayOne(w http.ResponseWriter, r *http.Request, s session) {
+	var acc replayAccepted
+	if err := c.api.call(r.Context(), http.MethodPost, "/admin/invocations/"+url.PathEscape(r.PathValue("id"))+"/replay", nil, &acc); err != nil {
+		c.apiFailure(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, "/console/invocations/"+url.PathEscape(acc.InvocationID)+"?done=replayed", http.StatusSeeOther)
+}
+
+// replayCandidates lists the dead letters of f that were not replayed yet,
+// looking at up to 1000 records (the admin API's bound for one replay).
+func (c *Console) replayCandidates(r *http.Request, f filterForm) ([]*store.Invocation, error) {
+	f.Status, f.Cursor = store.StatusDead, ""
+	var out []*store.Invocation
+	for seen := 0; seen < 1000; {
+		var page store.Page
+		if err := c.api.call(r.Context(), http.MethodGet, "/admin/invocations?"+f.query(min(500, 1000-seen)).Encode(), nil, &page); err != nil {
+			return nil, err
+		}
+		for _, inv := range page.Invocations {
+			if inv.LastReplay == "" {
+				out = append(out, inv)
+			}
+		}
+		seen += len(page.Invocations)
+		if page.NextCursor == "" {
+			break
+		}
+		f.Cursor = page.NextCursor
+	}
+	return out, nil
+}
+
+func (c *Console) replayManyConfirm(w http.ResponseWriter, r *http.Request, s session) {
+	f := readFilter(r.URL.Query())
+	list, err := c.replayCandidates(r, f)
+	status := http.StatusOK
+	if err != nil {
+		if !f.filterError(err) {
+			c.apiFailure(w, r, s, err)
+			return
+		}
+		status = http.StatusBadRequest
+	}
+	c.render(w, status, "replay_many", c.view(s, "invocations", "Replay dead letters", struct {
+		Filter      filterForm
+		Invocations []*store.Invocation
+	}{f, list}))
+}
+
+type replayedMany struct {
+	Replayed []replayAccepted `json:"replayed"`
+	Errors   []string         `json:"errors"`
+}
+
+func (c *Console) replayMany(w http.ResponseWriter, r *http.Request, s session) {
+	f := readFilter(r.PostForm)
+	body := map[string]any{"status": store.StatusDead, "limit": 1000}
+	for k, v := range map[string]string{"function": f.Function, "since": apiTime(f.Since), "until": apiTime(f.Until)} {
+		if v != "" {
+			body[k] = v
+		}
+	}
+	var out replayedMany
+	if err := c.api.call(r.Context(), http.MethodPost, "/admin/invocations/replay", body, &out); err != nil {
+		c.apiFailure(w, r, s, err)
+		return
+	}
+	c.render(w, http.StatusOK, "replayed", c.view(s, "invocations", "Replay queued", out))
+}
