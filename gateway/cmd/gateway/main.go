@@ -16,12 +16,14 @@ import (
 
 	"github.com/fngate/fngate/gateway"
 	"github.com/fngate/fngate/shared/envflag"
+	"github.com/fngate/fngate/shared/natsconn"
 )
 
 // options are the settings of the binary beyond gateway.Config.
 type options struct {
 	gw          gateway.Config
 	natsURL     string
+	natsSec     natsconn.Security
 	natsListen  string
 	natsStore   string
 	redisURL    string
@@ -42,6 +44,7 @@ func parse(args []string) (*options, error) {
 	s.String(&o.gw.AdminAddr, "admin-addr", "FNGATE_ADMIN_ADDR", gateway.DefaultAdminAddr, "admin API listen address")
 	s.String(&o.gw.AdminToken, "admin-token", "FNGATE_ADMIN_TOKEN", "", "bearer token for the admin API; required unless the admin address is loopback")
 	s.String(&o.natsURL, "nats-url", "FNGATE_NATS_URL", "", "NATS server URLs, comma-separated; empty embeds a NATS server")
+	o.natsSec.Bind(s)
 	s.String(&o.natsListen, "nats-listen", "FNGATE_NATS_LISTEN", "127.0.0.1:4222", "where the embedded NATS server listens")
 	s.String(&o.natsStore, "nats-store-dir", "FNGATE_NATS_STORE_DIR", "data/nats", "JetStream store directory of the embedded NATS server")
 	s.String(&o.redisURL, "redis-url", "FNGATE_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis URL holding the shared route table")
@@ -50,6 +53,7 @@ func parse(args []string) (*options, error) {
 	s.String(&o.routesFile, "routes", "FNGATE_ROUTES", "", "routes file (YAML) applied to Redis at start")
 	s.List(&o.gw.DefaultDomains, "default-domains", "FNGATE_DEFAULT_DOMAINS", []string{"localhost", "127.0.0.1"}, "hosts that routes with domain \"default\" match")
 	s.String(&o.gw.EnvID, "env-id", "FNGATE_ENV_ID", "", "environment id passed in requestContext.envId")
+	s.String(&o.gw.PublicURL, "public-url", "FNGATE_PUBLIC_URL", "", "base URL callers reach the public listener at, for the console's URLs and curl lines; default http://localhost:<http port>")
 	s.Int64(&o.gw.MaxBodyBytes, "max-body-bytes", "FNGATE_MAX_BODY_BYTES", gateway.DefaultMaxBodyBytes, "largest request body; larger get 413")
 	s.Int(&o.gw.MaxHeaderBytes, "max-header-bytes", "FNGATE_MAX_HEADER_BYTES", gateway.DefaultMaxHeaderBytes, "largest request line plus headers; larger get 431")
 	s.Duration(&o.gw.NoWorkerWait, "no-worker-wait", "FNGATE_NO_WORKER_WAIT", gateway.DefaultNoWorkerWait, "how long a call with no worker subscribed is retried before 503")

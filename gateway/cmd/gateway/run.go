@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fngate/fngate/gateway"
+	"github.com/fngate/fngate/shared/natsconn"
 	"github.com/fngate/fngate/shared/natsserver"
 	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/route"
@@ -27,7 +28,14 @@ func run(ctx context.Context, o *options) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	natsOpts, err := natsconn.Options("fngate-gateway", o.natsSec, log)
+	if err != nil {
+		return err
+	}
 	natsURL := o.natsURL
+	if natsURL == "" && !o.natsSec.IsZero() {
+		return errors.New("NATS credentials and TLS (FNGATE_NATS_CREDS, FNGATE_NATS_USER, FNGATE_NATS_TLS_*) need FNGATE_NATS_URL: the embedded NATS server has neither users nor TLS")
+	}
 	if natsURL == "" {
 		ns, err := natsserver.Start(natsserver.Config{Listen: o.natsListen, StoreDir: o.natsStore})
 		if err != nil {
@@ -40,14 +48,7 @@ func run(ctx context.Context, o *options) error {
 		natsURL = ns.ClientURL()
 		log.Info("embedded NATS server started", "url", natsURL, "store", o.natsStore)
 	}
-	nc, err := nats.Connect(natsURL,
-		nats.Name("fngate-gateway"),
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(250*time.Millisecond),
-		nats.RetryOnFailedConnect(true),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("NATS disconnected", "err", err) }),
-		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("NATS reconnected", "url", c.ConnectedUrl()) }),
-	)
+	nc, err := nats.Connect(natsURL, append(natsOpts, nats.RetryOnFailedConnect(true))...)
 	if err != nil {
 		return fmt.Errorf("connect NATS %s: %w", natsURL, err)
 	}
@@ -110,9 +111,12 @@ func waitConnected(ctx context.Context, nc *nats.Conn) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for !nc.IsConnected() {
+		if nc.IsClosed() { // nats.go gives up on repeated authorization errors
+			return fmt.Errorf("NATS refused the connection: %w", nc.LastError())
+		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("NATS not reachable: %w", ctx.Err())
+			return fmt.Errorf("NATS not reachable: %w (last error: %v)", ctx.Err(), nc.LastError())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

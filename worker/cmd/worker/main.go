@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fngate/fngate/shared/envflag"
+	"github.com/fngate/fngate/shared/natsconn"
 	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/builtin"
@@ -32,6 +33,7 @@ type options struct {
 	node        node.Config
 	async       worker.AsyncConfig
 	natsURL     string
+	natsSec     natsconn.Security
 	redisURL    string
 	redisAddrs  []string
 	redisMaster string
@@ -46,6 +48,7 @@ func parse(args []string) (*options, error) {
 	o := &options{}
 	s := envflag.New("worker")
 	s.String(&o.natsURL, "nats-url", "FNGATE_NATS_URL", "nats://127.0.0.1:4222", "NATS server URLs, comma-separated")
+	o.natsSec.Bind(s)
 	s.Int(&o.w.Concurrency, "concurrency", "FNGATE_CONCURRENCY", 64, "invocations of one function run at once by this worker")
 	s.Duration(&o.w.HeartbeatInterval, "heartbeat-interval", "FNGATE_HEARTBEAT_INTERVAL", 2*time.Second, "how often the worker announces its functions and load to gateways")
 	s.Duration(&o.w.DrainTimeout, "drain-timeout", "FNGATE_DRAIN_TIMEOUT", 30*time.Second, "how long in-flight invocations may finish after SIGTERM")
@@ -103,7 +106,11 @@ func main() {
 
 func run(ctx context.Context, o *options) error {
 	log := o.w.Logger
-	nc, err := connect(ctx, o.natsURL, log)
+	natsOpts, err := natsconn.Options("fngate-worker", o.natsSec, log)
+	if err != nil {
+		return err
+	}
+	nc, err := connect(ctx, o.natsURL, natsOpts, log)
 	if err != nil {
 		return err
 	}
@@ -196,16 +203,10 @@ func registerBuiltins(w *worker.Worker, names []string, taken map[string]bool, l
 
 // connect dials NATS, retrying with backoff until ctx ends: the gateway
 // that embeds NATS may start after the worker.
-func connect(ctx context.Context, url string, log *slog.Logger) (*nats.Conn, error) {
+func connect(ctx context.Context, url string, opts []nats.Option, log *slog.Logger) (*nats.Conn, error) {
 	b := backoff.NewExponentialBackOff(backoff.WithMaxInterval(2*time.Second), backoff.WithMaxElapsedTime(0))
 	return backoff.RetryNotifyWithData(func() (*nats.Conn, error) {
-		return nats.Connect(url,
-			nats.Name("fngate-worker"),
-			nats.MaxReconnects(-1),
-			nats.ReconnectWait(250*time.Millisecond),
-			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("NATS disconnected", "err", err) }),
-			nats.ReconnectHandler(func(c *nats.Conn) { log.Info("NATS reconnected", "url", c.ConnectedUrl()) }),
-		)
+		return nats.Connect(url, opts...)
 	}, backoff.WithContext(b, ctx), func(err error, d time.Duration) {
 		log.Warn("waiting for NATS", "url", url, "err", err, "retry_in", d.String())
 	})

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/fngate/fngate/shared/natsconn"
+	"github.com/fngate/fngate/shared/testenv"
+	"github.com/fngate/fngate/worker"
+	"github.com/fngate/fngate/worker/builtin"
+)
+
+// TestGatewayOverSecureNATS runs the gateway command against a NATS server
+// that requires TLS with a client certificate and a password, configured
+// by its flags (the FNGATE_NATS_* variables' equals): a call goes through
+// to a worker connected the same way. A wrong password stops the gateway at
+// start, saying why.
+func TestGatewayOverSecureNATS(t *testing.T) {
+	t.Parallel()
+	ns, pki := testenv.NATSSecure(t, "fngate", "s3cret")
+	rd := testenv.StartRedis(t)
+	routes := filepath.Join(t.TempDir(), "routes.yaml")
+	if err := os.WriteFile(routes, []byte("routes:\n  - {domain: \"*\", path: /echo, function: echo}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	natsURL := "nats://" + ns.Addr().String()
+	httpPort := testenv.FreePort(t)
+	args := func(password string) []string {
+		return []string{
+			"-http-addr", "127.0.0.1:" + itoa(httpPort), "-admin-addr", "127.0.0.1:0",
+			"-nats-url", natsURL, "-redis-url", rd.URL(), "-routes", routes,
+			"-nats-user", "fngate", "-nats-password", password,
+			"-nats-tls-ca", pki.CA, "-nats-tls-cert", pki.ClientCert, "-nats-tls-key", pki.ClientKey,
+		}
+	}
+
+	o, err := parse(args("wrong"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.gw.Logger = slogDiscard()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := run(ctx, o); err == nil || !strings.Contains(err.Error(), "Authorization Violation") {
+		t.Fatalf("run with a wrong password = %v, want an authorization violation", err)
+	}
+
+	// The worker side: the same options, built by natsconn.
+	sec := natsconn.Security{User: "fngate", Password: "s3cret", TLSCA: pki.CA, TLSCert: pki.ClientCert, TLSKey: pki.ClientKey}
+	opts, err := natsconn.Options("fngate-worker", sec, slogDiscard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wnc, err := nats.Connect(natsURL, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wnc.Close()
+	w, err := worker.New(wnc, worker.Config{Logger: slogDiscard()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Handle("echo", worker.HandlerFunc(builtin.Echo)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = w.Drain(context.Background()) }()
+
+	if o, err = parse(args("s3cret")); err != nil {
+		t.Fatal(err)
+	}
+	o.gw.Logger = slogDiscard()
+	gctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- run(gctx, o) }()
+	testenv.Eventually(t, 20*time.Second, "a call through the gateway on TLS NATS", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("gateway exited: %v", err)
+		default:
+		}
+		code, body := get("http://127.0.0.1:" + itoa(httpPort) + "/echo?via=tls")
+		return code == 200 && strings.Contains(body, `"via":"tls"`)
+	})
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("gateway exit: %v", err)
+	}
+}
+
+// TestGatewayRefusesBadNATSSecurity: settings that cannot work stop the
+// gateway before it serves.
+func TestGatewayRefusesBadNATSSecurity(t *testing.T) {
+	t.Parallel()
+	pki := testenv.NewPKI(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-nats-url", "nats://127.0.0.1:1", "-nats-tls-cert", pki.ClientCert}, "FNGATE_NATS_TLS_CERT is set without FNGATE_NATS_TLS_KEY"},
+		{[]string{"-nats-url", "nats://127.0.0.1:1", "-nats-tls-ca", pki.CA + ".missing"}, "FNGATE_NATS_TLS_CA: nats: error loading or parsing rootCA file: open " + pki.CA + ".missing: no such file or directory"},
+		{[]string{"-nats-user", "u", "-nats-password", "p"}, "need FNGATE_NATS_URL"},
+	} {
+		o, err := parse(append(tc.args, "-http-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-nats-listen", "127.0.0.1:-1", "-nats-store-dir", t.TempDir()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.gw.Logger = slogDiscard()
+		if err := run(context.Background(), o); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: run = %v, want an error containing %q", tc.args, err, tc.want)
+		}
+	}
+}
