@@ -22,6 +22,7 @@ type metrics struct {
 	duration    *prometheus.HistogramVec
 	retries     *prometheus.CounterVec
 	dead        *prometheus.CounterVec
+	restarts    *prometheus.CounterVec
 	cache       sync.Map // seriesKey → *series
 }
 
@@ -45,8 +46,12 @@ func newMetrics(w *Worker) *metrics {
 			Name: "fngate_worker_dead_letters_total",
 			Help: "Asynchronous invocations sent to the dead-letter stream.",
 		}, []string{"function"}),
+		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fngate_worker_node_restarts_total",
+			Help: "Node.js processes replaced, by function and reason (exit, unresponsive, load_timeout, protocol).",
+		}, []string{"function", "reason"}),
 	}
-	m.reg.MustRegister(m.invocations, m.duration, m.retries, m.dead, &workerCollector{w},
+	m.reg.MustRegister(m.invocations, m.duration, m.retries, m.dead, m.restarts, &workerCollector{w},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -105,6 +110,13 @@ func (c *workerCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		cancel()
 	}
+}
+
+// NodeRestarted counts a process of function replaced by a runtime that
+// hosts functions in processes (package node: pass it as
+// node.Config.OnRestart), in fngate_worker_node_restarts_total.
+func (w *Worker) NodeRestarted(function, reason string) {
+	w.metrics.restarts.WithLabelValues(function, reason).Inc()
 }
 
 // OperateHandler serves /healthz, /readyz and /metrics for the worker.

@@ -56,11 +56,32 @@ type Config struct {
 	// the others. If not, its event loop is blocked (a busy loop): it is
 	// killed and replaced. Default 1s.
 	ProbeGrace time.Duration
+	// OnRestart, when set, is called each time a process of function is
+	// replaced, with why (one of the Restart* reasons): the worker counts
+	// them (fngate_worker_node_restarts_total, through
+	// worker.Worker.NodeRestarted). It runs on the runtime's supervisor
+	// goroutine and must return quickly.
+	OnRestart func(function, reason string)
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 
 	loadTimeout time.Duration // tests shorten it; default defaultLoadTimeout
 }
+
+// Why a process was replaced, as Config.OnRestart reports it.
+const (
+	// RestartExit: the process exited on its own (process.exit, a crash,
+	// out of memory).
+	RestartExit = "exit"
+	// RestartUnresponsive: a call timed out and the event loop did not
+	// answer a ping within ProbeGrace (a busy loop), so it was killed.
+	RestartUnresponsive = "unresponsive"
+	// RestartLoadTimeout: the function did not load within 15s of the
+	// process starting (top-level code that never finishes).
+	RestartLoadTimeout = "load_timeout"
+	// RestartProtocol: the process broke the frame protocol or its pipe.
+	RestartProtocol = "protocol"
+)
 
 // Defaults.
 const (

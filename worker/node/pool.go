@@ -135,7 +135,7 @@ func (f *function) supervise(i int) {
 			f.settle(i)
 		} else {
 			if closed {
-				p.kill("runtime closed")
+				p.kill("", "runtime closed")
 			}
 			<-p.dead
 			f.mu.Lock()
@@ -147,6 +147,9 @@ func (f *function) supervise(i int) {
 		}
 		if f.rt.ctx.Err() != nil {
 			return
+		}
+		if err == nil && f.rt.cfg.OnRestart != nil {
+			f.rt.cfg.OnRestart(f.name, p.restartCause())
 		}
 		var delay time.Duration
 		switch {
@@ -176,7 +179,7 @@ func (f *function) killAll(reason string) {
 	defer f.mu.Unlock()
 	for i := range f.slots {
 		if p := f.slots[i].proc; p != nil {
-			p.kill(reason)
+			p.kill("", reason)
 		}
 	}
 	f.notify()

@@ -65,6 +65,7 @@ type proc struct {
 	calls  map[uint32]chan frame
 	nextID uint32
 	reason string // why we killed it
+	cause  string // reason's Restart* kind
 	// Probing the event loop after a timeout; see timedOut.
 	probing   bool        // a probe goroutine runs
 	abandoned []abandoned // timed-out calls its next ping covers
@@ -162,7 +163,7 @@ func (f *function) spawn(i int) (p *proc, err error) {
 	}
 	p.loadTimer = time.AfterFunc(cfg.loadTimeout, func() {
 		if !p.ready.Load() {
-			p.kill(fmt.Sprintf("function did not load within %s", cfg.loadTimeout))
+			p.kill(RestartLoadTimeout, fmt.Sprintf("function did not load within %s", cfg.loadTimeout))
 		}
 	})
 	f.rt.log.Debug("node process started", "function", f.name, "pid", p.pid)
@@ -195,8 +196,9 @@ func (p *proc) usable() bool {
 	return p.ready.Load() && !p.killed.Load() && !p.gone.Load() && !p.suspect.Load()
 }
 
-// kill kills the process and everything it started.
-func (p *proc) kill(reason string) {
+// kill kills the process and everything it started; cause is the Restart*
+// kind of reason ("" when the runtime closes).
+func (p *proc) kill(cause, reason string) {
 	select {
 	case <-p.exited:
 		return // reaped: its pid may be reused
@@ -206,7 +208,7 @@ func (p *proc) kill(reason string) {
 		return
 	}
 	p.mu.Lock()
-	p.reason = reason
+	p.reason, p.cause = reason, cause
 	p.mu.Unlock()
 	killGroup(p.cmd)
 }
@@ -251,6 +253,16 @@ func exitString(err error) string {
 		return "exit status 0"
 	}
 	return err.Error()
+}
+
+// restartCause says why p, now dead, is being replaced.
+func (p *proc) restartCause() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cause != "" {
+		return p.cause
+	}
+	return RestartExit
 }
 
 // deathError describes why a call's process went away.
@@ -305,7 +317,7 @@ func (p *proc) writeLoop() {
 			continue
 		}
 		if _, err := p.toNode.Write(buf); err != nil {
-			p.kill("write to process: " + err.Error())
+			p.kill(RestartProtocol, "write to process: "+err.Error())
 			return
 		}
 		if cap(buf) <= 1<<20 { // let large events go to the GC
@@ -328,7 +340,7 @@ func (p *proc) readFrames() {
 		}
 		n := binary.BigEndian.Uint32(hdr[:4])
 		if n < 5 || n > maxFrame {
-			p.kill(fmt.Sprintf("protocol error: frame of %d bytes", n))
+			p.kill(RestartProtocol, fmt.Sprintf("protocol error: frame of %d bytes", n))
 			return
 		}
 		body := make([]byte, n-5)
@@ -382,7 +394,7 @@ func (p *proc) dispatch(typ byte, id uint32, body []byte) {
 			Node   string `json:"node"`
 		}
 		if err := json.Unmarshal(body, &l); err != nil {
-			p.kill("protocol error: bad load frame: " + err.Error())
+			p.kill(RestartProtocol, "protocol error: bad load frame: "+err.Error())
 			return
 		}
 		switch {
@@ -405,7 +417,7 @@ func (p *proc) dispatch(typ byte, id uint32, body []byte) {
 			}
 		}
 	default:
-		p.kill(fmt.Sprintf("protocol error: frame type %q", typ))
+		p.kill(RestartProtocol, fmt.Sprintf("protocol error: frame type %q", typ))
 	}
 }
 
@@ -602,7 +614,7 @@ func (p *proc) probe() {
 			p.logTimeout(verdict, a.rid)
 		}
 		if state == loopBlocked {
-			p.kill(fmt.Sprintf("invocation %s timed out and the event loop did not answer a ping within %s", batch[0].rid, grace))
+			p.kill(RestartUnresponsive, fmt.Sprintf("invocation %s timed out and the event loop did not answer a ping within %s", batch[0].rid, grace))
 		}
 		return
 	}

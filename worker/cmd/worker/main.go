@@ -123,6 +123,7 @@ func run(ctx context.Context, o *options) error {
 	if o.node.Dir != "" {
 		o.node.Logger = log
 		o.node.Concurrency = o.w.Concurrency
+		o.node.OnRestart = w.NodeRestarted
 		rt, err := node.New(ctx, o.node)
 		if err != nil {
 			return err
