@@ -51,6 +51,13 @@ type FunctionLoad struct {
 	Workers     int   `json:"workers"`
 	InFlight    int64 `json:"inflight"`
 	Concurrency int   `json:"concurrency"`
+	// RecentOK and RecentErrors sum the invocations the live workers
+	// finished in the last 60 seconds, as of their latest heartbeats
+	// (presence.Function); RecentAvgMillis is the mean duration of all of
+	// them (each worker's mean weighted by its count), 0 with none.
+	RecentOK        int64   `json:"recentOk"`
+	RecentErrors    int64   `json:"recentErrors"`
+	RecentAvgMillis float64 `json:"recentAvgMs"`
 }
 
 // Functions returns every function some live worker serves, by name.
@@ -59,6 +66,7 @@ func (g *Gateway) Functions() []FunctionLoad {
 	t := &g.workers
 	t.mu.Lock()
 	byName := map[string]*FunctionLoad{}
+	totalMillis := map[string]float64{}
 	for id, w := range t.workers {
 		if now.After(w.expires) {
 			delete(t.workers, id)
@@ -73,11 +81,17 @@ func (g *Gateway) Functions() []FunctionLoad {
 			fl.Workers++
 			fl.InFlight += f.InFlight
 			fl.Concurrency += f.Concurrency
+			fl.RecentOK += f.RecentOK
+			fl.RecentErrors += f.RecentErrors
+			totalMillis[f.Name] += f.RecentAvgMillis * float64(f.RecentOK+f.RecentErrors)
 		}
 	}
 	t.mu.Unlock()
 	out := make([]FunctionLoad, 0, len(byName))
-	for _, fl := range byName {
+	for name, fl := range byName {
+		if n := fl.RecentOK + fl.RecentErrors; n > 0 {
+			fl.RecentAvgMillis = totalMillis[name] / float64(n)
+		}
 		out = append(out, *fl)
 	}
 	slices.SortFunc(out, func(a, b FunctionLoad) int { return strings.Compare(a.Function, b.Function) })

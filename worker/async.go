@@ -214,7 +214,7 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 	case failed:
 		outcome = "FUNCTION_STATUS"
 	}
-	w.metrics.observe(f.name, "async", outcome, start)
+	w.observe(f, "async", outcome, start)
 	if !failed {
 		cancel()
 		res := w.result(reply)

@@ -16,9 +16,14 @@ import (
 func (w *Worker) heartbeatMsg(leaving bool) []byte {
 	host, _ := os.Hostname()
 	hb := presence.Heartbeat{WorkerID: w.id, Host: host, TTL: 3 * w.cfg.HeartbeatInterval, Leaving: leaving}
+	now := time.Now()
 	w.mu.Lock()
 	for _, f := range w.fns {
-		hb.Functions = append(hb.Functions, presence.Function{Name: f.name, InFlight: f.inflight.Load(), Concurrency: f.concurrency})
+		ok, errs, avg := f.recent.stats(now)
+		hb.Functions = append(hb.Functions, presence.Function{
+			Name: f.name, InFlight: f.inflight.Load(), Concurrency: f.concurrency,
+			RecentOK: ok, RecentErrors: errs, RecentAvgMillis: avg,
+		})
 	}
 	w.mu.Unlock()
 	slices.SortFunc(hb.Functions, func(a, b presence.Function) int { return strings.Compare(a.Name, b.Name) })

@@ -63,8 +63,9 @@ type series struct {
 	duration    prometheus.Observer
 }
 
-// observe records one invocation; series are resolved once and cached.
-func (m *metrics) observe(function, mode, outcome string, start time.Time) {
+// observe records one invocation that took d; series are resolved once and
+// cached.
+func (m *metrics) observe(function, mode, outcome string, d time.Duration) {
 	k := seriesKey{function, mode, outcome}
 	v, ok := m.cache.Load(k)
 	if !ok {
@@ -75,7 +76,7 @@ func (m *metrics) observe(function, mode, outcome string, start time.Time) {
 	}
 	s := v.(*series)
 	s.invocations.Inc()
-	s.duration.Observe(time.Since(start).Seconds())
+	s.duration.Observe(d.Seconds())
 }
 
 var (

@@ -74,6 +74,7 @@ type function struct {
 	sem         chan struct{}
 	sub         *nats.Subscription
 	inflight    atomic.Int64
+	recent      recent // outcomes over RecentWindow, for heartbeats
 }
 
 // Worker serves functions over NATS.
@@ -244,7 +245,7 @@ func (w *Worker) serve(f *function, m *nats.Msg) {
 	if code := reply.Header.Get(subject.HeaderError); code != "" {
 		outcome = code
 	}
-	w.metrics.observe(f.name, "sync", outcome, start)
+	w.observe(f, "sync", outcome, start)
 	if m.Reply == "" {
 		return
 	}
@@ -255,6 +256,16 @@ func (w *Worker) serve(f *function, m *nats.Msg) {
 	if err := m.RespondMsg(reply); err != nil {
 		w.log.Error("reply failed", "request_id", reqID, "function", f.name, "err", err)
 	}
+}
+
+// observe records an invocation of f that ran since start, in the metrics
+// and in the recent stats of heartbeats. Outcome "ok" is a success; any
+// other (an error code) a failure.
+func (w *Worker) observe(f *function, mode, outcome string, start time.Time) {
+	now := time.Now()
+	d := now.Sub(start)
+	w.metrics.observe(f.name, mode, outcome, d)
+	f.recent.add(now, d, outcome == "ok")
 }
 
 // invoke runs the handler and turns its outcome into a reply message.

@@ -21,4 +21,12 @@ type Function struct {
 	Name        string `json:"name"`
 	InFlight    int64  `json:"inflight"`
 	Concurrency int    `json:"concurrency"`
+	// RecentOK and RecentErrors count the invocations (sync and async
+	// attempts) this worker finished in the last 60 seconds (the current
+	// second and the 59 before it), successes and failures (an error code:
+	// the function failed, panicked or timed out; for async, a 429 or 5xx
+	// too). RecentAvgMillis is their mean duration, 0 with none.
+	RecentOK        int64   `json:"recentOk"`
+	RecentErrors    int64   `json:"recentErrors"`
+	RecentAvgMillis float64 `json:"recentAvgMs"`
 }
