@@ -3,8 +3,8 @@ package gateway
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"

@@ -82,6 +82,7 @@ Try:
   curl "$base/users"        curl "$base/users/1"        curl "$base/users/9"
   curl "$base/echo?x=1"
   curl http://$FNGATE_ADMIN_ADDR/admin/routes
+Console: http://localhost:${FNGATE_ADMIN_ADDR##*:}/console/
 Ctrl-C stops everything.
 EOT
 wait -n "${pids[@]}" || true

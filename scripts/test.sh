@@ -3,13 +3,16 @@
 # whole module.
 # Integration tests start a real in-process nats-server and real redis-server
 # processes on free loopback ports; this script installs redis-server and
-# Node.js from Debian's packages when they are missing, so nothing is skipped.
+# Node.js from Debian's packages when they are missing, so nothing is skipped;
+# likewise Chromium, which the console's tests drive headless. Test artifacts
+# (the console's screenshots) are kept under .artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/deps.sh
 
 fngate_need redis-server redis-server
 fngate_need_node
+fngate_need chromium chromium
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
@@ -24,4 +27,5 @@ echo "== staticcheck"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 echo "== go test -race"
 # -p 2: the machines have two cores; the integration tests start servers.
-go test -race -count=1 -p 2 -timeout 20m "$@" ./...
+rm -rf .artifacts && mkdir -p .artifacts
+go test -race -count=1 -p 2 -timeout 20m -artifacts -outputdir "$PWD/.artifacts" "$@" ./...

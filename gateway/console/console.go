@@ -195,14 +195,14 @@ func (c *Console) authed(h func(http.ResponseWriter, *http.Request, session)) ht
 
 // view is what every page template gets.
 type view struct {
-	Title    string
-	Nav      string
-	CSRF     string
-	SignIn   bool // sign-in is in use: show "Sign out"
-	Notice   string
-	Error    string
+	Title     string
+	Nav       string
+	CSRF      string
+	SignIn    bool // sign-in is in use: show "Sign out"
+	Notice    string
+	Error     string
 	PublicURL string
-	D        any
+	D         any
 }
 
 func (c *Console) view(s session, nav, title string, d any) *view {
