@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -181,10 +183,14 @@ func TestBrowserAssociations(t *testing.T) {
 		t.Fatalf("invalid forms created %d routes", n)
 	}
 
-	// Create.
+	// Create, with the keyboard: type into the fields, Enter submits.
 	run(t, ctx, "create",
-		fillRoute("hello", "/console-hello"),
-		submitRoute(),
+		chromedp.Clear(chromedp.CSS("#function")),
+		chromedp.Clear(chromedp.CSS("#path")),
+		chromedp.Focus(chromedp.CSS("#function")),
+		chromedp.KeyEvent("hello"),
+		chromedp.Focus(chromedp.CSS("#path")),
+		chromedp.KeyEvent("/console-hello\r"),
 		chromedp.WaitVisible(chromedp.CSS("p.notice")),
 	)
 	if got := text(t, ctx, "#routes tbody"); !strings.Contains(got, "/console-hello") || !strings.Contains(got, "curl") {
@@ -443,5 +449,26 @@ func eventually(t *testing.T, d time.Duration, f func() error) {
 			t.Fatalf("after %s: %v", d, err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestBrowserNoToken: with no admin token (a loopback admin listener) there
+// is no sign-in, and forms still carry and check their CSRF token.
+func TestBrowserNoToken(t *testing.T) {
+	s := &stack{Stack: gatewaytest.New(t)}
+	s.gw = s.Gateway(gateway.Config{})
+	s.console = strings.Replace(s.gw.AdminURL, "127.0.0.1", "localhost", 1)
+	ctx := browser(t, 1280, 800)
+	run(t, ctx, "create without signing in",
+		chromedp.Navigate(s.console+"/console/routes/new"),
+		fillRoute("hello", "/no-token"),
+		submitRoute(),
+		chromedp.WaitVisible(chromedp.CSS("p.notice")),
+	)
+	if n := s.routeCount(t); n != 1 {
+		t.Fatalf("%d routes after creating one", n)
+	}
+	if status, _, _ := newClient(t, s.console).do("POST", "/console/routes", url.Values{"function": {"hello"}, "path": {"/x"}}, nil); status != http.StatusUnauthorized {
+		t.Fatalf("post without a session cookie: %d, want 401", status)
 	}
 }
