@@ -1,0 +1,79 @@
+package console
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+func TestSessions(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	s := newSessions("tok", time.Hour)
+	s.now = func() time.Time { return now }
+	rec := httptest.NewRecorder()
+	issued := s.issue(rec)
+	req := httptest.NewRequest("GET", "/console/routes", nil)
+	for _, c := range rec.Result().Cookies() {
+		req.AddCookie(c)
+	}
+	got, ok := s.check(req)
+	if !ok || got != issued || got.csrf == "" {
+		t.Fatalf("fresh session: %v %+v, issued %+v", ok, got, issued)
+	}
+	// Another replica with the same token accepts it; another token does not.
+	same := newSessions("tok", time.Hour)
+	same.now = s.now
+	if _, ok := same.check(req); !ok {
+		t.Fatal("a replica with the same token refused the session")
+	}
+	other := newSessions("rotated", time.Hour)
+	other.now = s.now
+	if _, ok := other.check(req); ok {
+		t.Fatal("a rotated token still accepts the old session")
+	}
+	now = now.Add(time.Hour)
+	if _, ok := s.check(req); ok {
+		t.Fatal("an expired session was accepted")
+	}
+}
+
+func TestSafeNext(t *testing.T) {
+	for in, want := range map[string]string{
+		"/console/invocations?status=dead": "/console/invocations?status=dead",
+		"":                                 "/console/routes",
+		"//evil.example/console/":          "/console/routes",
+		"https://evil.example/console/":    "/console/routes",
+		`/console/\evil`:                   "/console/routes",
+		"/admin/routes":                    "/console/routes",
+	} {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestSameOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		origin, site string
+		want         bool
+	}{
+		{"", "", true},
+		{"http://localhost:8081", "same-origin", true},
+		{"http://evil.example", "", false},
+		{"null", "", false},
+		{"", "cross-site", false},
+		{"", "same-site", false},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "http://localhost:8081/console/routes", nil)
+		if tc.origin != "" {
+			r.Header.Set("Origin", tc.origin)
+		}
+		if tc.site != "" {
+			r.Header.Set("Sec-Fetch-Site", tc.site)
+		}
+		if got := sameOrigin(r); got != tc.want {
+			t.Errorf("Origin %q, Sec-Fetch-Site %q: %v, want %v", tc.origin, tc.site, got, tc.want)
+		}
+	}
+}
