@@ -9,18 +9,25 @@
 #   keyed      the gateway's `echo` with a unique Idempotency-Key per request
 #   jetstream  gin -> JetStream publish with ack -> 202
 #   async      the fngate gateway accepting async invocations of `echo` -> 202
+#   cpu1       the gateway -> the CPU-bound built-in `cpu` on 1 worker process
+#   cpu2       the same on 2 worker processes (each worker GOMAXPROCS=1)
 # After each async run a worker drains the queued invocations: the drain rate.
 #
 # Prints requests/s and p50/p99 latency (median over rounds) for each target
 # and the ratios. Machines are shared and noisy: read the ratios, not the
 # absolute numbers.
 #   ROUNDS=3 DURATION=5 CONNS=32 scripts/bench.sh
+#   TARGETS="cpu1 cpu2" ROUNDS=2 scripts/bench.sh   # only these targets
+#   CPU_N=60000 sets the cpu targets' work per call (?n= SHA-256 rounds;
+#   default the function's, 12000, about 1.3 ms)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/deps.sh
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5}
 CONNS=${CONNS:-32}
+TARGETS=${TARGETS:-}
+CPU_N=${CPU_N:-}
 
 fngate_need wrk wrk
 fngate_need redis-server redis-server
@@ -51,6 +58,15 @@ pids+=($!)
 for _ in $(seq 300); do grep -q '^ready' "$work/targets" && break; sleep 0.1; done
 grep -q '^ready' "$work/targets" || { cat "$work/benchserver.log" >&2; echo "bench: benchserver not ready" >&2; exit 1; }
 mapfile -t names < <(awk '$1=="target" && $2!="control"{print $2}' "$work/targets")
+if [ -n "$TARGETS" ]; then
+  wanted=()
+  for t in $TARGETS; do
+    printf '%s\n' "${names[@]}" | grep -qx "$t" || { echo "bench: no target $t (have ${names[*]})" >&2; exit 1; }
+    wanted+=("$t")
+  done
+  names=("${wanted[@]}")
+fi
+has() { printf '%s\n' "${names[@]}" | grep -qx "$1"; }
 control=$(awk '$1=="target" && $2=="control"{print $3}' "$work/targets")
 
 # Unique idempotency keys for the keyed target, new for every run.
@@ -67,9 +83,14 @@ LUA
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.3f", v}'; }
 
 echo "bench: $ROUNDS rounds x ${DURATION}s per target, $CONNS connections, wrk 1 thread, loopback"
+if has cpu1 || has cpu2; then
+  echo "bench: cpu1/cpu2 workers are separate processes on $(nproc) cores, shared with the gateway, NATS and wrk:"
+  sed -n 's/^benchserver: cpu worker/  worker/p' "$work/benchserver.log"
+fi
 for round in $(seq "$ROUNDS"); do
   for n in "${names[@]}"; do
     url=$(awk -v n="$n" '$1=="target" && $2==n {print $3}' "$work/targets")
+    case "$n" in cpu1|cpu2) [ -n "$CPU_N" ] && url="$url?n=$CPU_N" ;; esac
     script=()
     [ "$n" = keyed ] && script=(-s "$work/keyed.lua")
     out=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "${script[@]}" "$url")
@@ -94,8 +115,10 @@ echo
 echo "median over $ROUNDS rounds:"
 median() { sort -g | awk '{a[NR]=$1} END{if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 declare -A RPS
-RPS[drain]=$(awk '$1=="drain"{print $2}' "$work/results" | median)
-printf '  %-9s %10.0f invocations/s drained\n' drain "${RPS[drain]}"
+if has async; then
+  RPS[drain]=$(awk '$1=="drain"{print $2}' "$work/results" | median)
+  printf '  %-9s %10.0f invocations/s drained\n' drain "${RPS[drain]}"
+fi
 for n in "${names[@]}"; do
   rps=$(awk -v n="$n" '$1==n{print $2}' "$work/results" | median)
   p50=$(awk -v n="$n" '$1==n{print $3}' "$work/results" | median)
@@ -109,10 +132,17 @@ ratio() {
   awk -v a="$1" -v b="$2" '$1==a{x[$5]=$2} $1==b{y[$5]=$2} END{for (r in x) if (y[r] > 0) print x[r]/y[r]}' "$work/results" |
     median | awk '{printf "%.2f", $1}'
 }
-printf '  gateway / nats       %s   sync Go echo vs bare NATS request-reply (target >= 0.85)\n' "$(ratio gateway nats)"
-printf '  gateway / bare       %s\n' "$(ratio gateway bare)"
-printf '  nats    / bare       %s\n' "$(ratio nats bare)"
-printf '  node    / gateway    %s   sync Node.js echo vs Go echo\n' "$(ratio node gateway)"
-printf '  keyed   / gateway    %s   unique Idempotency-Key per call vs none (target >= 0.7)\n' "$(ratio keyed gateway)"
-printf '  async   / jetstream  %s   async accept vs bare JetStream publish (target >= 0.8)\n' "$(ratio async jetstream)"
-printf '  drain   / async      %s   end-to-end drain rate vs accept rate\n' "$(ratio drain async)"
+# show A B TEXT: the ratio A / B when both ran.
+show() {
+  { has "$1" || [ "$1" = drain ]; } && has "$2" || return 0
+  printf '  %-7s / %-9s  %s   %s\n' "$1" "$2" "$(ratio "$1" "$2")" "$3"
+}
+show gateway nats "sync Go echo vs bare NATS request-reply (target >= 0.85)"
+show gateway bare ""
+show nats bare ""
+show node gateway "sync Node.js echo vs Go echo"
+show keyed gateway "unique Idempotency-Key per call vs none (target >= 0.7)"
+show async jetstream "async accept vs bare JetStream publish (target >= 0.8)"
+show drain async "end-to-end drain rate vs accept rate"
+show cpu2 cpu1 "CPU-bound \`cpu\` (${CPU_N:-12000} SHA-256 rounds per call): 2 worker processes vs 1, each GOMAXPROCS=1;
+                          the gateway, NATS and wrk share the same $(nproc) cores (2 would be perfect scaling)"

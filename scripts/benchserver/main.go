@@ -8,15 +8,24 @@
 //	keyed      the gateway's echo with a unique Idempotency-Key per request
 //	jetstream  gin → JetStream publish, waiting for the ack → 202
 //	async      the fngate gateway accepting async invocations of echo (202)
+//	cpu1       the gateway calling the CPU-bound built-in cpu served by one
+//	           worker process
+//	cpu2       the same served by two worker processes
 //	control    POST /drain: a worker drains the queued async invocations
 //
 // It prints one "target name url" line per target, then "ready", and serves
 // until SIGINT or SIGTERM. It listens on 127.0.0.1 only.
+//
+// The cpu targets' workers are separate OS processes (this binary again,
+// with -cpu-worker), each with GOMAXPROCS=1, so that cpu2 / cpu1 measures
+// what a second worker process adds, not a second thread of one.
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,10 +33,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -51,7 +62,16 @@ func main() {
 	storeDir := flag.String("store-dir", "", "JetStream store directory (default: a temp dir)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	memProfile := flag.String("memprofile", "", "write an allocation profile at exit to this file")
+	cpuWorker := flag.String("cpu-worker", "", "run as a worker process serving the built-in cpu as this function, on -nats-url, until stdin closes")
+	natsURL := flag.String("nats-url", "", "NATS URL of -cpu-worker")
 	flag.Parse()
+	if *cpuWorker != "" {
+		if err := runCPUWorker(*natsURL, *cpuWorker); err != nil {
+			fmt.Fprintln(os.Stderr, "benchserver -cpu-worker:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *memProfile != "" {
 		runtime.MemProfileRate = 4096
 		defer func() {
@@ -171,6 +191,8 @@ func run(redisURL, storeDir string) error {
 		{Domain: "*", Path: "/node", Function: "node-echo"},
 		{Domain: "*", Path: "/async", Function: "echo", Mode: route.ModeAsync},
 		{Domain: "*", Path: "/keyed", Function: "echo"},
+		{Domain: "*", Path: "/cpu1", Function: "cpu-one"},
+		{Domain: "*", Path: "/cpu2", Function: "cpu-two"},
 	}); err != nil {
 		return err
 	}
@@ -212,6 +234,15 @@ func run(redisURL, storeDir string) error {
 	if err := w.Start(ctx); err != nil {
 		return err
 	}
+	// cpu1, cpu2: one and two worker processes serving the built-in cpu.
+	for _, fn := range []string{"cpu-one", "cpu-two", "cpu-two"} {
+		stopWorker, err := startCPUWorker(ns.ClientURL(), fn)
+		if err != nil {
+			return err
+		}
+		defer stopWorker()
+	}
+
 	gnc := conn("bench-gateway")
 	defer gnc.Close()
 	gjs, err := jetstream.New(gnc)
@@ -261,6 +292,8 @@ func run(redisURL, storeDir string) error {
 	fmt.Printf("target node http://%s/node\n", gln.Addr())
 	fmt.Printf("target keyed http://%s/keyed\n", gln.Addr())
 	fmt.Printf("target async http://%s/async\n", gln.Addr())
+	fmt.Printf("target cpu1 http://%s/cpu1\n", gln.Addr())
+	fmt.Printf("target cpu2 http://%s/cpu2\n", gln.Addr())
 	fmt.Println("ready")
 	err = g.Serve(ctx, gln, nil)
 	_ = w.Drain(context.Background())
@@ -319,4 +352,80 @@ func drain(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, invs *sto
 		return nil, err
 	}
 	return &drainResult{Invocations: n, Seconds: elapsed.Seconds(), PerSecond: float64(n) / elapsed.Seconds()}, nil
+}
+
+// startCPUWorker starts this binary as a worker process serving the
+// built-in cpu as function fn, with GOMAXPROCS=1, and waits until it has
+// subscribed. The returned func stops it. The process also exits when its
+// stdin closes, so it never outlives a benchserver that was killed.
+func startCPUWorker(natsURL, fn string) (stop func(), err error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, "-cpu-worker", fn, "-nats-url", natsURL)
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	stop = func() {
+		_ = stdin.Close()
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}
+	ready := make(chan error, 1)
+	go func() {
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		if err == nil && strings.TrimSpace(line) != "ready" {
+			err = fmt.Errorf("cpu worker said %q", line)
+		}
+		ready <- err
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case err = <-ready:
+	case <-time.After(30 * time.Second):
+		err = errors.New("cpu worker not ready within 30s")
+	}
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	return stop, nil
+}
+
+// runCPUWorker is the -cpu-worker process: a worker serving the built-in
+// cpu as fn until stdin closes or a signal comes.
+func runCPUWorker(natsURL, fn string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	go func() { _, _ = io.Copy(io.Discard, os.Stdin); stop() }()
+	nc, err := nats.Connect(natsURL, nats.Name("bench-cpu-worker"))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	w, err := worker.New(nc, worker.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	if err := w.Handle(fn, worker.HandlerFunc(builtin.CPU)); err != nil {
+		return err
+	}
+	if err := w.Start(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "benchserver: cpu worker %d serving %s with GOMAXPROCS=%d\n", os.Getpid(), fn, runtime.GOMAXPROCS(0))
+	fmt.Println("ready")
+	<-ctx.Done()
+	return w.Drain(context.Background())
 }
