@@ -359,6 +359,15 @@ func TestBrowserDeadLetterReplay(t *testing.T) {
 	if got := text(t, ctx, `tr[data-function="flaky"]`); !strings.Contains(got, "/jobs") {
 		t.Fatalf("functions row: %q", got)
 	}
+	// Four failed attempts and two successes, once a heartbeat told.
+	eventually(t, 10*time.Second, func() error {
+		run(t, ctx, "reload functions", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`tr[data-function="flaky"]`)))
+		ok, failed := text(t, ctx, `tr[data-function="flaky"] td.ok-count`), text(t, ctx, `tr[data-function="flaky"] td.error-count`)
+		if ok != "2" || failed != "4" {
+			return fmt.Errorf("flaky: %s ok, %s errors in the last minute", ok, failed)
+		}
+		return nil
+	})
 	screenshot(t, ctx, "functions")
 	run(t, ctx, "live",
 		chromedp.Navigate(s.console+"/console/live"),

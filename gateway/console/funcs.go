@@ -25,7 +25,12 @@ var funcs = template.FuncMap{
 	},
 	"join": strings.Join,
 	"pct":  func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
-	"num":  func(f float64) string { return fmt.Sprintf("%.1f", f) },
+	"num": func(f float64) string {
+		if f < 10 {
+			return fmt.Sprintf("%.2f", f)
+		}
+		return fmt.Sprintf("%.1f", f)
+	},
 	"domainLabel": func(d string) string {
 		switch d {
 		case "default":
