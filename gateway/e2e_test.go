@@ -479,8 +479,14 @@ func TestAdminAPI(t *testing.T) {
 	}
 	// Pub/sub makes this a matter of milliseconds; the deadline leaves room
 	// for a loaded CI machine (the figure is logged, not asserted).
+	var last *gt.Response
 	testenv.Eventually(t, 10*time.Second, "gateway b serves the new route", func() bool {
-		return gt.Get(t, b.URL+"/hello?name=B").Status == 200
+		r := gt.Get(t, b.URL+"/hello?name=B")
+		if last == nil || r.Status != last.Status {
+			t.Logf("gateway b: %d %s", r.Status, r.Body)
+		}
+		last = r
+		return last.Status == 200
 	})
 	t.Logf("route served by the second gateway %s after create", time.Since(start))
 	assertError(t, admin("POST", "/admin/routes", map[string]any{"domain": "*", "path": "/hello/", "function": "echo"}), 409, "ROUTE_EXISTS")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -196,13 +197,22 @@ func (s *Routes) Version(ctx context.Context) (int64, error) {
 
 // Changes returns a channel that receives a value after each change made by
 // any gateway, until ctx ends. Notifications are coalesced: a slow reader
-// sees one value for several changes. go-redis resubscribes after a lost
-// connection; changes missed meanwhile are caught by a version check.
+// sees one value for several changes. The channel also receives a value as
+// soon as the subscription is in place, so a reader that loads the table
+// then misses no change made before it subscribed. go-redis resubscribes
+// after a lost connection; changes missed meanwhile are caught by a version
+// check.
 func (s *Routes) Changes(ctx context.Context) <-chan struct{} {
 	out := make(chan struct{}, 1)
 	ps := s.rdb.Subscribe(ctx, ChannelRoutes)
 	go func() {
 		defer ps.Close()
+		// The first reply confirms the subscription (when Redis answers;
+		// otherwise Channel below keeps trying).
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, _ = ps.Receive(rctx)
+		cancel()
+		out <- struct{}{}
 		in := ps.Channel()
 		for {
 			select {
