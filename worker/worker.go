@@ -73,6 +73,8 @@ type function struct {
 	concurrency int
 	sem         chan struct{}
 	sub         *nats.Subscription
+	disp        *dispatcher // sync invocations, see dispatch.go
+	concurrent  bool        // spawn every sync invocation (Concurrent)
 	inflight    atomic.Int64
 	recent      recent // outcomes over RecentWindow, for heartbeats
 }
@@ -158,16 +160,13 @@ func (w *Worker) Start(ctx context.Context) error {
 		subj, _ := subject.Invoke(f.name)
 		queue, _ := subject.QueueGroup(f.name)
 		f.sem = make(chan struct{}, f.concurrency)
-		sub, err := w.nc.QueueSubscribe(subj, queue, w.dispatch(f))
+		f.disp = newDispatcher()
+		sub, err := w.nc.ChanQueueSubscribe(subj, queue, f.disp.ch)
 		if err != nil {
 			return fmt.Errorf("worker: subscribe %s: %w", f.name, err)
 		}
-		// Invocations waiting for a slot stay in the client's queue; the
-		// default 64 MB bound would drop large events as a slow consumer.
-		if err := sub.SetPendingLimits(-1, 1<<30); err != nil {
-			return fmt.Errorf("worker: pending limits %s: %w", f.name, err)
-		}
 		f.sub = sub
+		w.startLoop(f)
 	}
 	if w.async != nil {
 		stop := make(chan struct{})
@@ -186,11 +185,6 @@ func (w *Worker) Start(ctx context.Context) error {
 	}
 	w.log.Info("worker serving", "functions", len(w.fns))
 	return nil
-}
-
-// dispatch returns the message callback for f's sync invocations.
-func (w *Worker) dispatch(f *function) nats.MsgHandler {
-	return func(m *nats.Msg) { w.spawn(f, func() { w.serve(f, m) }) }
 }
 
 // spawn runs one invocation of f (sync or async: they share f's limit) in
@@ -364,8 +358,9 @@ func (w *Worker) Drain(ctx context.Context) error {
 		close(stop)
 		w.consumers.Wait()
 	}
-	// A draining subscription still delivers what the server sent before
-	// the unsubscribe; wait for that, then for the handlers it started.
+	// A draining subscription is removed once the server has confirmed the
+	// unsubscribe, so everything it sent before is in the channel by then;
+	// the loops run that, then end.
 	for _, s := range subs {
 		for s.IsValid() {
 			if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
@@ -373,6 +368,13 @@ func (w *Worker) Drain(ctx context.Context) error {
 			}
 		}
 	}
+	w.mu.Lock()
+	for _, f := range w.fns {
+		if f.disp != nil {
+			f.disp.close()
+		}
+	}
+	w.mu.Unlock()
 	done := make(chan struct{})
 	go func() { w.wg.Wait(); close(done) }()
 	select {
@@ -387,7 +389,16 @@ func (w *Worker) Drain(ctx context.Context) error {
 // Kill stops the worker as a crash would, for tests: its NATS connection
 // closes at once, nothing in flight is answered or acknowledged, and its
 // running handlers are abandoned.
-func (w *Worker) Kill() { w.nc.Close() }
+func (w *Worker) Kill() {
+	w.nc.Close()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, f := range w.fns {
+		if f.disp != nil {
+			f.disp.close() // the loops end; what they still run cannot reply
+		}
+	}
+}
 
 // Run starts the worker, serves until ctx ends, then drains.
 func (w *Worker) Run(ctx context.Context) error {

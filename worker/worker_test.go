@@ -273,3 +273,51 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestSlowCallDoesNotHoldUpOthers: quick calls run inline in the loop that
+// reads the subscription, and a call that turns slow hands the queue to a
+// new loop, so the calls behind it are answered while it still runs. Then
+// the function counts as slow and its calls are spawned.
+func TestSlowCallDoesNotHoldUpOthers(t *testing.T) {
+	t.Parallel()
+	ns := testenv.NATS(t)
+	w := newWorker(t, testenv.Conn(t, ns), worker.Config{})
+	release := make(chan struct{})
+	held := make(chan struct{}, 8)
+	must(t, w.Handle("mixed", worker.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
+		if ev.Path == "/slow" {
+			held <- struct{}{}
+			<-release
+		}
+		return ev.Path, nil
+	})))
+	must(t, w.Start(context.Background()))
+	t.Cleanup(func() { _ = w.Drain(context.Background()) })
+	nc := testenv.Conn(t, ns)
+	for round := range 2 { // inline first; the second round finds the function slow
+		slow := make(chan error, 1)
+		go func() {
+			_, err := call(t, nc, "mixed", &event.Event{Path: "/slow"}, 20*time.Second)
+			slow <- err
+		}()
+		<-held
+		for i := range 5 {
+			m, err := call(t, nc, "mixed", &event.Event{Path: "/fast"}, 10*time.Second)
+			if err != nil {
+				t.Fatalf("round %d: fast call %d behind a slow one: %v", round, i, err)
+			}
+			if _, body, err := event.ParseReply(m, http.Header{}); err != nil || string(body) != "/fast" {
+				t.Fatalf("round %d: fast call %d: %q %v", round, i, body, err)
+			}
+		}
+		select {
+		case err := <-slow:
+			t.Fatalf("round %d: the slow call ended (%v) before it was released", round, err)
+		default:
+		}
+		release <- struct{}{}
+		if err := <-slow; err != nil {
+			t.Fatalf("round %d: slow call: %v", round, err)
+		}
+	}
+}

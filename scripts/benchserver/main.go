@@ -228,7 +228,7 @@ func run(redisURL, storeDir string) error {
 	if err := w.Handle("echo", worker.HandlerFunc(builtin.Echo)); err != nil {
 		return err
 	}
-	if err := w.Handle("node-echo", rt.Handler("node-echo"), worker.WithConcurrency(rt.Concurrency())); err != nil {
+	if err := w.Handle("node-echo", rt.Handler("node-echo"), worker.WithConcurrency(rt.Concurrency()), worker.Concurrent()); err != nil {
 		return err
 	}
 	if err := w.Start(ctx); err != nil {

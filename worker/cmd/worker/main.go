@@ -130,7 +130,7 @@ func run(ctx context.Context, o *options) error {
 		}
 		defer rt.Close()
 		for _, name := range rt.Functions() {
-			if err := w.Handle(name, rt.Handler(name), worker.WithConcurrency(rt.Concurrency())); err != nil {
+			if err := w.Handle(name, rt.Handler(name), worker.WithConcurrency(rt.Concurrency()), worker.Concurrent()); err != nil {
 				return err
 			}
 			taken[name] = true
