@@ -122,6 +122,12 @@ func TestEventShape(t *testing.T) {
 	if ip := echoEvent(t, resp).RequestContext.SourceIP; ip != "127.0.0.1" {
 		t.Errorf("sourceIp = %q with a spoofed X-Forwarded-For, want 127.0.0.1", ip)
 	}
+	// Behind a trusted proxy, its X-Forwarded-For names the caller.
+	proxied := s.Gateway(gateway.Config{TrustedProxies: []string{"127.0.0.1"}})
+	resp = gt.Do(t, "GET", proxied.URL+"/echo", "", http.Header{"X-Forwarded-For": {"203.0.113.7"}}, nil)
+	if ip := echoEvent(t, resp).RequestContext.SourceIP; ip != "203.0.113.7" {
+		t.Errorf("sourceIp = %q behind a trusted proxy, want 203.0.113.7", ip)
+	}
 }
 
 func TestDomainAndPathMatching(t *testing.T) {

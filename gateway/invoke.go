@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -99,7 +100,7 @@ func (g *Gateway) invoke(c *gin.Context) {
 			EnvID:        g.cfg.EnvID,
 			FunctionName: rt.Function,
 			Domain:       route.NormalizeHost(r.Host),
-			SourceIP:     c.ClientIP(),
+			SourceIP:     g.sourceIP(c),
 			TriggerPath:  rt.Path,
 			TraceParent:  trace,
 		},
@@ -238,4 +239,18 @@ func (g *Gateway) request(ctx context.Context, msg *nats.Msg) (*nats.Msg, error)
 		return nil, ErrNoWorker // no worker, not a slow one
 	}
 	return resp, err
+}
+
+// sourceIP is the caller's address: the peer's, or with trusted proxies
+// configured, what gin's ClientIP makes of X-Forwarded-For. (Without any,
+// the header lookups and IP parsing of ClientIP are skipped.)
+func (g *Gateway) sourceIP(c *gin.Context) string {
+	if len(g.cfg.TrustedProxies) > 0 {
+		return c.ClientIP()
+	}
+	host, _, err := net.SplitHostPort(c.Request.RemoteAddr)
+	if err != nil {
+		return c.Request.RemoteAddr
+	}
+	return host
 }
