@@ -7,14 +7,15 @@ import (
 )
 
 // ClientConfig says how to reach Redis: a single server by URL, a Sentinel
-// group (Addrs of the sentinels plus MasterName), or a Cluster (several
-// Addrs, no MasterName).
+// group (Addrs of the sentinels plus MasterName), or a Cluster (Addrs of
+// one or more nodes, no MasterName).
 type ClientConfig struct {
 	// URL is redis://[user:password@]host:port/db or rediss:// for TLS.
 	// It is used when Addrs is empty; with Addrs, its credentials, database
 	// and TLS setting still apply.
 	URL string
-	// Addrs are host:port of sentinels (with MasterName) or cluster nodes.
+	// Addrs are host:port of sentinels (with MasterName) or cluster nodes
+	// (any subset: the client discovers the others).
 	Addrs []string
 	// MasterName selects Sentinel mode.
 	MasterName string
@@ -39,11 +40,15 @@ func NewClient(cfg ClientConfig) (redis.UniversalClient, error) {
 		}
 		return redis.NewClient(base), nil
 	}
-	u := &redis.UniversalOptions{Addrs: cfg.Addrs, MasterName: cfg.MasterName}
+	// Without a master name the addresses are cluster nodes, even a single
+	// one (a cluster's service address): go-redis would otherwise take one
+	// address for a plain server and fail on every MOVED reply.
+	u := &redis.UniversalOptions{Addrs: cfg.Addrs, MasterName: cfg.MasterName, IsClusterMode: cfg.MasterName == ""}
 	if base != nil {
 		u.Username, u.Password, u.DB, u.TLSConfig = base.Username, base.Password, base.DB, base.TLSConfig
 	}
-	// go-redis picks the mode: failover with a master name, cluster with
-	// several addresses, a single server with one.
+	if u.IsClusterMode && u.DB != 0 {
+		return nil, fmt.Errorf("store: Redis Cluster has only database 0, the URL names %d", u.DB)
+	}
 	return redis.NewUniversalClient(u), nil
 }
