@@ -2,15 +2,17 @@
 # Runs every check: gofmt, go vet, staticcheck, and go test -race over the
 # whole module.
 # Integration tests start a real in-process nats-server and real redis-server
-# processes on free loopback ports; this script installs redis-server and
-# Node.js from Debian's packages when they are missing, so nothing is skipped;
-# likewise Chromium, which the console's tests drive headless. Test artifacts
+# processes on free loopback ports (single servers, a Sentinel group, a
+# Cluster); this script installs redis-server, redis-tools and Node.js from
+# Debian's packages when they are missing, so nothing is skipped; likewise
+# Chromium, which the console's tests drive headless. Test artifacts
 # (the console's screenshots) are kept under .artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/deps.sh
 
 fngate_need redis-server redis-server
+fngate_need redis-cli redis-tools # redis-cli --cluster create, for the Cluster tests
 fngate_need_node
 fngate_need chromium chromium
 

@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/fngate/fngate/gateway"
 	"github.com/fngate/fngate/shared/queue"
@@ -33,8 +34,9 @@ import (
 // Stack is one NATS server and one Redis shared by any number of gateways
 // and workers.
 type Stack struct {
-	T           testing.TB
-	NATS        *server.Server
+	T    testing.TB
+	NATS *server.Server
+	// Redis is the stack's redis-server (nil for NewOnRedis).
 	Redis       *testenv.Redis
 	Routes      *store.Routes
 	Invocations *store.Invocations
@@ -60,8 +62,22 @@ func New(t testing.TB, routes ...route.Route) *Stack {
 // NewWithNATS is New on a NATS server the test started itself.
 func NewWithNATS(t testing.TB, ns *server.Server, routes ...route.Route) *Stack {
 	t.Helper()
-	s := &Stack{T: t, NATS: ns, Redis: testenv.StartRedis(t), AckWait: 2 * time.Second}
-	rdb := s.Redis.Client()
+	r := testenv.StartRedis(t)
+	s := newStack(t, ns, r.Client(), routes)
+	s.Redis = r
+	return s
+}
+
+// NewOnRedis is New on a Redis client the test built itself (a Sentinel
+// or Cluster client, say); the stores of every gateway and worker use it.
+func NewOnRedis(t testing.TB, rdb redis.UniversalClient, routes ...route.Route) *Stack {
+	t.Helper()
+	return newStack(t, testenv.NATS(t), rdb, routes)
+}
+
+func newStack(t testing.TB, ns *server.Server, rdb redis.UniversalClient, routes []route.Route) *Stack {
+	t.Helper()
+	s := &Stack{T: t, NATS: ns, AckWait: 2 * time.Second}
 	s.Routes = store.NewRoutes(rdb)
 	s.Invocations = store.NewInvocations(rdb, 0)
 	s.Idempotency = store.NewIdempotency(rdb, 0)

@@ -63,11 +63,16 @@ func Conn(t testing.TB, s *server.Server, opts ...nats.Option) *nats.Conn {
 
 // Redis is a redis-server process owned by a test.
 type Redis struct {
-	t      testing.TB
-	Port   int
-	dir    string
-	cmd    *exec.Cmd
-	exited chan struct{}
+	t    testing.TB
+	Port int
+	dir  string
+	// args are appended to the command line (replication, cluster mode).
+	args []string
+	// sentinelConf, when set, runs the process as a sentinel on this
+	// config file, which the sentinel rewrites.
+	sentinelConf string
+	cmd          *exec.Cmd
+	exited       chan struct{}
 }
 
 // Addr returns host:port.
@@ -87,6 +92,13 @@ func (r *Redis) Client() *redis.Client {
 // off and waits until it answers PING.
 func StartRedis(t testing.TB) *Redis {
 	t.Helper()
+	return startRedis(t, nil)
+}
+
+// startRedis starts a redis-server; setup, when set, runs before each
+// attempt (with the port chosen) to set the process's own options.
+func startRedis(t testing.TB, setup func(r *Redis) error) *Redis {
+	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server not found on PATH: run scripts/test.sh, which installs it (apt-get install redis-server)")
 	}
@@ -94,6 +106,11 @@ func StartRedis(t testing.TB) *Redis {
 	var err error
 	for range 5 { // a free port can be taken between probe and bind
 		r.Port = FreePort(t)
+		if setup != nil {
+			if err = setup(r); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if err = r.Start(); err == nil {
 			break
 		}
@@ -107,9 +124,16 @@ func StartRedis(t testing.TB) *Redis {
 
 // Start (re)starts the server on its port.
 func (r *Redis) Start() error {
-	r.cmd = exec.Command("redis-server",
-		"--port", strconv.Itoa(r.Port), "--bind", "127.0.0.1", "--dir", r.dir,
-		"--save", "", "--appendonly", "no", "--protected-mode", "no", "--loglevel", "warning")
+	var args []string
+	if r.sentinelConf != "" {
+		args = []string{r.sentinelConf, "--sentinel"}
+	}
+	args = append(args, "--port", strconv.Itoa(r.Port), "--bind", "127.0.0.1", "--dir", r.dir,
+		"--protected-mode", "no", "--loglevel", "warning")
+	if r.sentinelConf == "" {
+		args = append(args, "--save", "", "--appendonly", "no")
+	}
+	r.cmd = exec.Command("redis-server", append(args, r.args...)...)
 	if err := r.cmd.Start(); err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
 	}

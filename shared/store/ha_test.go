@@ -1,0 +1,364 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/testenv"
+)
+
+// TestCluster runs every store operation against a real three-node Redis
+// Cluster through the client NewClient builds from the nodes' addresses:
+// each Lua script and transaction must stay in one slot, and the
+// group-committed pipelines must be split across nodes.
+func TestCluster(t *testing.T) {
+	t.Parallel()
+	cl := testenv.RedisCluster(t)
+	rdb, err := NewClient(ClientConfig{URL: "redis://127.0.0.1:1/0", Addrs: cl.Addrs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	if _, ok := rdb.(*redis.ClusterClient); !ok {
+		t.Fatalf("cluster addresses built a %T, want a *redis.ClusterClient", rdb)
+	}
+	storeSuite(t, rdb)
+
+	// The records and claims landed on more than one node, so the
+	// pipelines above really were split.
+	ctx := context.Background()
+	holding := 0
+	for _, n := range cl.Nodes {
+		if size, err := n.Client().DBSize(ctx).Result(); err != nil {
+			t.Fatal(err)
+		} else if size > 0 {
+			holding++
+		}
+	}
+	if holding < 2 {
+		t.Fatalf("keys on %d of 3 nodes, want several", holding)
+	}
+
+	// One seed address (a cluster's service name, say) is a cluster too:
+	// the client learns the other nodes from it. Reading every record
+	// created above touches every node.
+	seed, err := NewClient(ClientConfig{URL: "redis://127.0.0.1:1/0", Addrs: cl.Addrs()[2:]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = seed.Close() })
+	seeded := NewInvocations(seed, time.Hour)
+	t.Cleanup(seeded.Close)
+	page, err := seeded.List(ctx, Filter{Limit: 500})
+	if err != nil {
+		t.Fatalf("List through one seed address: %v", err)
+	}
+	if len(page.Invocations) < 60 {
+		t.Fatalf("List through one seed address = %d records, want all", len(page.Invocations))
+	}
+}
+
+// TestSentinelFailover runs every store operation through a Sentinel
+// client, then goes through a planned failover (SENTINEL FAILOVER: the
+// master is demoted and stays up) and a crash (the new master is killed):
+// after each, once the sentinel has promoted the other server, the same
+// client and the same route change subscription work again.
+func TestSentinelFailover(t *testing.T) {
+	t.Parallel()
+	sg := testenv.RedisSentinel(t)
+	rdb, err := NewClient(ClientConfig{URL: "redis://127.0.0.1:1/0", Addrs: sg.Addrs(), MasterName: sg.MasterName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	if _, ok := rdb.(*redis.Client); !ok {
+		t.Fatalf("sentinel config built a %T, want a failover *redis.Client", rdb)
+	}
+	ctx := context.Background()
+	storeSuite(t, rdb)
+	// The writes went to the master the sentinel names.
+	if n, err := sg.Master.Client().HLen(ctx, keyRoutes).Result(); err != nil || n == 0 {
+		t.Fatalf("master holds %d routes, %v", n, err)
+	}
+	rs := NewRoutes(rdb)
+	changes := rs.Changes(t.Context())
+	changeArrives(t, rs, changes, "/before")
+	invs := NewInvocations(rdb, time.Hour)
+	t.Cleanup(invs.Close)
+	idem := NewIdempotency(rdb, time.Hour)
+	t.Cleanup(idem.Close)
+	// works writes through every store; the first write is retried while
+	// the client finds the new master.
+	works := func(tag string) {
+		t.Helper()
+		testenv.Eventually(t, 30*time.Second, "writes through the same client "+tag, func() bool {
+			c, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			return rs.Put(c, []route.Route{{Domain: "*", Path: "/" + tag, Function: "f"}}) == nil
+		})
+		changeArrives(t, rs, changes, "/"+tag+"-notified")
+		id := NewInvocationID()
+		if err := invs.CreateNew(ctx, &Invocation{ID: id, Function: "f", Mode: "async"}, []byte(`{}`)); err != nil {
+			t.Fatalf("CreateNew %s: %v", tag, err)
+		}
+		if st, err := invs.Start(ctx, id, 1); err != nil || st != StatusRunning {
+			t.Fatalf("Start %s = %q, %v", tag, st, err)
+		}
+		if rec, err := idem.Claim(ctx, "r", tag, "fp", time.Minute); err != nil || rec != nil {
+			t.Fatalf("Claim %s = %+v, %v", tag, rec, err)
+		}
+	}
+
+	// A planned failover: the old master stays up, and is a writable
+	// master until the sentinel demotes it some seconds later. Writes
+	// that reach it meanwhile are lost (replication is asynchronous), so
+	// the test writes only once this client has switched to the new
+	// master, which it learns from the sentinel's +switch-master.
+	sg.WaitReplica(sg.Replica, 30*time.Second)
+	if err := sg.Failover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sg.WaitMaster(sg.Replica, 30*time.Second)
+	testenv.Eventually(t, 30*time.Second, "the client talks to the new master", func() bool {
+		c, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		port, err := rdb.ConfigGet(c, "port").Result()
+		return err == nil && port["port"] == strconv.Itoa(sg.Replica.Port)
+	})
+	works("planned")
+
+	// The demoted master follows the new one; then the new one crashes.
+	sg.WaitReplica(sg.Master, 30*time.Second)
+	sg.Replica.Stop()
+	sg.WaitMaster(sg.Master, 60*time.Second)
+	works("crash")
+	all, _, err := rs.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := map[string]bool{}
+	for _, r := range all {
+		paths[r.Path] = true
+	}
+	if !paths["/before"] || !paths["/planned"] || !paths["/crash"] {
+		t.Fatalf("routes after two failovers: %v", paths)
+	}
+}
+
+// changeArrives creates routes at path (then path-2, path-3...) until a
+// change notification arrives, for at most 20s: a notification published
+// while the subscription was reconnecting is lost, as in production, where
+// the version check heals it.
+func changeArrives(t *testing.T, rs *Routes, changes <-chan struct{}, path string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for i := 1; time.Now().Before(deadline); i++ {
+		p := path
+		if i > 1 {
+			p = fmt.Sprintf("%s-%d", path, i)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := rs.Create(ctx, &route.Route{Domain: "*", Path: p, Function: "f"})
+		cancel()
+		if err != nil && !errors.Is(err, ErrConflict) {
+			continue
+		}
+		select {
+		case <-changes:
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	t.Fatalf("no change notification within 20s (creating %s...)", path)
+}
+
+// storeSuite exercises every Routes, Invocations and Idempotency
+// operation on rdb, which must hold no fngate keys yet.
+func storeSuite(t *testing.T, rdb redis.UniversalClient) {
+	t.Helper()
+	ctx := context.Background()
+	testenv.Eventually(t, 20*time.Second, "redis answers", func() bool {
+		c, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		return rdb.Ping(c).Err() == nil
+	})
+
+	// Routes: every script, the snapshot transaction and pub/sub.
+	rs := NewRoutes(rdb)
+	sub, unsubscribe := context.WithCancel(ctx)
+	changes := rs.Changes(sub)
+	a := &route.Route{Domain: "*", Path: "/a", Function: "a"}
+	// The subscription may not be registered yet when the first change is
+	// published: create until one arrives.
+	changeArrives(t, rs, changes, "/x")
+	v0, err := rs.Version(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.Create(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.Create(ctx, &route.Route{Domain: "*", Path: "/a", Function: "b"}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("duplicate Create = %v, want ErrConflict", err)
+	}
+	if err := rs.Put(ctx, []route.Route{{Domain: "*", Path: "/b", Function: "b"}, {Domain: "*", Path: "/c", Function: "c"}}); err != nil {
+		t.Fatal(err)
+	}
+	moved := &route.Route{Domain: "*", Path: "/d", Function: "a"}
+	if err := rs.Replace(ctx, a.ID, moved); err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.Replace(ctx, moved.ID, &route.Route{Domain: "*", Path: "/b", Function: "a"}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("Replace onto /b = %v, want ErrConflict", err)
+	}
+	if got, err := rs.Get(ctx, moved.ID); err != nil || got.Function != "a" {
+		t.Fatalf("Get = %+v, %v", got, err)
+	}
+	if err := rs.Delete(ctx, moved.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.Delete(ctx, moved.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second Delete = %v", err)
+	}
+	all, ver, err := rs.Snapshot(ctx)
+	if err != nil || ver != v0+4 {
+		t.Fatalf("Snapshot version %d, %v; want %d", ver, err, v0+4)
+	}
+	paths := map[string]bool{}
+	for _, r := range all {
+		paths[r.Path] = true
+	}
+	if !paths["/b"] || !paths["/c"] || paths["/a"] || paths["/d"] {
+		t.Fatalf("Snapshot paths = %v", paths)
+	}
+	select {
+	case <-changes:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no change notification")
+	}
+	unsubscribe()
+
+	// Invocations: concurrent CreateNew calls share pipelines that span
+	// slots (each record has its own hash tag; the indexes share one).
+	invs := NewInvocations(rdb, time.Hour)
+	t.Cleanup(invs.Close)
+	const n = 60
+	ids := make([]string, n)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range ids {
+		ids[i] = NewInvocationID()
+		fn := "even"
+		if i%2 == 1 {
+			fn = "odd"
+		}
+		wg.Go(func() {
+			errs <- invs.CreateNew(ctx, &Invocation{ID: ids[i], Function: fn, Mode: "async", MaxAttempts: 3}, []byte(fmt.Sprintf(`{"n":%d}`, i)))
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := invs.List(ctx, Filter{Limit: 500})
+	if err != nil || len(page.Invocations) != n {
+		t.Fatalf("List = %d records, %v; want %d", len(page.Invocations), err, n)
+	}
+	if page, err := invs.List(ctx, Filter{Function: "odd", Limit: 500}); err != nil || len(page.Invocations) != n/2 {
+		t.Fatalf("List odd = %d records, %v", len(page.Invocations), err)
+	}
+	id := ids[7]
+	if st, err := invs.Start(ctx, id, 1); err != nil || st != StatusRunning {
+		t.Fatalf("Start = %q, %v", st, err)
+	}
+	if err := invs.AttemptFailed(ctx, id, AttemptError{Attempt: 1, Code: "X", Error: "boom", At: time.Now()}, time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := invs.Start(ctx, id, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := invs.Succeed(ctx, id, 1, &Result{StatusCode: 200}); !errors.Is(err, ErrStale) {
+		t.Fatalf("stale Succeed = %v, want ErrStale", err)
+	}
+	if err := invs.Succeed(ctx, id, 2, &Result{StatusCode: 200, Body: "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := invs.SetCallback(ctx, id, CallbackState{Status: "delivered", Attempts: 1}); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := invs.Get(ctx, id)
+	if err != nil || inv.Status != StatusSucceeded || inv.Result.Body != "ok" || len(inv.AttemptErrors) != 1 || inv.Callback == nil {
+		t.Fatalf("record = %+v, %v", inv, err)
+	}
+	if ev, err := invs.Event(ctx, id); err != nil || string(ev) != `{"n":7}` {
+		t.Fatalf("Event = %s, %v", ev, err)
+	}
+	if err := invs.Dead(ctx, ids[8], AttemptError{Attempt: 3, Code: "X", Error: "gone"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	// A replay: Create (a script) and the index in one pipeline.
+	replay := &Invocation{ID: ReplayID(ids[8]), Function: "even", Mode: "async", ReplayOf: ids[8]}
+	if ok, err := invs.Create(ctx, replay, []byte(`{}`)); err != nil || !ok {
+		t.Fatalf("Create replay = %v, %v", ok, err)
+	}
+	if ok, err := invs.Create(ctx, replay, []byte(`{}`)); err != nil || ok {
+		t.Fatalf("second Create replay = %v, %v; want false", ok, err)
+	}
+	if err := invs.ReplayCreated(ctx, ids[8], replay.ID); err != nil {
+		t.Fatal(err)
+	}
+	if inv, err := invs.Get(ctx, ids[8]); err != nil || inv.Status != StatusDead || inv.LastReplay != replay.ID {
+		t.Fatalf("dead record = %+v, %v", inv, err)
+	}
+	invs.trim() // the index trim pipeline spans slots too
+
+	// Idempotency: concurrent claims (one pipeline, many slots), then
+	// completions, a replay of the stored response, and a release.
+	idem := NewIdempotency(rdb, time.Hour)
+	t.Cleanup(idem.Close)
+	claims := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			rec, err := idem.Claim(ctx, "route", fmt.Sprint("key-", i), "fp", time.Minute)
+			if err == nil && rec != nil {
+				err = fmt.Errorf("fresh key %d already claimed: %+v", i, rec)
+			}
+			if err == nil {
+				err = idem.Complete(ctx, "route", fmt.Sprint("key-", i), "fp", 201, http.Header{"X-N": {fmt.Sprint(i)}}, []byte("done"))
+			}
+			claims <- err
+		})
+	}
+	wg.Wait()
+	close(claims)
+	for err := range claims {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec, err := idem.Claim(ctx, "route", "key-5", "fp", time.Minute)
+	if err != nil || rec == nil || rec.State != IdemDone || rec.Status != 201 || rec.Header.Get("X-N") != "5" || string(rec.Body) != "done" {
+		t.Fatalf("claim of a completed key = %+v, %v", rec, err)
+	}
+	if rec, err := idem.Claim(ctx, "route", "released", "fp", time.Minute); err != nil || rec != nil {
+		t.Fatalf("Claim = %+v, %v", rec, err)
+	}
+	if err := idem.Release(ctx, "route", "released", "fp"); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := idem.Claim(ctx, "route", "released", "fp", time.Minute); err != nil || rec != nil {
+		t.Fatalf("Claim after Release = %+v, %v", rec, err)
+	}
+}

@@ -1,0 +1,216 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Sentinel is a Redis master, one replica of it and a sentinel watching
+// them, each a redis-server process on a free loopback port owned by the
+// test. The sentinel declares the master down after a second without an
+// answer and promotes the replica a few seconds after that. Master and
+// Replica are the roles at start; a failover swaps them.
+type Sentinel struct {
+	t          testing.TB
+	MasterName string
+	Master     *Redis
+	Replica    *Redis
+	Sentinels  []*Redis
+}
+
+// Addrs returns the sentinels' host:port, for a client's sentinel list.
+func (s *Sentinel) Addrs() []string {
+	addrs := make([]string, len(s.Sentinels))
+	for i, r := range s.Sentinels {
+		addrs[i] = r.Addr()
+	}
+	return addrs
+}
+
+// MasterAddr asks the first sentinel which host:port is the master now.
+func (s *Sentinel) MasterAddr(ctx context.Context) (string, error) {
+	c := redis.NewSentinelClient(&redis.Options{Addr: s.Sentinels[0].Addr(), MaxRetries: -1})
+	defer c.Close()
+	hp, err := c.GetMasterAddrByName(ctx, s.MasterName).Result()
+	if err != nil {
+		return "", err
+	}
+	return hp[0] + ":" + hp[1], nil
+}
+
+// RedisSentinel starts a master, a replica and a sentinel (quorum 1), and
+// waits until the replica is in sync and the sentinel knows it, so that
+// killing the master (s.Master.Stop) leads to a failover within a few
+// seconds.
+func RedisSentinel(t testing.TB) *Sentinel {
+	t.Helper()
+	s := &Sentinel{t: t, MasterName: "fngate"}
+	// No 5s wait for more replicas before the first sync.
+	s.Master = startRedis(t, func(r *Redis) error {
+		r.args = []string{"--repl-diskless-sync-delay", "0"}
+		return nil
+	})
+	s.Replica = startRedis(t, func(r *Redis) error {
+		r.args = []string{"--replicaof", "127.0.0.1", strconv.Itoa(s.Master.Port), "--repl-diskless-sync-delay", "0"}
+		return nil
+	})
+	ctx := context.Background()
+	// The sentinel learns the replicas from the master's INFO, which it
+	// reads on connecting and then every 10s: attach the replica first.
+	replica := s.Replica.Client()
+	Eventually(t, 20*time.Second, "replica attached to the master", func() bool {
+		info, err := replica.Info(ctx, "replication").Result()
+		return err == nil && strings.Contains(info, "master_link_status:up")
+	})
+	conf := fmt.Sprintf("sentinel monitor %[1]s 127.0.0.1 %[2]d 1\n"+
+		"sentinel down-after-milliseconds %[1]s 1000\n"+
+		"sentinel failover-timeout %[1]s 5000\n", s.MasterName, s.Master.Port)
+	sentinel := startRedis(t, func(r *Redis) error {
+		// The sentinel rewrites its file: a fresh one for every attempt.
+		r.sentinelConf = filepath.Join(r.dir, "sentinel.conf")
+		return os.WriteFile(r.sentinelConf, []byte(conf), 0o600)
+	})
+	s.Sentinels = []*Redis{sentinel}
+	s.WaitReplica(s.Replica, 30*time.Second)
+	return s
+}
+
+// WaitReplica waits until r is a replica in sync: the sentinel knows it
+// (so it can promote it), and it has acknowledged everything the master
+// wrote so far. Replication is asynchronous: a test that kills the master
+// right after a write waits here first, or the write may be lost.
+func (s *Sentinel) WaitReplica(r *Redis, timeout time.Duration) {
+	s.t.Helper()
+	sc := redis.NewSentinelClient(&redis.Options{Addr: s.Sentinels[0].Addr(), MaxRetries: -1})
+	defer sc.Close()
+	Eventually(s.t, timeout, "sentinel sees "+r.Addr()+" as a replica in sync", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		rs, err := sc.Replicas(ctx, s.MasterName).Result()
+		if err != nil {
+			return false
+		}
+		known := false
+		for _, rep := range rs {
+			// Its own view of the link is refreshed only every 10s: the
+			// master's, below, is current.
+			if rep["ip"]+":"+rep["port"] == r.Addr() && rep["flags"] == "slave" {
+				known = true
+			}
+		}
+		if !known {
+			return false
+		}
+		addr, err := s.MasterAddr(ctx)
+		if err != nil {
+			return false
+		}
+		m := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+		defer m.Close()
+		info, err := m.Info(ctx, "replication").Result()
+		return err == nil && replicaCaughtUp(info, r.Port)
+	})
+}
+
+// replicaCaughtUp reads a master's INFO replication: the replica on port
+// is online (the master streams writes to it; right after the first sync
+// it buffers them until the replica's first ack) and has acknowledged the
+// master's offset.
+func replicaCaughtUp(info string, port int) bool {
+	var offset, acked string
+	for _, line := range strings.Split(info, "\r\n") {
+		k, v, _ := strings.Cut(line, ":")
+		if k == "master_repl_offset" {
+			offset = v
+		}
+		if strings.HasPrefix(k, "slave") && strings.Contains(v, ",port="+strconv.Itoa(port)+",") {
+			fields := map[string]string{}
+			for _, f := range strings.Split(v, ",") {
+				fk, fv, _ := strings.Cut(f, "=")
+				fields[fk] = fv
+			}
+			if fields["state"] == "online" {
+				acked = fields["offset"]
+			}
+		}
+	}
+	return offset != "" && acked == offset
+}
+
+// Failover asks the sentinel for a failover while the master is up (a
+// planned switch): the replica is promoted and the master demoted.
+func (s *Sentinel) Failover(ctx context.Context) error {
+	c := redis.NewSentinelClient(&redis.Options{Addr: s.Sentinels[0].Addr(), MaxRetries: -1})
+	defer c.Close()
+	return c.Failover(ctx, s.MasterName).Err()
+}
+
+// WaitMaster waits until the sentinel names r as the master.
+func (s *Sentinel) WaitMaster(r *Redis, timeout time.Duration) {
+	s.t.Helper()
+	Eventually(s.t, timeout, "sentinel names "+r.Addr()+" master", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		addr, err := s.MasterAddr(ctx)
+		return err == nil && addr == r.Addr()
+	})
+}
+
+// Cluster is a Redis Cluster of three masters (no replicas), each a
+// redis-server process on free loopback ports (client and bus) owned by
+// the test.
+type Cluster struct {
+	Nodes []*Redis
+}
+
+// Addrs returns the nodes' host:port, for a cluster client's seed list.
+func (c *Cluster) Addrs() []string {
+	addrs := make([]string, len(c.Nodes))
+	for i, r := range c.Nodes {
+		addrs[i] = r.Addr()
+	}
+	return addrs
+}
+
+// RedisCluster starts three cluster-enabled nodes, assigns them the slots
+// with redis-cli --cluster create, and waits until every node reports
+// cluster_state:ok.
+func RedisCluster(t testing.TB) *Cluster {
+	t.Helper()
+	if _, err := exec.LookPath("redis-cli"); err != nil {
+		t.Fatalf("redis-cli not found on PATH: run scripts/test.sh, which installs it (apt-get install redis-tools)")
+	}
+	c := &Cluster{}
+	for range 3 {
+		c.Nodes = append(c.Nodes, startRedis(t, func(r *Redis) error {
+			// The bus port is chosen too: port+10000 may be taken or
+			// out of range.
+			r.args = []string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+				"--cluster-port", strconv.Itoa(FreePort(t)), "--cluster-node-timeout", "2000"}
+			return nil
+		}))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "redis-cli", append(append([]string{"--cluster", "create"}, c.Addrs()...), "--cluster-yes")...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	for _, n := range c.Nodes {
+		rc := n.Client()
+		Eventually(t, 30*time.Second, "cluster_state:ok on "+n.Addr(), func() bool {
+			info, err := rc.ClusterInfo(ctx).Result()
+			return err == nil && strings.Contains(info, "cluster_state:ok")
+		})
+	}
+	return c
+}
