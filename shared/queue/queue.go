@@ -5,7 +5,9 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -45,7 +47,7 @@ func (c Config) withDefaults() Config {
 // both on file storage.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 	cfg = cfg.withDefaults()
-	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	if err := ensureStream(ctx, js, jetstream.StreamConfig{
 		Name:        subject.StreamInvocations,
 		Description: "fngate asynchronous invocations, one subject per function",
 		Subjects:    []string{subject.AsyncAll()},
@@ -58,7 +60,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) erro
 	}); err != nil {
 		return fmt.Errorf("queue: stream %s: %w", subject.StreamInvocations, err)
 	}
-	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	if err := ensureStream(ctx, js, jetstream.StreamConfig{
 		Name:        subject.StreamDead,
 		Description: "fngate dead letters: invocations that used every attempt",
 		Subjects:    []string{subject.DeadAll()},
@@ -71,6 +73,30 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) erro
 		return fmt.Errorf("queue: stream %s: %w", subject.StreamDead, err)
 	}
 	return nil
+}
+
+// ensureStream creates the stream, or updates it when a field fngate sets
+// differs. A stream already as wanted is left alone: every gateway start
+// would otherwise update it, racing workers creating their consumers
+// (nats-server v2.15's stream update and consumer create touch the store's
+// config without a common lock, which the race detector reports).
+func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.StreamConfig) error {
+	s, err := js.Stream(ctx, want.Name)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		_, err = js.CreateStream(ctx, want) // an identical concurrent create succeeds too
+		return err
+	case err != nil:
+		return err
+	}
+	have := s.CachedInfo().Config
+	if have.Description == want.Description && slices.Equal(have.Subjects, want.Subjects) &&
+		have.Retention == want.Retention && have.Storage == want.Storage && have.Replicas == want.Replicas &&
+		have.MaxAge == want.MaxAge && have.Duplicates == want.Duplicates && have.Discard == want.Discard {
+		return nil
+	}
+	_, err = js.UpdateStream(ctx, want)
+	return err
 }
 
 // ConsumerConfig tunes a function's durable consumer.
