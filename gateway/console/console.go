@@ -159,7 +159,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/live", c.authed(c.livePage))
 	m.HandleFunc("GET /console/live/events", c.authed(c.liveEvents))
 	m.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
-		c.errorPage(w, r, session{}, http.StatusNotFound, "No such page.")
+		c.errorPage(w, session{}, http.StatusNotFound, "No such page.")
 	})
 	c.mux = m
 }
@@ -179,13 +179,13 @@ func (c *Console) authed(h func(http.ResponseWriter, *http.Request, session)) ht
 				http.Redirect(w, r, "/console/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
-			c.errorPage(w, r, session{}, http.StatusUnauthorized, "Sign in first: this request carries no valid session.")
+			c.errorPage(w, session{}, http.StatusUnauthorized, "Sign in first: this request carries no valid session.")
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 			if !validCSRF(r, s) {
-				c.errorPage(w, r, s, http.StatusForbidden, "This form is missing its CSRF token or comes from another site. Reload the page and try again.")
+				c.errorPage(w, s, http.StatusForbidden, "This form is missing its CSRF token or comes from another site. Reload the page and try again.")
 				return
 			}
 		}
@@ -228,7 +228,7 @@ func (c *Console) render(w http.ResponseWriter, status int, page string, v *view
 }
 
 // errorPage answers status with a page saying msg.
-func (c *Console) errorPage(w http.ResponseWriter, r *http.Request, s session, status int, msg string) {
+func (c *Console) errorPage(w http.ResponseWriter, s session, status int, msg string) {
 	v := c.view(s, "", http.StatusText(status), nil)
 	v.Error = msg
 	if status == http.StatusUnauthorized {
@@ -245,13 +245,13 @@ func (c *Console) apiFailure(w http.ResponseWriter, r *http.Request, s session, 
 		if status < 400 {
 			status = http.StatusBadGateway
 		}
-		c.errorPage(w, r, s, status, ae.Message+" ("+ae.Code+")")
+		c.errorPage(w, s, status, ae.Message+" ("+ae.Code+")")
 		return
 	}
 	if r.Context().Err() == nil {
 		c.log.Error("console: admin API call failed", "path", r.URL.Path, "err", err)
 	}
-	c.errorPage(w, r, s, http.StatusInternalServerError, "Internal error; see the gateway's log.")
+	c.errorPage(w, s, http.StatusInternalServerError, "Internal error; see the gateway's log.")
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -271,7 +271,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if !sameOrigin(r) {
-		c.errorPage(w, r, session{}, http.StatusForbidden, "Sign-in from another site is refused.")
+		c.errorPage(w, session{}, http.StatusForbidden, "Sign-in from another site is refused.")
 		return
 	}
 	next := safeNext(r.PostFormValue("next"))

@@ -68,7 +68,7 @@ func (c *Console) livePage(w http.ResponseWriter, r *http.Request, s session) {
 func (c *Console) liveEvents(w http.ResponseWriter, r *http.Request, s session) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
-		c.errorPage(w, r, s, http.StatusInternalServerError, "streaming is not supported here")
+		c.errorPage(w, s, http.StatusInternalServerError, "streaming is not supported here")
 		return
 	}
 	ctx := r.Context()
