@@ -30,18 +30,7 @@ func TestFunctionsRecentStats(t *testing.T) {
 	s.Worker(fast, builtin.Functions())
 	s.Worker(fast, builtin.Functions())
 
-	type list struct {
-		Functions []gateway.FunctionLoad `json:"functions"`
-	}
-	get := func() map[string]gateway.FunctionLoad {
-		var l list
-		gt.Get(t, gw.AdminURL+"/admin/functions").JSON(t, &l)
-		m := map[string]gateway.FunctionLoad{}
-		for _, f := range l.Functions {
-			m[f.Function] = f
-		}
-		return m
-	}
+	get := func() map[string]gateway.FunctionLoad { return functionsByName(t, gw.AdminURL) }
 	testenv.Eventually(t, 5*time.Second, "both workers listed", func() bool { return get()["echo"].Workers == 2 })
 	if f := get()["echo"]; f.RecentOK != 0 || f.RecentErrors != 0 || f.RecentAvgMillis != 0 {
 		t.Fatalf("echo before any call: %+v", f)

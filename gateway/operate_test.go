@@ -208,18 +208,7 @@ func TestFunctionsFromHeartbeats(t *testing.T) {
 	sleep := worker.HandlerFunc(builtin.Sleep)
 	w1 := s.Worker(fast, map[string]worker.Handler{"sleep": sleep, "echo": worker.HandlerFunc(builtin.Echo)})
 	s.Worker(fast, map[string]worker.Handler{"sleep": sleep})
-	type list struct {
-		Functions []gateway.FunctionLoad `json:"functions"`
-	}
-	get := func() map[string]gateway.FunctionLoad {
-		var l list
-		gt.Get(t, gw.AdminURL+"/admin/functions").JSON(t, &l)
-		m := map[string]gateway.FunctionLoad{}
-		for _, f := range l.Functions {
-			m[f.Function] = f
-		}
-		return m
-	}
+	get := func() map[string]gateway.FunctionLoad { return functionsByName(t, gw.AdminURL) }
 	testenv.Eventually(t, 5*time.Second, "both workers listed", func() bool {
 		m := get()
 		return m["sleep"].Workers == 2 && m["echo"].Workers == 1 && m["sleep"].Concurrency == 128
@@ -237,4 +226,18 @@ func TestFunctionsFromHeartbeats(t *testing.T) {
 		_, echo := m["echo"]
 		return !echo && m["sleep"].Workers == 1
 	})
+}
+
+// functionsByName reads GET /admin/functions.
+func functionsByName(t *testing.T, adminURL string) map[string]gateway.FunctionLoad {
+	t.Helper()
+	var l struct {
+		Functions []gateway.FunctionLoad `json:"functions"`
+	}
+	gt.Get(t, adminURL+"/admin/functions").JSON(t, &l)
+	m := map[string]gateway.FunctionLoad{}
+	for _, f := range l.Functions {
+		m[f.Function] = f
+	}
+	return m
 }

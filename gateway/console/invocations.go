@@ -64,6 +64,20 @@ func (f filterForm) next(cursor string) string {
 	return q.Encode()
 }
 
+// filterStatus is the status of a page listing f's invocations after the
+// API answered err: 200, or 400 with the error put beside its filter field.
+// Any other error is answered here, and ok is false.
+func (c *Console) filterStatus(w http.ResponseWriter, r *http.Request, s session, f *filterForm, err error) (status int, ok bool) {
+	switch {
+	case err == nil:
+		return http.StatusOK, true
+	case f.filterError(err):
+		return http.StatusBadRequest, true
+	}
+	c.apiFailure(w, r, s, err)
+	return 0, false
+}
+
 // filterError puts an API error beside the filter field it names.
 func (f *filterForm) filterError(err error) bool {
 	var ae *apiError
@@ -83,13 +97,9 @@ func (c *Console) invocationList(w http.ResponseWriter, r *http.Request, s sessi
 	f := readFilter(r.URL.Query())
 	var page store.Page
 	err := c.api.call(r.Context(), http.MethodGet, "/admin/invocations?"+f.query(50).Encode(), nil, &page)
-	status := http.StatusOK
-	if err != nil {
-		if !f.filterError(err) {
-			c.apiFailure(w, r, s, err)
-			return
-		}
-		status = http.StatusBadRequest
+	status, ok := c.filterStatus(w, r, s, &f, err)
+	if !ok {
+		return
 	}
 	next := ""
 	if page.NextCursor != "" {
@@ -194,13 +204,9 @@ func (c *Console) replayCandidates(r *http.Request, f filterForm) ([]*store.Invo
 func (c *Console) replayManyConfirm(w http.ResponseWriter, r *http.Request, s session) {
 	f := readFilter(r.URL.Query())
 	list, err := c.replayCandidates(r, f)
-	status := http.StatusOK
-	if err != nil {
-		if !f.filterError(err) {
-			c.apiFailure(w, r, s, err)
-			return
-		}
-		status = http.StatusBadRequest
+	status, ok := c.filterStatus(w, r, s, &f, err)
+	if !ok {
+		return
 	}
 	c.render(w, status, "replay_many", c.view(s, "invocations", "Replay dead letters", struct {
 		Filter      filterForm
