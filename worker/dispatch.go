@@ -62,6 +62,18 @@ func (d *dispatcher) record(took time.Duration) {
 	d.mean.Store(m + (int64(took)-m)/8)
 }
 
+// closeDispatchers lets every function's loops end once their channels
+// are empty.
+func (w *Worker) closeDispatchers() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, f := range w.fns {
+		if f.disp != nil {
+			f.disp.close()
+		}
+	}
+}
+
 // startLoop starts a loop serving f's channel.
 func (w *Worker) startLoop(f *function) {
 	w.wg.Add(1)
@@ -87,7 +99,7 @@ func (w *Worker) loop(f *function) {
 			}
 		}
 		if f.concurrent || time.Duration(d.mean.Load()) > inlineMax {
-			w.spawn(f, func() { w.serveTimed(f, m) })
+			w.spawn(f, func() { w.serve(f, m) })
 			continue
 		}
 		f.sem <- struct{}{}
@@ -96,7 +108,7 @@ func (w *Worker) loop(f *function) {
 		// so Drain never sees the count reach zero between the two.
 		w.wg.Add(1)
 		handoff := time.AfterFunc(handoffAfter, func() { w.loop(f) })
-		w.serveTimed(f, m)
+		w.serve(f, m)
 		handed := !handoff.Stop()
 		<-f.sem
 		f.inflight.Add(-1)
@@ -105,10 +117,4 @@ func (w *Worker) loop(f *function) {
 		}
 		w.wg.Done() // no new loop: release its count
 	}
-}
-
-func (w *Worker) serveTimed(f *function, m *nats.Msg) {
-	start := time.Now()
-	w.serve(f, m)
-	f.disp.record(time.Since(start))
 }

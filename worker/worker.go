@@ -260,6 +260,9 @@ func (w *Worker) observe(f *function, mode, outcome string, start time.Time) {
 	d := now.Sub(start)
 	w.metrics.observe(f.name, mode, outcome, d)
 	f.recent.add(now, d, outcome == "ok")
+	if mode == "sync" && f.disp != nil {
+		f.disp.record(d) // picks inline or spawned dispatch
+	}
 }
 
 // invoke runs the handler and turns its outcome into a reply message.
@@ -368,13 +371,7 @@ func (w *Worker) Drain(ctx context.Context) error {
 			}
 		}
 	}
-	w.mu.Lock()
-	for _, f := range w.fns {
-		if f.disp != nil {
-			f.disp.close()
-		}
-	}
-	w.mu.Unlock()
+	w.closeDispatchers()
 	done := make(chan struct{})
 	go func() { w.wg.Wait(); close(done) }()
 	select {
@@ -391,13 +388,7 @@ func (w *Worker) Drain(ctx context.Context) error {
 // running handlers are abandoned.
 func (w *Worker) Kill() {
 	w.nc.Close()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, f := range w.fns {
-		if f.disp != nil {
-			f.disp.close() // the loops end; what they still run cannot reply
-		}
-	}
+	w.closeDispatchers() // the loops end; what they still run cannot reply
 }
 
 // Run starts the worker, serves until ctx ends, then drains.

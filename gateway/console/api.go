@@ -67,10 +67,6 @@ func (a api) call(ctx context.Context, method, path string, body, out any) error
 	if out == nil {
 		return nil
 	}
-	if raw, ok := out.(*json.RawMessage); ok {
-		*raw = append((*raw)[:0], rec.body.Bytes()...)
-		return nil
-	}
 	return json.Unmarshal(rec.body.Bytes(), out)
 }
 

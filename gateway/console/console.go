@@ -1,6 +1,7 @@
 package console
 
 import (
+	"bytes"
 	"embed"
 	"errors"
 	"fmt"
@@ -195,18 +196,17 @@ func (c *Console) authed(h func(http.ResponseWriter, *http.Request, session)) ht
 
 // view is what every page template gets.
 type view struct {
-	Title     string
-	Nav       string
-	CSRF      string
-	SignIn    bool // sign-in is in use: show "Sign out"
-	Notice    string
-	Error     string
-	PublicURL string
-	D         any
+	Title  string
+	Nav    string
+	CSRF   string
+	SignIn bool // sign-in is in use: show "Sign out"
+	Notice string
+	Error  string
+	D      any
 }
 
 func (c *Console) view(s session, nav, title string, d any) *view {
-	return &view{Title: title, Nav: nav, CSRF: s.csrf, SignIn: c.cfg.Token != "", PublicURL: c.cfg.PublicURL, D: d}
+	return &view{Title: title, Nav: nav, CSRF: s.csrf, SignIn: c.cfg.Token != "", D: d}
 }
 
 func (c *Console) render(w http.ResponseWriter, status int, page string, v *view) {
@@ -216,7 +216,7 @@ func (c *Console) render(w http.ResponseWriter, status int, page string, v *view
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	var b strings.Builder
+	var b bytes.Buffer
 	if err := t.ExecuteTemplate(&b, "layout", v); err != nil {
 		c.log.Error("console: render failed", "page", page, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -224,7 +224,7 @@ func (c *Console) render(w http.ResponseWriter, status int, page string, v *view
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_, _ = w.Write([]byte(b.String()))
+	_, _ = w.Write(b.Bytes())
 }
 
 // errorPage answers status with a page saying msg.

@@ -24,7 +24,6 @@ var funcs = template.FuncMap{
 		return ""
 	},
 	"join": strings.Join,
-	"pct":  func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
 	"num": func(f float64) string {
 		if f < 10 {
 			return fmt.Sprintf("%.2f", f)
