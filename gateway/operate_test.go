@@ -203,8 +203,9 @@ func TestFunctionsFromHeartbeats(t *testing.T) {
 	t.Parallel()
 	s := gt.New(t, r("*", "/sleep", "sleep"))
 	gw := s.Gateway(gateway.Config{})
-	// TTL 3s: a worker removed within 1s was removed by its leaving beat.
-	fast := worker.Config{HeartbeatInterval: time.Second}
+	// TTL 6s: its last beat was at most 2s before the drain, so a worker
+	// gone within 3s of it was removed by its leaving beat, not by expiry.
+	fast := worker.Config{HeartbeatInterval: 2 * time.Second}
 	sleep := worker.HandlerFunc(builtin.Sleep)
 	w1 := s.Worker(fast, map[string]worker.Handler{"sleep": sleep, "echo": worker.HandlerFunc(builtin.Echo)})
 	s.Worker(fast, map[string]worker.Handler{"sleep": sleep})
@@ -221,7 +222,7 @@ func TestFunctionsFromHeartbeats(t *testing.T) {
 	if err := w1.Drain(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, time.Second, "drained worker gone before its TTL", func() bool {
+	testenv.Eventually(t, 3*time.Second, "drained worker gone before its TTL", func() bool {
 		m := get()
 		_, echo := m["echo"]
 		return !echo && m["sleep"].Workers == 1
