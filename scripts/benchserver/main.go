@@ -48,6 +48,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/fngate/fngate/gateway"
+	"github.com/fngate/fngate/shared/gctune"
 	"github.com/fngate/fngate/shared/natsserver"
 	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/route"
@@ -65,6 +66,9 @@ func main() {
 	cpuWorker := flag.String("cpu-worker", "", "run as a worker process serving the built-in cpu as this function, on -nats-url, until stdin closes")
 	natsURL := flag.String("nats-url", "", "NATS URL of -cpu-worker")
 	flag.Parse()
+	// The same GC target as the gateway and worker binaries; every target
+	// shares this process, so the baselines run with it too.
+	gctune.Apply()
 	if *cpuWorker != "" {
 		if err := runCPUWorker(*natsURL, *cpuWorker); err != nil {
 			fmt.Fprintln(os.Stderr, "benchserver -cpu-worker:", err)

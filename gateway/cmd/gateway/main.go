@@ -16,6 +16,7 @@ import (
 
 	"github.com/fngate/fngate/gateway"
 	"github.com/fngate/fngate/shared/envflag"
+	"github.com/fngate/fngate/shared/gctune"
 	"github.com/fngate/fngate/shared/natsconn"
 )
 
@@ -94,6 +95,7 @@ func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
 	o.gw.Logger = log
+	gctune.Apply()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
