@@ -74,13 +74,14 @@ type accepted struct {
 	ReplayOf     string `json:"replayOf,omitempty"`
 }
 
-// accept queues an invocation and answers 202 once JetStream has it.
+// accept queues an invocation and answers 202 once JetStream has it, or an
+// error if that takes until ctx (the route's timeout) ends.
 // With an idempotency claim, the 202 is the stored response: a retry with
 // the same key gets the same invocation id and queues nothing.
-func (g *Gateway) accept(c *gin.Context, rt *route.Route, reqID, trace string, event []byte, callback string, claim *idemClaim) {
+func (g *Gateway) accept(ctx context.Context, c *gin.Context, rt *route.Route, reqID, trace string, event []byte, callback string, claim *idemClaim) {
 	id := store.NewInvocationID()
 	inv := &store.Invocation{ID: id, Function: rt.Function, Mode: route.ModeAsync, CallbackURL: callback}
-	if _, err := g.enqueue(c.Request.Context(), inv, rt, reqID, trace, event, true); err != nil {
+	if _, err := g.enqueue(ctx, inv, rt, reqID, trace, event, true); err != nil {
 		g.releaseIdempotency(claim, reqID)
 		writeError(c, g.log, reqID, err)
 		return

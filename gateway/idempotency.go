@@ -47,11 +47,12 @@ type idemClaim struct {
 // gateway that dies mid-request frees its keys soon after.
 const leaseMargin = 10 * time.Second
 
-// claimIdempotency handles the request's Idempotency-Key. It returns the
+// claimIdempotency handles the request's Idempotency-Key, waiting at most
+// until ctx (the call's deadline) ends. It returns the
 // claim to complete or release (nil when the request carries no key or runs
 // without idempotency), or done=true when it has already answered: a
 // replayed response, 409, 422, 400 or 503.
-func (g *Gateway) claimIdempotency(c *gin.Context, rt *route.Route, reqID string, body []byte) (_ *idemClaim, done bool) {
+func (g *Gateway) claimIdempotency(ctx context.Context, c *gin.Context, rt *route.Route, reqID string, body []byte) (_ *idemClaim, done bool) {
 	r := c.Request
 	opts := rt.IdempotencyOptions()
 	vals := r.Header.Values(HeaderIdempotencyKey)
@@ -76,8 +77,6 @@ func (g *Gateway) claimIdempotency(c *gin.Context, rt *route.Route, reqID string
 		caller = r.Header.Get("Authorization")
 	}
 	cl := &idemClaim{routeID: rt.ID, scope: digest(key, caller), fp: digest(r.Method, r.URL.Path, r.URL.RawQuery, string(body))}
-	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(rt.Timeout))
-	defer cancel()
 	lease := time.Duration(rt.Timeout) + leaseMargin
 	b := time.Duration(0)
 	for {

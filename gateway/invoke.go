@@ -83,7 +83,11 @@ func (g *Gateway) invoke(c *gin.Context) {
 		writeError(c, g.log, reqID, err)
 		return
 	}
-	claim, done := g.claimIdempotency(c, rt, reqID, body)
+	// The route's timeout covers the whole call, an idempotency claim
+	// included.
+	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(rt.Timeout))
+	defer cancel()
+	claim, done := g.claimIdempotency(ctx, c, rt, reqID, body)
 	if done {
 		return
 	}
@@ -107,11 +111,9 @@ func (g *Gateway) invoke(c *gin.Context) {
 	})
 	if async {
 		mode = "async"
-		g.accept(c, rt, reqID, trace, payload, callback, claim)
+		g.accept(ctx, c, rt, reqID, trace, payload, callback, claim)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(rt.Timeout))
-	defer cancel()
 	deadline, _ := ctx.Deadline()
 	subj, err := subject.Invoke(rt.Function)
 	if err != nil { // unreachable for a normalised route; never publish it

@@ -7,6 +7,9 @@
 #   gateway    the fngate gateway -> NATS -> worker, built-in Go `echo`
 #   node       the same with the Node.js twin of `echo`
 #   keyed      the gateway's `echo` with a unique Idempotency-Key per request
+#   unkeyed    the same route and the same wrk script with a unique
+#              X-Bench-Seq header instead: keyed's baseline, so the two
+#              differ only in the key (wrk's Lua per request costs CPU too)
 #   jetstream  gin -> JetStream publish with ack -> 202
 #   async      the fngate gateway accepting async invocations of `echo` -> 202
 #   cpu1       the gateway -> the CPU-bound built-in `cpu` on 1 worker process
@@ -69,15 +72,18 @@ fi
 has() { printf '%s\n' "${names[@]}" | grep -qx "$1"; }
 control=$(awk '$1=="target" && $2=="control"{print $3}' "$work/targets")
 
-# Unique idempotency keys for the keyed target, new for every run.
-cat >"$work/keyed.lua" <<'LUA'
+# Unique idempotency keys for the keyed target, new for every run; the
+# unkeyed target sends the same requests with another header name.
+for h in Idempotency-Key:keyed X-Bench-Seq:unkeyed; do
+  cat >"$work/${h#*:}.lua" <<LUA
 local n = 0
 local prefix = tostring(os.time()) .. "-" .. tostring(math.random(1, 1000000000))
 request = function()
   n = n + 1
-  return wrk.format("GET", nil, { ["Idempotency-Key"] = prefix .. "-" .. n })
+  return wrk.format("GET", nil, { ["${h%%:*}"] = prefix .. "-" .. n })
 end
 LUA
+done
 
 # wrk latency to milliseconds.
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.3f", v}'; }
@@ -92,7 +98,7 @@ for round in $(seq "$ROUNDS"); do
     url=$(awk -v n="$n" '$1=="target" && $2==n {print $3}' "$work/targets")
     case "$n" in cpu1|cpu2) [ -n "$CPU_N" ] && url="$url?n=$CPU_N" ;; esac
     script=()
-    [ "$n" = keyed ] && script=(-s "$work/keyed.lua")
+    case "$n" in keyed|unkeyed) script=(-s "$work/$n.lua") ;; esac
     out=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "${script[@]}" "$url")
     rps=$(awk '/^Requests\/sec/{print $2}' <<<"$out")
     p50=$(awk '$1=="50%"{print $2}' <<<"$out" | to_ms)
@@ -141,7 +147,7 @@ show gateway nats "sync Go echo vs bare NATS request-reply (target >= 0.85)"
 show gateway bare ""
 show nats bare ""
 show node gateway "sync Node.js echo vs Go echo"
-show keyed gateway "unique Idempotency-Key per call vs none (target >= 0.7)"
+show keyed unkeyed "unique Idempotency-Key per call vs none (target >= 0.7)"
 show async jetstream "async accept vs bare JetStream publish (target >= 0.8)"
 show drain async "end-to-end drain rate vs accept rate"
 show cpu2 cpu1 "CPU-bound \`cpu\` (${CPU_N:-12000} SHA-256 rounds per call): 2 worker processes vs 1, each GOMAXPROCS=1;

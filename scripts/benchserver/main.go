@@ -6,6 +6,7 @@
 //	gateway    the fngate gateway → NATS → a worker running the built-in Go echo
 //	node       the same with the Node.js twin of echo on the worker
 //	keyed      the gateway's echo with a unique Idempotency-Key per request
+//	unkeyed    the same route, for requests with no Idempotency-Key
 //	jetstream  gin → JetStream publish, waiting for the ack → 202
 //	async      the fngate gateway accepting async invocations of echo (202)
 //	cpu1       the gateway calling the CPU-bound built-in cpu served by one
@@ -295,6 +296,7 @@ func run(redisURL, storeDir string) error {
 	fmt.Printf("target gateway http://%s/echo\n", gln.Addr())
 	fmt.Printf("target node http://%s/node\n", gln.Addr())
 	fmt.Printf("target keyed http://%s/keyed\n", gln.Addr())
+	fmt.Printf("target unkeyed http://%s/keyed\n", gln.Addr())
 	fmt.Printf("target async http://%s/async\n", gln.Addr())
 	fmt.Printf("target cpu1 http://%s/cpu1\n", gln.Addr())
 	fmt.Printf("target cpu2 http://%s/cpu2\n", gln.Addr())
