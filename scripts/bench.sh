@@ -18,7 +18,11 @@
 #
 # Prints requests/s and p50/p99 latency (median over rounds) for each target
 # and the ratios. Machines are shared and noisy: read the ratios, not the
-# absolute numbers.
+# absolute numbers. It also prints the CPU time the system under test (the
+# benchserver process, its worker processes and Redis; not wrk) spent per
+# request, and the ratio of those costs: steadier than throughput on a noisy
+# machine, and what throughput would follow where the load generator does
+# not share the cores.
 #   ROUNDS=3 DURATION=5 CONNS=32 scripts/bench.sh
 #   TARGETS="cpu1 cpu2" ROUNDS=2 scripts/bench.sh   # only these targets
 #   CPU_N=60000 sets the cpu targets' work per call (?n= SHA-256 rounds;
@@ -53,11 +57,13 @@ done
 [ -n "$port" ] || { echo "bench: no free port for Redis" >&2; exit 1; }
 redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no --dir "$work" --loglevel warning &
 pids+=($!)
+redis_pid=$!
 for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 go build -o "$work/benchserver" ./scripts/benchserver
 "$work/benchserver" -redis-url "redis://127.0.0.1:$port/0" -store-dir "$work/nats" >"$work/targets" 2>"$work/benchserver.log" &
 pids+=($!)
+bs_pid=$!
 for _ in $(seq 300); do grep -q '^ready' "$work/targets" && break; sleep 0.1; done
 grep -q '^ready' "$work/targets" || { cat "$work/benchserver.log" >&2; echo "bench: benchserver not ready" >&2; exit 1; }
 mapfile -t names < <(awk '$1=="target" && $2!="control"{print $2}' "$work/targets")
@@ -85,6 +91,17 @@ end
 LUA
 done
 
+# CPU clock ticks (user + system) used so far by Redis, the benchserver
+# and the benchserver's worker processes.
+hz=$(getconf CLK_TCK)
+cpu_ticks() {
+  local p t=0
+  for p in "$redis_pid" "$bs_pid" $(cat /proc/"$bs_pid"/task/*/children 2>/dev/null); do
+    [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
+
 # wrk latency to milliseconds.
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.3f", v}'; }
 
@@ -99,19 +116,22 @@ for round in $(seq "$ROUNDS"); do
     case "$n" in cpu1|cpu2) [ -n "$CPU_N" ] && url="$url?n=$CPU_N" ;; esac
     script=()
     case "$n" in keyed|unkeyed) script=(-s "$work/$n.lua") ;; esac
+    c0=$(cpu_ticks)
     out=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "${script[@]}" "$url")
+    c1=$(cpu_ticks)
     rps=$(awk '/^Requests\/sec/{print $2}' <<<"$out")
+    cpu=$(awk -v d=$((c1 - c0)) -v hz="$hz" '/ requests in /{printf "%.1f", ($1 > 0) ? d / hz / $1 * 1e6 : 0}' <<<"$out")
     p50=$(awk '$1=="50%"{print $2}' <<<"$out" | to_ms)
     p99=$(awk '$1=="99%"{print $2}' <<<"$out" | to_ms)
     non2xx=$(awk '/Non-2xx/{print $NF}' <<<"$out"); errs=$(awk '/Socket errors/{print}' <<<"$out")
     if [ -n "$non2xx" ] || [ -n "$errs" ]; then echo "bench: $n had failures: non-2xx=${non2xx:-0} $errs" >&2; fi
-    echo "$n $rps $p50 $p99 $round" >>"$work/results"
-    printf '  round %d %-9s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms\n' "$round" "$n" "$rps" "$p50" "$p99"
+    echo "$n $rps $p50 $p99 $round $cpu" >>"$work/results"
+    printf '  round %d %-9s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms  cpu %6.1f us/req\n' "$round" "$n" "$rps" "$p50" "$p99" "$cpu"
     if [ "$n" = async ]; then
       d=$(curl -sf -X POST "${control}drain")
       rate=$(sed -n 's/.*"perSecond":\([0-9.]*\).*/\1/p' <<<"$d")
       count=$(sed -n 's/.*"invocations":\([0-9]*\).*/\1/p' <<<"$d")
-      echo "drain $rate 0 0 $round" >>"$work/results"
+      echo "drain $rate 0 0 $round 0" >>"$work/results"
       printf '  round %d %-9s %10.0f invocations/s end to end (%s queued invocations run)\n' "$round" "drain" "$rate" "$count"
     fi
   done
@@ -129,19 +149,25 @@ for n in "${names[@]}"; do
   rps=$(awk -v n="$n" '$1==n{print $2}' "$work/results" | median)
   p50=$(awk -v n="$n" '$1==n{print $3}' "$work/results" | median)
   p99=$(awk -v n="$n" '$1==n{print $4}' "$work/results" | median)
+  cpu=$(awk -v n="$n" '$1==n{print $6}' "$work/results" | median)
   RPS[$n]=$rps
-  printf '  %-9s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms\n' "$n" "$rps" "$p50" "$p99"
+  printf '  %-9s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms  cpu %6.1f us/req\n' "$n" "$rps" "$p50" "$p99" "$cpu"
 done
 echo
-echo "ratios (throughput; each the median over rounds of that round's ratio, since rounds interleave targets):"
+echo "ratios (each the median over rounds of that round's ratio, since rounds interleave targets):"
+echo "  throughput A / B, then cost: B's CPU per request / A's (the system under test, not wrk)"
+# ratio A B COL: per round, A's column COL over B's (COL 6, CPU, inverted).
 ratio() {
-  awk -v a="$1" -v b="$2" '$1==a{x[$5]=$2} $1==b{y[$5]=$2} END{for (r in x) if (y[r] > 0) print x[r]/y[r]}' "$work/results" |
+  awk -v a="$1" -v b="$2" -v c="$3" '$1==a{x[$5]=$c} $1==b{y[$5]=$c}
+    END{for (r in x) if (x[r] > 0 && y[r] > 0) print (c == 6 ? y[r]/x[r] : x[r]/y[r])}' "$work/results" |
     median | awk '{printf "%.2f", $1}'
 }
-# show A B TEXT: the ratio A / B when both ran.
+# show A B TEXT: the ratios of A to B when both ran.
 show() {
   { has "$1" || [ "$1" = drain ]; } && has "$2" || return 0
-  printf '  %-7s / %-9s  %s   %s\n' "$1" "$2" "$(ratio "$1" "$2")" "$3"
+  local cost="    "
+  case "$1" in drain|cpu2) ;; *) cost=$(ratio "$1" "$2" 6) ;; esac
+  printf '  %-7s / %-9s  %s  cost %s   %s\n' "$1" "$2" "$(ratio "$1" "$2" 2)" "$cost" "$3"
 }
 show gateway nats "sync Go echo vs bare NATS request-reply (target >= 0.85)"
 show gateway bare ""
