@@ -13,5 +13,6 @@
 //
 // On the wire a reply is a NATS message whose payload is the raw response
 // body and whose headers carry the status and the response headers (see
-// [Reply.Msg]), so the gateway never parses or re-encodes a body.
+// [Reply.Msg]), so the gateway never parses or re-encodes a body. A 200
+// JSON reply with no other header travels with no NATS headers at all.
 package event

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"reflect"
 	"testing"
+
+	"github.com/nats-io/nats.go"
 )
 
 func sampleEvent() *Event {
@@ -127,14 +129,36 @@ func TestFromGo(t *testing.T) {
 
 func TestReplyMsgRoundTrip(t *testing.T) {
 	t.Parallel()
-	in := &Reply{Status: 201, Header: http.Header{"Content-Type": {"text/plain"}, "Set-Cookie": {"a=1", "b=2"}}, Body: []byte("ok")}
-	out := &Reply{Header: http.Header{}}
-	var err error
-	out.Status, out.Body, err = ParseReply(in.Msg(), out.Header)
-	if err != nil || !reflect.DeepEqual(in, out) {
-		t.Fatalf("ParseReply(Msg()) = %+v, %v; want %+v", out, err, in)
+	for _, tc := range []struct {
+		in      *Reply
+		compact bool
+	}{
+		{&Reply{Status: 201, Header: http.Header{"Content-Type": {"text/plain"}, "Set-Cookie": {"a=1", "b=2"}}, Body: []byte("ok")}, false},
+		{&Reply{Status: 200, Header: http.Header{"Content-Type": {contentJSON}}, Body: []byte(`{"a":1}`)}, true},
+		{&Reply{Status: 200, Header: http.Header{"Content-Type": {contentJSON}, "X-A": {"1"}}, Body: []byte(`{"a":1}`)}, false},
+		{&Reply{Status: 200, Header: http.Header{"Content-Type": {contentText}}, Body: []byte(`hi`)}, false},
+		{&Reply{Status: 404, Header: http.Header{"Content-Type": {contentJSON}}, Body: []byte(`{}`)}, false},
+		{&Reply{Status: 200, Header: http.Header{}}, false},
+	} {
+		m := tc.in.Msg()
+		if got := len(m.Header) == 0; got != tc.compact {
+			t.Errorf("Msg(%+v) headers %v, want compact %v", tc.in, m.Header, tc.compact)
+		}
+		out := &Reply{Header: http.Header{}}
+		var err error
+		out.Status, out.Body, err = ParseReply(m, out.Header)
+		if len(tc.in.Body) == 0 {
+			out.Body = tc.in.Body // nil and empty are the same body
+		}
+		if err != nil || !reflect.DeepEqual(tc.in, out) {
+			t.Errorf("ParseReply(Msg()) = %+v, %v; want %+v", out, err, tc.in)
+		}
 	}
-	_, _, err = ParseReply(ErrorMsg(&Error{Code: CodeFunctionError, Message: "boom"}), http.Header{})
+	// A message with neither headers nor body is no reply at all.
+	if _, _, err := ParseReply(&nats.Msg{}, http.Header{}); !errors.Is(err, ErrNotReply) {
+		t.Errorf("ParseReply(empty) err = %v, want ErrNotReply", err)
+	}
+	_, _, err := ParseReply(ErrorMsg(&Error{Code: CodeFunctionError, Message: "boom"}), http.Header{})
 	var fe *Error
 	if !errors.As(err, &fe) || fe.Code != CodeFunctionError || fe.Message != "boom" {
 		t.Fatalf("ParseReply(ErrorMsg) err = %v", err)

@@ -271,7 +271,16 @@ func textReply(b []byte) *Reply {
 
 // Msg encodes r as a NATS reply message (without subject): the payload is
 // the body, the status and each header travel as NATS headers.
+//
+// The commonest reply, 200 with a JSON body and no header but its
+// Content-Type, travels in compact form: the body alone, with no NATS
+// headers. Headers cost every hop (encoding in the worker, parsing in the
+// NATS server and the gateway); dropping them here makes a whole sync call
+// about 5% cheaper (README, performance notes).
 func (r *Reply) Msg() *nats.Msg {
+	if r.compact() {
+		return &nats.Msg{Data: r.Body}
+	}
 	m := &nats.Msg{Header: make(nats.Header, len(r.Header)+1), Data: r.Body}
 	if r.Status >= 100 && r.Status < 600 {
 		m.Header[subject.HeaderStatus] = status[r.Status]
@@ -282,6 +291,16 @@ func (r *Reply) Msg() *nats.Msg {
 		m.Header[subject.HeaderResponsePrefix+k] = vs
 	}
 	return m
+}
+
+// compact reports whether r is 200, application/json, with a body and no
+// other header.
+func (r *Reply) compact() bool {
+	if r.Status != http.StatusOK || len(r.Body) == 0 || len(r.Header) != 1 {
+		return false
+	}
+	ct := r.Header["Content-Type"]
+	return len(ct) == 1 && ct[0] == contentJSON
 }
 
 // ErrorMsg encodes a failed invocation as a NATS reply message.
@@ -297,8 +316,16 @@ var ErrNotReply = errors.New("event: message is not a worker reply")
 
 // ParseReply decodes a worker's reply, adding its headers to h (the HTTP
 // response's, so nothing is copied twice) and returning status and body. A
-// failed invocation is returned as an *Error.
+// failed invocation is returned as an *Error. A reply with a body and no
+// NATS headers is the compact form of 200 application/json (see [Reply.Msg]).
 func ParseReply(m *nats.Msg, h http.Header) (status int, body []byte, err error) {
+	if len(m.Header) == 0 {
+		if len(m.Data) == 0 {
+			return 0, nil, ErrNotReply
+		}
+		h["Content-Type"] = jsonType
+		return http.StatusOK, m.Data, nil
+	}
 	if code := m.Header.Get(subject.HeaderError); code != "" {
 		return 0, nil, &Error{Code: code, Message: string(m.Data)}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -60,8 +61,8 @@ func TestWorkerOverSecureNATS(t *testing.T) {
 		reply, err = nc.Request(subj, ev.AppendJSON(nil), 2*time.Second)
 		return err == nil
 	})
-	if reply.Header.Get(subject.HeaderStatus) != "200" || !strings.Contains(string(reply.Data), `"via":"tls"`) {
-		t.Fatalf("reply %v %s", reply.Header, reply.Data)
+	if status, body, err := event.ParseReply(reply, http.Header{}); err != nil || status != 200 || !strings.Contains(string(body), `"via":"tls"`) {
+		t.Fatalf("reply %v %s: status %d, err %v", reply.Header, reply.Data, status, err)
 	}
 	stop()
 	if err := <-done; err != nil {
