@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/fngate/fngate/shared/natsconn"
@@ -117,5 +119,93 @@ func TestGatewayRefusesBadNATSSecurity(t *testing.T) {
 		if err := run(context.Background(), o); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: run = %v, want an error containing %q", tc.args, err, tc.want)
 		}
+	}
+}
+
+// TestShippedNATSTLSConf runs the gateway command and a worker through
+// deployments/nats/nats-tls.conf as shipped (per-role users, TLS with
+// client certificates), configured the way the binaries are: a call goes
+// through, and a client with the right password but no certificate is
+// refused.
+func TestShippedNATSTLSConf(t *testing.T) {
+	pki := testenv.NewPKI(t)
+	t.Setenv("FNGATE_NATS_SERVER_CERT", pki.ServerCert)
+	t.Setenv("FNGATE_NATS_SERVER_KEY", pki.ServerKey)
+	t.Setenv("FNGATE_NATS_CLIENT_CA", pki.CA)
+	t.Setenv("FNGATE_NATS_GATEWAY_PASSWORD", "gw-secret")
+	t.Setenv("FNGATE_NATS_WORKER_PASSWORD", "wk-secret")
+	sopts, err := server.ProcessConfigFile(filepath.Join(root, "deployments/nats/nats-tls.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sopts.TLSConfig == nil || sopts.TLSConfig.ClientAuth != tls.RequireAndVerifyClientCert || len(sopts.Users) != 2 {
+		t.Fatalf("nats-tls.conf: TLS %v, %d users; want client certificates required and the two role users", sopts.TLSConfig != nil, len(sopts.Users))
+	}
+	sopts.StoreDir = t.TempDir()
+	ns := testenv.StartServer(t, sopts)
+	natsURL := "nats://" + ns.Addr().String()
+	rd := testenv.StartRedis(t)
+	routes := filepath.Join(t.TempDir(), "routes.yaml")
+	if err := os.WriteFile(routes, []byte("routes:\n  - {domain: \"*\", path: /echo, function: echo}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	wopts, err := natsconn.Options("fngate-worker", natsconn.Security{
+		User: "worker", Password: "wk-secret", TLSCA: pki.CA, TLSCert: pki.ClientCert, TLSKey: pki.ClientKey,
+	}, slogDiscard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wnc, err := nats.Connect(natsURL, wopts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wnc.Close()
+	w, err := worker.New(wnc, worker.Config{Logger: slogDiscard()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Handle("echo", worker.HandlerFunc(builtin.Echo)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = w.Drain(context.Background()) }()
+
+	httpPort := testenv.FreePort(t)
+	o, err := parse([]string{
+		"-http-addr", "127.0.0.1:" + itoa(httpPort), "-admin-addr", "127.0.0.1:0",
+		"-nats-url", natsURL, "-redis-url", rd.URL(), "-routes", routes,
+		"-nats-user", "gateway", "-nats-password", "gw-secret",
+		"-nats-tls-ca", pki.CA, "-nats-tls-cert", pki.ClientCert, "-nats-tls-key", pki.ClientKey,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.gw.Logger = slogDiscard()
+	gctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- run(gctx, o) }()
+	testenv.Eventually(t, 20*time.Second, "a call through the gateway on nats-tls.conf", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("gateway exited: %v", err)
+		default:
+		}
+		code, body := get("http://127.0.0.1:" + itoa(httpPort) + "/echo?via=tls-conf")
+		return code == 200 && strings.Contains(body, `"via":"tls-conf"`)
+	})
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("gateway exit: %v", err)
+	}
+
+	// The right password without a client certificate is refused.
+	if nc, err := nats.Connect(natsURL, nats.UserInfo("gateway", "gw-secret"), nats.RootCAs(pki.CA), nats.MaxReconnects(0)); err == nil {
+		nc.Close()
+		t.Fatal("a client without a certificate was accepted")
 	}
 }
