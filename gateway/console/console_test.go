@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -15,6 +16,8 @@ import (
 	"github.com/fngate/fngate/gateway"
 	"github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/worker"
 )
 
@@ -180,5 +183,120 @@ func TestRefusals(t *testing.T) {
 	}
 	if status, _, _ := c.do("GET", "/console/routes", nil, nil); status != http.StatusSeeOther {
 		t.Fatalf("page after sign-out: %d, want 303 to sign-in", status)
+	}
+}
+
+// TestRouteTablePaging: the HTTP access table shows 50 associations a page,
+// with links between pages, and a filter narrows it by domain, path,
+// function or mode.
+func TestRouteTablePaging(t *testing.T) {
+	s := newStack(t)
+	var rs []route.Route
+	for i := range 115 {
+		rs = append(rs, route.Route{Domain: "*", Path: fmt.Sprintf("/svc/%03d", i), Function: "hello"})
+	}
+	for i := range 5 {
+		rs = append(rs, route.Route{Domain: "pay.example", Path: fmt.Sprintf("/pay/%d", i), Function: "flaky", Mode: route.ModeAsync})
+	}
+	for i := range rs {
+		if err := rs[i].Normalize(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Routes.Put(context.Background(), rs); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, s.console)
+	c.signIn()
+	page := func(query string) string {
+		t.Helper()
+		status, _, body := c.do("GET", "/console/routes?"+query, nil, nil)
+		if status != http.StatusOK {
+			t.Fatalf("routes?%s: %d", query, status)
+		}
+		return body
+	}
+	rows := func(body string) int { return strings.Count(body, `<tr data-route=`) }
+	for _, tc := range []struct {
+		query, showing string
+		rows           int
+		prev, next     string // expected pager links, "" for none
+	}{
+		{"", "Showing 1–50 of 120.", 50, "", "page=2"},
+		{"page=2", "Showing 51–100 of 120.", 50, "page=1", "page=3"},
+		{"page=3", "Showing 101–120 of 120.", 20, "page=2", ""},
+		{"page=99", "Showing 101–120 of 120.", 20, "page=2", ""}, // the nearest page
+		{"page=x", "Showing 1–50 of 120.", 50, "", "page=2"},
+		{"q=FLAKY", "Showing 1–5 of 5 matching “FLAKY” (120 in all).", 5, "", ""},
+		{"q=pay.example+async", "Showing 1–5 of 5 matching", 5, "", ""},
+		{"q=svc%2F11", "Showing 1–5 of 5 matching", 5, "", ""}, // /svc/110../svc/114
+		{"q=%2Fsvc%2F&page=3", "Showing 101–115 of 115 matching", 15, "page=2&amp;q=%2Fsvc%2F", ""},
+	} {
+		body := page(tc.query)
+		if !strings.Contains(body, tc.showing) || rows(body) != tc.rows {
+			t.Errorf("routes?%s: %d rows, count line %q; want %d rows and %q", tc.query, rows(body), regexp.MustCompile(`Showing [^<]*`).FindString(body), tc.rows, tc.showing)
+		}
+		for rel, want := range map[string]string{"prev": tc.prev, "next": tc.next} {
+			m := regexp.MustCompile(`href="/console/routes\?([^"]*)" rel="` + rel + `"`).FindStringSubmatch(body)
+			switch {
+			case want == "" && m != nil:
+				t.Errorf("routes?%s: a %s link to %q, want none", tc.query, rel, m[1])
+			case want != "" && (m == nil || m[1] != want):
+				t.Errorf("routes?%s: %s link %v, want %q", tc.query, rel, m, want)
+			}
+		}
+	}
+	// No match says so, and a filter is shown escaped.
+	body := page("q=" + url.QueryEscape("<b>nothing"))
+	if rows(body) != 0 || !strings.Contains(body, "No associations match “&lt;b&gt;nothing”.") || strings.Contains(body, "<b>nothing") {
+		t.Errorf("no-match page: %d rows, message found %v", rows(body), strings.Contains(body, "No associations match"))
+	}
+}
+
+// TestInvocationLinksKeepTheFilter: on a filtered invocations page, the
+// link to older invocations and the bulk-replay link carry the filter.
+func TestInvocationLinksKeepTheFilter(t *testing.T) {
+	s := newStack(t)
+	ctx := context.Background()
+	hello := map[string]bool{}
+	for i := range 63 {
+		inv := &store.Invocation{ID: store.NewInvocationID(), Function: "flaky", Mode: route.ModeAsync}
+		if i%10 == 0 { // 7 of them, interleaved
+			inv.Function = "hello"
+			hello[inv.ID] = true
+		}
+		if err := s.Invocations.CreateNew(ctx, inv, []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newClient(t, s.console)
+	c.signIn()
+	rowRE := regexp.MustCompile(`<tr data-invocation="([0-9a-f]+)"`)
+	rows := func(body string) (n int, other bool) {
+		for _, m := range rowRE.FindAllStringSubmatch(body, -1) {
+			n++
+			other = other || hello[m[1]]
+		}
+		return n, other
+	}
+	status, _, body := c.do("GET", "/console/invocations?function=flaky", nil, nil)
+	if n, other := rows(body); status != http.StatusOK || n != 50 || other {
+		t.Fatalf("first filtered page: %d, %d rows (want 50), other functions' rows %v", status, n, other)
+	}
+	if !strings.Contains(body, `href="/console/invocations/replay?function=flaky"`) {
+		t.Errorf("replay link does not carry the filter: %s", regexp.MustCompile(`href="/console/invocations/replay[^"]*"`).FindString(body))
+	}
+	m := regexp.MustCompile(`href="/console/invocations\?([^"]*)" rel="next"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no link to older invocations with 56 matching and 50 a page")
+	}
+	next := strings.ReplaceAll(m[1], "&amp;", "&")
+	q, err := url.ParseQuery(next)
+	if err != nil || q.Get("function") != "flaky" || q.Get("cursor") == "" {
+		t.Fatalf("older-invocations link %q: function %q, cursor %q", m[1], q.Get("function"), q.Get("cursor"))
+	}
+	_, _, body = c.do("GET", "/console/invocations?"+next, nil, nil)
+	if n, other := rows(body); n != 6 || other {
+		t.Errorf("second filtered page: %d rows (want the other 6), other functions' rows %v", n, other)
 	}
 }

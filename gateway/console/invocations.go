@@ -3,6 +3,7 @@ package console
 import (
 	"encoding/json"
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -52,7 +53,7 @@ func (f filterForm) query(limit int) url.Values {
 }
 
 // next is this page's query with the cursor of the following page.
-func (f filterForm) next(cursor string) string {
+func (f filterForm) next(cursor string) template.URL {
 	g := f
 	g.Cursor = cursor
 	q := g.query(0)
@@ -61,8 +62,13 @@ func (f filterForm) next(cursor string) string {
 			q.Set(k, v) // as the user typed it
 		}
 	}
-	return q.Encode()
+	return queryURL(q)
 }
+
+// queryURL is q encoded for a link's query string. Typed as a URL, it is
+// put in href="...?{{.}}" as it is (HTML-escaped); a plain string would be
+// escaped as one query value, its "=" and "&" included.
+func queryURL(q url.Values) template.URL { return template.URL(q.Encode()) }
 
 // filterStatus is the status of a page listing f's invocations after the
 // API answered err: 200, or 400 with the error put beside its filter field.
@@ -101,16 +107,16 @@ func (c *Console) invocationList(w http.ResponseWriter, r *http.Request, s sessi
 	if !ok {
 		return
 	}
-	next := ""
+	var next template.URL
 	if page.NextCursor != "" {
 		next = f.next(page.NextCursor)
 	}
 	v := c.view(s, "invocations", "Invocations", struct {
 		Filter      filterForm
 		Invocations []*store.Invocation
-		Next        string
-		ReplayQuery string
-	}{f, page.Invocations, next, filterForm{Function: f.Function, Since: f.Since, Until: f.Until}.query(0).Encode()})
+		Next        template.URL
+		ReplayQuery template.URL
+	}{f, page.Invocations, next, queryURL(filterForm{Function: f.Function, Since: f.Since, Until: f.Until}.query(0))})
 	v.Notice = notice(r)
 	c.render(w, status, "invocations", v)
 }

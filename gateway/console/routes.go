@@ -3,6 +3,7 @@ package console
 import (
 	"encoding/json"
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -61,20 +62,68 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// routesPerPage is how many associations the HTTP access table shows at once.
+const routesPerPage = 50
+
+// routePage is one page of the HTTP access table.
+type routePage struct {
+	Rows       []routeRow
+	Version    int64
+	Query      string       // the filter, as typed
+	Total      int          // associations in the table
+	Matched    int          // of those, matching the filter
+	First      int          // 1-based number of the first row shown
+	Last       int          // of the last row shown
+	Prev, Next template.URL // query strings of the neighbouring pages, if any
+}
+
+// matches reports whether rt matches the filter q: every word of q, case
+// folded, is part of its domain, trigger path, function or mode.
+func matches(rt route.Route, q string) bool {
+	hay := strings.ToLower(strings.Join([]string{rt.Domain, rt.Path, rt.Function, string(rt.Mode)}, " "))
+	for _, w := range strings.Fields(strings.ToLower(q)) {
+		if !strings.Contains(hay, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// routeList shows the associations matching ?q=, routesPerPage at a time
+// (?page=, from 1; out of range shows the nearest page).
 func (c *Console) routeList(w http.ResponseWriter, r *http.Request, s session) {
 	var list routeList
 	if err := c.api.call(r.Context(), http.MethodGet, "/admin/routes", nil, &list); err != nil {
 		c.apiFailure(w, r, s, err)
 		return
 	}
-	rows := make([]routeRow, len(list.Routes))
-	for i, rt := range list.Routes {
-		rows[i] = c.rowOf(rt)
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	matched := list.Routes
+	if q != "" {
+		matched = slices.DeleteFunc(slices.Clone(list.Routes), func(rt route.Route) bool { return !matches(rt, q) })
 	}
-	v := c.view(s, "routes", "HTTP access", struct {
-		Rows    []routeRow
-		Version int64
-	}{rows, list.Version})
+	pages := max(1, (len(matched)+routesPerPage-1)/routesPerPage)
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	page = min(max(page, 1), pages)
+	from, to := (page-1)*routesPerPage, min(page*routesPerPage, len(matched))
+	d := routePage{Version: list.Version, Query: q, Total: len(list.Routes), Matched: len(matched), First: from + 1, Last: to}
+	for _, rt := range matched[from:to] {
+		d.Rows = append(d.Rows, c.rowOf(rt))
+	}
+	link := func(p int) template.URL {
+		v := url.Values{"page": {strconv.Itoa(p)}}
+		if q != "" {
+			v.Set("q", q)
+		}
+		return queryURL(v)
+	}
+	if page > 1 {
+		d.Prev = link(page - 1)
+	}
+	if page < pages {
+		d.Next = link(page + 1)
+	}
+	v := c.view(s, "routes", "HTTP access", d)
 	v.Notice = notice(r)
 	c.render(w, http.StatusOK, "routes", v)
 }
