@@ -33,6 +33,7 @@ const maxAdminBody = 1 << 20
 //	POST   /admin/invocations/:id/replay   replay one invocation (202)
 //	POST   /admin/invocations/replay       replay every match of a filter (202)
 //	GET    /admin/stats        this gateway's request counts by route
+//	GET    /admin/stats/gateways  every gateway's, gathered over NATS
 //
 // The operator console at /console/ (package console) is a face on these
 // endpoints: it calls this handler in process.
@@ -65,6 +66,7 @@ func (g *Gateway) AdminHandler() http.Handler {
 	a.POST("/invocations/:id/replay", g.replayInvocation)
 	a.POST("/invocations/replay", g.replayMany)
 	a.GET("/stats", g.stats)
+	a.GET("/stats/gateways", g.statsAll)
 	g.mountConsole(e)
 	return e
 }

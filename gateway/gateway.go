@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/store"
@@ -78,6 +79,7 @@ type Deps struct {
 
 // Gateway serves the public HTTP listener and the admin API.
 type Gateway struct {
+	id    string // random, new at each start
 	cfg   Config
 	log   *slog.Logger
 	nats  Requester
@@ -105,7 +107,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	if d.NATS == nil || d.Routes == nil {
 		return nil, errors.New("gateway: a NATS requester and a route store are required")
 	}
-	g := &Gateway{cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, idem: d.Idempotency}
+	g := &Gateway{id: nuid.Next(), cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, idem: d.Idempotency}
 	g.metrics = newMetrics(g)
 	g.workers.workers = map[string]seenWorker{}
 	return g, nil
@@ -144,6 +146,7 @@ func (g *Gateway) Serve(ctx context.Context, pub, adm net.Listener) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { g.watchRoutes(ctx) })
 	wg.Go(func() { g.watchWorkers(ctx) })
+	wg.Go(func() { g.answerStats(ctx) })
 	defer wg.Wait()
 
 	servers := []*http.Server{g.newServer(g.Handler())}

@@ -153,7 +153,3 @@ func (g *Gateway) Stats() []RouteStats {
 	slices.SortFunc(out, func(a, b RouteStats) int { return strings.Compare(a.Route+"\x00"+a.Mode, b.Route+"\x00"+b.Mode) })
 	return out
 }
-
-func (g *Gateway) stats(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"routes": g.Stats()})
-}

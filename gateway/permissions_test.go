@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/store"
+	"github.com/fngate/fngate/shared/subject"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/builtin"
 )
@@ -52,6 +54,18 @@ func TestShippedNATSPermissions(t *testing.T) {
 		t.Fatalf("sync call = %d %s", resp.Status, resp.Body)
 	}
 	waitStatus(t, gw, acceptOK(t, gw.URL+"/job", nil, "x"), store.StatusSucceeded, 15*time.Second)
+	// Gateways may ask one another for their counts (the console's live
+	// view): a request as the gateway user gets the gateway's answer.
+	gnc, err := nats.Connect(ns.ClientURL(), nats.UserInfo("gateway", "gw-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gnc.Close()
+	m, err := gnc.Request(subject.GatewayStats, nil, 5*time.Second)
+	var answer gateway.GatewayStats
+	if err != nil || json.Unmarshal(m.Data, &answer) != nil || answer.Gateway != gw.ID() {
+		t.Fatalf("stats request as the gateway user: %v, answer %+v", err, answer)
+	}
 	waitStatus(t, gw, acceptOK(t, gw.URL+"/doomed", nil, "x"), store.StatusDead, 15*time.Second)
 
 	// The worker user may not invoke functions nor read the queue directly.

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -17,54 +18,114 @@ type routeStats struct {
 	Errors   int64  `json:"errors"`
 }
 
+// stats is one gateway's counters in GET /admin/stats/gateways.
 type stats struct {
-	Routes []routeStats `json:"routes"`
+	Gateway string       `json:"gateway"`
+	Routes  []routeStats `json:"routes"`
 }
 
-// liveRow is one route's rates over the last interval.
+// sample is every gateway's counters as gathered at one time.
+type sample struct {
+	at       time.Time
+	gateways map[string]stats
+}
+
+// allStats gathers every gateway's counters through the admin API.
+func (c *Console) allStats(ctx context.Context, at time.Time) (sample, error) {
+	var res struct {
+		Gateways []stats `json:"gateways"`
+	}
+	if err := c.api.call(ctx, http.MethodGet, "/admin/stats/gateways", nil, &res); err != nil {
+		return sample{}, err
+	}
+	s := sample{at: at, gateways: make(map[string]stats, len(res.Gateways))}
+	for _, g := range res.Gateways {
+		s.gateways[g.Gateway] = g
+	}
+	return s, nil
+}
+
+// liveRow is one route's rates over the last interval, on every gateway.
 type liveRow struct {
 	Route     string  `json:"route"`
 	Mode      string  `json:"mode"`
 	RPS       float64 `json:"rps"`
 	ErrorRate float64 `json:"errorRate"` // 5xx share of the interval's requests, 0..1
-	Requests  int64   `json:"requests"`  // since the gateway started
+	Requests  int64   `json:"requests"`  // since each gateway started
 	Errors    int64   `json:"errors"`
 }
 
 func key(s routeStats) string { return s.Mode + "\x00" + s.Route }
 
-// rates compares two samples taken dt apart.
-func rates(prev, cur stats, dt time.Duration) []liveRow {
-	before := map[string]routeStats{}
-	for _, s := range prev.Routes {
-		before[key(s)] = s
-	}
-	out := make([]liveRow, 0, len(cur.Routes))
-	for _, s := range cur.Routes {
-		p := before[key(s)]
-		n, e := s.Requests-p.Requests, s.Errors-p.Errors
-		row := liveRow{Route: s.Route, Mode: s.Mode, Requests: s.Requests, Errors: s.Errors}
-		if n > 0 && dt > 0 {
-			row.RPS = float64(n) / dt.Seconds()
-			row.ErrorRate = float64(e) / float64(n)
+// rates compares two samples: each gateway's counters with its own in the
+// sample before (a gateway in only one of them adds to the totals, not to
+// the rates), summed over gateways. A gateway missing from a sample (late
+// to answer) is compared at the next one with the last sample it was in:
+// last keeps, for each gateway, its latest counters and when they were
+// taken, and rates updates it.
+func rates(last map[string]timed, cur sample) []liveRow {
+	rows := map[string]*liveRow{}
+	interval := map[string]int64{} // requests and 5xx in the interval, summed
+	intervalErr := map[string]int64{}
+	for id, g := range cur.gateways {
+		prev, seen := last[id]
+		before := map[string]routeStats{}
+		for _, s := range prev.stats.Routes {
+			before[key(s)] = s
 		}
-		out = append(out, row)
+		dt := cur.at.Sub(prev.at)
+		for _, s := range g.Routes {
+			k := key(s)
+			row := rows[k]
+			if row == nil {
+				row = &liveRow{Route: s.Route, Mode: s.Mode}
+				rows[k] = row
+			}
+			row.Requests += s.Requests
+			row.Errors += s.Errors
+			p := before[k]
+			if n := s.Requests - p.Requests; seen && n > 0 && dt > 0 {
+				row.RPS += float64(n) / dt.Seconds()
+				interval[k] += n
+				intervalErr[k] += s.Errors - p.Errors
+			}
+		}
+		if last != nil {
+			last[id] = timed{at: cur.at, stats: g}
+		}
+	}
+	out := make([]liveRow, 0, len(rows))
+	for k, row := range rows {
+		if n := interval[k]; n > 0 {
+			row.ErrorRate = float64(intervalErr[k]) / float64(n)
+		}
+		out = append(out, *row)
 	}
 	slices.SortFunc(out, func(a, b liveRow) int { return strings.Compare(a.Route+a.Mode, b.Route+b.Mode) })
 	return out
 }
 
+// timed is one gateway's counters and when they were gathered.
+type timed struct {
+	at    time.Time
+	stats stats
+}
+
 func (c *Console) livePage(w http.ResponseWriter, r *http.Request, s session) {
-	var st stats
-	if err := c.api.call(r.Context(), http.MethodGet, "/admin/stats", nil, &st); err != nil {
+	cur, err := c.allStats(r.Context(), time.Now())
+	if err != nil {
 		c.apiFailure(w, r, s, err)
 		return
 	}
-	c.render(w, http.StatusOK, "live", c.view(s, "live", "Live", rates(stats{}, st, 0)))
+	c.render(w, http.StatusOK, "live", c.view(s, "live", "Live", struct {
+		Rows     []liveRow
+		Gateways int
+	}{rates(nil, cur), len(cur.gateways)}))
 }
 
-// liveEvents streams the rates of every route as server-sent events, one
-// per LiveInterval, for at most LiveMaxStream; EventSource reconnects.
+// liveEvents streams the rates of every route on every gateway as
+// server-sent events, one per LiveInterval, for at most LiveMaxStream;
+// EventSource reconnects.
 func (c *Console) liveEvents(w http.ResponseWriter, r *http.Request, s session) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -72,11 +133,13 @@ func (c *Console) liveEvents(w http.ResponseWriter, r *http.Request, s session) 
 		return
 	}
 	ctx := r.Context()
-	var prev stats
-	if err := c.api.call(ctx, http.MethodGet, "/admin/stats", nil, &prev); err != nil {
+	first, err := c.allStats(ctx, time.Now())
+	if err != nil {
 		c.apiFailure(w, r, s, err)
 		return
 	}
+	last := map[string]timed{}
+	rates(last, first)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("X-Accel-Buffering", "no")
@@ -87,26 +150,26 @@ func (c *Console) liveEvents(w http.ResponseWriter, r *http.Request, s session) 
 	defer tick.Stop()
 	stop := time.NewTimer(c.cfg.LiveMaxStream)
 	defer stop.Stop()
-	last := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-stop.C:
 			return
-		case now := <-tick.C:
-			var cur stats
-			if err := c.api.call(ctx, http.MethodGet, "/admin/stats", nil, &cur); err != nil {
+		case <-tick.C:
+			cur, err := c.allStats(ctx, time.Now())
+			if err != nil {
 				_, _ = fmt.Fprintf(w, "event: failure\ndata: %q\n\n", err.Error())
 				fl.Flush()
 				continue
 			}
-			b, _ := json.Marshal(map[string]any{"at": now.UTC().Format(time.RFC3339), "routes": rates(prev, cur, now.Sub(last))})
+			b, _ := json.Marshal(map[string]any{
+				"at": cur.at.UTC().Format(time.RFC3339), "gateways": len(cur.gateways), "routes": rates(last, cur),
+			})
 			if _, err := fmt.Fprintf(w, "data: %s\n\n", b); err != nil {
 				return
 			}
 			fl.Flush()
-			prev, last = cur, now
 		}
 	}
 }

@@ -70,3 +70,7 @@ func QueueGroup(function string) (string, error) {
 // Heartbeat is the subject on which workers announce, every few seconds,
 // the functions they serve and their load; gateways aggregate them.
 const Heartbeat = Prefix + ".workers.heartbeat"
+
+// GatewayStats is the subject every gateway answers (no queue group) with
+// its request counts by route, so that one gateway can gather all of them.
+const GatewayStats = Prefix + ".gateways.stats"

@@ -44,13 +44,13 @@ document.addEventListener("DOMContentLoaded", function () {
     });
     if (!data.routes.length) {
       var tr = document.createElement("tr");
-      var td = cell("", "No request since this gateway started.");
+      var td = cell("", "No request since the gateways started.");
       td.colSpan = 6;
       tr.appendChild(td);
       rows.appendChild(tr);
     }
     body.replaceChildren(rows);
-    state.textContent = "Live, updated " + data.at + ".";
+    state.textContent = "Live, updated " + data.at + ", " + data.gateways + (data.gateways === 1 ? " gateway." : " gateways.");
   };
   es.onerror = function () { state.textContent = "Live feed interrupted; reconnecting…"; };
 });
