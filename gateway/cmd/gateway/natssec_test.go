@@ -54,27 +54,7 @@ func TestGatewayOverSecureNATS(t *testing.T) {
 	}
 
 	// The worker side: the same options, built by natsconn.
-	sec := natsconn.Security{User: "fngate", Password: "s3cret", TLSCA: pki.CA, TLSCert: pki.ClientCert, TLSKey: pki.ClientKey}
-	opts, err := natsconn.Options("fngate-worker", sec, slogDiscard())
-	if err != nil {
-		t.Fatal(err)
-	}
-	wnc, err := nats.Connect(natsURL, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer wnc.Close()
-	w, err := worker.New(wnc, worker.Config{Logger: slogDiscard()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Handle("echo", worker.HandlerFunc(builtin.Echo)); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = w.Drain(context.Background()) }()
+	echoWorker(ctx, t, natsURL, natsconn.Security{User: "fngate", Password: "s3cret", TLSCA: pki.CA, TLSCert: pki.ClientCert, TLSKey: pki.ClientKey})
 
 	if o, err = parse(args("s3cret")); err != nil {
 		t.Fatal(err)
@@ -152,28 +132,7 @@ func TestShippedNATSTLSConf(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	wopts, err := natsconn.Options("fngate-worker", natsconn.Security{
-		User: "worker", Password: "wk-secret", TLSCA: pki.CA, TLSCert: pki.ClientCert, TLSKey: pki.ClientKey,
-	}, slogDiscard())
-	if err != nil {
-		t.Fatal(err)
-	}
-	wnc, err := nats.Connect(natsURL, wopts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer wnc.Close()
-	w, err := worker.New(wnc, worker.Config{Logger: slogDiscard()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Handle("echo", worker.HandlerFunc(builtin.Echo)); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = w.Drain(context.Background()) }()
+	echoWorker(ctx, t, natsURL, natsconn.Security{User: "worker", Password: "wk-secret", TLSCA: pki.CA, TLSCert: pki.ClientCert, TLSKey: pki.ClientKey})
 
 	httpPort := testenv.FreePort(t)
 	o, err := parse([]string{
@@ -208,4 +167,31 @@ func TestShippedNATSTLSConf(t *testing.T) {
 		nc.Close()
 		t.Fatal("a client without a certificate was accepted")
 	}
+}
+
+// echoWorker serves the built-in echo from a worker connected to natsURL
+// with the options natsconn builds from sec, as the worker command does,
+// until the test ends.
+func echoWorker(ctx context.Context, t *testing.T, natsURL string, sec natsconn.Security) {
+	t.Helper()
+	opts, err := natsconn.Options("fngate-worker", sec, slogDiscard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(natsURL, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	w, err := worker.New(nc, worker.Config{Logger: slogDiscard()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Handle("echo", worker.HandlerFunc(builtin.Echo)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Drain(context.Background()) })
 }
