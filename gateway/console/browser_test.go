@@ -46,6 +46,8 @@ func browser(t *testing.T, w, h int) context.Context {
 		chromedp.DisableGPU,
 		chromedp.WindowSize(w, h),
 		chromedp.UserDataDir(t.TempDir()),
+		// A reader east of UTC, so local times differ from the page's UTC.
+		chromedp.Env("TZ=Asia/Shanghai"),
 	)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
@@ -302,6 +304,15 @@ func TestBrowserDeadLetterReplay(t *testing.T) {
 	}
 	if !strings.Contains(text(t, ctx, "#event"), `"path": "/jobs"`) {
 		t.Fatalf("event shown: %q", text(t, ctx, "#event"))
+	}
+	// Attempt times in the reader's zone (UTC+8 here), UTC in the title.
+	at := get(t, ctx, "attempt time", chromedp.Evaluate[[]string](`(function () {
+		var e = document.querySelector("#attempts time");
+		return [e.textContent, e.title, e.dateTime];
+	})()`))
+	utc, err := time.Parse(time.RFC3339, at[2])
+	if err != nil || !strings.Contains(at[0], "GMT+8") || !strings.Contains(at[0], utc.In(time.FixedZone("", 8*3600)).Format("15:04:05")) || at[1] != utc.Format("2006-01-02 15:04:05Z") {
+		t.Fatalf("attempt time shown %q, title %q, datetime %q: want UTC+8 and the UTC time on hover", at[0], at[1], at[2])
 	}
 	screenshot(t, ctx, "invocation-dead")
 

@@ -8,20 +8,23 @@ import (
 )
 
 var funcs = template.FuncMap{
-	"when": func(v any) string {
-		switch t := v.(type) {
+	// when is a time element: UTC in the page, the reader's local time once
+	// console.js has run (the UTC time stays in its title).
+	"when": func(v any) template.HTML {
+		var t time.Time
+		switch v := v.(type) {
 		case time.Time:
-			if t.IsZero() {
-				return ""
-			}
-			return t.UTC().Format("2006-01-02 15:04:05Z")
+			t = v
 		case *time.Time:
-			if t == nil || t.IsZero() {
-				return ""
+			if v != nil {
+				t = *v
 			}
-			return t.UTC().Format("2006-01-02 15:04:05Z")
 		}
-		return ""
+		if t.IsZero() {
+			return ""
+		}
+		t = t.UTC()
+		return template.HTML(`<time datetime="` + t.Format(time.RFC3339) + `">` + t.Format("2006-01-02 15:04:05Z") + `</time>`)
 	},
 	"join": strings.Join,
 	"num": func(f float64) string {

@@ -12,6 +12,17 @@ document.addEventListener("click", function (ev) {
   });
 });
 
+// Times arrive in UTC; show them in the reader's time zone, UTC on hover.
+document.addEventListener("DOMContentLoaded", function () {
+  var fmt = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZoneName: "short" };
+  document.querySelectorAll("time[datetime]").forEach(function (t) {
+    var d = new Date(t.dateTime);
+    if (isNaN(d)) return;
+    t.title = t.textContent;
+    t.textContent = d.toLocaleString(undefined, fmt);
+  });
+});
+
 document.addEventListener("DOMContentLoaded", function () {
   var table = document.getElementById("live");
   if (!table || !window.EventSource) return;
