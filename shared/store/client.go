@@ -19,6 +19,10 @@ type ClientConfig struct {
 	Addrs []string
 	// MasterName selects Sentinel mode.
 	MasterName string
+	// SentinelPassword authenticates to the sentinels themselves, for
+	// sentinels with requirepass (Bitnami's chart gives them the Redis
+	// password when auth is on). The URL's password is the data servers'.
+	SentinelPassword string
 }
 
 // NewClient returns a go-redis universal client for cfg.
@@ -46,6 +50,12 @@ func NewClient(cfg ClientConfig) (redis.UniversalClient, error) {
 	u := &redis.UniversalOptions{Addrs: cfg.Addrs, MasterName: cfg.MasterName, IsClusterMode: cfg.MasterName == ""}
 	if base != nil {
 		u.Username, u.Password, u.DB, u.TLSConfig = base.Username, base.Password, base.DB, base.TLSConfig
+	}
+	if cfg.SentinelPassword != "" {
+		if cfg.MasterName == "" {
+			return nil, fmt.Errorf("store: a sentinel password needs a Sentinel master name")
+		}
+		u.SentinelPassword = cfg.SentinelPassword
 	}
 	if u.IsClusterMode && u.DB != 0 {
 		return nil, fmt.Errorf("store: Redis Cluster has only database 0, the URL names %d", u.DB)

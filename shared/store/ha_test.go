@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -360,5 +361,36 @@ func storeSuite(t *testing.T, rdb redis.UniversalClient) {
 	}
 	if rec, err := idem.Claim(ctx, "route", "released", "fp", time.Minute); err != nil || rec != nil {
 		t.Fatalf("Claim after Release = %+v, %v", rec, err)
+	}
+}
+
+// TestSentinelAuth runs every store operation through sentinels that
+// require a password of their own, in front of servers that require
+// another: the client needs both, and without the sentinels' it fails
+// with Redis's authentication error instead of hanging.
+func TestSentinelAuth(t *testing.T) {
+	t.Parallel()
+	sg := testenv.RedisSentinelAuth(t, "data-secret", "sentinel-secret")
+	cfg := ClientConfig{URL: "redis://:data-secret@127.0.0.1:1/0", Addrs: sg.Addrs(), MasterName: sg.MasterName, SentinelPassword: "sentinel-secret"}
+	rdb, err := NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	storeSuite(t, rdb)
+
+	cfg.SentinelPassword = ""
+	noSentinelAuth, err := NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = noSentinelAuth.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := noSentinelAuth.Ping(ctx).Err(); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+		t.Fatalf("ping without the sentinel password = %v, want an authentication error", err)
+	}
+	if _, err := NewClient(ClientConfig{URL: cfg.URL, Addrs: sg.Addrs(), SentinelPassword: "x"}); err == nil {
+		t.Fatal("a sentinel password without a master name was accepted")
 	}
 }

@@ -25,6 +25,14 @@ type Sentinel struct {
 	Master     *Redis
 	Replica    *Redis
 	Sentinels  []*Redis
+	// Password and SentinelPassword are the data servers' and the
+	// sentinels' requirepass (RedisSentinelAuth); empty for none.
+	Password, SentinelPassword string
+}
+
+// sentinelClient is a client of the first sentinel.
+func (s *Sentinel) sentinelClient() *redis.SentinelClient {
+	return redis.NewSentinelClient(&redis.Options{Addr: s.Sentinels[0].Addr(), Password: s.SentinelPassword, MaxRetries: -1})
 }
 
 // Addrs returns the sentinels' host:port, for a client's sentinel list.
@@ -38,7 +46,7 @@ func (s *Sentinel) Addrs() []string {
 
 // MasterAddr asks the first sentinel which host:port is the master now.
 func (s *Sentinel) MasterAddr(ctx context.Context) (string, error) {
-	c := redis.NewSentinelClient(&redis.Options{Addr: s.Sentinels[0].Addr(), MaxRetries: -1})
+	c := s.sentinelClient()
 	defer c.Close()
 	hp, err := c.GetMasterAddrByName(ctx, s.MasterName).Result()
 	if err != nil {
@@ -53,14 +61,33 @@ func (s *Sentinel) MasterAddr(ctx context.Context) (string, error) {
 // seconds.
 func RedisSentinel(t testing.TB) *Sentinel {
 	t.Helper()
-	s := &Sentinel{t: t, MasterName: "fngate"}
+	return redisSentinel(t, "", "")
+}
+
+// RedisSentinelAuth is RedisSentinel with passwords: the master and the
+// replica require password (and the replica and the sentinel use it to
+// reach the master), the sentinel requires sentinelPassword.
+func RedisSentinelAuth(t testing.TB, password, sentinelPassword string) *Sentinel {
+	t.Helper()
+	return redisSentinel(t, password, sentinelPassword)
+}
+
+func redisSentinel(t testing.TB, password, sentinelPassword string) *Sentinel {
+	t.Helper()
+	s := &Sentinel{t: t, MasterName: "fngate", Password: password, SentinelPassword: sentinelPassword}
+	var auth []string
+	if password != "" {
+		auth = []string{"--requirepass", password, "--masterauth", password}
+	}
 	// No 5s wait for more replicas before the first sync.
 	s.Master = startRedis(t, func(r *Redis) error {
-		r.args = []string{"--repl-diskless-sync-delay", "0"}
+		r.Password = password
+		r.args = append([]string{"--repl-diskless-sync-delay", "0"}, auth...)
 		return nil
 	})
 	s.Replica = startRedis(t, func(r *Redis) error {
-		r.args = []string{"--replicaof", "127.0.0.1", strconv.Itoa(s.Master.Port), "--repl-diskless-sync-delay", "0"}
+		r.Password = password
+		r.args = append([]string{"--replicaof", "127.0.0.1", strconv.Itoa(s.Master.Port), "--repl-diskless-sync-delay", "0"}, auth...)
 		return nil
 	})
 	ctx := context.Background()
@@ -74,7 +101,14 @@ func RedisSentinel(t testing.TB) *Sentinel {
 	conf := fmt.Sprintf("sentinel monitor %[1]s 127.0.0.1 %[2]d 1\n"+
 		"sentinel down-after-milliseconds %[1]s 1000\n"+
 		"sentinel failover-timeout %[1]s 5000\n", s.MasterName, s.Master.Port)
+	if password != "" {
+		conf += fmt.Sprintf("sentinel auth-pass %s %s\n", s.MasterName, password)
+	}
+	if sentinelPassword != "" {
+		conf += "requirepass " + sentinelPassword + "\n"
+	}
 	sentinel := startRedis(t, func(r *Redis) error {
+		r.Password = sentinelPassword
 		// The sentinel rewrites its file: a fresh one for every attempt.
 		r.sentinelConf = filepath.Join(r.dir, "sentinel.conf")
 		return os.WriteFile(r.sentinelConf, []byte(conf), 0o600)
@@ -90,7 +124,7 @@ func RedisSentinel(t testing.TB) *Sentinel {
 // right after a write waits here first, or the write may be lost.
 func (s *Sentinel) WaitReplica(r *Redis, timeout time.Duration) {
 	s.t.Helper()
-	sc := redis.NewSentinelClient(&redis.Options{Addr: s.Sentinels[0].Addr(), MaxRetries: -1})
+	sc := s.sentinelClient()
 	defer sc.Close()
 	Eventually(s.t, timeout, "sentinel sees "+r.Addr()+" as a replica in sync", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -114,7 +148,7 @@ func (s *Sentinel) WaitReplica(r *Redis, timeout time.Duration) {
 		if err != nil {
 			return false
 		}
-		m := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+		m := redis.NewClient(&redis.Options{Addr: addr, Password: s.Password, MaxRetries: -1})
 		defer m.Close()
 		info, err := m.Info(ctx, "replication").Result()
 		return err == nil && replicaCaughtUp(info, r.Port)
@@ -149,7 +183,7 @@ func replicaCaughtUp(info string, port int) bool {
 // Failover asks the sentinel for a failover while the master is up (a
 // planned switch): the replica is promoted and the master demoted.
 func (s *Sentinel) Failover(ctx context.Context) error {
-	c := redis.NewSentinelClient(&redis.Options{Addr: s.Sentinels[0].Addr(), MaxRetries: -1})
+	c := s.sentinelClient()
 	defer c.Close()
 	return c.Failover(ctx, s.MasterName).Err()
 }

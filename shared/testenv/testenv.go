@@ -65,7 +65,10 @@ func Conn(t testing.TB, s *server.Server, opts ...nats.Option) *nats.Conn {
 type Redis struct {
 	t    testing.TB
 	Port int
-	dir  string
+	// Password is the server's requirepass, for Client and the start-up
+	// check; empty for none.
+	Password string
+	dir      string
 	// args are appended to the command line (replication, cluster mode).
 	args []string
 	// sentinelConf, when set, runs the process as a sentinel on this
@@ -83,7 +86,7 @@ func (r *Redis) URL() string { return "redis://" + r.Addr() + "/0" }
 
 // Client returns a go-redis client closed at cleanup.
 func (r *Redis) Client() *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: r.Addr()})
+	c := redis.NewClient(&redis.Options{Addr: r.Addr(), Password: r.Password})
 	r.t.Cleanup(func() { _ = c.Close() })
 	return c
 }
@@ -139,7 +142,7 @@ func (r *Redis) Start() error {
 	}
 	exited := make(chan struct{})
 	go func() { _ = r.cmd.Wait(); close(exited) }()
-	c := redis.NewClient(&redis.Options{Addr: r.Addr(), MaxRetries: -1})
+	c := redis.NewClient(&redis.Options{Addr: r.Addr(), Password: r.Password, MaxRetries: -1})
 	defer c.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {

@@ -22,16 +22,17 @@ import (
 
 // options are the settings of the binary beyond gateway.Config.
 type options struct {
-	gw          gateway.Config
-	natsURL     string
-	natsSec     natsconn.Security
-	natsListen  string
-	natsStore   string
-	redisURL    string
-	redisAddrs  []string
-	redisMaster string
-	routesFile  string
-	logLevel    string
+	gw                    gateway.Config
+	natsURL               string
+	natsSec               natsconn.Security
+	natsListen            string
+	natsStore             string
+	redisURL              string
+	redisAddrs            []string
+	redisMaster           string
+	redisSentinelPassword string
+	routesFile            string
+	logLevel              string
 
 	streamReplicas int
 	recordTTL      time.Duration
@@ -51,6 +52,7 @@ func parse(args []string) (*options, error) {
 	s.String(&o.redisURL, "redis-url", "FNGATE_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis URL holding the shared route table")
 	s.List(&o.redisAddrs, "redis-addrs", "FNGATE_REDIS_ADDRS", nil, "Redis Sentinel (with FNGATE_REDIS_MASTER) or Cluster node addresses, comma-separated; FNGATE_REDIS_URL still gives credentials and database")
 	s.String(&o.redisMaster, "redis-master", "FNGATE_REDIS_MASTER", "", "Redis Sentinel master name")
+	s.String(&o.redisSentinelPassword, "redis-sentinel-password", "FNGATE_REDIS_SENTINEL_PASSWORD", "", "password of the Redis sentinels themselves (FNGATE_REDIS_URL has the servers')")
 	s.String(&o.routesFile, "routes", "FNGATE_ROUTES", "", "routes file (YAML) applied to Redis at start")
 	s.List(&o.gw.DefaultDomains, "default-domains", "FNGATE_DEFAULT_DOMAINS", []string{"localhost", "127.0.0.1"}, "hosts that routes with domain \"default\" match")
 	s.String(&o.gw.EnvID, "env-id", "FNGATE_ENV_ID", "", "environment id passed in requestContext.envId")

@@ -30,19 +30,20 @@ import (
 )
 
 type options struct {
-	w           worker.Config
-	node        node.Config
-	async       worker.AsyncConfig
-	natsURL     string
-	natsSec     natsconn.Security
-	redisURL    string
-	redisAddrs  []string
-	redisMaster string
-	noAsync     bool
-	recordTTL   time.Duration
-	builtins    []string
-	logLevel    string
-	metricsAddr string
+	w                     worker.Config
+	node                  node.Config
+	async                 worker.AsyncConfig
+	natsURL               string
+	natsSec               natsconn.Security
+	redisURL              string
+	redisAddrs            []string
+	redisMaster           string
+	redisSentinelPassword string
+	noAsync               bool
+	recordTTL             time.Duration
+	builtins              []string
+	logLevel              string
+	metricsAddr           string
 }
 
 func parse(args []string) (*options, error) {
@@ -56,6 +57,7 @@ func parse(args []string) (*options, error) {
 	s.String(&o.redisURL, "redis-url", "FNGATE_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis holding invocation records (asynchronous invocations)")
 	s.List(&o.redisAddrs, "redis-addrs", "FNGATE_REDIS_ADDRS", nil, "Redis Sentinel (with FNGATE_REDIS_MASTER) or Cluster node addresses, comma-separated")
 	s.String(&o.redisMaster, "redis-master", "FNGATE_REDIS_MASTER", "", "Redis Sentinel master name")
+	s.String(&o.redisSentinelPassword, "redis-sentinel-password", "FNGATE_REDIS_SENTINEL_PASSWORD", "", "password of the Redis sentinels themselves (FNGATE_REDIS_URL has the servers')")
 	var async string
 	s.String(&async, "async", "FNGATE_ASYNC", "on", "consume queued asynchronous invocations: on or off")
 	s.Duration(&o.async.AckWait, "ack-wait", "FNGATE_ACK_WAIT", 30*time.Second, "how long a queued invocation may run without a heartbeat before it is redelivered")
@@ -147,7 +149,7 @@ func run(ctx context.Context, o *options) error {
 	}
 	var checks []func(context.Context) error
 	if !o.noAsync {
-		rdb, err := store.NewClient(store.ClientConfig{URL: o.redisURL, Addrs: o.redisAddrs, MasterName: o.redisMaster})
+		rdb, err := store.NewClient(store.ClientConfig{URL: o.redisURL, Addrs: o.redisAddrs, MasterName: o.redisMaster, SentinelPassword: o.redisSentinelPassword})
 		if err != nil {
 			return fmt.Errorf("FNGATE_REDIS_*: %w", err)
 		}
