@@ -60,22 +60,7 @@ func TestGatewayOverSecureNATS(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.gw.Logger = slogDiscard()
-	gctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- run(gctx, o) }()
-	testenv.Eventually(t, 20*time.Second, "a call through the gateway on TLS NATS", func() bool {
-		select {
-		case err := <-done:
-			t.Fatalf("gateway exited: %v", err)
-		default:
-		}
-		code, body := get("http://127.0.0.1:" + itoa(httpPort) + "/echo?via=tls")
-		return code == 200 && strings.Contains(body, `"via":"tls"`)
-	})
-	stop()
-	if err := <-done; err != nil {
-		t.Fatalf("gateway exit: %v", err)
-	}
+	runUntilCalled(ctx, t, o, "a call through the gateway on TLS NATS", "http://127.0.0.1:" + itoa(httpPort) + "/echo?via=tls", `"via":"tls"`)
 }
 
 // TestGatewayRefusesBadNATSSecurity: settings that cannot work stop the
@@ -145,22 +130,7 @@ func TestShippedNATSTLSConf(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.gw.Logger = slogDiscard()
-	gctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- run(gctx, o) }()
-	testenv.Eventually(t, 20*time.Second, "a call through the gateway on nats-tls.conf", func() bool {
-		select {
-		case err := <-done:
-			t.Fatalf("gateway exited: %v", err)
-		default:
-		}
-		code, body := get("http://127.0.0.1:" + itoa(httpPort) + "/echo?via=tls-conf")
-		return code == 200 && strings.Contains(body, `"via":"tls-conf"`)
-	})
-	stop()
-	if err := <-done; err != nil {
-		t.Fatalf("gateway exit: %v", err)
-	}
+	runUntilCalled(ctx, t, o, "a call through the gateway on nats-tls.conf", "http://127.0.0.1:" + itoa(httpPort) + "/echo?via=tls-conf", `"via":"tls-conf"`)
 
 	// The right password without a client certificate is refused.
 	if nc, err := nats.Connect(natsURL, nats.UserInfo("gateway", "gw-secret"), nats.RootCAs(pki.CA), nats.MaxReconnects(0)); err == nil {
@@ -194,4 +164,27 @@ func echoWorker(ctx context.Context, t *testing.T, natsURL string, sec natsconn.
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = w.Drain(context.Background()) })
+}
+
+// runUntilCalled runs the gateway command with o until a GET of url
+// answers 200 with want in its body (within 20s), then stops it: it must
+// exit cleanly.
+func runUntilCalled(ctx context.Context, t *testing.T, o *options, what, url, want string) {
+	t.Helper()
+	gctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- run(gctx, o) }()
+	testenv.Eventually(t, 20*time.Second, what, func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("gateway exited: %v", err)
+		default:
+		}
+		code, body := get(url)
+		return code == 200 && strings.Contains(body, want)
+	})
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("gateway exit: %v", err)
+	}
 }

@@ -39,22 +39,7 @@ func TestGatewayThroughSentinelsWithPasswords(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	echoWorker(ctx, t, "nats://"+ns.Addr().String(), natsconn.Security{})
-	gctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- run(gctx, o) }()
-	testenv.Eventually(t, 20*time.Second, "a call through the gateway, routes from Redis behind sentinels", func() bool {
-		select {
-		case err := <-done:
-			t.Fatalf("gateway exited: %v", err)
-		default:
-		}
-		code, body := get("http://127.0.0.1:" + itoa(httpPort) + "/echo?via=sentinel")
-		return code == 200 && strings.Contains(body, `"via":"sentinel"`)
-	})
-	stop()
-	if err := <-done; err != nil {
-		t.Fatalf("gateway exit: %v", err)
-	}
+	runUntilCalled(ctx, t, o, "a call through the gateway, routes from Redis behind sentinels", "http://127.0.0.1:" + itoa(httpPort) + "/echo?via=sentinel", `"via":"sentinel"`)
 	// The route went to the master the sentinels name.
 	if n, err := sg.Master.Client().HLen(ctx, "{fngate}:routes").Result(); err != nil || n != 1 {
 		t.Fatalf("master holds %d routes, %v", n, err)
