@@ -60,7 +60,7 @@ func TestGatewayOverSecureNATS(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.gw.Logger = slogDiscard()
-	runUntilCalled(ctx, t, o, "a call through the gateway on TLS NATS", "http://127.0.0.1:" + itoa(httpPort) + "/echo?via=tls", `"via":"tls"`)
+	runUntilCalled(ctx, t, o, "a call through the gateway on TLS NATS", "http://127.0.0.1:"+itoa(httpPort)+"/echo?via=tls", `"via":"tls"`)
 }
 
 // TestGatewayRefusesBadNATSSecurity: settings that cannot work stop the
@@ -130,7 +130,7 @@ func TestShippedNATSTLSConf(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.gw.Logger = slogDiscard()
-	runUntilCalled(ctx, t, o, "a call through the gateway on nats-tls.conf", "http://127.0.0.1:" + itoa(httpPort) + "/echo?via=tls-conf", `"via":"tls-conf"`)
+	runUntilCalled(ctx, t, o, "a call through the gateway on nats-tls.conf", "http://127.0.0.1:"+itoa(httpPort)+"/echo?via=tls-conf", `"via":"tls-conf"`)
 
 	// The right password without a client certificate is refused.
 	if nc, err := nats.Connect(natsURL, nats.UserInfo("gateway", "gw-secret"), nats.RootCAs(pki.CA), nats.MaxReconnects(0)); err == nil {

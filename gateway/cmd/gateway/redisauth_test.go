@@ -39,7 +39,7 @@ func TestGatewayThroughSentinelsWithPasswords(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	echoWorker(ctx, t, "nats://"+ns.Addr().String(), natsconn.Security{})
-	runUntilCalled(ctx, t, o, "a call through the gateway, routes from Redis behind sentinels", "http://127.0.0.1:" + itoa(httpPort) + "/echo?via=sentinel", `"via":"sentinel"`)
+	runUntilCalled(ctx, t, o, "a call through the gateway, routes from Redis behind sentinels", "http://127.0.0.1:"+itoa(httpPort)+"/echo?via=sentinel", `"via":"sentinel"`)
 	// The route went to the master the sentinels name.
 	if n, err := sg.Master.Client().HLen(ctx, "{fngate}:routes").Result(); err != nil || n != 1 {
 		t.Fatalf("master holds %d routes, %v", n, err)
