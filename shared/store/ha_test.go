@@ -370,7 +370,7 @@ func storeSuite(t *testing.T, rdb redis.UniversalClient) {
 // with Redis's authentication error instead of hanging.
 func TestSentinelAuth(t *testing.T) {
 	t.Parallel()
-	sg := testenv.RedisSentinelAuth(t, "data-secret", "sentinel-secret")
+	sg := testenv.RedisSentinelWith(t, testenv.SentinelOptions{Password: "data-secret", SentinelPassword: "sentinel-secret"})
 	cfg := ClientConfig{URL: "redis://:data-secret@127.0.0.1:1/0", Addrs: sg.Addrs(), MasterName: sg.MasterName, SentinelPassword: "sentinel-secret"}
 	rdb, err := NewClient(cfg)
 	if err != nil {
@@ -392,5 +392,44 @@ func TestSentinelAuth(t *testing.T) {
 	}
 	if _, err := NewClient(ClientConfig{URL: cfg.URL, Addrs: sg.Addrs(), SentinelPassword: "x"}); err == nil {
 		t.Fatal("a sentinel password without a master name was accepted")
+	}
+}
+
+// TestSentinelQuorum: three sentinels (quorum 2), as in production. The
+// master crashes and so does the first sentinel of the client's list: the
+// two left agree on the failover, and the same client finds the new master
+// through them.
+func TestSentinelQuorum(t *testing.T) {
+	t.Parallel()
+	sg := testenv.RedisSentinelWith(t, testenv.SentinelOptions{Sentinels: 3})
+	rdb, err := NewClient(ClientConfig{URL: "redis://127.0.0.1:1/0", Addrs: sg.Addrs(), MasterName: sg.MasterName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	storeSuite(t, rdb)
+	rs := NewRoutes(rdb)
+	ctx := context.Background()
+	if err := rs.Put(ctx, []route.Route{{Domain: "*", Path: "/before", Function: "f"}}); err != nil {
+		t.Fatal(err)
+	}
+	sg.WaitReplica(sg.Replica, 30*time.Second)
+
+	sg.Sentinels[0].Stop()
+	sg.Master.Stop()
+	sg.WaitMaster(sg.Replica, 60*time.Second)
+	testenv.Eventually(t, 30*time.Second, "writes through the same client after the failover", func() bool {
+		c, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		return rs.Put(c, []route.Route{{Domain: "*", Path: "/after", Function: "f"}}) == nil
+	})
+	port, err := rdb.ConfigGet(ctx, "port").Result()
+	if err != nil || port["port"] != strconv.Itoa(sg.Replica.Port) {
+		t.Fatalf("client talks to port %v (%v), want the promoted replica's %d", port, err, sg.Replica.Port)
+	}
+	for _, path := range []string{"/before", "/after"} {
+		if _, err := rs.Get(ctx, route.ID("*", path)); err != nil {
+			t.Fatalf("route %s after the failover: %v", path, err)
+		}
 	}
 }

@@ -14,10 +14,10 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Sentinel is a Redis master, one replica of it and a sentinel watching
-// them, each a redis-server process on a free loopback port owned by the
-// test. The sentinel declares the master down after a second without an
-// answer and promotes the replica a few seconds after that. Master and
+// Sentinel is a Redis master, one replica of it and one or more sentinels
+// watching them, each a redis-server process on a free loopback port owned
+// by the test. The sentinels declare the master down after a second without
+// an answer and promote the replica a few seconds after that. Master and
 // Replica are the roles at start; a failover swaps them.
 type Sentinel struct {
 	t          testing.TB
@@ -26,13 +26,20 @@ type Sentinel struct {
 	Replica    *Redis
 	Sentinels  []*Redis
 	// Password and SentinelPassword are the data servers' and the
-	// sentinels' requirepass (RedisSentinelAuth); empty for none.
+	// sentinels' requirepass (SentinelOptions); empty for none.
 	Password, SentinelPassword string
 }
 
-// sentinelClient is a client of the first sentinel.
+// sentinelClient is a client of the first sentinel still running.
 func (s *Sentinel) sentinelClient() *redis.SentinelClient {
-	return redis.NewSentinelClient(&redis.Options{Addr: s.Sentinels[0].Addr(), Password: s.SentinelPassword, MaxRetries: -1})
+	live := s.Sentinels[0]
+	for _, sn := range s.Sentinels {
+		if sn.exited != nil {
+			live = sn
+			break
+		}
+	}
+	return redis.NewSentinelClient(&redis.Options{Addr: live.Addr(), Password: s.SentinelPassword, MaxRetries: -1})
 }
 
 // Addrs returns the sentinels' host:port, for a client's sentinel list.
@@ -44,7 +51,8 @@ func (s *Sentinel) Addrs() []string {
 	return addrs
 }
 
-// MasterAddr asks the first sentinel which host:port is the master now.
+// MasterAddr asks the first running sentinel which host:port is the master
+// now.
 func (s *Sentinel) MasterAddr(ctx context.Context) (string, error) {
 	c := s.sentinelClient()
 	defer c.Close()
@@ -61,32 +69,38 @@ func (s *Sentinel) MasterAddr(ctx context.Context) (string, error) {
 // seconds.
 func RedisSentinel(t testing.TB) *Sentinel {
 	t.Helper()
-	return redisSentinel(t, "", "")
+	return RedisSentinelWith(t, SentinelOptions{})
 }
 
-// RedisSentinelAuth is RedisSentinel with passwords: the master and the
-// replica require password (and the replica and the sentinel use it to
-// reach the master), the sentinel requires sentinelPassword.
-func RedisSentinelAuth(t testing.TB, password, sentinelPassword string) *Sentinel {
-	t.Helper()
-	return redisSentinel(t, password, sentinelPassword)
+// SentinelOptions vary RedisSentinelWith's group.
+type SentinelOptions struct {
+	// Password is the master's and the replica's requirepass (the replica
+	// and the sentinels use it to reach the master); SentinelPassword the
+	// sentinels' own. Empty: none.
+	Password, SentinelPassword string
+	// Sentinels is how many sentinels watch the master (default 1). With
+	// more than one, the quorum is a majority and RedisSentinelWith waits
+	// until each knows the others, so that a failover can be agreed.
+	Sentinels int
 }
 
-func redisSentinel(t testing.TB, password, sentinelPassword string) *Sentinel {
+// RedisSentinelWith is RedisSentinel with opts.
+func RedisSentinelWith(t testing.TB, opts SentinelOptions) *Sentinel {
 	t.Helper()
-	s := &Sentinel{t: t, MasterName: "fngate", Password: password, SentinelPassword: sentinelPassword}
+	n := max(opts.Sentinels, 1)
+	s := &Sentinel{t: t, MasterName: "fngate", Password: opts.Password, SentinelPassword: opts.SentinelPassword}
 	var auth []string
-	if password != "" {
-		auth = []string{"--requirepass", password, "--masterauth", password}
+	if opts.Password != "" {
+		auth = []string{"--requirepass", opts.Password, "--masterauth", opts.Password}
 	}
 	// No 5s wait for more replicas before the first sync.
 	s.Master = startRedis(t, func(r *Redis) error {
-		r.Password = password
+		r.Password = opts.Password
 		r.args = append([]string{"--repl-diskless-sync-delay", "0"}, auth...)
 		return nil
 	})
 	s.Replica = startRedis(t, func(r *Redis) error {
-		r.Password = password
+		r.Password = opts.Password
 		r.args = append([]string{"--replicaof", "127.0.0.1", strconv.Itoa(s.Master.Port), "--repl-diskless-sync-delay", "0"}, auth...)
 		return nil
 	})
@@ -98,22 +112,36 @@ func redisSentinel(t testing.TB, password, sentinelPassword string) *Sentinel {
 		info, err := replica.Info(ctx, "replication").Result()
 		return err == nil && strings.Contains(info, "master_link_status:up")
 	})
-	conf := fmt.Sprintf("sentinel monitor %[1]s 127.0.0.1 %[2]d 1\n"+
+	conf := fmt.Sprintf("sentinel monitor %[1]s 127.0.0.1 %[2]d %[3]d\n"+
 		"sentinel down-after-milliseconds %[1]s 1000\n"+
-		"sentinel failover-timeout %[1]s 5000\n", s.MasterName, s.Master.Port)
-	if password != "" {
-		conf += fmt.Sprintf("sentinel auth-pass %s %s\n", s.MasterName, password)
+		"sentinel failover-timeout %[1]s 5000\n", s.MasterName, s.Master.Port, n/2+1)
+	if opts.Password != "" {
+		conf += fmt.Sprintf("sentinel auth-pass %s %s\n", s.MasterName, opts.Password)
 	}
-	if sentinelPassword != "" {
-		conf += "requirepass " + sentinelPassword + "\n"
+	if opts.SentinelPassword != "" {
+		// Sentinels reach one another with their own password too.
+		conf += "requirepass " + opts.SentinelPassword + "\nsentinel sentinel-pass " + opts.SentinelPassword + "\n"
 	}
-	sentinel := startRedis(t, func(r *Redis) error {
-		r.Password = sentinelPassword
-		// The sentinel rewrites its file: a fresh one for every attempt.
-		r.sentinelConf = filepath.Join(r.dir, "sentinel.conf")
-		return os.WriteFile(r.sentinelConf, []byte(conf), 0o600)
-	})
-	s.Sentinels = []*Redis{sentinel}
+	for range n {
+		s.Sentinels = append(s.Sentinels, startRedis(t, func(r *Redis) error {
+			r.Password = opts.SentinelPassword
+			// The sentinel rewrites its file: a fresh one for every attempt.
+			r.sentinelConf = filepath.Join(r.dir, "sentinel.conf")
+			return os.WriteFile(r.sentinelConf, []byte(conf), 0o600)
+		}))
+	}
+	if n > 1 {
+		// Sentinels find one another through the master's hello channel,
+		// every 2s.
+		for _, sn := range s.Sentinels {
+			c := redis.NewSentinelClient(&redis.Options{Addr: sn.Addr(), Password: opts.SentinelPassword, MaxRetries: -1})
+			Eventually(t, 30*time.Second, "sentinel "+sn.Addr()+" knows the others", func() bool {
+				m, err := c.Master(ctx, s.MasterName).Result()
+				return err == nil && m["num-other-sentinels"] == strconv.Itoa(n-1)
+			})
+			_ = c.Close()
+		}
+	}
 	s.WaitReplica(s.Replica, 30*time.Second)
 	return s
 }

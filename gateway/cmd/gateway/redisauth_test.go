@@ -19,7 +19,7 @@ import (
 // them and a call is answered.
 func TestGatewayThroughSentinelsWithPasswords(t *testing.T) {
 	t.Parallel()
-	sg := testenv.RedisSentinelAuth(t, "data-secret", "sentinel-secret")
+	sg := testenv.RedisSentinelWith(t, testenv.SentinelOptions{Password: "data-secret", SentinelPassword: "sentinel-secret"})
 	ns := testenv.NATS(t)
 	routes := filepath.Join(t.TempDir(), "routes.yaml")
 	if err := os.WriteFile(routes, []byte("routes:\n  - {domain: \"*\", path: /echo, function: echo}\n"), 0o644); err != nil {
