@@ -1,7 +1,13 @@
 package store
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"syscall"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -60,5 +66,57 @@ func NewClient(cfg ClientConfig) (redis.UniversalClient, error) {
 	if u.IsClusterMode && u.DB != 0 {
 		return nil, fmt.Errorf("store: Redis Cluster has only database 0, the URL names %d", u.DB)
 	}
+	if u.IsClusterMode {
+		return newClusterClient(u.Cluster()), nil
+	}
 	return redis.NewUniversalClient(u), nil
+}
+
+// clusterStateReload bounds how stale a cluster client's map of slots to
+// nodes gets when nothing tells it (go-redis's default is 60s).
+const clusterStateReload = 10 * time.Second
+
+// newClusterClient returns a cluster client that reloads its map of slots
+// as soon as a command fails on the network. A node that is gone answers
+// no MOVED, and go-redis (v9.23, redis/go-redis#3979) would keep dialling
+// it until its next periodic reload, while the cluster promoted the
+// node's replica seconds ago.
+func newClusterClient(o *redis.ClusterOptions) *redis.ClusterClient {
+	o.ClusterStateReloadInterval = clusterStateReload
+	c := redis.NewClusterClient(o)
+	c.AddHook(reloadOnNetworkError{c})
+	return c
+}
+
+// reloadOnNetworkError asks its cluster client for a new map of slots when
+// a command or pipeline fails to reach a node. Reloads are lazy and
+// coalesced by go-redis, so a burst of failures costs one reload.
+type reloadOnNetworkError struct{ c *redis.ClusterClient }
+
+func (h reloadOnNetworkError) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h reloadOnNetworkError) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		h.check(ctx, err)
+		return err
+	}
+}
+
+func (h reloadOnNetworkError) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		h.check(ctx, err)
+		for _, cmd := range cmds {
+			h.check(ctx, cmd.Err())
+		}
+		return err
+	}
+}
+
+func (h reloadOnNetworkError) check(ctx context.Context, err error) {
+	var ne net.Error
+	if err != nil && (errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNREFUSED)) {
+		h.c.ReloadState(ctx)
+	}
 }

@@ -433,3 +433,58 @@ func TestSentinelQuorum(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterFailover: a Redis Cluster with a replica per master loses
+// the master holding the route table; its replica takes over, and the
+// same client reads what was written before and writes again.
+func TestClusterFailover(t *testing.T) {
+	t.Parallel()
+	cl := testenv.RedisClusterWithReplicas(t)
+	rdb, err := NewClient(ClientConfig{URL: "redis://127.0.0.1:1/0", Addrs: cl.Addrs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	storeSuite(t, rdb)
+	ctx := context.Background()
+	rs := NewRoutes(rdb)
+	if err := rs.Put(ctx, []route.Route{{Domain: "*", Path: "/before", Function: "f"}}); err != nil {
+		t.Fatal(err)
+	}
+	master, err := cl.MasterOf(ctx, keyRoutes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, "the route table's master replicated", func() bool { return cl.CaughtUp(ctx, master) })
+
+	master.Stop()
+	testenv.Eventually(t, 30*time.Second, "another node is master of the route table", func() bool {
+		c, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		m, err := cl.MasterOf(c, keyRoutes)
+		return err == nil && m != master
+	})
+	// The client learns the new master from its first failed command, not
+	// at its next periodic reload (clusterStateReload, 10s): well within 5s.
+	testenv.Eventually(t, 5*time.Second, "writes through the same client", func() bool {
+		c, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		return rs.Put(c, []route.Route{{Domain: "*", Path: "/after", Function: "f"}}) == nil
+	})
+	for _, path := range []string{"/before", "/after"} {
+		if _, err := rs.Get(ctx, route.ID("*", path)); err != nil {
+			t.Fatalf("route %s after the failover: %v", path, err)
+		}
+	}
+	// Invocation records and idempotency keys work too.
+	invs := NewInvocations(rdb, time.Hour)
+	t.Cleanup(invs.Close)
+	if err := invs.CreateNew(ctx, &Invocation{ID: NewInvocationID(), Function: "f", Mode: "async"}, []byte(`{}`)); err != nil {
+		t.Fatalf("CreateNew after the failover: %v", err)
+	}
+	idem := NewIdempotency(rdb, time.Hour)
+	t.Cleanup(idem.Close)
+	if rec, err := idem.Claim(ctx, "r", "after", "fp", time.Minute); err != nil || rec != nil {
+		t.Fatalf("Claim after the failover = %+v, %v", rec, err)
+	}
+}

@@ -184,7 +184,7 @@ func (s *Sentinel) WaitReplica(r *Redis, timeout time.Duration) {
 }
 
 // replicaCaughtUp reads a master's INFO replication: the replica on port
-// is online (the master streams writes to it; right after the first sync
+// (0: any replica) is online (the master streams writes to it; right after the first sync
 // it buffers them until the replica's first ack) and has acknowledged the
 // master's offset.
 func replicaCaughtUp(info string, port int) bool {
@@ -194,7 +194,7 @@ func replicaCaughtUp(info string, port int) bool {
 		if k == "master_repl_offset" {
 			offset = v
 		}
-		if strings.HasPrefix(k, "slave") && strings.Contains(v, ",port="+strconv.Itoa(port)+",") {
+		if strings.HasPrefix(k, "slave") && (port == 0 || strings.Contains(v, ",port="+strconv.Itoa(port)+",")) {
 			fields := map[string]string{}
 			for _, f := range strings.Split(v, ",") {
 				fk, fv, _ := strings.Cut(f, "=")
@@ -227,9 +227,9 @@ func (s *Sentinel) WaitMaster(r *Redis, timeout time.Duration) {
 	})
 }
 
-// Cluster is a Redis Cluster of three masters (no replicas), each a
-// redis-server process on free loopback ports (client and bus) owned by
-// the test.
+// Cluster is a Redis Cluster of three masters, with or without a replica
+// each, every node a redis-server process on free loopback ports (client
+// and bus) owned by the test.
 type Cluster struct {
 	Nodes []*Redis
 }
@@ -248,31 +248,109 @@ func (c *Cluster) Addrs() []string {
 // cluster_state:ok.
 func RedisCluster(t testing.TB) *Cluster {
 	t.Helper()
+	return redisCluster(t, 0)
+}
+
+// RedisClusterWithReplicas is RedisCluster with a replica for each master
+// (six nodes): a master that fails is replaced by its replica about two
+// seconds later (cluster-node-timeout 1s).
+func RedisClusterWithReplicas(t testing.TB) *Cluster {
+	t.Helper()
+	return redisCluster(t, 1)
+}
+
+func redisCluster(t testing.TB, replicas int) *Cluster {
+	t.Helper()
 	if _, err := exec.LookPath("redis-cli"); err != nil {
 		t.Fatalf("redis-cli not found on PATH: run scripts/test.sh, which installs it (apt-get install redis-tools)")
 	}
 	c := &Cluster{}
-	for range 3 {
+	nodeTimeout := "2000"
+	if replicas > 0 {
+		nodeTimeout = "1000" // a failed master is replaced sooner
+	}
+	for range 3 * (1 + replicas) {
 		c.Nodes = append(c.Nodes, startRedis(t, func(r *Redis) error {
 			// The bus port is chosen too: port+10000 may be taken or
 			// out of range.
 			r.args = []string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-				"--cluster-port", strconv.Itoa(FreePort(t)), "--cluster-node-timeout", "2000"}
+				"--cluster-port", strconv.Itoa(FreePort(t)), "--cluster-node-timeout", nodeTimeout}
 			return nil
 		}))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "redis-cli", append(append([]string{"--cluster", "create"}, c.Addrs()...), "--cluster-yes")...).CombinedOutput()
+	args := append(append([]string{"--cluster", "create"}, c.Addrs()...), "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
+	out, err := exec.CommandContext(ctx, "redis-cli", args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
 	}
 	for _, n := range c.Nodes {
-		rc := n.Client()
-		Eventually(t, 30*time.Second, "cluster_state:ok on "+n.Addr(), func() bool {
-			info, err := rc.ClusterInfo(ctx).Result()
-			return err == nil && strings.Contains(info, "cluster_state:ok")
-		})
+		c.WaitOK(n, 30*time.Second)
+	}
+	if replicas > 0 {
+		// Every replica attached and in sync before the test begins.
+		for _, n := range c.Nodes {
+			rc := n.Client()
+			Eventually(t, 30*time.Second, "replication settled on "+n.Addr(), func() bool {
+				info, err := rc.Info(ctx, "replication").Result()
+				return err == nil && (strings.Contains(info, "role:slave") && strings.Contains(info, "master_link_status:up") ||
+					strings.Contains(info, "role:master") && strings.Contains(info, "connected_slaves:1"))
+			})
+		}
 	}
 	return c
+}
+
+// WaitOK waits until node n reports cluster_state:ok.
+func (c *Cluster) WaitOK(n *Redis, timeout time.Duration) {
+	n.t.Helper()
+	rc := redis.NewClient(&redis.Options{Addr: n.Addr(), MaxRetries: -1})
+	defer rc.Close()
+	Eventually(n.t, timeout, "cluster_state:ok on "+n.Addr(), func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		info, err := rc.ClusterInfo(ctx).Result()
+		return err == nil && strings.Contains(info, "cluster_state:ok")
+	})
+}
+
+// MasterOf returns the node that is master for key now.
+func (c *Cluster) MasterOf(ctx context.Context, key string) (*Redis, error) {
+	for _, n := range c.Nodes {
+		if n.exited == nil {
+			continue
+		}
+		rc := redis.NewClient(&redis.Options{Addr: n.Addr(), MaxRetries: -1})
+		slot, err := rc.ClusterKeySlot(ctx, key).Result()
+		if err != nil {
+			rc.Close()
+			continue
+		}
+		slots, err := rc.ClusterSlots(ctx).Result()
+		rc.Close()
+		if err != nil {
+			continue
+		}
+		for _, s := range slots {
+			if int64(s.Start) <= slot && slot <= int64(s.End) && len(s.Nodes) > 0 {
+				for _, m := range c.Nodes {
+					if m.Addr() == s.Nodes[0].Addr {
+						return m, nil
+					}
+				}
+			}
+		}
+	}
+	return nil, fmt.Errorf("no node knows the master of %q", key)
+}
+
+// CaughtUp reports whether master n's replicas have acknowledged all it
+// wrote: replication is asynchronous, and a test that crashes a master
+// right after a write waits for this first, or the write may be lost.
+func (c *Cluster) CaughtUp(ctx context.Context, n *Redis) bool {
+	rc := redis.NewClient(&redis.Options{Addr: n.Addr(), MaxRetries: -1})
+	defer rc.Close()
+	info, err := rc.Info(ctx, "replication").Result()
+	return err == nil && replicaCaughtUp(info, 0)
 }
