@@ -327,15 +327,22 @@ func (c *Cluster) MasterOf(ctx context.Context, key string) (*Redis, error) {
 			rc.Close()
 			continue
 		}
-		slots, err := rc.ClusterSlots(ctx).Result()
+		shards, err := rc.ClusterShards(ctx).Result()
 		rc.Close()
 		if err != nil {
 			continue
 		}
-		for _, s := range slots {
-			if int64(s.Start) <= slot && slot <= int64(s.End) && len(s.Nodes) > 0 {
+		for _, sh := range shards {
+			owns := false
+			for _, r := range sh.Slots {
+				owns = owns || r.Start <= slot && slot <= r.End
+			}
+			for _, nd := range sh.Nodes {
+				if !owns || nd.Role != "master" || nd.Health != "online" {
+					continue
+				}
 				for _, m := range c.Nodes {
-					if m.Addr() == s.Nodes[0].Addr {
+					if m.Port == int(nd.Port) {
 						return m, nil
 					}
 				}
