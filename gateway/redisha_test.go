@@ -196,3 +196,61 @@ func TestRedisSentinelFailover(t *testing.T) {
 		t.Fatalf("record from before the failover = %+v", inv)
 	}
 }
+
+// TestRedisClusterFailover kills the Cluster master that holds the route
+// change channel's slot, under two gateways subscribed to it: they keep
+// serving their cached routes, and once its replica has taken over, an
+// admin change reaches both (the second, which checks the version only
+// once a minute, through its re-established subscription) and async
+// invocations run again, with nothing restarted.
+func TestRedisClusterFailover(t *testing.T) {
+	t.Parallel()
+	cl := testenv.RedisClusterWithReplicas(t)
+	rdb := haClient(t, store.ClientConfig{Addrs: cl.Addrs()})
+	s := gt.NewOnRedis(t, rdb, r("*", "/echo", "echo"))
+	s.Worker(worker.Config{}, builtin.Functions())
+	a := s.Gateway(gateway.Config{RoutesResync: 200 * time.Millisecond})
+	b := s.Gateway(gateway.Config{RoutesResync: time.Minute})
+	ctx := context.Background()
+	testenv.Eventually(t, 10*time.Second, "both gateways subscribed to route changes", func() bool {
+		return subscribers(ctx, cl.Nodes...) >= 2
+	})
+	echoEvent(t, gt.Get(t, b.URL+"/echo"))
+	master, err := cl.MasterOf(ctx, store.ChannelRoutes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if subscribers(ctx, master) < 2 {
+		t.Fatalf("the gateways' subscriptions are not on the master of the channel's slot %s", master.Addr())
+	}
+	testenv.Eventually(t, 10*time.Second, "that master replicated", func() bool { return cl.CaughtUp(ctx, master) })
+
+	master.Stop()
+	served := 0
+	testenv.Eventually(t, 30*time.Second, "another node is master of the channel's slot", func() bool {
+		for _, gw := range []*gt.Gateway{a, b} {
+			if resp := gt.Get(t, gw.URL+"/echo"); resp.Status != 200 {
+				t.Fatalf("/echo with the master down = %d %s", resp.Status, resp.Body)
+			}
+			served++
+		}
+		c, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		m, err := cl.MasterOf(c, store.ChannelRoutes)
+		return err == nil && m != master
+	})
+	t.Logf("%d calls served from cached routes during the failover", served)
+
+	testenv.Eventually(t, 30*time.Second, "both gateways resubscribed", func() bool {
+		return subscribers(ctx, cl.Nodes...) >= 2
+	})
+	testenv.Eventually(t, 30*time.Second, "admin API writes again", func() bool {
+		resp := adminDo(t, a, "POST", "/admin/routes", map[string]any{"domain": "*", "path": "/after", "function": "echo"})
+		return resp.Status == 201 || resp.ErrorCode() == "ROUTE_EXISTS"
+	})
+	testenv.Eventually(t, 10*time.Second, "gateway b serves the route created after the failover", func() bool {
+		return gt.Get(t, b.URL+"/after").Status == 200
+	})
+	id := acceptOK(t, a.URL+"/echo", asyncHeader, "after")
+	waitStatus(t, b, id, store.StatusSucceeded, 20*time.Second)
+}
