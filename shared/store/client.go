@@ -33,6 +33,9 @@ type ClientConfig struct {
 
 // NewClient returns a go-redis universal client for cfg.
 func NewClient(cfg ClientConfig) (redis.UniversalClient, error) {
+	if cfg.SentinelPassword != "" && cfg.MasterName == "" {
+		return nil, fmt.Errorf("store: a sentinel password needs a Sentinel master name")
+	}
 	var base *redis.Options
 	if cfg.URL != "" {
 		o, err := redis.ParseURL(cfg.URL)
@@ -57,12 +60,7 @@ func NewClient(cfg ClientConfig) (redis.UniversalClient, error) {
 	if base != nil {
 		u.Username, u.Password, u.DB, u.TLSConfig = base.Username, base.Password, base.DB, base.TLSConfig
 	}
-	if cfg.SentinelPassword != "" {
-		if cfg.MasterName == "" {
-			return nil, fmt.Errorf("store: a sentinel password needs a Sentinel master name")
-		}
-		u.SentinelPassword = cfg.SentinelPassword
-	}
+	u.SentinelPassword = cfg.SentinelPassword
 	if u.IsClusterMode && u.DB != 0 {
 		return nil, fmt.Errorf("store: Redis Cluster has only database 0, the URL names %d", u.DB)
 	}

@@ -390,8 +390,10 @@ func TestSentinelAuth(t *testing.T) {
 	if err := noSentinelAuth.Ping(ctx).Err(); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
 		t.Fatalf("ping without the sentinel password = %v, want an authentication error", err)
 	}
-	if _, err := NewClient(ClientConfig{URL: cfg.URL, Addrs: sg.Addrs(), SentinelPassword: "x"}); err == nil {
-		t.Fatal("a sentinel password without a master name was accepted")
+	for _, bad := range []ClientConfig{{URL: cfg.URL, Addrs: sg.Addrs(), SentinelPassword: "x"}, {URL: cfg.URL, SentinelPassword: "x"}} {
+		if _, err := NewClient(bad); err == nil {
+			t.Fatalf("a sentinel password without a master name was accepted: %+v", bad)
+		}
 	}
 }
 
