@@ -100,18 +100,24 @@ func (g *Gateway) Functions() []FunctionLoad {
 
 // watchWorkers follows heartbeats until ctx ends.
 func (g *Gateway) watchWorkers(ctx context.Context) {
-	sub, ok := g.nats.(Subscriber)
-	if !ok {
-		return
-	}
-	s, err := sub.Subscribe(subject.Heartbeat, func(m *nats.Msg) {
+	g.follow(ctx, subject.Heartbeat, "not following worker heartbeats", func(m *nats.Msg) {
 		var hb presence.Heartbeat
 		if json.Unmarshal(m.Data, &hb) == nil && hb.WorkerID != "" {
 			g.workers.add(hb, time.Now())
 		}
 	})
+}
+
+// follow handles the messages on subj with cb until ctx ends, when the
+// NATS connection can subscribe; failing that, it logs why not.
+func (g *Gateway) follow(ctx context.Context, subj, why string, cb nats.MsgHandler) {
+	sub, ok := g.nats.(Subscriber)
+	if !ok {
+		return
+	}
+	s, err := sub.Subscribe(subj, cb)
 	if err != nil {
-		g.log.Warn("not following worker heartbeats", "err", err)
+		g.log.Warn(why, "err", err)
 		return
 	}
 	<-ctx.Done()

@@ -92,20 +92,10 @@ func (g *Gateway) AllStats(ctx context.Context) ([]GatewayStats, error) {
 
 // answerStats answers GatewayStats requests until ctx ends.
 func (g *Gateway) answerStats(ctx context.Context) {
-	sub, ok := g.nats.(Subscriber)
-	if !ok {
-		return
-	}
-	s, err := sub.Subscribe(subject.GatewayStats, func(m *nats.Msg) {
+	g.follow(ctx, subject.GatewayStats, "not answering other gateways' stats requests", func(m *nats.Msg) {
 		b, _ := json.Marshal(GatewayStats{Gateway: g.id, Routes: g.Stats()})
 		_ = m.Respond(b)
 	})
-	if err != nil {
-		g.log.Warn("not answering other gateways' stats requests", "err", err)
-		return
-	}
-	<-ctx.Done()
-	_ = s.Unsubscribe()
 }
 
 // stats is GET /admin/stats: this gateway's counts.

@@ -30,8 +30,10 @@ type sample struct {
 	gateways map[string]stats
 }
 
-// allStats gathers every gateway's counters through the admin API.
-func (c *Console) allStats(ctx context.Context, at time.Time) (sample, error) {
+// allStats gathers every gateway's counters through the admin API, as of
+// now.
+func (c *Console) allStats(ctx context.Context) (sample, error) {
+	at := time.Now()
 	var res struct {
 		Gateways []stats `json:"gateways"`
 	}
@@ -112,7 +114,7 @@ type timed struct {
 }
 
 func (c *Console) livePage(w http.ResponseWriter, r *http.Request, s session) {
-	cur, err := c.allStats(r.Context(), time.Now())
+	cur, err := c.allStats(r.Context())
 	if err != nil {
 		c.apiFailure(w, r, s, err)
 		return
@@ -133,7 +135,7 @@ func (c *Console) liveEvents(w http.ResponseWriter, r *http.Request, s session) 
 		return
 	}
 	ctx := r.Context()
-	first, err := c.allStats(ctx, time.Now())
+	first, err := c.allStats(ctx)
 	if err != nil {
 		c.apiFailure(w, r, s, err)
 		return
@@ -157,7 +159,7 @@ func (c *Console) liveEvents(w http.ResponseWriter, r *http.Request, s session) 
 		case <-stop.C:
 			return
 		case <-tick.C:
-			cur, err := c.allStats(ctx, time.Now())
+			cur, err := c.allStats(ctx)
 			if err != nil {
 				_, _ = fmt.Fprintf(w, "event: failure\ndata: %q\n\n", err.Error())
 				fl.Flush()

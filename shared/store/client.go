@@ -96,7 +96,7 @@ func (h reloadOnNetworkError) DialHook(next redis.DialHook) redis.DialHook { ret
 func (h reloadOnNetworkError) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		err := next(ctx, cmd)
-		h.check(ctx, err)
+		_ = h.check(ctx, err)
 		return err
 	}
 }
@@ -104,17 +104,24 @@ func (h reloadOnNetworkError) ProcessHook(next redis.ProcessHook) redis.ProcessH
 func (h reloadOnNetworkError) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		err := next(ctx, cmds)
-		h.check(ctx, err)
-		for _, cmd := range cmds {
-			h.check(ctx, cmd.Err())
+		if !h.check(ctx, err) {
+			for _, cmd := range cmds {
+				if h.check(ctx, cmd.Err()) {
+					break // one reload serves them all
+				}
+			}
 		}
 		return err
 	}
 }
 
-func (h reloadOnNetworkError) check(ctx context.Context, err error) {
+// check asks for a reload when err is a network error, and reports
+// whether it did.
+func (h reloadOnNetworkError) check(ctx context.Context, err error) bool {
 	var ne net.Error
-	if err != nil && (errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNREFUSED)) {
-		h.c.ReloadState(ctx)
+	if err == nil || !(errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNREFUSED)) {
+		return false
 	}
+	h.c.ReloadState(ctx)
+	return true
 }
