@@ -57,7 +57,7 @@ func parse(args []string) (*options, error) {
 	s.String(&o.redisURL, "redis-url", "FNGATE_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis holding invocation records (asynchronous invocations)")
 	s.List(&o.redisAddrs, "redis-addrs", "FNGATE_REDIS_ADDRS", nil, "Redis Sentinel (with FNGATE_REDIS_MASTER) or Cluster node addresses, comma-separated")
 	s.String(&o.redisMaster, "redis-master", "FNGATE_REDIS_MASTER", "", "Redis Sentinel master name")
-	s.String(&o.redisSentinelPassword, "redis-sentinel-password", "FNGATE_REDIS_SENTINEL_PASSWORD", "", "password of the Redis sentinels themselves (FNGATE_REDIS_URL has the servers')")
+	s.Secret(&o.redisSentinelPassword, "redis-sentinel-password", "FNGATE_REDIS_SENTINEL_PASSWORD", "password of the Redis sentinels themselves (FNGATE_REDIS_URL has the servers')")
 	var async string
 	s.String(&async, "async", "FNGATE_ASYNC", "on", "consume queued asynchronous invocations: on or off")
 	s.Duration(&o.async.AckWait, "ack-wait", "FNGATE_ACK_WAIT", 30*time.Second, "how long a queued invocation may run without a heartbeat before it is redelivered")
@@ -213,6 +213,6 @@ func connect(ctx context.Context, url string, opts []nats.Option, log *slog.Logg
 	return backoff.RetryNotifyWithData(func() (*nats.Conn, error) {
 		return nats.Connect(url, opts...)
 	}, backoff.WithContext(b, ctx), func(err error, d time.Duration) {
-		log.Warn("waiting for NATS", "url", url, "err", err, "retry_in", d.String())
+		log.Warn("waiting for NATS", "url", envflag.Redact(url), "err", err, "retry_in", d.String())
 	})
 }
