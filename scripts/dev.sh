@@ -17,6 +17,9 @@ export FNGATE_NATS_STORE_DIR=${FNGATE_NATS_STORE_DIR:-.data/nats}
 export FNGATE_ROUTES=${FNGATE_ROUTES:-deployments/routes.yaml}
 export FNGATE_FUNCTIONS_DIR=${FNGATE_FUNCTIONS_DIR:-deployments/functions}
 export FNGATE_ENV_ID=${FNGATE_ENV_ID:-dev}
+# The demo built-ins (fail, panic, sleep, cpu, ...) are off by default in
+# the worker; the example routes and the console's demos use them.
+export FNGATE_BUILTINS=${FNGATE_BUILTINS:-all}
 
 fngate_need redis-server redis-server
 fngate_need redis-cli redis-tools

@@ -1,6 +1,11 @@
 // Package envflag binds command-line flags to FNGATE_* environment
 // variables: each setting has a flag and a variable of the same meaning, the
 // flag winning over the variable and the variable over the default.
+//
+// Usage output (-h) shows the value taken from the environment as a flag's
+// default, so it never shows a secret: a flag bound with Secret shows
+// "xxxxx" when set, and credentials in URLs of any other flag show as
+// user:xxxxx@ (see Redact).
 package envflag
 
 import (
@@ -36,6 +41,56 @@ func (s *Set) String(p *string, name, env, def, u string) {
 		def = v
 	}
 	s.StringVar(p, name, def, usage(env, u))
+	s.Lookup(name).DefValue = Redact(def)
+}
+
+// Secret binds a string flag whose value is a secret (a token, a
+// password): usage output shows "xxxxx" for a value from the environment.
+// Its default is empty.
+func (s *Set) Secret(p *string, name, env, u string) {
+	s.String(p, name, env, "", u)
+	if f := s.Lookup(name); f.DefValue != "" {
+		f.DefValue = mask
+	}
+}
+
+const mask = "xxxxx"
+
+// Redact returns s with the credentials of every URL in it (scheme://
+// user:password@host, or scheme://token@host) replaced by user:xxxxx@ (or
+// xxxxx@). It works on any text, such as a comma-separated list of URLs or
+// a URL that does not parse (a password with a raw / or #), and would
+// rather hide too much (an @ later in a URL) than too little.
+func Redact(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "://")
+		if i < 0 {
+			break
+		}
+		i += len("://")
+		b.WriteString(s[:i])
+		s = s[i:]
+		end := len(s)
+		if j := strings.Index(s, "://"); j >= 0 {
+			end = j
+		}
+		if j := strings.IndexAny(s[:end], " \t\n"); j >= 0 {
+			end = j
+		}
+		at := strings.LastIndexByte(s[:end], '@')
+		if at < 0 {
+			continue
+		}
+		if user, _, ok := strings.Cut(s[:at], ":"); ok {
+			b.WriteString(user + ":" + mask)
+		} else {
+			b.WriteString(mask)
+		}
+		s = s[at:]
+	}
+	b.WriteString(s)
+	return b.String()
 }
 
 // List binds a comma-separated list flag.
@@ -45,7 +100,7 @@ func (s *Set) List(p *[]string, name, env string, def []string, u string) {
 		d = v
 	}
 	*p = split(d)
-	s.Func(name, usage(env, u)+fmt.Sprintf(" (default %q)", d), func(v string) error {
+	s.Func(name, usage(env, u)+fmt.Sprintf(" (default %q)", Redact(d)), func(v string) error {
 		*p = split(v)
 		return nil
 	})

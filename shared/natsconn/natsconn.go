@@ -40,7 +40,7 @@ type Security struct {
 func (sec *Security) Bind(s *envflag.Set) {
 	s.String(&sec.Creds, "nats-creds", "FNGATE_NATS_CREDS", "", "NATS user credentials file (.creds: user JWT and seed)")
 	s.String(&sec.User, "nats-user", "FNGATE_NATS_USER", "", "NATS user name (a user in the URL works too)")
-	s.String(&sec.Password, "nats-password", "FNGATE_NATS_PASSWORD", "", "NATS password of FNGATE_NATS_USER")
+	s.Secret(&sec.Password, "nats-password", "FNGATE_NATS_PASSWORD", "NATS password of FNGATE_NATS_USER")
 	s.String(&sec.TLSCA, "nats-tls-ca", "FNGATE_NATS_TLS_CA", "", "PEM file of the CAs that signed the NATS server's certificate (turns TLS on)")
 	s.String(&sec.TLSCert, "nats-tls-cert", "FNGATE_NATS_TLS_CERT", "", "PEM client certificate for NATS servers that verify clients (with FNGATE_NATS_TLS_KEY)")
 	s.String(&sec.TLSKey, "nats-tls-key", "FNGATE_NATS_TLS_KEY", "", "PEM key of FNGATE_NATS_TLS_CERT")

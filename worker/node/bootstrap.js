@@ -39,8 +39,11 @@ const T_PONG = 0x71; // q
 // Ids of the calls running whose result the worker still waits for.
 const live = new Set();
 
-const dir = process.env.FNGATE_FUNCTION_DIR;
-const name = process.env.FNGATE_FUNCTION_NAME || path.basename(dir);
+// The worker passes the function's folder, name and memory limit as
+// arguments (node -e <this> <dir> <name> <MB>), taken out of process.argv
+// here so that the function sees a plain argv and an environment that is its
+// own.
+const [dir, name, maxOldSpaceMB] = process.argv.splice(1, 3);
 const entry = path.join(dir, 'index.js');
 // require.cache is keyed by real path.
 let realDir = dir;
@@ -146,7 +149,7 @@ function call(id, deadline, body) {
     traceparent: rc.traceparent || '',
     request_id: rid,
     function_name: rc.functionName || name,
-    memory_limit_in_mb: Number(process.env.FNGATE_MAX_OLD_SPACE_MB) || undefined,
+    memory_limit_in_mb: Number(maxOldSpaceMB) || undefined,
     getRemainingTimeInMillis() {
       // setTimeout treats Infinity as 1ms; without a deadline, the most it
       // accepts.

@@ -57,6 +57,16 @@
 // one kill. An invocation whose caller gives up (its context cancelled
 // before the deadline) is forgotten the same way, without a probe.
 //
+// A function's process gets a small environment: PATH, HOME, LANG, TZ and
+// NODE_* from the worker's ([BaseEnv]), the variables named in
+// [Config.PassEnv], and the "env" of the function's own [ConfigFile]
+// (fngate.json). Nothing else of the worker's environment (its Redis and
+// NATS credentials, its admin token) reaches it, and the bootstrap's own
+// settings come as arguments it removes from process.argv. The worker makes
+// itself non-dumpable, so a function running as its user cannot read
+// /proc/<worker>/environ either. With [Config.UID] a worker running as root
+// runs the functions as another user, or one user each.
+//
 // The files of each function (not node_modules) are polled every
 // [Config.ReloadInterval]; on a change its processes drop the function's
 // modules from require.cache and load it again, while invocations already

@@ -62,6 +62,21 @@ type Config struct {
 	// worker.Worker.NodeRestarted). It runs on the runtime's supervisor
 	// goroutine and must return quickly.
 	OnRestart func(function, reason string)
+	// Environ is the environment functions get variables from: those
+	// BaseEnv names and those PassEnv names, nothing else. Default
+	// os.Environ(). Each function adds its own in its ConfigFile.
+	Environ []string
+	// PassEnv names further variables of Environ that functions get
+	// (FNGATE_FUNCTION_ENV). FNGATE_* names are refused.
+	PassEnv []string
+	// UID, when not 0, runs the processes of the functions as this user,
+	// with the group of the same number and no supplementary groups; the
+	// worker must run as root, and the functions' folders must be readable
+	// by that user. With UIDPerFunction, the functions in name order run as
+	// UID, UID+1, ... HOME is then a folder of the function's user (0700),
+	// made at New and removed at Close.
+	UID            int
+	UIDPerFunction bool
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 
@@ -81,6 +96,9 @@ const (
 	RestartLoadTimeout = "load_timeout"
 	// RestartProtocol: the process broke the frame protocol or its pipe.
 	RestartProtocol = "protocol"
+	// RestartConfig: the function's ConfigFile changed; new processes get
+	// its new environment.
+	RestartConfig = "config"
 )
 
 // Defaults.
@@ -120,6 +138,9 @@ func (c Config) WithDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Environ == nil {
+		c.Environ = os.Environ()
+	}
 	if c.loadTimeout == 0 {
 		c.loadTimeout = defaultLoadTimeout
 	}
@@ -138,6 +159,15 @@ func (c Config) validate() error {
 		return fmt.Errorf("node: MaxOldSpaceMB %d must be at least 16", c.MaxOldSpaceMB)
 	case c.ProbeGrace < 0:
 		return fmt.Errorf("node: ProbeGrace %s must not be negative", c.ProbeGrace)
+	case c.UID < 0 || c.UID > maxUID:
+		return fmt.Errorf("node: UID %d out of range 0 to %d", c.UID, maxUID)
+	case c.UID > 0 && !canSetUID():
+		return fmt.Errorf("node: UID %d needs the worker to run as root on Linux or another Unix", c.UID)
+	}
+	for _, n := range c.PassEnv {
+		if err := checkEnvName(n); err != nil {
+			return fmt.Errorf("node: PassEnv: %w", err)
+		}
 	}
 	return nil
 }
@@ -146,6 +176,7 @@ func (c Config) validate() error {
 // of long-lived Node processes.
 type Runtime struct {
 	cfg    Config
+	homes  string // parent of the functions' HOME folders when cfg.UID is set
 	log    *slog.Logger
 	fns    map[string]*function
 	names  []string
@@ -177,10 +208,33 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A function running as the worker's user must not read the worker's
+	// credentials from /proc/<worker pid>/environ.
+	protectSelf()
 	rctx, cancel := context.WithCancel(context.Background())
 	r := &Runtime{cfg: cfg, log: cfg.Logger, fns: make(map[string]*function, len(names)), names: names, ctx: rctx, cancel: cancel}
-	for _, n := range names {
+	if cfg.UID > 0 {
+		if r.homes, err = os.MkdirTemp("", "fngate-home-"); err == nil {
+			err = os.Chmod(r.homes, 0o711) // users reach their own folder only
+		}
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("node: HOME folders of the functions: %w", err)
+		}
+	}
+	for i, n := range names {
 		f := newFunction(r, n, filepath.Join(dir, n))
+		if cfg.UID > 0 {
+			f.uid = cfg.UID
+			if cfg.UIDPerFunction {
+				f.uid += i
+			}
+			if f.home, err = r.makeHome(n, f.uid); err != nil {
+				cancel()
+				_ = os.RemoveAll(r.homes)
+				return nil, err
+			}
+		}
 		r.fns[n] = f
 		for i := range f.slots {
 			r.wg.Add(1)
@@ -191,7 +245,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		r.wg.Add(1)
 		go r.pollChanges()
 	}
-	r.log.Info("node runtime started", "node", version, "dir", dir, "functions", len(names), "procs", cfg.Procs)
+	r.log.Info("node runtime started", "node", version, "dir", dir, "functions", len(names), "procs", cfg.Procs, "uid", cfg.UID, "uid_per_function", cfg.UIDPerFunction)
 	for _, f := range r.fns {
 		for i := range f.slots {
 			select {
@@ -255,6 +309,19 @@ func discover(dir string, log *slog.Logger) ([]string, error) {
 	return names, nil
 }
 
+// makeHome makes the HOME folder of function name, owned by uid.
+func (r *Runtime) makeHome(name string, uid int) (string, error) {
+	home := filepath.Join(r.homes, name)
+	err := os.Mkdir(home, 0o700)
+	if err == nil {
+		err = os.Chown(home, uid, uid)
+	}
+	if err != nil {
+		return "", fmt.Errorf("node: HOME of function %s: %w", name, err)
+	}
+	return home, nil
+}
+
 // Functions returns the names of the functions found, sorted.
 func (r *Runtime) Functions() []string { return slices.Clone(r.names) }
 
@@ -278,6 +345,9 @@ func (r *Runtime) Close() error {
 			f.killAll("runtime closed")
 		}
 		r.wg.Wait()
+		if r.homes != "" {
+			_ = os.RemoveAll(r.homes)
+		}
 		r.log.Info("node runtime stopped", "dir", r.cfg.Dir)
 	})
 	return nil

@@ -1,8 +1,10 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"hash/fnv"
 	"io/fs"
 	"path/filepath"
@@ -30,6 +32,11 @@ type function struct {
 	rt   *Runtime
 	name string
 	dir  string
+	uid  int    // user the processes run as; 0: the worker's
+	home string // their HOME when uid is set
+
+	cfgRaw  []byte                      // ConfigFile as last seen; pollChanges only
+	loadErr atomic.Pointer[configError] // set while ConfigFile cannot be used
 
 	mu      sync.Mutex
 	slots   []slot
@@ -56,6 +63,7 @@ func newFunction(r *Runtime, name, dir string) *function {
 		f.slots[i].settled = make(chan struct{})
 	}
 	f.fp = fingerprint(dir)
+	_, f.cfgRaw, _ = readConfig(dir)
 	return f
 }
 
@@ -97,6 +105,13 @@ func (f *function) acquire(ctx context.Context) (*proc, error) {
 		case f.rt.ctx.Err() != nil:
 			return nil, errClosed
 		case failing:
+			if ce := f.loadErr.Load(); ce != nil {
+				msg := "function " + f.name + " failed to load (see the worker log)"
+				if f.rt.cfg.ExposeErrors {
+					msg = "function " + f.name + ": " + ce.Error()
+				}
+				return nil, &event.Error{Code: event.CodeLoadError, Message: msg}
+			}
 			return nil, &event.Error{Code: event.CodeLoadError, Message: "function " + f.name + ": its process exits before loading (see worker logs)"}
 		}
 		select {
@@ -126,8 +141,21 @@ func (f *function) supervise(i int) {
 			f.notify()
 		}
 		f.mu.Unlock()
+		var ce *configError
+		switch {
+		case errors.As(err, &ce):
+			// Logged as a function that does not load; it is retried with
+			// backoff, so a fixed file is picked up.
+			if f.loadErr.Swap(ce) == nil {
+				log.Error("function failed to load", "function", f.name, "dir", f.dir, "err", ce.Error())
+			}
+		case err == nil:
+			f.loadErr.Store(nil)
+		}
 		if err != nil {
-			log.Error("cannot start node process", "function", f.name, "err", err)
+			if ce == nil {
+				log.Error("cannot start node process", "function", f.name, "err", err)
+			}
 			f.mu.Lock()
 			f.slots[i].failing = true
 			f.notify()
@@ -174,12 +202,16 @@ func (f *function) supervise(i int) {
 }
 
 // killAll kills every process of f and wakes the calls waiting for one.
-func (f *function) killAll(reason string) {
+func (f *function) killAll(reason string) { f.restartAll("", reason) }
+
+// restartAll kills every process of f, which its supervisors replace (unless
+// the runtime closes), with cause as their Restart* kind.
+func (f *function) restartAll(cause, reason string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i := range f.slots {
 		if p := f.slots[i].proc; p != nil {
-			p.kill("", reason)
+			p.kill(cause, reason)
 		}
 	}
 	f.notify()
@@ -215,6 +247,14 @@ func (r *Runtime) pollChanges() {
 			}
 			f.fp = fp
 			f.gen.Add(1)
+			// The environment is fixed when a process starts: a new one
+			// needs new processes.
+			if _, raw, _ := readConfig(f.dir); !bytes.Equal(raw, f.cfgRaw) {
+				f.cfgRaw = raw
+				r.log.Info("function settings changed, restarting its processes", "function", f.name, "file", ConfigFile)
+				f.restartAll(RestartConfig, ConfigFile+" changed")
+				continue
+			}
 			r.log.Info("function changed, reloading", "function", f.name)
 			f.reload()
 		}

@@ -12,9 +12,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -108,6 +106,10 @@ var chanPool = sync.Pool{New: func() any { return make(chan frame, 1) }}
 // spawn starts a process for slot i of f.
 func (f *function) spawn(i int) (p *proc, err error) {
 	cfg := f.rt.cfg
+	fc, _, err := readConfig(f.dir)
+	if err != nil {
+		return nil, err
+	}
 	var files []*os.File // closed on failure
 	pipe := func() (r, w *os.File) {
 		if err != nil {
@@ -125,18 +127,19 @@ func (f *function) spawn(i int) (p *proc, err error) {
 		closeAll(files)
 		return nil, err
 	}
+	// The bootstrap's own settings are arguments, which it takes out of
+	// process.argv before the function loads: the environment is the
+	// function's alone.
 	cmd := exec.Command(cfg.Node,
 		"--max-old-space-size="+strconv.Itoa(cfg.MaxOldSpaceMB),
 		"--title=fngate-node:"+f.name,
-		"-e", bootstrap)
+		"-e", bootstrap,
+		f.dir, f.name, strconv.Itoa(cfg.MaxOldSpaceMB))
 	cmd.Dir = f.dir
-	cmd.Env = append(functionEnv(),
-		"FNGATE_FUNCTION_DIR="+f.dir,
-		"FNGATE_FUNCTION_NAME="+f.name,
-		"FNGATE_MAX_OLD_SPACE_MB="+strconv.Itoa(cfg.MaxOldSpaceMB))
+	cmd.Env = functionEnv(cfg.Environ, cfg.PassEnv, f.home, fc.Env)
 	cmd.Stdout, cmd.Stderr = outW, errW
 	cmd.ExtraFiles = []*os.File{cmdIn, cmdOut} // fd 3 and fd 4
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = sysProcAttr(f.uid)
 	gen := f.gen.Load()
 	err = cmd.Start()
 	closeAll([]*os.File{cmdIn, cmdOut, outW, errW}) // the child's ends
@@ -174,13 +177,6 @@ func (f *function) spawn(i int) (p *proc, err error) {
 	go p.writeLoop()
 	go p.wait()
 	return p, nil
-}
-
-// functionEnv is the worker's environment without its own FNGATE_*
-// settings, which may hold credentials functions have no use for.
-func functionEnv() []string {
-	env := os.Environ()
-	return slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "FNGATE_") })
 }
 
 func closeAll(files []*os.File) {

@@ -7,6 +7,10 @@ import (
 	"syscall"
 )
 
-func sysProcAttr() *syscall.SysProcAttr { return nil }
+func sysProcAttr(int) *syscall.SysProcAttr { return nil }
 
 func killGroup(cmd *exec.Cmd) { _ = cmd.Process.Kill() }
+
+func protectSelf() {}
+
+func canSetUID() bool { return false }

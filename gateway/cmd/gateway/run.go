@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fngate/fngate/gateway"
+	"github.com/fngate/fngate/shared/envflag"
 	"github.com/fngate/fngate/shared/natsconn"
 	"github.com/fngate/fngate/shared/natsserver"
 	"github.com/fngate/fngate/shared/queue"
@@ -50,7 +51,7 @@ func run(ctx context.Context, o *options) error {
 	}
 	nc, err := nats.Connect(natsURL, append(natsOpts, nats.RetryOnFailedConnect(true))...)
 	if err != nil {
-		return fmt.Errorf("connect NATS %s: %w", natsURL, err)
+		return fmt.Errorf("connect NATS %s: %w", envflag.Redact(natsURL), err)
 	}
 	defer nc.Close()
 	if err := waitConnected(ctx, nc); err != nil {

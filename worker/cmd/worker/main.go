@@ -1,6 +1,8 @@
-// Command worker serves fngate functions over NATS: the built-in Go
-// functions (package builtin) and, with FNGATE_FUNCTIONS_DIR, Node.js
-// functions (package node), which win over a built-in of the same name. Start as many as you like: they share each function's load
+// Command worker serves fngate functions over NATS: Node.js functions from
+// FNGATE_FUNCTIONS_DIR (package node) and the built-in Go functions of
+// package builtin named in FNGATE_BUILTINS (none by default: they are demos
+// and benchmarks), a Node.js function winning over a built-in of the same
+// name. Start as many as you like: they share each function's load
 // through NATS queue groups. SIGTERM drains: nothing received is lost.
 package main
 
@@ -57,7 +59,7 @@ func parse(args []string) (*options, error) {
 	s.String(&o.redisURL, "redis-url", "FNGATE_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis holding invocation records (asynchronous invocations)")
 	s.List(&o.redisAddrs, "redis-addrs", "FNGATE_REDIS_ADDRS", nil, "Redis Sentinel (with FNGATE_REDIS_MASTER) or Cluster node addresses, comma-separated")
 	s.String(&o.redisMaster, "redis-master", "FNGATE_REDIS_MASTER", "", "Redis Sentinel master name")
-	s.String(&o.redisSentinelPassword, "redis-sentinel-password", "FNGATE_REDIS_SENTINEL_PASSWORD", "", "password of the Redis sentinels themselves (FNGATE_REDIS_URL has the servers')")
+	s.Secret(&o.redisSentinelPassword, "redis-sentinel-password", "FNGATE_REDIS_SENTINEL_PASSWORD", "password of the Redis sentinels themselves (FNGATE_REDIS_URL has the servers')")
 	var async string
 	s.String(&async, "async", "FNGATE_ASYNC", "on", "consume queued asynchronous invocations: on or off")
 	s.Duration(&o.async.AckWait, "ack-wait", "FNGATE_ACK_WAIT", 30*time.Second, "how long a queued invocation may run without a heartbeat before it is redelivered")
@@ -69,11 +71,19 @@ func parse(args []string) (*options, error) {
 	s.Int(&o.node.MaxOldSpaceMB, "node-max-old-space-mb", "FNGATE_NODE_MAX_OLD_SPACE_MB", node.DefaultMaxOldSpaceMB, "memory limit of each Node process (--max-old-space-size)")
 	s.Duration(&o.node.ProbeGrace, "node-probe-grace", "FNGATE_NODE_PROBE_GRACE", node.DefaultProbeGrace, "after a Node call times out, how long its process may take to answer a ping before it is deemed blocked and replaced")
 	s.Duration(&o.node.ReloadInterval, "node-reload-interval", "FNGATE_NODE_RELOAD_INTERVAL", node.DefaultReloadInterval, "how often function files are checked for edits")
-	s.List(&o.builtins, "builtins", "FNGATE_BUILTINS", []string{"all"}, "built-in Go functions to serve: all, none, or names")
+	var uid string
+	s.List(&o.node.PassEnv, "function-env", "FNGATE_FUNCTION_ENV", nil, "names of further variables of the worker's environment that Node.js functions get (they always get PATH, HOME, LANG, TZ, NODE_*)")
+	s.String(&uid, "function-uid", "FNGATE_FUNCTION_UID", "", "run Node.js functions as this uid (N), or one uid each from a base (N+), when the worker runs as root")
+	// Demo functions (fail, panic, sleep, cpu) are served only when asked.
+	s.List(&o.builtins, "builtins", "FNGATE_BUILTINS", []string{"none"}, "built-in Go functions to serve: all, none, or names")
 	s.String(&o.logLevel, "log-level", "FNGATE_LOG_LEVEL", "info", "debug, info, warn or error")
 	s.String(&o.metricsAddr, "metrics-addr", "FNGATE_METRICS_ADDR", ":9091", "where /healthz, /readyz and /metrics are served; empty: nowhere")
 	if err := s.Parse(args); err != nil {
 		return nil, err
+	}
+	var err error
+	if o.node.UID, o.node.UIDPerFunction, err = node.ParseUID(uid); err != nil {
+		return nil, fmt.Errorf("FNGATE_FUNCTION_UID=%w", err)
 	}
 	switch async {
 	case "on", "true", "1":
@@ -213,6 +223,6 @@ func connect(ctx context.Context, url string, opts []nats.Option, log *slog.Logg
 	return backoff.RetryNotifyWithData(func() (*nats.Conn, error) {
 		return nats.Connect(url, opts...)
 	}, backoff.WithContext(b, ctx), func(err error, d time.Duration) {
-		log.Warn("waiting for NATS", "url", url, "err", err, "retry_in", d.String())
+		log.Warn("waiting for NATS", "url", envflag.Redact(url), "err", err, "retry_in", d.String())
 	})
 }
