@@ -78,7 +78,7 @@ func (g *Gateway) AdminHandler() http.Handler {
 	if g.cfg.AdminToken != "" {
 		return e
 	}
-	return loopbackOnly(e)
+	return g.loopbackOnly(e)
 }
 
 // loopbackOnly fronts a tokenless admin listener: a request whose Host is
@@ -89,13 +89,14 @@ func (g *Gateway) AdminHandler() http.Handler {
 // Probes and scrapes included: on loopback they send a loopback Host
 // (curl http://127.0.0.1:8081/healthz), and /metrics names routes and
 // functions. The console calls the engine behind this guard in process.
-func loopbackOnly(next http.Handler) http.Handler {
+func (g *Gateway) loopbackOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if origin.LoopbackHost(r.Host) {
 			next.ServeHTTP(w, r)
 			return
 		}
 		id := requestID(r)
+		g.log.Warn("admin: request for another host refused (no admin token: loopback names only)", "request_id", id, "host", r.Host, "path", r.URL.Path)
 		status, detail := classify(ErrAdminHost)
 		h := w.Header()
 		h.Set(HeaderRequestID, id)

@@ -32,7 +32,10 @@ type Config struct {
 	// it. Required.
 	API http.Handler
 	// Token is the admin token. Empty means no sign-in: allowed only where
-	// the admin API needs no token either (a loopback admin listener).
+	// the admin API needs no token either (a loopback admin listener, whose
+	// gateway refuses requests for any Host but a loopback one before they
+	// reach the console). Forms still need the session's CSRF token and
+	// the listener's own origin.
 	Token string
 	// PublicURL is the base URL of the gateway's public listener, used in
 	// the URLs and curl lines shown for each route. Default
