@@ -2,12 +2,17 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/fngate/fngate/gateway"
 	"github.com/fngate/fngate/gateway/gatewaytest"
@@ -105,5 +110,62 @@ func TestNoTokenConsoleOverHTTP(t *testing.T) {
 	rs, _, err := s.Routes.Snapshot(context.Background())
 	if err != nil || len(rs) != 1 || rs[0].Path != "/no-token" {
 		t.Fatalf("routes after the good post: %+v %v", rs, err)
+	}
+}
+
+// TestBrowserAttacksOnTokenlessAdmin: what a web page in the operator's
+// browser can try against a tokenless admin listener, in a real Chromium.
+// A page on another origin posts JSON as text/plain with a no-cors fetch,
+// then auto-submits a text/plain form that smuggles JSON; a page that reached the listener by DNS rebinding
+// (evil.example resolved to 127.0.0.1) reads the console and posts JSON to
+// the API from what the browser thinks is its own origin. All refused,
+// nothing created.
+func TestBrowserAttacksOnTokenlessAdmin(t *testing.T) {
+	s := &stack{Stack: gatewaytest.New(t)}
+	s.gw = s.Gateway(gateway.Config{})
+	s.console = strings.Replace(s.gw.AdminURL, "127.0.0.1", "localhost", 1)
+	port := s.console[strings.LastIndexByte(s.console, ':')+1:]
+
+	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><form method="POST" action="%[1]s/admin/routes" enctype="text/plain">`+
+			`<input type="hidden" name='{"domain":"*","path":"/csrf","function":"echo","x":"' value='"}'></form>`+
+			`<script>fetch("%[1]s/admin/routes", {method: "POST", mode: "no-cors", body: '{"domain":"*","path":"/no-cors","function":"echo"}'})`+
+			`.finally(() => document.forms[0].submit())</script>`, s.console)
+	}))
+	t.Cleanup(attacker.Close)
+	ctx := browser(t, 1280, 800, chromedp.Flag("host-resolver-rules", "MAP evil.example 127.0.0.1"))
+
+	run(t, ctx, "cross-site form", chromedp.Navigate(attacker.URL), chromedp.WaitVisible(chromedp.CSS("body")))
+	body := func() string {
+		return get(t, ctx, "page text", chromedp.Evaluate[string](`document.location.href + " " + document.body.innerText`))
+	}
+	var page string
+	eventually(t, 10*time.Second, func() error { // the fetch has settled when the form is submitted
+		if page = body(); !strings.HasPrefix(page, s.console+"/admin/routes ") {
+			return fmt.Errorf("the cross-site form was not submitted: %s", page)
+		}
+		return nil
+	})
+	if n := s.routeCount(t); n != 0 {
+		t.Errorf("the cross-site page created %d routes", n)
+	}
+	if !strings.Contains(page, "ADMIN_CROSS_SITE_REFUSED") {
+		t.Errorf("answer to the cross-site form: %s", page)
+	}
+
+	rebound := "http://evil.example:" + port
+	run(t, ctx, "rebound console", chromedp.Navigate(rebound+"/console/routes"), chromedp.WaitVisible(chromedp.CSS("body")))
+	if page = body(); !strings.Contains(page, "ADMIN_HOST_REFUSED") {
+		t.Fatalf("console by a rebound name: %s", page)
+	}
+	status := get(t, ctx, "rebound fetch", chromedp.Evaluate[int](`fetch("/admin/routes", {method: "POST",
+		headers: {"Content-Type": "application/json"},
+		body: JSON.stringify({domain: "*", path: "/rebound", function: "echo"})}).then(r => r.status)`, chromedp.EvalAwaitPromise))
+	if status != http.StatusForbidden {
+		t.Fatalf("JSON post from the rebound page: %d, want 403", status)
+	}
+	if n := s.routeCount(t); n != 0 {
+		t.Fatalf("the attacks created %d routes", n)
 	}
 }
