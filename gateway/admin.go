@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/fngate/fngate/gateway/console"
+	"github.com/fngate/fngate/gateway/internal/origin"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/store"
 )
@@ -40,6 +42,11 @@ const maxAdminBody = 1 << 20
 //
 // Every call needs "Authorization: Bearer <FNGATE_ADMIN_TOKEN>" when a token
 // is set. /healthz, /readyz and /metrics beside them need none.
+//
+// Without a token (a loopback listener only), what stands in for it is
+// refusing what a web page in the operator's browser could send: every
+// request whose Host is not loopback (see loopbackOnly), and changes from
+// another site or not sent as JSON (see tokenlessChange).
 func (g *Gateway) AdminHandler() http.Handler {
 	e := gin.New()
 	e.Use(gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, p any) {
@@ -68,11 +75,66 @@ func (g *Gateway) AdminHandler() http.Handler {
 	a.GET("/stats", g.stats)
 	a.GET("/stats/gateways", g.statsAll)
 	g.mountConsole(e)
-	return e
+	if g.cfg.AdminToken != "" {
+		return e
+	}
+	return g.loopbackOnly(e)
+}
+
+// loopbackOnly fronts a tokenless admin listener: a request whose Host is
+// not a loopback name or address is refused before anything reads it. The
+// listener binds to loopback, but a page that reaches it by DNS rebinding
+// (evil.example re-resolved to 127.0.0.1) sends Host: evil.example and
+// would otherwise read and change everything here as its own origin.
+// Probes and scrapes included: on loopback they send a loopback Host
+// (curl http://127.0.0.1:8081/healthz), and /metrics names routes and
+// functions. The console calls the engine behind this guard in process.
+func (g *Gateway) loopbackOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if origin.LoopbackHost(r.Host) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		id := requestID(r)
+		g.log.Warn("admin: request for another host refused (no admin token: loopback names only)", "request_id", id, "host", r.Host, "path", r.URL.Path)
+		status, detail := classify(ErrAdminHost)
+		h := w.Header()
+		h.Set(HeaderRequestID, id)
+		h.Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(apiError{Error: detail, RequestID: id})
+	})
+}
+
+// tokenlessChange refuses, on a tokenless listener, a change that a web
+// page could make: one marked as coming from another site, or with a body
+// in a type an HTML form can send (urlencoded, multipart, text/plain);
+// a page's fetch with application/json needs a CORS preflight that the
+// admin API never grants. A change without a body may omit Content-Type:
+// forms always send one.
+func tokenlessChange(r *http.Request) error {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return nil
+	}
+	if !origin.Same(r) {
+		return ErrAdminCrossSite
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" && r.ContentLength == 0 && len(r.TransferEncoding) == 0 {
+		return nil
+	}
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+		return ErrAdminContentType
+	}
+	return nil
 }
 
 func (g *Gateway) authorize(c *gin.Context) {
 	if g.cfg.AdminToken == "" {
+		if err := tokenlessChange(c.Request); err != nil {
+			g.fail(c, err)
+			c.Abort()
+		}
 		return
 	}
 	tok, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")

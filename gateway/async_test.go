@@ -446,7 +446,7 @@ func TestSyncFailuresRecordedAndReplayed(t *testing.T) {
 	}
 	// Replay every failed call of the function (the filter form).
 	broken.Store(false)
-	resp := gt.Do(t, "POST", gw.AdminURL+"/admin/invocations/replay", "", nil, []byte(`{"function":"pay","status":"failed"}`))
+	resp := gt.Do(t, "POST", gw.AdminURL+"/admin/invocations/replay", "", jsonType, []byte(`{"function":"pay","status":"failed"}`))
 	var out struct {
 		Replayed []struct{ InvocationID, ReplayOf string }
 	}
@@ -467,7 +467,7 @@ func TestSyncFailuresRecordedAndReplayed(t *testing.T) {
 		t.Fatalf("detail event = %+v", detail.Event)
 	}
 	// Replaying the same filter again finds nothing new to replay.
-	resp = gt.Do(t, "POST", gw.AdminURL+"/admin/invocations/replay", "", nil, []byte(`{"function":"pay","status":"failed"}`))
+	resp = gt.Do(t, "POST", gw.AdminURL+"/admin/invocations/replay", "", jsonType, []byte(`{"function":"pay","status":"failed"}`))
 	resp.JSON(t, &out)
 	if len(out.Replayed) != 0 {
 		t.Fatalf("second replay by filter replayed %d", len(out.Replayed))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fngate/fngate/gateway/console"
+	"github.com/fngate/fngate/gateway/internal/origin"
 )
 
 // Config configures a Gateway. Fields map one to one to FNGATE_* variables
@@ -56,6 +57,9 @@ const (
 	DefaultNoWorkerWait    = 5 * time.Second
 	DefaultRoutesResync    = 5 * time.Second
 	DefaultShutdownTimeout = 30 * time.Second
+	// MinAdminTokenLen is the shortest admin token accepted: the console's
+	// sign-in is throttled, the bearer check is not.
+	MinAdminTokenLen = 16
 )
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -119,6 +123,9 @@ func (c Config) Validate() error {
 	if err := (console.Config{PublicURL: c.PublicURL}).WithDefaults().Validate(); err != nil {
 		return fmt.Errorf("gateway: FNGATE_PUBLIC_URL: %w", err)
 	}
+	if c.AdminToken != "" && len(c.AdminToken) < MinAdminTokenLen {
+		return fmt.Errorf("gateway: FNGATE_ADMIN_TOKEN has %d characters, fewer than %d: use a long random one (openssl rand -hex 32)", len(c.AdminToken), MinAdminTokenLen)
+	}
 	if c.AdminToken == "" && !IsLoopback(c.AdminAddr) {
 		return fmt.Errorf("gateway: admin listener %q is not loopback and FNGATE_ADMIN_TOKEN is empty: set a token or listen on 127.0.0.1", c.AdminAddr)
 	}
@@ -127,13 +134,6 @@ func (c Config) Validate() error {
 
 // IsLoopback reports whether addr (host:port) listens on loopback only.
 func IsLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	_, _, err := net.SplitHostPort(addr)
+	return err == nil && origin.LoopbackHost(addr)
 }

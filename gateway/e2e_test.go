@@ -436,7 +436,7 @@ func TestAdminAPI(t *testing.T) {
 	t.Parallel()
 	s := gt.New(t)
 	s.Worker(worker.Config{}, builtin.Functions())
-	const token = "s3cret-token"
+	const token = "s3cret-admin-token"
 	a := s.Gateway(gateway.Config{AdminToken: token})
 	b := s.Gateway(gateway.Config{AdminToken: token, RoutesResync: time.Minute})
 	auth := http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {"application/json"}}

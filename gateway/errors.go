@@ -25,6 +25,12 @@ var (
 	ErrRoutesUnavailable = errors.New("routes have not been loaded yet")
 	ErrUnauthorized      = errors.New("missing or wrong admin token")
 	ErrBadRequest        = errors.New("invalid request")
+	// A tokenless admin listener's refusals of what a web page could send:
+	// a Host that is not loopback (DNS rebinding), a state change from
+	// another site or in a form's content type.
+	ErrAdminHost        = errors.New("without an admin token the admin listener answers only requests addressed to localhost, 127.0.0.1 or [::1]")
+	ErrAdminCrossSite   = errors.New("a change from another site (Origin or Sec-Fetch-Site) is refused")
+	ErrAdminContentType = errors.New("a change must be sent as Content-Type: application/json")
 )
 
 // ParamError names the admin API parameter that is invalid.
@@ -93,6 +99,12 @@ func classify(err error) (int, errorDetail) {
 		return http.StatusServiceUnavailable, errorDetail{Code: "QUEUE_UNAVAILABLE", Message: ErrQueueUnavailable.Error()}
 	case errors.Is(err, ErrUnauthorized):
 		return http.StatusUnauthorized, errorDetail{Code: "UNAUTHORIZED", Message: err.Error()}
+	case errors.Is(err, ErrAdminHost):
+		return http.StatusForbidden, errorDetail{Code: "ADMIN_HOST_REFUSED", Message: err.Error()}
+	case errors.Is(err, ErrAdminCrossSite):
+		return http.StatusForbidden, errorDetail{Code: "ADMIN_CROSS_SITE_REFUSED", Message: err.Error()}
+	case errors.Is(err, ErrAdminContentType):
+		return http.StatusUnsupportedMediaType, errorDetail{Code: "ADMIN_CONTENT_TYPE_REFUSED", Message: err.Error()}
 	case errors.As(err, &re):
 		return http.StatusBadRequest, errorDetail{Code: "INVALID_ROUTE", Message: re.Error(), Field: re.Field}
 	case errors.Is(err, store.ErrConflict):

@@ -23,7 +23,7 @@ import (
 func TestOperateEndpoints(t *testing.T) {
 	t.Parallel()
 	s := gt.New(t, r("*", "/echo", "echo"), route.Route{Domain: "*", Path: "/jobs", Function: "fail", Mode: "async", Retry: &route.Retry{MaxAttempts: 1}})
-	gw := s.Gateway(gateway.Config{AdminToken: "tok"})
+	gw := s.Gateway(gateway.Config{AdminToken: "operate-test-token"})
 	w := s.Worker(worker.Config{}, builtin.Functions())
 
 	// No token needed for probes and scrapes; /admin still needs it.
@@ -192,7 +192,7 @@ func TestCORS(t *testing.T) {
 		t.Fatalf("route without CORS answered with CORS headers: %v", resp.Header)
 	}
 	// An invalid policy is refused by the admin API, naming the field.
-	bad := gt.Do(t, "POST", gw.AdminURL+"/admin/routes", "", nil, []byte(`{"domain":"*","path":"/x","function":"f","cors":{"allowOrigins":["*"],"allowCredentials":true}}`))
+	bad := gt.Do(t, "POST", gw.AdminURL+"/admin/routes", "", jsonType, []byte(`{"domain":"*","path":"/x","function":"f","cors":{"allowOrigins":["*"],"allowCredentials":true}}`))
 	assertError(t, bad, 400, "INVALID_ROUTE")
 	if !strings.Contains(string(bad.Body), `"field":"cors.allowOrigins"`) {
 		t.Fatalf("error body %s", bad.Body)

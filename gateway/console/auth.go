@@ -7,10 +7,11 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fngate/fngate/gateway/internal/origin"
 )
 
 // Names of the session cookie and the CSRF form field and header.
@@ -98,9 +99,11 @@ func (s sessions) check(r *http.Request) (session, bool) {
 }
 
 // validCSRF reports whether a state-changing request carries the session's
-// CSRF token and does not come from another site.
+// CSRF token and does not come from another site (origin.Same: clients
+// that send neither Origin nor Sec-Fetch-Site, like curl, are judged by
+// the token alone).
 func validCSRF(r *http.Request, s session) bool {
-	if !sameOrigin(r) {
+	if !origin.Same(r) {
 		return false
 	}
 	tok := r.Header.Get(csrfHeader)
@@ -108,24 +111,6 @@ func validCSRF(r *http.Request, s session) bool {
 		tok = r.PostFormValue(csrfField)
 	}
 	return tok != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.csrf)) == 1
-}
-
-// sameOrigin refuses requests that browsers mark as cross-site, by Fetch
-// metadata or by an Origin naming another host. Clients that send neither
-// (curl) are judged by the CSRF token alone.
-func sameOrigin(r *http.Request) bool {
-	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
-		return false
-	}
-	o := r.Header.Get("Origin")
-	if o == "" {
-		return true
-	}
-	if o == "null" {
-		return false
-	}
-	u, err := url.Parse(o)
-	return err == nil && u.Host == r.Host
 }
 
 // checkToken compares a submitted admin token in constant time.

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -49,31 +48,6 @@ func TestSafeNext(t *testing.T) {
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestSameOrigin(t *testing.T) {
-	for _, tc := range []struct {
-		origin, site string
-		want         bool
-	}{
-		{"", "", true},
-		{"http://localhost:8081", "same-origin", true},
-		{"http://evil.example", "", false},
-		{"null", "", false},
-		{"", "cross-site", false},
-		{"", "same-site", false},
-	} {
-		r := httptest.NewRequest(http.MethodPost, "http://localhost:8081/console/routes", nil)
-		if tc.origin != "" {
-			r.Header.Set("Origin", tc.origin)
-		}
-		if tc.site != "" {
-			r.Header.Set("Sec-Fetch-Site", tc.site)
-		}
-		if got := sameOrigin(r); got != tc.want {
-			t.Errorf("Origin %q, Sec-Fetch-Site %q: %v, want %v", tc.origin, tc.site, got, tc.want)
 		}
 	}
 }

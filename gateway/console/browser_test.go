@@ -36,9 +36,9 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// browser starts a headless Chromium with a window of w×h pixels, stopped
-// at cleanup.
-func browser(t *testing.T, w, h int) context.Context {
+// browser starts a headless Chromium with a window of w×h pixels and any
+// extra options, stopped at cleanup.
+func browser(t *testing.T, w, h int, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)),
@@ -49,6 +49,7 @@ func browser(t *testing.T, w, h int) context.Context {
 		// A reader east of UTC, so local times differ from the page's UTC.
 		chromedp.Env("TZ=Asia/Shanghai"),
 	)
+	opts = append(opts, extra...)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() {

@@ -10,8 +10,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fngate/fngate/gateway/internal/origin"
 )
 
 //go:embed templates/*.html
@@ -29,7 +32,10 @@ type Config struct {
 	// it. Required.
 	API http.Handler
 	// Token is the admin token. Empty means no sign-in: allowed only where
-	// the admin API needs no token either (a loopback admin listener).
+	// the admin API needs no token either (a loopback admin listener, whose
+	// gateway refuses requests for any Host but a loopback one before they
+	// reach the console). Forms still need the session's CSRF token and
+	// the listener's own origin.
 	Token string
 	// PublicURL is the base URL of the gateway's public listener, used in
 	// the URLs and curl lines shown for each route. Default
@@ -86,6 +92,7 @@ type Console struct {
 	sessions sessions
 	pages    map[string]*template.Template
 	mux      *http.ServeMux
+	signIns  *throttle
 }
 
 // New returns a console.
@@ -103,6 +110,7 @@ func New(cfg Config) (*Console, error) {
 		api:      api{h: cfg.API, token: cfg.Token},
 		sessions: newSessions(cfg.Token, cfg.SessionTTL),
 		pages:    map[string]*template.Template{},
+		signIns:  newThrottle(signInBurst, signInEvery, signInClients),
 	}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -270,7 +278,15 @@ type loginData struct {
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if !sameOrigin(r) {
+	// Throttled before anything else, even the origin check: a guesser
+	// must not learn faster by varying how it asks.
+	if ok, wait := c.signIns.take(clientOf(r)); !ok {
+		c.log.Warn("console: sign-in throttled", "remote", r.RemoteAddr)
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		c.errorPage(w, session{}, http.StatusTooManyRequests, "Too many sign-in attempts from this address. Wait a little and try again.")
+		return
+	}
+	if !origin.Same(r) {
 		c.errorPage(w, session{}, http.StatusForbidden, "Sign-in from another site is refused.")
 		return
 	}

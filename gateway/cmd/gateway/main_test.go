@@ -215,10 +215,10 @@ func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func TestInvocationsCLI(t *testing.T) {
 	s := gt.New(t, route.Route{Domain: "*", Path: "/fail", Function: "fail", Mode: "async", Retry: &route.Retry{MaxAttempts: 1}})
-	gw := s.Gateway(gateway.Config{AdminToken: "tok"})
+	gw := s.Gateway(gateway.Config{AdminToken: "cli-test-admin-token"})
 	s.Worker(worker.Config{}, builtin.Functions())
 	t.Setenv("FNGATE_ADMIN_URL", gw.AdminURL)
-	t.Setenv("FNGATE_ADMIN_TOKEN", "tok")
+	t.Setenv("FNGATE_ADMIN_TOKEN", "cli-test-admin-token")
 	resp := gt.Do(t, "POST", gw.URL+"/fail", "", nil, nil)
 	var a struct{ InvocationID string }
 	resp.JSON(t, &a)
