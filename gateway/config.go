@@ -44,7 +44,14 @@ type Config struct {
 	// the console shows each route's URL and curl line with it. Default
 	// http://localhost:<port of HTTPAddr>.
 	PublicURL string // FNGATE_PUBLIC_URL
-	Logger    *slog.Logger
+	// MaxInflight bounds the public requests served at once and
+	// MaxInflightBytes the request-body bytes they hold (a declared
+	// Content-Length is reserved whole before reading, a chunked body as it
+	// arrives). Past either a request gets 503 OVERLOADED with Retry-After,
+	// its body unread. Defaults: DefaultMaxInflight, 256 MiB.
+	MaxInflight      int64 // FNGATE_MAX_INFLIGHT
+	MaxInflightBytes int64 // FNGATE_MAX_INFLIGHT_BYTES
+	Logger           *slog.Logger
 }
 
 // Defaults.
@@ -56,6 +63,13 @@ const (
 	DefaultNoWorkerWait    = 5 * time.Second
 	DefaultRoutesResync    = 5 * time.Second
 	DefaultShutdownTimeout = 30 * time.Second
+	// DefaultMaxInflight fits the k8s manifest's 512Mi limit (GOMEMLIMIT
+	// 450MiB): a request in flight without its body costs some 30 KiB
+	// (goroutine stack, connection buffers, request, event and reply), so
+	// 4096 of them take about 128 MiB next to the 256 MiB body budget and
+	// the process's own ~40 MiB.
+	DefaultMaxInflight      = 4096
+	DefaultMaxInflightBytes = 256 << 20
 )
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -100,6 +114,12 @@ func (c Config) WithDefaults() Config {
 		}
 		c.PublicURL = "http://localhost:" + port
 	}
+	if c.MaxInflight == 0 {
+		c.MaxInflight = DefaultMaxInflight
+	}
+	if c.MaxInflightBytes == 0 {
+		c.MaxInflightBytes = DefaultMaxInflightBytes
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -113,6 +133,12 @@ func (c Config) Validate() error {
 		return errors.New("gateway: MaxBodyBytes must not be negative")
 	case c.MaxHeaderBytes < 1024:
 		return errors.New("gateway: MaxHeaderBytes must be at least 1024")
+	case c.MaxInflight < 1:
+		return errors.New("gateway: MaxInflight must be at least 1")
+	case c.MaxInflightBytes < c.MaxBodyBytes:
+		// A body between the two could never be served: refused as
+		// overload, and retried forever.
+		return errors.New("gateway: MaxInflightBytes must be at least MaxBodyBytes")
 	case c.NoWorkerWait < 0 || c.RoutesResync < 100*time.Millisecond || c.ShutdownTimeout < 0:
 		return errors.New("gateway: NoWorkerWait and ShutdownTimeout must not be negative, RoutesResync at least 100ms")
 	}
