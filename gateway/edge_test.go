@@ -67,7 +67,10 @@ func TestPathCleaning(t *testing.T) {
 	s.Worker(worker.Config{}, builtin.Functions())
 	gw := s.Gateway(gateway.Config{})
 	key := 0
-	withKey := func() map[string]string { key++; return map[string]string{"Idempotency-Key": "k-" + t.Name() + strconv.Itoa(key)} }
+	withKey := func() map[string]string {
+		key++
+		return map[string]string{"Idempotency-Key": "k-" + t.Name() + strconv.Itoa(key)}
+	}
 
 	cases := []struct {
 		method, target string
