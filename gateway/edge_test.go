@@ -258,3 +258,21 @@ func TestMaxInflightBytes(t *testing.T) {
 		t.Errorf("budget held after the calls: %v", v)
 	}
 }
+
+func TestAdmissionConfig(t *testing.T) {
+	t.Parallel()
+	cfg := gateway.Config{AdminAddr: "127.0.0.1:0"}.WithDefaults()
+	if cfg.MaxInflight != gateway.DefaultMaxInflight || cfg.MaxInflightBytes != 256<<20 {
+		t.Fatalf("defaults: MaxInflight %d, MaxInflightBytes %d", cfg.MaxInflight, cfg.MaxInflightBytes)
+	}
+	for _, bad := range []gateway.Config{
+		{MaxInflight: -1},
+		{MaxInflightBytes: -1},
+		{MaxInflightBytes: 1000, MaxBodyBytes: 1001}, // such a body could never be served
+	} {
+		bad.AdminAddr = "127.0.0.1:0"
+		if err := bad.WithDefaults().Validate(); err == nil {
+			t.Errorf("Validate(%+v) = nil", bad)
+		}
+	}
+}
