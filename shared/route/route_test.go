@@ -248,3 +248,12 @@ func BenchmarkMatch(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkCleanPath(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := CleanPath("/api/users/42/orders", ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
