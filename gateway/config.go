@@ -64,10 +64,12 @@ const (
 	DefaultRoutesResync    = 5 * time.Second
 	DefaultShutdownTimeout = 30 * time.Second
 	// DefaultMaxInflight fits the k8s manifest's 512Mi limit (GOMEMLIMIT
-	// 450MiB): a request in flight without its body costs some 30 KiB
-	// (goroutine stack, connection buffers, request, event and reply), so
-	// 4096 of them take about 128 MiB next to the 256 MiB body budget and
-	// the process's own ~40 MiB.
+	// 450MiB): a request in flight without a body costs some 27 KiB of RSS
+	// (measured: goroutine, connection buffers, request, event, NATS
+	// message), so 4096 of them take about 110 MiB next to the process's
+	// own ~35 MiB. A body costs about 5 times its size (the body, the event
+	// that carries it, NATS buffers): the default body budget needs ~1.3
+	// GiB of headroom at its worst, and the manifest sets 64 MiB.
 	DefaultMaxInflight      = 4096
 	DefaultMaxInflightBytes = 256 << 20
 )
