@@ -209,9 +209,25 @@ func TestMaxInflightBytes(t *testing.T) {
 		return metric(t, gw, "fngate_gateway_inflight_body_bytes") == budget-10
 	})
 
-	resp := rawDo(t, gw.URL, "POST", "/echo", "", nil, strings.Repeat("y", 100))
-	if resp.Status != 503 || resp.ErrorCode() != "OVERLOADED" || resp.Header.Get("Retry-After") == "" {
-		t.Fatalf("declared body past the budget = %d %v %s", resp.Status, resp.Header, resp.Body)
+	// A declared body past the budget is answered before it is sent: the
+	// gateway neither reads nor drains it.
+	unsent, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unsent.Close()
+	_ = unsent.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(unsent, "POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	ur, err := http.ReadResponse(bufio.NewReader(unsent), nil)
+	if err != nil {
+		t.Fatalf("declared body past the budget, not sent: no answer: %v", err)
+	}
+	ubody, _ := io.ReadAll(ur.Body)
+	ur.Body.Close()
+	if ur.StatusCode != 503 || !strings.Contains(string(ubody), `"OVERLOADED"`) || ur.Header.Get("Retry-After") == "" {
+		t.Fatalf("declared body past the budget = %d %v %s", ur.StatusCode, ur.Header, ubody)
 	}
 	// Chunked: no length to reserve; refused as its bytes arrive.
 	chunk := strings.Repeat("z", 64)
