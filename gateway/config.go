@@ -45,7 +45,14 @@ type Config struct {
 	// the console shows each route's URL and curl line with it. Default
 	// http://localhost:<port of HTTPAddr>.
 	PublicURL string // FNGATE_PUBLIC_URL
-	Logger    *slog.Logger
+	// MaxInflight bounds the public requests served at once and
+	// MaxInflightBytes the request-body bytes they hold (a declared
+	// Content-Length is reserved whole before reading, a chunked body as it
+	// arrives). Past either a request gets 503 OVERLOADED with Retry-After,
+	// its body unread. Defaults: DefaultMaxInflight, 256 MiB.
+	MaxInflight      int64 // FNGATE_MAX_INFLIGHT
+	MaxInflightBytes int64 // FNGATE_MAX_INFLIGHT_BYTES
+	Logger           *slog.Logger
 }
 
 // Defaults.
@@ -60,6 +67,15 @@ const (
 	// MinAdminTokenLen is the shortest admin token accepted: the console's
 	// sign-in is throttled, the bearer check is not.
 	MinAdminTokenLen = 16
+	// DefaultMaxInflight fits the k8s manifest's 512Mi limit (GOMEMLIMIT
+	// 450MiB): a request in flight without a body costs some 27 KiB of RSS
+	// (measured: goroutine, connection buffers, request, event, NATS
+	// message), so 4096 of them take about 110 MiB next to the process's
+	// own ~35 MiB. A body costs about 5 times its size (the body, the event
+	// that carries it, NATS buffers): the default body budget needs ~1.3
+	// GiB of headroom at its worst, and the manifest sets 64 MiB.
+	DefaultMaxInflight      = 4096
+	DefaultMaxInflightBytes = 256 << 20
 )
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -104,6 +120,12 @@ func (c Config) WithDefaults() Config {
 		}
 		c.PublicURL = "http://localhost:" + port
 	}
+	if c.MaxInflight == 0 {
+		c.MaxInflight = DefaultMaxInflight
+	}
+	if c.MaxInflightBytes == 0 {
+		c.MaxInflightBytes = DefaultMaxInflightBytes
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -117,6 +139,12 @@ func (c Config) Validate() error {
 		return errors.New("gateway: MaxBodyBytes must not be negative")
 	case c.MaxHeaderBytes < 1024:
 		return errors.New("gateway: MaxHeaderBytes must be at least 1024")
+	case c.MaxInflight < 1:
+		return errors.New("gateway: MaxInflight must be at least 1")
+	case c.MaxInflightBytes < c.MaxBodyBytes:
+		// A body between the two could never be served: refused as
+		// overload, and retried forever.
+		return errors.New("gateway: MaxInflightBytes must be at least MaxBodyBytes")
 	case c.NoWorkerWait < 0 || c.RoutesResync < 100*time.Millisecond || c.ShutdownTimeout < 0:
 		return errors.New("gateway: NoWorkerWait and ShutdownTimeout must not be negative, RoutesResync at least 100ms")
 	}

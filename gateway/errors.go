@@ -74,6 +74,10 @@ func classify(err error) (int, errorDetail) {
 		return http.StatusRequestHeaderFieldsTooLarge, errorDetail{Code: "HEADERS_TOO_LARGE", Message: err.Error()}
 	case errors.Is(err, ErrNoWorker):
 		return http.StatusServiceUnavailable, errorDetail{Code: "NO_WORKER", Message: err.Error()}
+	case errors.Is(err, ErrOverloaded):
+		return http.StatusServiceUnavailable, errorDetail{Code: "OVERLOADED", Message: err.Error()}
+	case errors.Is(err, route.ErrInvalidPath):
+		return http.StatusBadRequest, errorDetail{Code: "INVALID_PATH", Message: "the path climbs above / or contains an encoded slash (%2F)"}
 	case errors.Is(err, ErrRoutesUnavailable):
 		return http.StatusServiceUnavailable, errorDetail{Code: "ROUTES_UNAVAILABLE", Message: err.Error()}
 	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionDraining),
@@ -134,6 +138,14 @@ func classify(err error) (int, errorDetail) {
 func writeError(c *gin.Context, log *slog.Logger, reqID string, err error) {
 	status, detail := classify(err)
 	switch {
+	case detail.Code == "OVERLOADED":
+		// Counted in fngate_gateway_overload_refusals_total; a log line
+		// each would add to the load being refused.
+		if c.Request.ContentLength != 0 {
+			// The body was not read and will not be: close rather than
+			// drain it, so the answer goes out at once.
+			c.Header("Connection", "close")
+		}
 	case status >= 500:
 		log.Error("request failed", "request_id", reqID, "status", status, "code", detail.Code, "err", err)
 	case status == 499:

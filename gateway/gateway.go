@@ -94,6 +94,7 @@ type Gateway struct {
 	table    atomic.Pointer[route.Table] // nil until the first load
 	version  atomic.Int64
 	inflight atomic.Int64
+	admit    admission
 	reload   sync.Mutex // one reload at a time
 }
 
@@ -108,6 +109,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 		return nil, errors.New("gateway: a NATS requester and a route store are required")
 	}
 	g := &Gateway{id: nuid.Next(), cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, idem: d.Idempotency}
+	g.admit.maxReqs, g.admit.maxBytes = cfg.MaxInflight, cfg.MaxInflightBytes
 	g.metrics = newMetrics(g)
 	g.workers.workers = map[string]seenWorker{}
 	return g, nil

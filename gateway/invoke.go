@@ -44,9 +44,25 @@ func (g *Gateway) invoke(c *gin.Context) {
 	r := c.Request
 	reqID := requestID(r)
 	c.Header(HeaderRequestID, reqID)
+	if !g.admit.enter() {
+		g.metrics.refusedReqs.Inc()
+		writeError(c, g.log, reqID, ErrOverloaded)
+		return
+	}
+	defer g.admit.leave()
 	if headerSize(r) > g.cfg.MaxHeaderBytes {
 		writeError(c, g.log, reqID, ErrHeadersTooLarge)
 		return
+	}
+	// Matching, the idempotency fingerprint and the event all see the
+	// cleaned path: "/public/../pay" is "/pay", with /pay's rules.
+	clean, err := route.CleanPath(r.URL.Path, r.URL.RawPath)
+	if err != nil {
+		writeError(c, g.log, reqID, err)
+		return
+	}
+	if clean != r.URL.Path {
+		r.URL.Path, r.URL.RawPath = clean, ""
 	}
 	tab := g.table.Load()
 	if tab == nil {
@@ -78,11 +94,12 @@ func (g *Gateway) invoke(c *gin.Context) {
 	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer putBuf(buf)
-	body, err := g.readBody(c, buf)
+	body, held, err := g.readBody(c, buf)
 	if err != nil {
 		writeError(c, g.log, reqID, err)
 		return
 	}
+	defer g.admit.release(held)
 	// The route's timeout covers the whole call, an idempotency claim
 	// included.
 	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(rt.Timeout))
@@ -168,34 +185,59 @@ func putBuf(b *bytes.Buffer) {
 	bufPool.Put(b)
 }
 
-// readBody reads at most MaxBodyBytes into buf and returns the body bytes.
-// A declared or actual larger body is ErrBodyTooLarge, before anything is
-// published.
-func (g *Gateway) readBody(c *gin.Context, buf *bytes.Buffer) ([]byte, error) {
+// readBody reads at most MaxBodyBytes into buf and returns the body bytes
+// and the bytes it holds of the gateway's body budget (the caller releases
+// them). A declared or actual larger body is ErrBodyTooLarge, before
+// anything is published; a body that does not fit the budget is
+// ErrOverloaded, a declared one before a byte of it is read. The buffer
+// grows as bytes arrive, never to a declared length: a caller that
+// declares much and sends little holds budget, not memory.
+func (g *Gateway) readBody(c *gin.Context, buf *bytes.Buffer) ([]byte, int64, error) {
 	r := c.Request
 	if r.ContentLength > g.cfg.MaxBodyBytes {
-		return nil, ErrBodyTooLarge
+		return nil, 0, ErrBodyTooLarge
 	}
 	if r.Body == nil || r.ContentLength == 0 {
 		buf.Grow(2048) // room for the event
-		return nil, nil
+		return nil, 0, nil
 	}
+	var held int64
+	var src io.Reader = http.MaxBytesReader(c.Writer, r.Body, g.cfg.MaxBodyBytes)
+	var chunked *budgetReader
 	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
+		if !g.admit.reserve(r.ContentLength) {
+			g.metrics.refusedBytes.Inc()
+			return nil, 0, ErrOverloaded
+		}
+		held = r.ContentLength
+	} else {
+		chunked = &budgetReader{r: src, a: &g.admit}
+		src = chunked
 	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(c.Writer, r.Body, g.cfg.MaxBodyBytes))
+	_, err := buf.ReadFrom(src)
+	if chunked != nil {
+		held = chunked.n
+	}
 	var mbe *http.MaxBytesError
 	switch {
+	case err == nil || err == io.EOF:
 	case errors.As(err, &mbe):
-		return nil, ErrBodyTooLarge
-	case err != nil && err != io.EOF:
-		return nil, errors.Join(ErrBadRequest, err)
+		err = ErrBodyTooLarge
+	case errors.Is(err, errBodyBudget):
+		g.metrics.refusedBytes.Inc()
+		err = ErrOverloaded
+	default:
+		err = errors.Join(ErrBadRequest, err)
+	}
+	if err != nil {
+		g.admit.release(held)
+		return nil, 0, err
 	}
 	n := buf.Len()
 	b := buf.Bytes()
 	// The event encoding appends after the body in the same buffer.
 	buf.Grow(2*n + 2048)
-	return b[:n:n], nil
+	return b[:n:n], held, nil
 }
 
 // headerSize approximates the bytes of the request line and headers.

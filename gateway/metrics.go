@@ -25,6 +25,9 @@ type metrics struct {
 	inflight   prometheus.GaugeFunc
 	noResponse prometheus.Counter
 	cache      sync.Map // seriesKey → *series
+	// refusedReqs and refusedBytes count 503 OVERLOADED answers by the
+	// limit that was reached.
+	refusedReqs, refusedBytes prometheus.Counter
 }
 
 func newMetrics(g *Gateway) *metrics {
@@ -48,6 +51,20 @@ func newMetrics(g *Gateway) *metrics {
 		Name: "fngate_gateway_inflight_calls",
 		Help: "Function calls waiting for a worker's reply.",
 	}, func() float64 { return float64(g.InFlight()) })
+	refusals := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "fngate_gateway_overload_refusals_total",
+		Help: "Public requests answered 503 OVERLOADED, by the limit reached: requests (FNGATE_MAX_INFLIGHT) or bytes (FNGATE_MAX_INFLIGHT_BYTES).",
+	}, []string{"limit"})
+	m.refusedReqs, m.refusedBytes = refusals.WithLabelValues("requests"), refusals.WithLabelValues("bytes")
+	inflightReqs := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "fngate_gateway_inflight_requests",
+		Help: "Public requests being served, against FNGATE_MAX_INFLIGHT.",
+	}, func() float64 { return float64(g.admit.reqs.Load()) })
+	inflightBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "fngate_gateway_inflight_body_bytes",
+		Help: "Request-body bytes reserved by public requests being served, against FNGATE_MAX_INFLIGHT_BYTES.",
+	}, func() float64 { return float64(g.admit.bytes.Load()) })
+	m.reg.MustRegister(refusals, inflightReqs, inflightBytes)
 	m.reg.MustRegister(m.requests, m.latency, m.inflight, m.noResponse,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

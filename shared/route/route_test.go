@@ -107,6 +107,9 @@ func TestMatch(t *testing.T) {
 		{"shop.example.com", "/other", "root"}, // exact domain has no /other: falls through to *
 		{"localhost:8080", "/api/users/1", "default-api"},
 		{"[::1]:8080", "/api", "default-api"},
+		{"shop.example.com.", "/api", "shop-api"}, // fully qualified
+		{"Shop.Example.com.:8080", "/api", "shop-api"},
+		{"localhost.:8080", "/api", "default-api"},
 		{"other.com", "/api/users/1", "users"},
 		{"other.com", "/api/users/", "users"},
 		{"other.com", "/api/usersx", "any-api"},
@@ -138,6 +141,71 @@ func TestEventPath(t *testing.T) {
 	if got := r.EventPath("/api/x"); got != "/api/x" {
 		t.Errorf("EventPath without strip = %q", got)
 	}
+}
+
+func TestCleanPath(t *testing.T) {
+	cases := []struct{ path, raw, want string }{
+		{"/", "", "/"},
+		{"/pay", "", "/pay"},
+		{"/pay/", "", "/pay/"},
+		{"/public/../pay", "", "/pay"},
+		{"//pay", "", "/pay"},
+		{"/a/./b", "", "/a/b"},
+		{"/a//b///c", "", "/a/b/c"},
+		{"/a/b/..", "", "/a/"},
+		{"/a/.", "", "/a/"},
+		{"/a/..", "", "/"},
+		{"//", "", "/"},
+		{"/.well-known/x", "", "/.well-known/x"},
+		{"/a/..b/c.", "", "/a/..b/c."},
+		{"/a/../b", "/a/%2e%2e/b", "/b"}, // encoded dots decode to dots
+		{"/a b", "/a%20b", "/a b"},
+		{"/..", "", ""},
+		{"/../pay", "/%2e%2e/pay", ""},
+		{"/a/../../pay", "", ""},
+		{"/pay/x", "/pay%2Fx", ""},
+		{"/pay/x", "/pay%2fx", ""},
+		{"*", "", ""},
+		{"", "", ""},
+	}
+	for _, c := range cases {
+		got, err := CleanPath(c.path, c.raw)
+		if c.want == "" {
+			if !errors.Is(err, ErrInvalidPath) {
+				t.Errorf("CleanPath(%q, %q) = %q, %v; want ErrInvalidPath", c.path, c.raw, got, err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("CleanPath(%q, %q) = %q, %v; want %q", c.path, c.raw, got, err, c.want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = CleanPath("/api/users/42", "") }); n != 0 {
+		t.Errorf("CleanPath of a clean path allocates %v times", n)
+	}
+}
+
+func FuzzCleanPath(f *testing.F) {
+	for _, p := range []string{"/", "/a/../b", "//x//", "/a/./b/.", "/..", "/a/b/../../.."} {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		c, err := CleanPath(p, "")
+		if err != nil {
+			return
+		}
+		if c == "" || c[0] != '/' || strings.Contains(c, "//") {
+			t.Fatalf("CleanPath(%q) = %q", p, c)
+		}
+		for seg := range strings.SplitSeq(c[1:], "/") {
+			if seg == "." || seg == ".." {
+				t.Fatalf("CleanPath(%q) = %q keeps a dot segment", p, c)
+			}
+		}
+		if again, err := CleanPath(c, ""); err != nil || again != c {
+			t.Fatalf("CleanPath(%q) = %q, not idempotent: %q, %v", p, c, again, err)
+		}
+	})
 }
 
 func FuzzMatch(f *testing.F) {
@@ -177,6 +245,15 @@ func BenchmarkMatch(b *testing.B) {
 	for b.Loop() {
 		if tab.Match("Shop.Example.com:8080", "/api/users/42/orders") == nil {
 			b.Fatal("no match")
+		}
+	}
+}
+
+func BenchmarkCleanPath(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := CleanPath("/api/users/42/orders", ""); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package route
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 )
 
@@ -88,8 +89,8 @@ func longest(m map[string]*Route, p string) *Route {
 	return m["/"]
 }
 
-// NormalizeHost lower-cases a Host header value and strips its port,
-// allocating only when the host has upper-case letters.
+// NormalizeHost lower-cases a Host header value and strips its port and a
+// trailing dot, allocating only when the host has upper-case letters.
 func NormalizeHost(h string) string {
 	if i := strings.LastIndexByte(h, ':'); i >= 0 {
 		// "[::1]:8080" or "host:8080"; a bare IPv6 literal has no brackets
@@ -103,10 +104,64 @@ func NormalizeHost(h string) string {
 	if len(h) > 1 && h[0] == '[' && h[len(h)-1] == ']' {
 		h = h[1 : len(h)-1]
 	}
+	// "example.com." is the fully qualified form of "example.com": the
+	// same name, so the same routes.
+	if len(h) > 1 && h[len(h)-1] == '.' {
+		h = h[:len(h)-1]
+	}
 	for i := 0; i < len(h); i++ {
 		if c := h[i]; c >= 'A' && c <= 'Z' {
 			return strings.ToLower(h)
 		}
 	}
 	return h
+}
+
+// ErrInvalidPath is returned by [CleanPath] for a path that cannot be
+// served: one that climbs above "/", carries an encoded slash, or is not
+// absolute.
+var ErrInvalidPath = errors.New("invalid request path")
+
+// CleanPath returns the path that requests to path (a decoded URL path)
+// are matched and served by: "." and ".." segments resolved and repeated
+// slashes collapsed; a trailing slash is kept. rawPath is the URL's
+// RawPath (the path as sent, set only when it differs from the default
+// encoding of path): an encoded slash (%2F) in it is refused, since a
+// proxy before the gateway and the gateway itself would disagree on where
+// the segments are. A path that climbs above "/" is refused too. The
+// common, already clean path is returned as is, without allocating.
+func CleanPath(path, rawPath string) (string, error) {
+	if path == "" || path[0] != '/' {
+		return "", ErrInvalidPath
+	}
+	if rawPath != "" && (strings.Contains(rawPath, "%2F") || strings.Contains(rawPath, "%2f")) {
+		return "", ErrInvalidPath
+	}
+	if !strings.Contains(path, "//") && !strings.Contains(path, "/.") {
+		return path, nil
+	}
+	segs := make([]string, 0, strings.Count(path, "/"))
+	for seg := range strings.SplitSeq(path[1:], "/") {
+		switch seg {
+		case "", ".":
+		case "..":
+			if len(segs) == 0 {
+				return "", ErrInvalidPath
+			}
+			segs = segs[:len(segs)-1]
+		default:
+			segs = append(segs, seg)
+		}
+	}
+	var b strings.Builder
+	b.Grow(len(path))
+	for _, seg := range segs {
+		b.WriteByte('/')
+		b.WriteString(seg)
+	}
+	// "/a/" stays "/a/", and so does "/a/." or "/a/b/..": a directory.
+	if last := path[strings.LastIndexByte(path, '/')+1:]; b.Len() == 0 || last == "" || last == "." || last == ".." {
+		b.WriteByte('/')
+	}
+	return b.String(), nil
 }
