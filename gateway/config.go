@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fngate/fngate/gateway/console"
+	"github.com/fngate/fngate/shared/route"
 )
 
 // Config configures a Gateway. Fields map one to one to FNGATE_* variables
@@ -44,7 +45,16 @@ type Config struct {
 	// the console shows each route's URL and curl line with it. Default
 	// http://localhost:<port of HTTPAddr>.
 	PublicURL string // FNGATE_PUBLIC_URL
-	Logger    *slog.Logger
+
+	// IdempotencyGrace is how long past a route's deadline the gateway
+	// keeps waiting for the reply of a call that holds an Idempotency-Key
+	// (its client gone or answered 504), to store what the function did.
+	IdempotencyGrace time.Duration // FNGATE_IDEMPOTENCY_GRACE, default 30s
+	// SeedRoutes (the routes of FNGATE_ROUTES) are written back to the
+	// store when it lost its route table (see SyncRoutes).
+	SeedRoutes []route.Route
+
+	Logger *slog.Logger
 }
 
 // Defaults.
@@ -56,6 +66,8 @@ const (
 	DefaultNoWorkerWait    = 5 * time.Second
 	DefaultRoutesResync    = 5 * time.Second
 	DefaultShutdownTimeout = 30 * time.Second
+
+	DefaultIdempotencyGrace = 30 * time.Second
 )
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -100,6 +112,9 @@ func (c Config) WithDefaults() Config {
 		}
 		c.PublicURL = "http://localhost:" + port
 	}
+	if c.IdempotencyGrace == 0 {
+		c.IdempotencyGrace = DefaultIdempotencyGrace
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -115,6 +130,8 @@ func (c Config) Validate() error {
 		return errors.New("gateway: MaxHeaderBytes must be at least 1024")
 	case c.NoWorkerWait < 0 || c.RoutesResync < 100*time.Millisecond || c.ShutdownTimeout < 0:
 		return errors.New("gateway: NoWorkerWait and ShutdownTimeout must not be negative, RoutesResync at least 100ms")
+	case c.IdempotencyGrace < 0:
+		return errors.New("gateway: IdempotencyGrace must not be negative")
 	}
 	if err := (console.Config{PublicURL: c.PublicURL}).WithDefaults().Validate(); err != nil {
 		return fmt.Errorf("gateway: FNGATE_PUBLIC_URL: %w", err)

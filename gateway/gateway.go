@@ -95,6 +95,9 @@ type Gateway struct {
 	version  atomic.Int64
 	inflight atomic.Int64
 	reload   sync.Mutex // one reload at a time
+	// settling counts idempotent calls still waiting for their reply
+	// after their handler returned; Serve waits for them.
+	settling sync.WaitGroup
 }
 
 // New returns a gateway. It loads no routes: call [Gateway.Serve], or
@@ -173,9 +176,22 @@ func (g *Gateway) Serve(ctx context.Context, pub, adm net.Listener) error {
 			err = fmt.Errorf("gateway: shutdown: %w", serr)
 		}
 	}
+	g.waitSettling(sctx)
 	cancel()
 	g.log.Info("gateway stopped")
 	return err
+}
+
+// waitSettling waits until idempotent calls whose client is gone have
+// stored their outcome, or ctx ends.
+func (g *Gateway) waitSettling(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { g.settling.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		g.log.Warn("stopping with idempotent calls still waiting for their reply; their keys stay claimed until their leases end")
+	}
 }
 
 func (g *Gateway) newServer(h http.Handler) *http.Server {
