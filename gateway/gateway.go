@@ -41,6 +41,7 @@ type Requester interface {
 type RouteStore interface {
 	Snapshot(ctx context.Context) ([]route.Route, int64, error)
 	Version(ctx context.Context) (int64, error)
+	Seed(ctx context.Context, rs []route.Route, above int64) (int64, error)
 	Changes(ctx context.Context) <-chan struct{}
 	Get(ctx context.Context, id string) (*route.Route, error)
 	Create(ctx context.Context, r *route.Route) error
@@ -94,7 +95,9 @@ type Gateway struct {
 	table    atomic.Pointer[route.Table] // nil until the first load
 	version  atomic.Int64
 	inflight atomic.Int64
-	reload   sync.Mutex // one reload at a time
+	reload   sync.Mutex    // one reload at a time
+	routes   []route.Route // of table; under reload
+	lost     atomic.Bool   // the store's table is older than ours
 	// settling counts idempotent calls still waiting for their reply
 	// after their handler returned; Serve waits for them.
 	settling sync.WaitGroup
