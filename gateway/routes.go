@@ -14,7 +14,8 @@ import (
 // Every change to the table raises its version, deleting the last route
 // included, so a store whose version is below the one served has lost
 // data (a Redis restarted without persistence, a failover to an empty
-// replica: the version key is gone, which reads as 0). Its table is not
+// replica: the version key is gone, which reads as 0), and so has one
+// whose table vanished at the version served. Its table is not
 // taken: the gateway keeps serving its own and writes a table back above
 // its version (see reseed); the gateways converge on that.
 func (g *Gateway) SyncRoutes(ctx context.Context) error {
@@ -24,8 +25,10 @@ func (g *Gateway) SyncRoutes(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway: load routes: %w", err)
 	}
-	if held := g.version.Load(); ver < held && g.table.Load() != nil {
-		if rs, ver, err = g.reseed(ctx, ver, held); err != nil || ver < held {
+	// The same version with its table gone is a loss too (a legitimate
+	// deletion of the last route raises the version).
+	if held := g.version.Load(); g.table.Load() != nil && (ver < held || ver == held && len(rs) == 0 && len(g.routes) > 0) {
+		if rs, ver, err = g.reseed(ctx, ver, held); err != nil || ver <= held {
 			return err
 		}
 	}

@@ -175,6 +175,26 @@ func TestRoutesSurviveFlushWithoutSeed(t *testing.T) {
 	if n := l.non200.Load(); n != 0 {
 		t.Fatalf("%d of %d calls were not 200 (last: %v)", n, l.n.Load(), l.last.Load())
 	}
+	// The table alone gone at the version served (its key deleted), then
+	// a change notification: not taken either, written back.
+	lost := metric(t, gw, "fngate_gateway_routes_store_lost_total")
+	l = startLoad(t, gw.URL+"/echo")
+	rdb := s.Redis.Client()
+	if err := rdb.Del(context.Background(), "{fngate}:routes").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Publish(context.Background(), "fngate:routes:changed", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, "the vanished table counted and written back", func() bool {
+		rs, _, err := s.Routes.Snapshot(context.Background())
+		return metric(t, gw, "fngate_gateway_routes_store_lost_total") > lost && err == nil && len(rs) == 1
+	})
+	l.more(t, 100)
+	l.stop()
+	if n := l.non200.Load(); n != 0 {
+		t.Fatalf("%d of %d calls were not 200 after the table vanished (last: %v)", n, l.n.Load(), l.last.Load())
+	}
 	createRoute(t, gw, "/later")
 	testenv.Eventually(t, 5*time.Second, "a later change is served beside the last table", func() bool {
 		return status(t, gw.URL+"/later") == 200 && status(t, gw.URL+"/echo") == 200
