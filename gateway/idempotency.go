@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -165,7 +166,7 @@ func (g *Gateway) completeIdempotency(cl *idemClaim, reqID string, status int, h
 	for k, vs := range h {
 		switch {
 		case k == HeaderRequestID, k == "Content-Length", k == "Date":
-		case k == "Set-Cookie" && !cl.ownScope:
+		case !cl.ownScope && strings.EqualFold(k, "Set-Cookie"): // a function may spell it in any case
 		default:
 			stored[k] = vs
 		}
@@ -183,8 +184,8 @@ func errorBody(reqID string, d errorDetail) []byte {
 	return b
 }
 
-// releaseIdempotency frees the key of a request that failed on the
-// gateway's side, so the client's retry runs.
+// releaseIdempotency frees the key of a request that reached no worker
+// (or no function code), so the client's retry runs.
 func (g *Gateway) releaseIdempotency(cl *idemClaim, reqID string) {
 	if cl == nil {
 		return

@@ -128,7 +128,7 @@ func TestIdempotencySetCookieScope(t *testing.T) {
 	)
 	gw := s.Gateway(gateway.Config{})
 	s.Worker(worker.Config{}, map[string]worker.Handler{"login": worker.HandlerFunc(func(context.Context, *event.Event) (any, error) {
-		return &event.Response{StatusCode: 200, Headers: map[string]string{"Set-Cookie": "session=secret; HttpOnly", "X-Kept": "1"}, Body: "welcome"}, nil
+		return &event.Response{StatusCode: 200, Headers: map[string]string{"set-cookie": "session=secret; HttpOnly", "X-Kept": "1"}, Body: "welcome"}, nil
 	})})
 	alice := http.Header{"Idempotency-Key": {"c1"}, "Authorization": {"Bearer alice"}}
 	anon := key("c1")
