@@ -204,7 +204,7 @@ func TestRoutesSurviveFlushWithoutSeed(t *testing.T) {
 	var list struct{ Routes []route.Route }
 	gt.Get(t, gw.AdminURL+"/admin/routes").JSON(t, &list)
 	for _, rt := range list.Routes {
-		if resp := gt.Do(t, "DELETE", gw.AdminURL+"/admin/routes/"+rt.ID, "", nil, nil); resp.Status/100 != 2 {
+		if resp := gt.Do(t, "DELETE", gw.AdminURL+"/admin/routes/"+rt.ID, "", http.Header{"Content-Type": {"application/json"}}, nil); resp.Status/100 != 2 {
 			t.Fatalf("delete %s = %d %s", rt.ID, resp.Status, resp.Body)
 		}
 	}
