@@ -9,6 +9,7 @@ import (
 
 	"github.com/fngate/fngate/gateway/console"
 	"github.com/fngate/fngate/gateway/internal/origin"
+	"github.com/fngate/fngate/shared/route"
 )
 
 // Config configures a Gateway. Fields map one to one to FNGATE_* variables
@@ -52,7 +53,16 @@ type Config struct {
 	// its body unread. Defaults: DefaultMaxInflight, 256 MiB.
 	MaxInflight      int64 // FNGATE_MAX_INFLIGHT
 	MaxInflightBytes int64 // FNGATE_MAX_INFLIGHT_BYTES
-	Logger           *slog.Logger
+
+	// IdempotencyGrace is how long past a route's deadline the gateway
+	// keeps waiting for the reply of a call that holds an Idempotency-Key
+	// (its client gone or answered 504), to store what the function did.
+	IdempotencyGrace time.Duration // FNGATE_IDEMPOTENCY_GRACE, default 30s
+	// SeedRoutes (the routes of FNGATE_ROUTES) are written back to the
+	// store when it lost its route table (see SyncRoutes).
+	SeedRoutes []route.Route
+
+	Logger *slog.Logger
 }
 
 // Defaults.
@@ -76,6 +86,8 @@ const (
 	// GiB of headroom at its worst, and the manifest sets 64 MiB.
 	DefaultMaxInflight      = 4096
 	DefaultMaxInflightBytes = 256 << 20
+
+	DefaultIdempotencyGrace = 30 * time.Second
 )
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -126,6 +138,9 @@ func (c Config) WithDefaults() Config {
 	if c.MaxInflightBytes == 0 {
 		c.MaxInflightBytes = DefaultMaxInflightBytes
 	}
+	if c.IdempotencyGrace == 0 {
+		c.IdempotencyGrace = DefaultIdempotencyGrace
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -147,6 +162,8 @@ func (c Config) Validate() error {
 		return errors.New("gateway: MaxInflightBytes must be at least MaxBodyBytes")
 	case c.NoWorkerWait < 0 || c.RoutesResync < 100*time.Millisecond || c.ShutdownTimeout < 0:
 		return errors.New("gateway: NoWorkerWait and ShutdownTimeout must not be negative, RoutesResync at least 100ms")
+	case c.IdempotencyGrace < 0:
+		return errors.New("gateway: IdempotencyGrace must not be negative")
 	}
 	if err := (console.Config{PublicURL: c.PublicURL}).WithDefaults().Validate(); err != nil {
 		return fmt.Errorf("gateway: FNGATE_PUBLIC_URL: %w", err)

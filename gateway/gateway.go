@@ -41,6 +41,7 @@ type Requester interface {
 type RouteStore interface {
 	Snapshot(ctx context.Context) ([]route.Route, int64, error)
 	Version(ctx context.Context) (int64, error)
+	Seed(ctx context.Context, rs []route.Route, above int64) (int64, error)
 	Changes(ctx context.Context) <-chan struct{}
 	Get(ctx context.Context, id string) (*route.Route, error)
 	Create(ctx context.Context, r *route.Route) error
@@ -95,7 +96,12 @@ type Gateway struct {
 	version  atomic.Int64
 	inflight atomic.Int64
 	admit    admission
-	reload   sync.Mutex // one reload at a time
+	reload   sync.Mutex    // one reload at a time
+	routes   []route.Route // of table; under reload
+	lost     atomic.Bool   // the store's table is older than ours
+	// settling counts idempotent calls still waiting for their reply
+	// after their handler returned; Serve waits for them.
+	settling sync.WaitGroup
 }
 
 // New returns a gateway. It loads no routes: call [Gateway.Serve], or
@@ -175,9 +181,22 @@ func (g *Gateway) Serve(ctx context.Context, pub, adm net.Listener) error {
 			err = fmt.Errorf("gateway: shutdown: %w", serr)
 		}
 	}
+	g.waitSettling(sctx)
 	cancel()
 	g.log.Info("gateway stopped")
 	return err
+}
+
+// waitSettling waits until idempotent calls whose client is gone have
+// stored their outcome, or ctx ends.
+func (g *Gateway) waitSettling(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { g.settling.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		g.log.Warn("stopping with idempotent calls still waiting for their reply; their keys stay claimed until their leases end")
+	}
 }
 
 func (g *Gateway) newServer(h http.Handler) *http.Server {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -41,10 +43,14 @@ type IdempotencyStore interface {
 // idemClaim is a key this request holds until it completes or releases it.
 type idemClaim struct {
 	routeID, scope, fp string
+	// ownScope: the scope is one caller's (the route scopes by caller and
+	// the request named one), so the response may carry its cookies.
+	ownScope bool
 }
 
-// leaseMargin is how long a claim outlives the request's deadline, so a
-// gateway that dies mid-request frees its keys soon after.
+// leaseMargin is how long a claim outlives the wait for its reply (the
+// route's deadline plus IdempotencyGrace), so a gateway that dies
+// mid-request frees its keys soon after.
 const leaseMargin = 10 * time.Second
 
 // claimIdempotency handles the request's Idempotency-Key, waiting at most
@@ -76,8 +82,8 @@ func (g *Gateway) claimIdempotency(ctx context.Context, c *gin.Context, rt *rout
 	if opts.ScopeByCaller {
 		caller = r.Header.Get("Authorization")
 	}
-	cl := &idemClaim{routeID: rt.ID, scope: digest(key, caller), fp: digest(r.Method, r.URL.Path, r.URL.RawQuery, string(body))}
-	lease := time.Duration(rt.Timeout) + leaseMargin
+	cl := &idemClaim{routeID: rt.ID, scope: digest(key, caller), fp: digest(r.Method, r.URL.Path, r.URL.RawQuery, string(body)), ownScope: caller != ""}
+	lease := time.Duration(rt.Timeout) + g.cfg.IdempotencyGrace + leaseMargin
 	b := time.Duration(0)
 	for {
 		rec, err := g.idem.Claim(ctx, cl.routeID, cl.scope, cl.fp, lease)
@@ -150,15 +156,17 @@ func replayIdempotent(c *gin.Context, reqID string, rec *store.IdemRecord) {
 }
 
 // complete stores the response a claimed request is about to send. Headers
-// that belong to one exchange (request id, length) are not stored.
+// that belong to one exchange (request id, length) are not stored, nor
+// cookies set for one caller when the key's scope is shared by callers.
 func (g *Gateway) completeIdempotency(cl *idemClaim, reqID string, status int, h http.Header, body []byte) {
 	if cl == nil {
 		return
 	}
 	stored := make(http.Header, len(h))
 	for k, vs := range h {
-		switch k {
-		case HeaderRequestID, "Content-Length", "Date":
+		switch {
+		case k == HeaderRequestID, k == "Content-Length", k == "Date":
+		case !cl.ownScope && strings.EqualFold(k, "Set-Cookie"): // a function may spell it in any case
 		default:
 			stored[k] = vs
 		}
@@ -170,8 +178,14 @@ func (g *Gateway) completeIdempotency(cl *idemClaim, reqID string, status int, h
 	}
 }
 
-// releaseIdempotency frees the key of a request that failed on the
-// gateway's side, so the client's retry runs.
+// errorBody is the JSON error body of d, as writeError sends it.
+func errorBody(reqID string, d errorDetail) []byte {
+	b, _ := json.Marshal(apiError{Error: d, RequestID: reqID})
+	return b
+}
+
+// releaseIdempotency frees the key of a request that reached no worker
+// (or no function code), so the client's retry runs.
 func (g *Gateway) releaseIdempotency(cl *idemClaim, reqID string) {
 	if cl == nil {
 		return

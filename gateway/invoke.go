@@ -149,8 +149,12 @@ func (g *Gateway) invoke(c *gin.Context) {
 	if trace != "" {
 		msg.Header[subject.HeaderTraceParent] = []string{trace}
 	}
+	if claim != nil {
+		g.callClaimed(ctx, c, rt, reqID, msg, claim)
+		return
+	}
 	g.inflight.Add(1)
-	resp, err := g.request(ctx, msg)
+	resp, err := g.request(ctx, msg, deadline)
 	g.inflight.Add(-1)
 	if err == nil {
 		h := c.Writer.Header()
@@ -160,21 +164,120 @@ func (g *Gateway) invoke(c *gin.Context) {
 			if status >= 500 && rt.RecordFailures {
 				g.recordFailure(rt, reqID, payload, status, "from the function", &store.Result{StatusCode: status, Headers: h.Clone(), Body: string(rbody)})
 			}
-			// Stored before it is sent: a retry must never run it again.
-			g.completeIdempotency(claim, reqID, status, h, rbody)
-			h[HeaderRequestID] = []string{reqID} // ours, whatever the function set
-			h["Content-Length"] = []string{strconv.Itoa(len(rbody))}
-			c.Writer.WriteHeader(status)
-			_, _ = c.Writer.Write(rbody)
+			writeReply(c, reqID, status, rbody)
 			return
 		}
 	}
 	if status, d := classify(err); status >= 500 && status != 499 {
 		g.recordFailure(rt, reqID, payload, status, d.Code, nil)
 	}
-	// No result from the function: the client's retry must be able to run.
-	g.releaseIdempotency(claim, reqID)
 	writeError(c, g.log, reqID, err)
+}
+
+// writeReply sends the function's response; its headers are in c's writer.
+func writeReply(c *gin.Context, reqID string, status int, body []byte) {
+	h := c.Writer.Header()
+	h[HeaderRequestID] = []string{reqID} // ours, whatever the function set
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	c.Writer.WriteHeader(status)
+	_, _ = c.Writer.Write(body)
+}
+
+// callClaimed makes a call that holds an idempotency key. Once the request
+// may have reached a worker, the key must end up holding what the function
+// did, or a retry would run it again. So the wait for the reply is not the
+// client's: it runs detached from the request until the route's deadline
+// plus IdempotencyGrace (the worker gives the function the route's
+// deadline; a handler that overruns it still replies). The client gets the
+// reply if it comes within the route's deadline, else 504 (or nothing, if
+// it left); a later reply still completes the key for the retry to replay.
+func (g *Gateway) callClaimed(ctx context.Context, c *gin.Context, rt *route.Route, reqID string, msg *nats.Msg, claim *idemClaim) {
+	msg.Data = bytes.Clone(msg.Data) // outlives this handler and its pooled buffer
+	deadline, _ := ctx.Deadline()
+	done := make(chan callOutcome, 1)
+	g.inflight.Add(1)
+	g.settling.Add(1)
+	go func() {
+		defer g.settling.Done()
+		wctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline.Add(g.cfg.IdempotencyGrace))
+		defer cancel()
+		resp, err := g.request(wctx, msg, deadline)
+		g.inflight.Add(-1)
+		done <- g.settle(rt, reqID, msg.Data, claim, resp, err)
+	}()
+	var o callOutcome
+	select {
+	case o = <-done:
+	case <-ctx.Done():
+		select {
+		case o = <-done: // came at the same moment: send it
+		default:
+			writeError(c, g.log, reqID, ctx.Err()) // 504, or 499 to nobody
+			return
+		}
+	}
+	if o.err != nil {
+		writeError(c, g.log, reqID, o.err)
+		return
+	}
+	h := c.Writer.Header()
+	for k, vs := range o.header {
+		h[k] = vs
+	}
+	writeReply(c, reqID, o.status, o.body)
+}
+
+// callOutcome is how a call ended: the function's response, or err.
+type callOutcome struct {
+	status int
+	header http.Header
+	body   []byte
+	err    error
+}
+
+// settle turns a call's result into its outcome and leaves the idempotency
+// key with it: completed with whatever the function did, released only
+// when the request certainly reached no worker, and left claimed until
+// its lease ends when that cannot be known (the connection to NATS was
+// lost while waiting: the function may have run, its reply is lost).
+func (g *Gateway) settle(rt *route.Route, reqID string, payload []byte, claim *idemClaim, resp *nats.Msg, err error) callOutcome {
+	o := callOutcome{header: http.Header{}}
+	if err == nil {
+		if o.status, o.body, err = event.ParseReply(resp, o.header); err == nil {
+			if o.status >= 500 && rt.RecordFailures {
+				g.recordFailure(rt, reqID, payload, o.status, "from the function", &store.Result{StatusCode: o.status, Headers: o.header.Clone(), Body: string(o.body)})
+			}
+			g.completeIdempotency(claim, reqID, o.status, o.header, o.body)
+			return o
+		}
+	}
+	o.err = err
+	status, d := classify(err)
+	if status >= 500 && status != 499 {
+		g.recordFailure(rt, reqID, payload, status, d.Code, nil)
+	}
+	var fe *event.Error
+	switch {
+	case notDelivered(err), errors.As(err, &fe) && fe.Code == event.CodeInvalidEvent:
+		// No worker took it, or the worker refused the event before any
+		// function code ran: the retry must be able to run.
+		g.releaseIdempotency(claim, reqID)
+	case errors.As(err, &fe), errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
+		// The function failed, or it may have run and nothing came back by
+		// the end of the grace: that is the outcome, never run again.
+		g.completeIdempotency(claim, reqID, status, http.Header{"Content-Type": {"application/json; charset=utf-8"}}, errorBody(reqID, d))
+	default:
+		g.log.Warn("idempotent call ended without a known outcome; its key stays claimed until its lease ends", "request_id", reqID, "err", err)
+	}
+	return o
+}
+
+// notDelivered reports errors after which the request certainly reached no
+// worker: NATS answered that nobody is subscribed, or refused to send it.
+// (A lost connection is not one: the message may have gone out before.)
+func notDelivered(err error) bool {
+	return errors.Is(err, ErrNoWorker) || errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrMaxPayload) ||
+		errors.Is(err, nats.ErrBadSubject) || errors.Is(err, nats.ErrInvalidMsg)
 }
 
 func putBuf(b *bytes.Buffer) {
@@ -251,16 +354,21 @@ func headerSize(r *http.Request) int {
 	return n
 }
 
-// request sends msg and waits for the reply. While no worker is subscribed
-// (NATS answers "no responders" at once) it retries with exponential
-// backoff, since workers may be starting, for at most NoWorkerWait and
-// within ctx's deadline; then it gives up with ErrNoWorker.
-func (g *Gateway) request(ctx context.Context, msg *nats.Msg) (*nats.Msg, error) {
+// request sends msg and waits for the reply until ctx ends. While no worker
+// is subscribed (NATS answers "no responders" at once) it retries with
+// exponential backoff, since workers may be starting, for at most
+// NoWorkerWait and until the call's deadline (a worker drops a call that
+// arrives after it); then it gives up with ErrNoWorker.
+func (g *Gateway) request(ctx context.Context, msg *nats.Msg, deadline time.Time) (*nats.Msg, error) {
 	resp, err := g.nats.RequestMsgWithContext(ctx, msg)
 	if !errors.Is(err, nats.ErrNoResponders) {
 		return resp, err
 	}
-	wctx, cancel := context.WithTimeout(ctx, g.cfg.NoWorkerWait)
+	until := time.Now().Add(g.cfg.NoWorkerWait)
+	if deadline.Before(until) {
+		until = deadline
+	}
+	wctx, cancel := context.WithDeadline(ctx, until)
 	defer cancel()
 	b := backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(25*time.Millisecond),

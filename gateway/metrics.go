@@ -28,6 +28,12 @@ type metrics struct {
 	// refusedReqs and refusedBytes count 503 OVERLOADED answers by the
 	// limit that was reached.
 	refusedReqs, refusedBytes prometheus.Counter
+
+	// The route store: reachable, and whether it lost the table served.
+	redisUp     prometheus.Gauge
+	storeBehind prometheus.Gauge
+	storeLost   prometheus.Counter
+	reseeds     prometheus.Counter
 }
 
 func newMetrics(g *Gateway) *metrics {
@@ -47,6 +53,26 @@ func newMetrics(g *Gateway) *metrics {
 			Help: "Calls that found no worker subscribed and were retried.",
 		}),
 	}
+	m.redisUp = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "fngate_gateway_redis_up",
+		Help: "1 when Redis answered the gateway's last check (route version, /readyz), else 0. Calls keep being served from the last route table either way.",
+	})
+	m.storeBehind = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "fngate_gateway_routes_store_behind",
+		Help: "1 while Redis holds an older route table than the one served (it lost data) and routes have not been written back yet.",
+	})
+	m.storeLost = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "fngate_gateway_routes_store_lost_total",
+		Help: "Times Redis was found holding an older or no route table than the one served.",
+	})
+	m.reseeds = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "fngate_gateway_routes_reseeds_total",
+		Help: "Route tables written back to Redis after it lost its table.",
+	})
+	routesVersion := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "fngate_gateway_routes_version",
+		Help: "Version of the route table served; equal on every gateway once they agree.",
+	}, func() float64 { return float64(g.version.Load()) })
 	m.inflight = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "fngate_gateway_inflight_calls",
 		Help: "Function calls waiting for a worker's reply.",
@@ -65,7 +91,7 @@ func newMetrics(g *Gateway) *metrics {
 		Help: "Request-body bytes reserved by public requests being served, against FNGATE_MAX_INFLIGHT_BYTES.",
 	}, func() float64 { return float64(g.admit.bytes.Load()) })
 	m.reg.MustRegister(refusals, inflightReqs, inflightBytes)
-	m.reg.MustRegister(m.requests, m.latency, m.inflight, m.noResponse,
+	m.reg.MustRegister(m.requests, m.latency, m.inflight, m.noResponse, m.redisUp, m.storeBehind, m.storeLost, m.reseeds, routesVersion,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -100,11 +126,22 @@ func (m *metrics) observe(route, mode string, status int, start time.Time) {
 	s.latency.Observe(time.Since(start).Seconds())
 }
 
+func (m *metrics) setRedisUp(up bool) {
+	if up {
+		m.redisUp.Set(1)
+	} else {
+		m.redisUp.Set(0)
+	}
+}
+
 // natsStatus is implemented by *nats.Conn.
 type natsStatus interface{ Status() nats.Status }
 
-// ready reports whether the gateway can serve: NATS connected, Redis
-// answering, routes loaded.
+// ready reports whether the gateway can serve: NATS connected, routes
+// loaded. Redis is checked and reported but is no reason to leave the load
+// balancer: calls are served from the route table in memory, and what
+// needs Redis (idempotency keys, async records, the admin API) answers 503
+// on its own while it is down.
 func (g *Gateway) ready(ctx context.Context) (bool, map[string]string) {
 	checks := map[string]string{"nats": "ok", "redis": "ok", "routes": "ok"}
 	ok := true
@@ -113,8 +150,14 @@ func (g *Gateway) ready(ctx context.Context) (bool, map[string]string) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if _, err := g.store.Version(ctx); err != nil {
-		checks["redis"], ok = err.Error(), false
+	_, err := g.store.Version(ctx)
+	g.metrics.setRedisUp(err == nil)
+	switch {
+	case err != nil:
+		checks["redis"] = "unreachable"
+		g.log.Warn("readyz: Redis unreachable; serving from the last route table", "err", err)
+	case g.lost.Load():
+		checks["redis"] = "lost the route table; serving the last one"
 	}
 	if g.table.Load() == nil {
 		checks["routes"], ok = "not loaded", false

@@ -55,6 +55,15 @@ for i = 1, #ARGV - 1, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) end
 local v = redis.call('INCR', KEYS[2])
 redis.call('PUBLISH', ARGV[#ARGV], v)
 return v`)
+	// ARGV: above, id, route, id, route, ..., channel.
+	seedScript = redis.NewScript(`
+local cur = tonumber(redis.call('GET', KEYS[2]) or '0')
+local above = tonumber(ARGV[1])
+if cur > above then return cur end
+for i = 2, #ARGV - 1, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) end
+redis.call('SET', KEYS[2], above + 1)
+redis.call('PUBLISH', ARGV[#ARGV], above + 1)
+return above + 1`)
 )
 
 var keys = []string{keyRoutes, keyRoutesVersion}
@@ -122,6 +131,30 @@ func (s *Routes) Put(ctx context.Context, rs []route.Route) error {
 		return fmt.Errorf("store: put routes: %w", err)
 	}
 	return nil
+}
+
+// Seed writes rs back into a store that lost its table: unless the version
+// is already above above (someone seeded first), it creates or overwrites
+// each route as Put does and sets the version to above+1, so that gateways
+// holding a table of version above take the seeded one. Gateways that find
+// the store emptied at the same time may all call it: the first one wins
+// and the others change nothing. It returns the version afterwards.
+func (s *Routes) Seed(ctx context.Context, rs []route.Route, above int64) (int64, error) {
+	args := make([]any, 0, 2*len(rs)+2)
+	args = append(args, above)
+	for i := range rs {
+		data, err := encode(&rs[i])
+		if err != nil {
+			return 0, fmt.Errorf("routes[%d]: %w", i, err)
+		}
+		args = append(args, rs[i].ID, data)
+	}
+	args = append(args, ChannelRoutes)
+	v, err := seedScript.Run(ctx, s.rdb, keys, args...).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("store: seed routes: %w", err)
+	}
+	return v, nil
 }
 
 // Delete removes the route id.

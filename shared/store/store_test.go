@@ -69,3 +69,52 @@ func TestRoutesLifecycle(t *testing.T) {
 		t.Fatal("no change notification")
 	}
 }
+
+// Seed after a lost table: the first of several concurrent seeders writes
+// the routes above the version they held, the others change nothing, and
+// routes written meanwhile by others stay.
+func TestRoutesSeed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := testenv.StartRedis(t)
+	s := NewRoutes(r.Client())
+	seed := []route.Route{{Domain: "*", Path: "/a", Function: "a"}, {Domain: "*", Path: "/b", Function: "b"}}
+	if err := s.Put(ctx, seed); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Client().FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.Version(ctx); err != nil || v != 0 {
+		t.Fatalf("version after FLUSHALL = %d, %v", v, err)
+	}
+	if err := s.Create(ctx, &route.Route{Domain: "*", Path: "/new", Function: "n"}); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			v, err := s.Seed(ctx, []route.Route{seed[0], seed[1]}, 5)
+			if err == nil && v != 6 {
+				err = errors.New("seed did not end at version 6")
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, v, err := s.Snapshot(ctx)
+	if err != nil || v != 6 || len(rs) != 3 {
+		t.Fatalf("after seeding: %d routes at version %d, %v", len(rs), v, err)
+	}
+	// Held by nobody above 6: a later seed at 6 goes on to 7; at 5, nothing.
+	if v, err := s.Seed(ctx, seed, 5); err != nil || v != 6 {
+		t.Fatalf("stale seed = %d, %v", v, err)
+	}
+	if v, err := s.Seed(ctx, nil, 6); err != nil || v != 7 {
+		t.Fatalf("seed above 6 = %d, %v", v, err)
+	}
+}

@@ -78,7 +78,8 @@ func run(ctx context.Context, o *options) error {
 		return err
 	}
 	if o.routesFile != "" {
-		if err := applyRoutesFile(ctx, routes, o.routesFile); err != nil {
+		// Also what the gateway writes back if Redis loses its table.
+		if cfg.SeedRoutes, err = applyRoutesFile(ctx, routes, o.routesFile); err != nil {
 			return err
 		}
 		log.Info("routes file applied", "file", o.routesFile)
@@ -125,18 +126,21 @@ func waitConnected(ctx context.Context, nc *nats.Conn) error {
 }
 
 // applyRoutesFile upserts the file's routes into Redis, retrying for a
-// while since Redis may still be starting.
-func applyRoutesFile(ctx context.Context, rs *store.Routes, path string) error {
+// while since Redis may still be starting, and returns them.
+func applyRoutesFile(ctx context.Context, rs *store.Routes, path string) ([]route.Route, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("FNGATE_ROUTES: %w", err)
+		return nil, fmt.Errorf("FNGATE_ROUTES: %w", err)
 	}
 	parsed, err := route.ParseFile(data)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	b := backoff.NewExponentialBackOff(backoff.WithMaxElapsedTime(30 * time.Second))
-	return backoff.Retry(func() error { return rs.Put(ctx, parsed) }, backoff.WithContext(b, ctx))
+	if err := backoff.Retry(func() error { return rs.Put(ctx, parsed) }, backoff.WithContext(b, ctx)); err != nil {
+		return nil, err
+	}
+	return parsed, nil
 }
 
 // ensureStreams creates the invocation streams, retrying while JetStream
