@@ -87,6 +87,8 @@ type Gateway struct {
 	queue Publisher
 	invs  InvocationStore
 	idem  IdempotencyStore
+	// redact are the canonical names of Config.RedactHeaders.
+	redact map[string]bool
 
 	metrics *metrics
 	workers workerTable
@@ -107,7 +109,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	if d.NATS == nil || d.Routes == nil {
 		return nil, errors.New("gateway: a NATS requester and a route store are required")
 	}
-	g := &Gateway{id: nuid.Next(), cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, idem: d.Idempotency}
+	g := &Gateway{id: nuid.Next(), cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, idem: d.Idempotency, redact: cfg.redactSet()}
 	g.metrics = newMetrics(g)
 	g.workers.workers = map[string]seenWorker{}
 	return g, nil

@@ -92,7 +92,7 @@ func (g *Gateway) invoke(c *gin.Context) {
 		return
 	}
 	trace := traceParent(r.Header)
-	payload := event.AppendRequest(buf.AvailableBuffer()[:0], &event.Request{
+	req := &event.Request{
 		Method:   r.Method,
 		Path:     rt.EventPath(r.URL.Path),
 		Host:     r.Host,
@@ -108,10 +108,11 @@ func (g *Gateway) invoke(c *gin.Context) {
 			TriggerPath:  rt.Path,
 			TraceParent:  trace,
 		},
-	})
+	}
+	payload := event.AppendRequest(buf.AvailableBuffer()[:0], req)
 	if async {
 		mode = "async"
-		g.accept(ctx, c, rt, reqID, trace, payload, callback, claim)
+		g.accept(ctx, c, rt, reqID, trace, payload, g.storedEvent(req, payload), callback, claim)
 		return
 	}
 	deadline, _ := ctx.Deadline()
@@ -141,7 +142,7 @@ func (g *Gateway) invoke(c *gin.Context) {
 		var rbody []byte
 		if status, rbody, err = event.ParseReply(resp, h); err == nil {
 			if status >= 500 && rt.RecordFailures {
-				g.recordFailure(rt, reqID, payload, status, "from the function", &store.Result{StatusCode: status, Headers: h.Clone(), Body: string(rbody)})
+				g.recordFailure(rt, reqID, g.storedEvent(req, payload), status, store.CodeFunctionStatus, "from the function", &store.Result{StatusCode: status, Headers: h.Clone(), Body: string(rbody)})
 			}
 			// Stored before it is sent: a retry must never run it again.
 			g.completeIdempotency(claim, reqID, status, h, rbody)
@@ -153,11 +154,42 @@ func (g *Gateway) invoke(c *gin.Context) {
 		}
 	}
 	if status, d := classify(err); status >= 500 && status != 499 {
-		g.recordFailure(rt, reqID, payload, status, d.Code, nil)
+		g.recordFailure(rt, reqID, g.storedEvent(req, payload), status, d.Code, d.Code, nil)
 	}
 	// No result from the function: the client's retry must be able to run.
 	g.releaseIdempotency(claim, reqID)
 	writeError(c, g.log, reqID, err)
+}
+
+// Redacted is the value stored events carry for a header in RedactHeaders.
+const Redacted = "[redacted]"
+
+// storedEvent is the event as invocation records keep it: the values of
+// the headers in RedactHeaders replaced by Redacted, so that credentials
+// do not sit in Redis and in the admin view for the record's lifetime.
+// The function is sent payload, unredacted; a replay runs the stored form.
+// Without such a header it is payload itself.
+func (g *Gateway) storedEvent(req *event.Request, payload []byte) []byte {
+	var h http.Header
+	for k, vs := range req.Header {
+		if !g.redact[k] {
+			continue
+		}
+		if h == nil {
+			h = req.Header.Clone()
+		}
+		red := make([]string, len(vs))
+		for i := range red {
+			red[i] = Redacted
+		}
+		h[k] = red
+	}
+	if h == nil {
+		return payload
+	}
+	r := *req
+	r.Header = h
+	return event.AppendRequest(make([]byte, 0, len(payload)+64), &r)
 }
 
 func putBuf(b *bytes.Buffer) {
