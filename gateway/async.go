@@ -138,6 +138,10 @@ func (g *Gateway) enqueue(ctx context.Context, inv *store.Invocation, rt *route.
 	if inv.CallbackURL != "" {
 		msg.Header[subject.HeaderCallbackURL] = []string{inv.CallbackURL}
 	}
+	if g.redactList != "" {
+		// The worker redacts the dead letter it keeps the same way.
+		msg.Header[subject.HeaderRedact] = []string{g.redactList}
+	}
 	if trace != "" {
 		msg.Header[subject.HeaderTraceParent] = []string{trace}
 	}

@@ -161,11 +161,8 @@ func (g *Gateway) invoke(c *gin.Context) {
 	writeError(c, g.log, reqID, err)
 }
 
-// Redacted is the value stored events carry for a header in RedactHeaders.
-const Redacted = "[redacted]"
-
 // storedEvent is the event as invocation records keep it: the values of
-// the headers in RedactHeaders replaced by Redacted, so that credentials
+// the headers in RedactHeaders replaced by event.Redacted, so that credentials
 // do not sit in Redis and in the admin view for the record's lifetime.
 // The function is sent payload, unredacted; a replay runs the stored form.
 // Without such a header it is payload itself.
@@ -180,7 +177,7 @@ func (g *Gateway) storedEvent(req *event.Request, payload []byte) []byte {
 		}
 		red := make([]string, len(vs))
 		for i := range red {
-			red[i] = Redacted
+			red[i] = event.Redacted
 		}
 		h[k] = red
 	}

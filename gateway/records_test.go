@@ -11,11 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/store"
+	"github.com/fngate/fngate/shared/subject"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
 )
@@ -163,6 +166,7 @@ func TestStoredEventRedacted(t *testing.T) {
 	s := gt.New(t,
 		route.Route{Domain: "*", Path: "/job", Function: "seen", Mode: "async"},
 		route.Route{Domain: "*", Path: "/pay", Function: "fails", RecordFailures: true},
+		route.Route{Domain: "*", Path: "/deny", Function: "deny", Mode: "async", Retry: &route.Retry{MaxAttempts: 1}},
 	)
 	var mu sync.Mutex
 	seen := map[string]map[string]string{} // body -> headers the function got
@@ -175,6 +179,12 @@ func TestStoredEventRedacted(t *testing.T) {
 		}),
 		"fails": worker.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 			return nil, errors.New("down")
+		}),
+		"deny": worker.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
+			if ev.Headers["authorization"] != "Bearer top-secret-token" {
+				return nil, errors.New("the function did not get the credentials")
+			}
+			return nil, errors.New("denied")
 		}),
 	})
 	creds := http.Header{
@@ -208,7 +218,7 @@ func TestStoredEventRedacted(t *testing.T) {
 		}
 	}
 	ev := adminRecord(t, gw, id).Event
-	if ev.Headers["authorization"] != gateway.Redacted || ev.Headers["cookie"] != gateway.Redacted || ev.Headers["proxy-authorization"] != gateway.Redacted ||
+	if ev.Headers["authorization"] != event.Redacted || ev.Headers["cookie"] != event.Redacted || ev.Headers["proxy-authorization"] != event.Redacted ||
 		ev.Headers["x-api-key"] != "api-secret" || ev.Headers["x-other"] != "kept" {
 		t.Errorf("stored headers %v", ev.Headers)
 	}
@@ -217,7 +227,7 @@ func TestStoredEventRedacted(t *testing.T) {
 	var a struct{ InvocationID string }
 	gt.Do(t, "POST", gw.AdminURL+"/admin/invocations/"+id+"/replay", "", nil, nil).JSON(t, &a)
 	waitStatus(t, gw, a.InvocationID, store.StatusSucceeded, 10*time.Second)
-	if h := got("default"); h["authorization"] != gateway.Redacted || h["x-other"] != "kept" {
+	if h := got("default"); h["authorization"] != event.Redacted || h["x-other"] != "kept" {
 		t.Errorf("the replay got %v", h)
 	}
 
@@ -228,8 +238,31 @@ func TestStoredEventRedacted(t *testing.T) {
 		gt.Get(t, gw.AdminURL+"/admin/invocations?function=fails").JSON(t, &page)
 		return len(page.Invocations) == 1
 	})
-	if ev := adminRecord(t, gw, page.Invocations[0].ID).Event; ev.Headers["authorization"] != gateway.Redacted || ev.Body != "42" {
+	if ev := adminRecord(t, gw, page.Invocations[0].ID).Event; ev.Headers["authorization"] != event.Redacted || ev.Body != "42" {
 		t.Errorf("recorded failure stored %v", ev.Headers)
+	}
+
+	// A dead letter keeps the redacted event too (the worker redacts the
+	// list the gateway names in the message).
+	id = acceptOK(t, gw.URL+"/deny", creds, "dead")
+	waitStatus(t, gw, id, store.StatusDead, 10*time.Second)
+	if adm := adminRecord(t, gw, id); !strings.HasSuffix(adm.AttemptErrors[0].Error, "denied") { // else the function lacked the credentials
+		t.Errorf("deny failed with %q", adm.AttemptErrors[0].Error)
+	}
+	js, _ := jetstream.New(testenv.Conn(t, s.NATS))
+	st, err := js.Stream(context.Background(), subject.StreamDead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsub, _ := subject.Dead("deny")
+	msg, err := st.GetLastMsgForSubject(context.Background(), dsub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var letter struct{ Event event.Event }
+	if err := json.Unmarshal(msg.Data, &letter); err != nil || letter.Event.Body != "dead" || letter.Event.Headers["authorization"] != event.Redacted ||
+		letter.Event.Headers["cookie"] != event.Redacted || letter.Event.Headers["x-other"] != "kept" || strings.Contains(string(msg.Data), "top-secret") {
+		t.Errorf("dead letter %s (%v)", msg.Data, err)
 	}
 
 	// Another list, and none.
@@ -237,7 +270,7 @@ func TestStoredEventRedacted(t *testing.T) {
 		list          []string
 		apiKey, authz string
 	}{
-		{[]string{"x-api-key"}, gateway.Redacted, "Bearer top-secret-token"},
+		{[]string{"x-api-key"}, event.Redacted, "Bearer top-secret-token"},
 		{[]string{"none"}, "api-secret", "Bearer top-secret-token"},
 	} {
 		g := s.Gateway(gateway.Config{RedactHeaders: tc.list})

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -332,7 +333,7 @@ func (w *Worker) deadLetter(f *function, m jetstream.Msg, id string, p policy, l
 		Attempts     []store.AttemptError `json:"attempts"`
 		DeadAt       time.Time            `json:"deadAt"`
 		Event        json.RawMessage      `json:"event"`
-	}{id, f.name, attempts, time.Now().UTC(), eventJSON(m.Data())})
+	}{id, f.name, attempts, time.Now().UTC(), w.storedEvent(m)})
 	subj, _ := subject.Dead(f.name)
 	ack, err := w.async.JetStream.PublishMsg(bg, &nats.Msg{
 		Subject: subj, Data: letter,
@@ -362,6 +363,21 @@ func (w *Worker) deadLetter(f *function, m jetstream.Msg, id string, p policy, l
 	w.metrics.dead.WithLabelValues(f.name).Inc()
 	_ = m.Ack()
 	w.callback(id, f.name, p.callback, store.StatusDead, last.Attempt, nil, &last)
+}
+
+// storedEvent is the event as a dead letter keeps it: with the headers the
+// gateway named in subject.HeaderRedact redacted; an event that cannot be
+// decoded for that is withheld rather than kept with them.
+func (w *Worker) storedEvent(m jetstream.Msg) json.RawMessage {
+	names := strings.Split(m.Headers().Get(subject.HeaderRedact), ",")
+	if len(names) == 1 && names[0] == "" {
+		return eventJSON(m.Data())
+	}
+	b, err := event.Redact(m.Data(), names)
+	if err != nil {
+		return json.RawMessage(`"[event withheld: it could not be decoded to redact its headers]"`)
+	}
+	return b
 }
 
 // eventJSON keeps a valid JSON event as is and quotes anything else.
