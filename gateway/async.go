@@ -37,6 +37,9 @@ var (
 	ErrQueueUnavailable   = errors.New("the invocation queue is unavailable")
 	ErrInvocationNotFound = store.ErrInvocationNotFound
 	ErrInvocationBusy     = errors.New("the invocation has not ended yet")
+	// ErrInvalidInvocationID: not the form of any id fngate makes, so no
+	// record is looked up.
+	ErrInvalidInvocationID = errors.New("an invocation id is 32 lower-case hexadecimal characters")
 )
 
 // wantsAsync reports whether the request asks to be queued, from its route
@@ -78,10 +81,11 @@ type accepted struct {
 // error if that takes until ctx (the route's timeout) ends.
 // With an idempotency claim, the 202 is the stored response: a retry with
 // the same key gets the same invocation id and queues nothing.
-func (g *Gateway) accept(ctx context.Context, c *gin.Context, rt *route.Route, reqID, trace string, event []byte, callback string, claim *idemClaim) {
+// The function is sent event; the record keeps stored (see storedEvent).
+func (g *Gateway) accept(ctx context.Context, c *gin.Context, rt *route.Route, reqID, trace string, event, stored []byte, callback string, claim *idemClaim) {
 	id := store.NewInvocationID()
 	inv := &store.Invocation{ID: id, Function: rt.Function, Mode: route.ModeAsync, CallbackURL: callback}
-	if _, err := g.enqueue(ctx, inv, rt, reqID, trace, event, true); err != nil {
+	if _, err := g.enqueue(ctx, inv, rt, reqID, trace, event, stored, true); err != nil {
 		g.releaseIdempotency(claim, reqID)
 		writeError(c, g.log, reqID, err)
 		return
@@ -101,8 +105,9 @@ func (g *Gateway) accept(ctx context.Context, c *gin.Context, rt *route.Route, r
 // within JetStream's duplicate window is stored once. It returns once
 // JetStream has acknowledged the message. It reports whether it made the
 // record.
-// A fresh id (from store.NewInvocationID) skips the existence check.
-func (g *Gateway) enqueue(ctx context.Context, inv *store.Invocation, rt *route.Route, reqID, trace string, event []byte, fresh bool) (bool, error) {
+// A fresh id (from store.NewInvocationID) skips the existence check. The
+// record keeps stored, the message carries event.
+func (g *Gateway) enqueue(ctx context.Context, inv *store.Invocation, rt *route.Route, reqID, trace string, event, stored []byte, fresh bool) (bool, error) {
 	if g.queue == nil || g.invs == nil {
 		return false, ErrAsyncDisabled
 	}
@@ -115,9 +120,9 @@ func (g *Gateway) enqueue(ctx context.Context, inv *store.Invocation, rt *route.
 	inv.Route = rt.JSON()
 	created := true
 	if fresh {
-		err = g.invs.CreateNew(ctx, inv, event)
+		err = g.invs.CreateNew(ctx, inv, stored)
 	} else {
-		created, err = g.invs.Create(ctx, inv, event)
+		created, err = g.invs.Create(ctx, inv, stored)
 	}
 	if err != nil {
 		return false, fmt.Errorf("%w: %w", ErrQueueUnavailable, err)
@@ -133,6 +138,10 @@ func (g *Gateway) enqueue(ctx context.Context, inv *store.Invocation, rt *route.
 	if inv.CallbackURL != "" {
 		msg.Header[subject.HeaderCallbackURL] = []string{inv.CallbackURL}
 	}
+	if g.redactList != "" {
+		// The worker redacts the dead letter it keeps the same way.
+		msg.Header[subject.HeaderRedact] = []string{g.redactList}
+	}
 	if trace != "" {
 		msg.Header[subject.HeaderTraceParent] = []string{trace}
 	}
@@ -146,31 +155,43 @@ func (g *Gateway) enqueue(ctx context.Context, inv *store.Invocation, rt *route.
 }
 
 // invocationStatus serves GET /invocations/<id> on the public listener.
-// Ids are unguessable, so the id is the capability to read the record.
+// Ids are unguessable, so the id is the capability to read the record; what
+// it reads is the public view (store.PublicInvocation): codes and fixed
+// texts, never error texts, the event or the route. The id's form is
+// checked before Redis is asked, and no answer is cached by anyone on the
+// way (it changes, and it is a capability's result).
 func (g *Gateway) invocationStatus(c *gin.Context) {
 	reqID := requestID(c.Request)
 	c.Header(HeaderRequestID, reqID)
+	c.Header("Cache-Control", "no-store")
 	if m := c.Request.Method; m != http.MethodGet && m != http.MethodHead {
 		c.Header("Allow", "GET, HEAD")
 		writeError(c, g.log, reqID, ErrMethodNotAllowed)
+		return
+	}
+	id := c.Param("id")
+	if !store.ValidInvocationID(id) {
+		writeError(c, g.log, reqID, ErrInvalidInvocationID)
 		return
 	}
 	if g.invs == nil {
 		writeError(c, g.log, reqID, ErrAsyncDisabled)
 		return
 	}
-	inv, err := g.invs.Get(c.Request.Context(), c.Param("id"))
+	inv, err := g.invs.Get(c.Request.Context(), id)
 	if err != nil {
 		writeError(c, g.log, reqID, err)
 		return
 	}
-	inv.Route = nil
-	c.JSON(http.StatusOK, inv)
+	c.JSON(http.StatusOK, inv.Public())
 }
 
 // recordFailure keeps a failed sync call of a route with RecordFailures as
 // an invocation that can be replayed asynchronously.
-func (g *Gateway) recordFailure(rt *route.Route, reqID string, event []byte, status int, cause string, result *store.Result) {
+// code classifies the failure (store.CodeFunctionStatus for a 5xx the
+// function answered, else the gateway's error code); event is the stored
+// (redacted) form.
+func (g *Gateway) recordFailure(rt *route.Route, reqID string, event []byte, status int, code, cause string, result *store.Result) {
 	if !rt.RecordFailures || g.invs == nil {
 		return
 	}
@@ -178,7 +199,7 @@ func (g *Gateway) recordFailure(rt *route.Route, reqID string, event []byte, sta
 	defer cancel()
 	inv := &store.Invocation{
 		ID: store.NewInvocationID(), Function: rt.Function, Mode: route.ModeSync,
-		Status: store.StatusFailed, Attempts: 1, Error: fmt.Sprintf("%d %s", status, cause), Result: result,
+		Status: store.StatusFailed, Attempts: 1, ErrorCode: code, Error: fmt.Sprintf("%d %s", status, cause), Result: result,
 	}
 	inv.MaxAttempts = rt.RetryPolicy().MaxAttempts
 	inv.Route = rt.JSON()
@@ -221,7 +242,9 @@ func (g *Gateway) Replay(ctx context.Context, id string) (string, error) {
 	// A new replay, or one still queued (its publisher may have died before
 	// publishing): publish. JetStream drops a duplicate within its window,
 	// and a worker never re-runs an invocation that already succeeded.
-	created, err := g.enqueue(ctx, inv, &rt, "replay-"+id, "", event, false)
+	// The stored event is all there is: a replay runs with its redacted
+	// headers.
+	created, err := g.enqueue(ctx, inv, &rt, "replay-"+id, "", event, event, false)
 	if err != nil {
 		return "", err
 	}

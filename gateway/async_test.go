@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -42,21 +43,39 @@ func acceptOK(t *testing.T, url string, h http.Header, body string) string {
 }
 
 // record reads GET /invocations/<id> from the public listener.
-func record(t *testing.T, gw *gt.Gateway, id string) *store.Invocation {
+func record(t *testing.T, gw *gt.Gateway, id string) *store.PublicInvocation {
 	t.Helper()
 	resp := gt.Get(t, gw.URL+"/invocations/"+id)
 	if resp.Status != 200 {
 		t.Fatalf("GET /invocations/%s = %d %s", id, resp.Status, resp.Body)
 	}
-	var inv store.Invocation
+	var inv store.PublicInvocation
 	resp.JSON(t, &inv)
 	return &inv
 }
 
-// waitStatus polls the record until it has status.
-func waitStatus(t *testing.T, gw *gt.Gateway, id, status string, within time.Duration) *store.Invocation {
+// adminRecord reads GET /admin/invocations/<id>: the whole record with its
+// error texts and event.
+func adminRecord(t *testing.T, gw *gt.Gateway, id string) *adminDetail {
 	t.Helper()
-	var inv *store.Invocation
+	resp := gt.Get(t, gw.AdminURL+"/admin/invocations/"+id)
+	if resp.Status != 200 {
+		t.Fatalf("GET /admin/invocations/%s = %d %s", id, resp.Status, resp.Body)
+	}
+	var d adminDetail
+	resp.JSON(t, &d)
+	return &d
+}
+
+type adminDetail struct {
+	store.Invocation
+	Event event.Event `json:"event"`
+}
+
+// waitStatus polls the record until it has status.
+func waitStatus(t *testing.T, gw *gt.Gateway, id, status string, within time.Duration) *store.PublicInvocation {
+	t.Helper()
+	var inv *store.PublicInvocation
 	testenv.Eventually(t, within, "invocation "+id+" "+status, func() bool {
 		inv = record(t, gw, id)
 		return inv.Status == status
@@ -93,6 +112,7 @@ func TestAsyncAcceptAndResult(t *testing.T) {
 	assertError(t, gt.Do(t, "POST", gw.URL+"/echo", "", http.Header{"X-Invocation-Type": {"async"}, "X-Callback-Url": {"ftp://x"}}, nil), 400, "INVALID_REQUEST")
 	assertError(t, gt.Get(t, gw.URL+"/invocations/0123456789abcdef0123456789abcdef"), 404, "INVOCATION_NOT_FOUND")
 	assertError(t, gt.Do(t, "DELETE", gw.URL+"/invocations/x", "", nil, nil), 405, "METHOD_NOT_ALLOWED")
+	assertError(t, gt.Get(t, gw.URL+"/invocations/x"), 400, "INVALID_INVOCATION_ID")
 }
 
 func TestAsyncRetriesThenDead(t *testing.T) {
@@ -139,9 +159,15 @@ func TestAsyncRetriesThenDead(t *testing.T) {
 			t.Errorf("gap before attempt %d = %s, want %s ±20%%", i+2, gap, want)
 		}
 	}
+	// The public record has codes and fixed texts; the admin's the errors.
 	for i, ae := range inv.AttemptErrors {
-		if ae.Attempt != i+1 || ae.Code != event.CodeFunctionError || ae.At.IsZero() || ae.Error == "" {
+		if ae.Attempt != i+1 || ae.Code != event.CodeFunctionError || ae.At == nil || ae.Message != "the function failed" {
 			t.Errorf("attempt error %d = %+v", i, ae)
+		}
+	}
+	for i, ae := range adminRecord(t, gw, id).AttemptErrors {
+		if ae.Attempt != i+1 || ae.Code != event.CodeFunctionError || ae.At.IsZero() || !strings.HasPrefix(ae.Error, "broken #") {
+			t.Errorf("admin attempt error %d = %+v", i, ae)
 		}
 	}
 	// The dead letter holds the original event and every attempt's error.
@@ -381,6 +407,9 @@ func TestAsyncTenThousandWhileNoWorker(t *testing.T) {
 func TestAsyncCallbacks(t *testing.T) {
 	t.Parallel()
 	s := gt.New(t, route.Route{Domain: "*", Path: "/echo", Function: "echo", Mode: "async"})
+	// The receivers are on loopback, which callbacks reach only when the
+	// operator allows it (TestCallbackRefused).
+	s.Async.CallbackAllow = []string{"127.0.0.0/8", "::1"}
 	gw := s.Gateway(gateway.Config{})
 	s.Worker(worker.Config{}, builtin.Functions())
 	got := make(chan map[string]any, 1)
@@ -415,7 +444,7 @@ func TestAsyncCallbacks(t *testing.T) {
 		return inv.Callback != nil && inv.Callback.Status == "failed"
 	})
 	inv := record(t, gw, id)
-	if inv.Status != store.StatusSucceeded || inv.Callback.Attempts != 5 {
+	if inv.Status != store.StatusSucceeded || inv.Callback.Attempts != 5 || inv.Callback.Code != store.CodeCallbackFailed {
 		t.Fatalf("record = status %s, callback %+v", inv.Status, inv.Callback)
 	}
 }

@@ -5,7 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/textproto"
+	"slices"
+	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/fngate/fngate/gateway/console"
 	"github.com/fngate/fngate/gateway/internal/origin"
@@ -62,8 +67,17 @@ type Config struct {
 	// store when it lost its route table (see SyncRoutes).
 	SeedRoutes []route.Route
 
+	// RedactHeaders are the request headers whose values invocation
+	// records keep as "[redacted]" (async calls, recorded failures); the
+	// function still receives them. Default DefaultRedactHeaders; "none"
+	// alone redacts nothing.
+	RedactHeaders []string // FNGATE_REDACT_HEADERS
+
 	Logger *slog.Logger
 }
+
+// DefaultRedactHeaders are the credentials kept out of stored events.
+var DefaultRedactHeaders = []string{"Authorization", "Cookie", "Proxy-Authorization"}
 
 // Defaults.
 const (
@@ -141,10 +155,25 @@ func (c Config) WithDefaults() Config {
 	if c.IdempotencyGrace == 0 {
 		c.IdempotencyGrace = DefaultIdempotencyGrace
 	}
+	if c.RedactHeaders == nil {
+		c.RedactHeaders = slices.Clone(DefaultRedactHeaders)
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 	return c
+}
+
+// redactSet is RedactHeaders as canonical header names.
+func (c Config) redactSet() map[string]bool {
+	set := map[string]bool{}
+	if len(c.RedactHeaders) == 1 && strings.EqualFold(c.RedactHeaders[0], "none") {
+		return set
+	}
+	for _, h := range c.RedactHeaders {
+		set[textproto.CanonicalMIMEHeaderKey(h)] = true
+	}
+	return set
 }
 
 // Validate reports the first invalid field.
@@ -164,6 +193,13 @@ func (c Config) Validate() error {
 		return errors.New("gateway: NoWorkerWait and ShutdownTimeout must not be negative, RoutesResync at least 100ms")
 	case c.IdempotencyGrace < 0:
 		return errors.New("gateway: IdempotencyGrace must not be negative")
+	}
+	if len(c.RedactHeaders) != 1 || !strings.EqualFold(c.RedactHeaders[0], "none") {
+		for _, h := range c.RedactHeaders {
+			if !httpguts.ValidHeaderFieldName(h) {
+				return fmt.Errorf("gateway: FNGATE_REDACT_HEADERS: %q is not a header name (\"none\" alone redacts nothing)", h)
+			}
+		}
 	}
 	if err := (console.Config{PublicURL: c.PublicURL}).WithDefaults().Validate(); err != nil {
 		return fmt.Errorf("gateway: FNGATE_PUBLIC_URL: %w", err)

@@ -95,6 +95,8 @@ func classify(err error) (int, errorDetail) {
 		return http.StatusServiceUnavailable, errorDetail{Code: "IDEMPOTENCY_UNAVAILABLE", Message: ErrIdempotencyUnavailable.Error()}
 	case errors.Is(err, ErrInvocationNotFound):
 		return http.StatusNotFound, errorDetail{Code: "INVOCATION_NOT_FOUND", Message: "no such invocation, or its record expired"}
+	case errors.Is(err, ErrInvalidInvocationID):
+		return http.StatusBadRequest, errorDetail{Code: "INVALID_INVOCATION_ID", Message: err.Error()}
 	case errors.Is(err, ErrInvocationBusy):
 		return http.StatusConflict, errorDetail{Code: "INVOCATION_IN_PROGRESS", Message: err.Error()}
 	case errors.Is(err, ErrAsyncDisabled):

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,6 +89,10 @@ type Gateway struct {
 	queue Publisher
 	invs  InvocationStore
 	idem  IdempotencyStore
+	// redact are the canonical names of Config.RedactHeaders; redactList
+	// the same, comma-separated, for subject.HeaderRedact.
+	redact     map[string]bool
+	redactList string
 
 	metrics *metrics
 	workers workerTable
@@ -114,8 +119,12 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	if d.NATS == nil || d.Routes == nil {
 		return nil, errors.New("gateway: a NATS requester and a route store are required")
 	}
-	g := &Gateway{id: nuid.Next(), cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, idem: d.Idempotency}
+	g := &Gateway{id: nuid.Next(), cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, idem: d.Idempotency, redact: cfg.redactSet()}
 	g.admit.maxReqs, g.admit.maxBytes = cfg.MaxInflight, cfg.MaxInflightBytes
+	for h := range g.redact {
+		g.redactList += "," + h
+	}
+	g.redactList = strings.TrimPrefix(g.redactList, ",")
 	g.metrics = newMetrics(g)
 	g.workers.workers = map[string]seenWorker{}
 	return g, nil

@@ -109,7 +109,7 @@ func (g *Gateway) invoke(c *gin.Context) {
 		return
 	}
 	trace := traceParent(r.Header)
-	payload := event.AppendRequest(buf.AvailableBuffer()[:0], &event.Request{
+	req := &event.Request{
 		Method:   r.Method,
 		Path:     rt.EventPath(r.URL.Path),
 		Host:     r.Host,
@@ -125,10 +125,11 @@ func (g *Gateway) invoke(c *gin.Context) {
 			TriggerPath:  rt.Path,
 			TraceParent:  trace,
 		},
-	})
+	}
+	payload := event.AppendRequest(buf.AvailableBuffer()[:0], req)
 	if async {
 		mode = "async"
-		g.accept(ctx, c, rt, reqID, trace, payload, callback, claim)
+		g.accept(ctx, c, rt, reqID, trace, payload, g.storedEvent(req, payload), callback, claim)
 		return
 	}
 	deadline, _ := ctx.Deadline()
@@ -150,7 +151,7 @@ func (g *Gateway) invoke(c *gin.Context) {
 		msg.Header[subject.HeaderTraceParent] = []string{trace}
 	}
 	if claim != nil {
-		g.callClaimed(ctx, c, rt, reqID, msg, claim)
+		g.callClaimed(ctx, c, rt, req, msg, claim)
 		return
 	}
 	g.inflight.Add(1)
@@ -162,14 +163,14 @@ func (g *Gateway) invoke(c *gin.Context) {
 		var rbody []byte
 		if status, rbody, err = event.ParseReply(resp, h); err == nil {
 			if status >= 500 && rt.RecordFailures {
-				g.recordFailure(rt, reqID, payload, status, "from the function", &store.Result{StatusCode: status, Headers: h.Clone(), Body: string(rbody)})
+				g.recordFailure(rt, reqID, g.storedEvent(req, payload), status, store.CodeFunctionStatus, "from the function", &store.Result{StatusCode: status, Headers: h.Clone(), Body: string(rbody)})
 			}
 			writeReply(c, reqID, status, rbody)
 			return
 		}
 	}
 	if status, d := classify(err); status >= 500 && status != 499 {
-		g.recordFailure(rt, reqID, payload, status, d.Code, nil)
+		g.recordFailure(rt, reqID, g.storedEvent(req, payload), status, d.Code, d.Code, nil)
 	}
 	writeError(c, g.log, reqID, err)
 }
@@ -191,8 +192,15 @@ func writeReply(c *gin.Context, reqID string, status int, body []byte) {
 // deadline; a handler that overruns it still replies). The client gets the
 // reply if it comes within the route's deadline, else 504 (or nothing, if
 // it left); a later reply still completes the key for the retry to replay.
-func (g *Gateway) callClaimed(ctx context.Context, c *gin.Context, rt *route.Route, reqID string, msg *nats.Msg, claim *idemClaim) {
+func (g *Gateway) callClaimed(ctx context.Context, c *gin.Context, rt *route.Route, req *event.Request, msg *nats.Msg, claim *idemClaim) {
+	reqID := req.Context.RequestID
 	msg.Data = bytes.Clone(msg.Data) // outlives this handler and its pooled buffer
+	// The record of a failure keeps the redacted event; req's body is in
+	// the pooled buffer, so it is built now, not in the detached wait.
+	stored := msg.Data
+	if rt.RecordFailures {
+		stored = g.storedEvent(req, msg.Data)
+	}
 	deadline, _ := ctx.Deadline()
 	done := make(chan callOutcome, 1)
 	g.inflight.Add(1)
@@ -203,7 +211,7 @@ func (g *Gateway) callClaimed(ctx context.Context, c *gin.Context, rt *route.Rou
 		defer cancel()
 		resp, err := g.request(wctx, msg, deadline)
 		g.inflight.Add(-1)
-		done <- g.settle(rt, reqID, msg.Data, claim, resp, err)
+		done <- g.settle(rt, reqID, stored, claim, resp, err)
 	}()
 	var o callOutcome
 	select {
@@ -240,12 +248,12 @@ type callOutcome struct {
 // when the request certainly reached no worker, and left claimed until
 // its lease ends when that cannot be known (the connection to NATS was
 // lost while waiting: the function may have run, its reply is lost).
-func (g *Gateway) settle(rt *route.Route, reqID string, payload []byte, claim *idemClaim, resp *nats.Msg, err error) callOutcome {
+func (g *Gateway) settle(rt *route.Route, reqID string, stored []byte, claim *idemClaim, resp *nats.Msg, err error) callOutcome {
 	o := callOutcome{header: http.Header{}}
 	if err == nil {
 		if o.status, o.body, err = event.ParseReply(resp, o.header); err == nil {
 			if o.status >= 500 && rt.RecordFailures {
-				g.recordFailure(rt, reqID, payload, o.status, "from the function", &store.Result{StatusCode: o.status, Headers: o.header.Clone(), Body: string(o.body)})
+				g.recordFailure(rt, reqID, stored, o.status, store.CodeFunctionStatus, "from the function", &store.Result{StatusCode: o.status, Headers: o.header.Clone(), Body: string(o.body)})
 			}
 			g.completeIdempotency(claim, reqID, o.status, o.header, o.body)
 			return o
@@ -254,7 +262,7 @@ func (g *Gateway) settle(rt *route.Route, reqID string, payload []byte, claim *i
 	o.err = err
 	status, d := classify(err)
 	if status >= 500 && status != 499 {
-		g.recordFailure(rt, reqID, payload, status, d.Code, nil)
+		g.recordFailure(rt, reqID, stored, status, d.Code, d.Code, nil)
 	}
 	var fe *event.Error
 	switch {
@@ -278,6 +286,34 @@ func (g *Gateway) settle(rt *route.Route, reqID string, payload []byte, claim *i
 func notDelivered(err error) bool {
 	return errors.Is(err, ErrNoWorker) || errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrMaxPayload) ||
 		errors.Is(err, nats.ErrBadSubject) || errors.Is(err, nats.ErrInvalidMsg)
+}
+
+// storedEvent is the event as invocation records keep it: the values of
+// the headers in RedactHeaders replaced by event.Redacted, so that credentials
+// do not sit in Redis and in the admin view for the record's lifetime.
+// The function is sent payload, unredacted; a replay runs the stored form.
+// Without such a header it is payload itself.
+func (g *Gateway) storedEvent(req *event.Request, payload []byte) []byte {
+	var h http.Header
+	for k, vs := range req.Header {
+		if !g.redact[k] {
+			continue
+		}
+		if h == nil {
+			h = req.Header.Clone()
+		}
+		red := make([]string, len(vs))
+		for i := range red {
+			red[i] = event.Redacted
+		}
+		h[k] = red
+	}
+	if h == nil {
+		return payload
+	}
+	r := *req
+	r.Header = h
+	return event.AppendRequest(make([]byte, 0, len(payload)+64), &r)
 }
 
 func putBuf(b *bytes.Buffer) {

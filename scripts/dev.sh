@@ -14,6 +14,9 @@ export FNGATE_ADMIN_ADDR=${FNGATE_ADMIN_ADDR:-127.0.0.1:8081}
 export FNGATE_REDIS_URL=${FNGATE_REDIS_URL:-redis://127.0.0.1:6379/0}
 export FNGATE_NATS_LISTEN=${FNGATE_NATS_LISTEN:-127.0.0.1:4222}
 export FNGATE_NATS_STORE_DIR=${FNGATE_NATS_STORE_DIR:-.data/nats}
+# Callbacks to loopback, private and link-local addresses are refused unless
+# allowed; on a laptop the callback receiver is on loopback.
+export FNGATE_CALLBACK_ALLOW=${FNGATE_CALLBACK_ALLOW:-127.0.0.0/8,::1}
 export FNGATE_ROUTES=${FNGATE_ROUTES:-deployments/routes.yaml}
 export FNGATE_FUNCTIONS_DIR=${FNGATE_FUNCTIONS_DIR:-deployments/functions}
 export FNGATE_ENV_ID=${FNGATE_ENV_ID:-dev}

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -9,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/fngate/fngate/shared/egress"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/store"
@@ -53,6 +54,18 @@ type AsyncConfig struct {
 	CallbackAttempts int
 	// CallbackTimeout bounds one callback request. Default 10s.
 	CallbackTimeout time.Duration
+	// CallbackConnectTimeout bounds connecting to a callback URL, TLS
+	// handshake included. Default 3s.
+	CallbackConnectTimeout time.Duration
+	// CallbackAllow lists the CIDRs and host names callbacks may reach
+	// although they are loopback, private, link-local, CGNAT, multicast
+	// or unspecified (see package egress); a host name may then resolve
+	// to anything. Default none: callbacks reach public addresses only.
+	CallbackAllow []string
+	// CallbackSenders bounds the callbacks this worker delivers at once,
+	// CallbackQueue the ones waiting for a sender; past both a callback
+	// is recorded failed (CALLBACK_QUEUE_FULL). Defaults 16 and 1000.
+	CallbackSenders, CallbackQueue int
 }
 
 func (c AsyncConfig) withDefaults() AsyncConfig {
@@ -71,6 +84,15 @@ func (c AsyncConfig) withDefaults() AsyncConfig {
 	if c.CallbackTimeout == 0 {
 		c.CallbackTimeout = 10 * time.Second
 	}
+	if c.CallbackConnectTimeout == 0 {
+		c.CallbackConnectTimeout = 3 * time.Second
+	}
+	if c.CallbackSenders == 0 {
+		c.CallbackSenders = 16
+	}
+	if c.CallbackQueue == 0 {
+		c.CallbackQueue = 1000
+	}
 	return c
 }
 
@@ -86,8 +108,15 @@ func (w *Worker) EnableAsync(cfg AsyncConfig) error {
 		return errors.New("worker: EnableAsync after Start")
 	}
 	c := cfg.withDefaults()
+	if c.CallbackSenders < 1 || c.CallbackQueue < 0 || c.CallbackAttempts < 1 || c.CallbackTimeout < 0 || c.CallbackConnectTimeout < 0 {
+		return errors.New("worker: callback senders and attempts must be at least 1, queue and timeouts not negative")
+	}
+	policy, err := egress.NewPolicy(c.CallbackAllow)
+	if err != nil {
+		return fmt.Errorf("worker: callback allow list (FNGATE_CALLBACK_ALLOW): %w", err)
+	}
 	w.async = &c
-	w.callbacks = &http.Client{Timeout: c.CallbackTimeout}
+	w.callbacks = newCallbacks(c, policy, w.wg.Go, w.log.Warn)
 	return nil
 }
 
@@ -184,7 +213,7 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 
 	if attempt > p.maxAttempts {
 		// The last attempt never reported (its worker died): no more runs.
-		w.deadLetter(f, m, id, p, store.AttemptError{Attempt: attempt - 1, Code: "WORKER_LOST", Error: "the worker running the last attempt stopped before it finished", At: time.Now()}, 0)
+		w.deadLetter(f, m, id, p, store.AttemptError{Attempt: attempt - 1, Code: store.CodeWorkerLost, Error: "the worker running the last attempt stopped before it finished", At: time.Now()}, 0)
 		return
 	}
 	switch st, err := w.async.Records.Start(bg, id, attempt); {
@@ -212,7 +241,7 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 	case runErr != nil:
 		outcome = errorOf(ctx, runErr).Code
 	case failed:
-		outcome = "FUNCTION_STATUS"
+		outcome = store.CodeFunctionStatus
 	}
 	w.observe(f, "async", outcome, start)
 	if !failed {
@@ -231,7 +260,7 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 		if err := m.DoubleAck(bg); err != nil {
 			log.Warn("ack failed; a redelivery will find the record succeeded", "err", err)
 		}
-		w.callback(id, f.name, p.callback, store.StatusSucceeded, attempt, res, "")
+		w.callback(id, f.name, p.callback, store.StatusSucceeded, attempt, res, nil)
 		return
 	}
 
@@ -247,7 +276,7 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 			retryAfter = ra.After
 		}
 	} else {
-		ae.Code, ae.Error = "FUNCTION_STATUS", fmt.Sprintf("the function answered %d: %s", reply.Status, truncate(reply.Body, 512))
+		ae.Code, ae.Status, ae.Error = store.CodeFunctionStatus, reply.Status, fmt.Sprintf("the function answered %d: %s", reply.Status, truncate(reply.Body, 512))
 		retryAfter = parseRetryAfter(reply.Header.Get("Retry-After"))
 	}
 	cancel()
@@ -304,7 +333,7 @@ func (w *Worker) deadLetter(f *function, m jetstream.Msg, id string, p policy, l
 		Attempts     []store.AttemptError `json:"attempts"`
 		DeadAt       time.Time            `json:"deadAt"`
 		Event        json.RawMessage      `json:"event"`
-	}{id, f.name, attempts, time.Now().UTC(), eventJSON(m.Data())})
+	}{id, f.name, attempts, time.Now().UTC(), w.storedEvent(m)})
 	subj, _ := subject.Dead(f.name)
 	ack, err := w.async.JetStream.PublishMsg(bg, &nats.Msg{
 		Subject: subj, Data: letter,
@@ -333,7 +362,22 @@ func (w *Worker) deadLetter(f *function, m jetstream.Msg, id string, p policy, l
 	log.Error("invocation dead", "attempts", len(attempts), "code", last.Code, "err", last.Error)
 	w.metrics.dead.WithLabelValues(f.name).Inc()
 	_ = m.Ack()
-	w.callback(id, f.name, p.callback, store.StatusDead, last.Attempt, nil, last.Error)
+	w.callback(id, f.name, p.callback, store.StatusDead, last.Attempt, nil, &last)
+}
+
+// storedEvent is the event as a dead letter keeps it: with the headers the
+// gateway named in subject.HeaderRedact redacted; an event that cannot be
+// decoded for that is withheld rather than kept with them.
+func (w *Worker) storedEvent(m jetstream.Msg) json.RawMessage {
+	names := strings.Split(m.Headers().Get(subject.HeaderRedact), ",")
+	if len(names) == 1 && names[0] == "" {
+		return eventJSON(m.Data())
+	}
+	b, err := event.Redact(m.Data(), names)
+	if err != nil {
+		return json.RawMessage(`"[event withheld: it could not be decoded to redact its headers]"`)
+	}
+	return b
 }
 
 // eventJSON keeps a valid JSON event as is and quotes anything else.
@@ -360,47 +404,23 @@ func (w *Worker) result(r *event.Reply) *store.Result {
 	return res
 }
 
-// callback POSTs the outcome to url in the background, retrying with
-// backoff, and records the delivery's own outcome.
-func (w *Worker) callback(id, function, url, status string, attempts int, res *store.Result, errMsg string) {
+// callback queues the POST of the outcome to url (see callbacks). The
+// body carries an error's code and fixed text, never its own text: the
+// callback target is whoever the HTTP caller named.
+func (w *Worker) callback(id, function, url, status string, attempts int, res *store.Result, failure *store.AttemptError) {
 	if url == "" {
 		return
 	}
-	body, _ := json.Marshal(map[string]any{
+	msg := map[string]any{
 		"invocationId": id, "function": function, "status": status,
-		"attempts": attempts, "result": res, "error": errMsg,
-	})
-	w.wg.Go(func() {
-		tries := 0
-		b := backoff.WithMaxRetries(backoff.NewExponentialBackOff(
-			backoff.WithInitialInterval(200*time.Millisecond), backoff.WithMaxInterval(5*time.Second)), uint64(w.async.CallbackAttempts-1))
-		err := backoff.Retry(func() error {
-			tries++
-			req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-			if err != nil {
-				return backoff.Permanent(err)
-			}
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("X-Invocation-Id", id)
-			resp, err := w.callbacks.Do(req)
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			if resp.StatusCode/100 != 2 {
-				return fmt.Errorf("callback answered %d", resp.StatusCode)
-			}
-			return nil
-		}, b)
-		cs := store.CallbackState{Status: "delivered", Attempts: tries}
-		if err != nil {
-			cs.Status, cs.Error = "failed", err.Error()
-			w.log.Warn("callback not delivered", "invocation_id", id, "attempts", tries, "err", err)
-		}
-		if err := w.async.Records.SetCallback(context.Background(), id, cs); err != nil {
-			w.log.Error("recording callback outcome failed", "invocation_id", id, "err", err)
-		}
-	})
+		"attempts": attempts, "result": res, "error": "",
+	}
+	if failure != nil {
+		msg["error"] = store.PublicMessage(failure.Code, failure.Status)
+		msg["errorCode"] = failure.Code
+	}
+	body, _ := json.Marshal(msg)
+	w.callbacks.submit(callbackJob{id: id, url: url, body: body})
 }
 
 func parseRetryAfter(v string) time.Duration {

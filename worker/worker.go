@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -96,7 +95,7 @@ type Worker struct {
 	beating sync.WaitGroup
 
 	async     *AsyncConfig
-	callbacks *http.Client
+	callbacks *callbacks
 	stopAsync chan struct{}
 	consumers sync.WaitGroup
 }

@@ -51,6 +51,9 @@ type Stack struct {
 	URL string
 	// StreamReplicas of the invocation streams (default 1).
 	StreamReplicas int
+	// Async is the base of the workers' async configuration (callback
+	// settings, say); the stack sets JetStream, Records and AckWait.
+	Async worker.AsyncConfig
 }
 
 // New starts NATS and Redis and stores routes.
@@ -218,7 +221,9 @@ func (s *Stack) Worker(cfg worker.Config, fns map[string]worker.Handler) *worker
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.EnableAsync(worker.AsyncConfig{JetStream: js, Records: s.Invocations, AckWait: s.AckWait}); err != nil {
+	ac := s.Async
+	ac.JetStream, ac.Records, ac.AckWait = js, s.Invocations, s.AckWait
+	if err := w.EnableAsync(ac); err != nil {
 		t.Fatal(err)
 	}
 	for name, h := range fns {

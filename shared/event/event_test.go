@@ -284,3 +284,31 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestRedact(t *testing.T) {
+	t.Parallel()
+	ev := &Event{
+		Path: "/x", HTTPMethod: "GET",
+		Headers:           map[string]string{"authorization": "Bearer s", "cookie": "b=2", "x-keep": "k"},
+		MultiValueHeaders: map[string][]string{"cookie": {"a=1", "b=2"}},
+	}
+	data := ev.AppendJSON(nil)
+	out, err := Redact(data, []string{"Authorization", "COOKIE", "Proxy-Authorization"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Headers["authorization"] != Redacted || got.Headers["cookie"] != Redacted || got.Headers["x-keep"] != "k" ||
+		len(got.MultiValueHeaders["cookie"]) != 2 || got.MultiValueHeaders["cookie"][0] != Redacted || got.Path != "/x" {
+		t.Fatalf("redacted = %+v", got)
+	}
+	if same, _ := Redact(data, []string{"x-absent"}); string(same) != string(data) {
+		t.Fatal("nothing to redact changed the event")
+	}
+	if _, err := Redact([]byte("not json"), []string{"authorization"}); err == nil {
+		t.Fatal("an undecodable event was passed through")
+	}
+}

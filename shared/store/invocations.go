@@ -42,20 +42,37 @@ func ReplayID(id string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// ValidInvocationID reports whether id has the form of the ids
+// NewInvocationID and ReplayID make: 32 lower-case hex characters.
+func ValidInvocationID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // Invocation is the record of one asynchronous (or recorded sync) call.
 type Invocation struct {
-	ID            string          `json:"invocationId"`
-	Function      string          `json:"function"`
-	Mode          string          `json:"mode"`
-	Status        string          `json:"status"`
-	Attempts      int             `json:"attempts"`
-	MaxAttempts   int             `json:"maxAttempts"`
-	CreatedAt     time.Time       `json:"createdAt"`
-	UpdatedAt     time.Time       `json:"updatedAt"`
-	StartedAt     *time.Time      `json:"startedAt,omitempty"`
-	FinishedAt    *time.Time      `json:"finishedAt,omitempty"`
-	NextAttemptAt *time.Time      `json:"nextAttemptAt,omitempty"`
-	Result        *Result         `json:"result,omitempty"`
+	ID            string     `json:"invocationId"`
+	Function      string     `json:"function"`
+	Mode          string     `json:"mode"`
+	Status        string     `json:"status"`
+	Attempts      int        `json:"attempts"`
+	MaxAttempts   int        `json:"maxAttempts"`
+	CreatedAt     time.Time  `json:"createdAt"`
+	UpdatedAt     time.Time  `json:"updatedAt"`
+	StartedAt     *time.Time `json:"startedAt,omitempty"`
+	FinishedAt    *time.Time `json:"finishedAt,omitempty"`
+	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+	Result        *Result    `json:"result,omitempty"`
+	// ErrorCode classifies the last failure (see PublicMessage); Error is
+	// its full text, for operators only.
+	ErrorCode     string          `json:"errorCode,omitempty"`
 	Error         string          `json:"error,omitempty"`
 	AttemptErrors []AttemptError  `json:"attemptErrors,omitempty"`
 	ReplayOf      string          `json:"replayOf,omitempty"`
@@ -76,10 +93,15 @@ type Result struct {
 
 // AttemptError is one failed attempt.
 type AttemptError struct {
-	Attempt int       `json:"attempt"`
-	Code    string    `json:"code"`
-	Error   string    `json:"error"`
-	At      time.Time `json:"at"`
+	Attempt int    `json:"attempt"`
+	Code    string `json:"code"`
+	// Status is the HTTP status the function answered (Code
+	// FUNCTION_STATUS).
+	Status int `json:"status,omitempty"`
+	// Error is the full text (an error message, a panic stack): operators
+	// only, never in the public view.
+	Error string    `json:"error"`
+	At    time.Time `json:"at"`
 }
 
 // CallbackState tracks delivery of the result to the callback URL; it never
@@ -87,7 +109,12 @@ type AttemptError struct {
 type CallbackState struct {
 	Status   string `json:"status"` // delivered or failed
 	Attempts int    `json:"attempts"`
-	Error    string `json:"error,omitempty"`
+	// Code classifies a failed delivery (CodeCallbackRefused, ...);
+	// HTTPStatus is the callback's answer with CodeCallbackHTTPStatus.
+	Code       string `json:"code,omitempty"`
+	HTTPStatus int    `json:"httpStatus,omitempty"`
+	// Error is the full text (a dial error, say): operators only.
+	Error string `json:"error,omitempty"`
 }
 
 // Invocations stores invocation records with a TTL.
@@ -173,7 +200,7 @@ func (s *Invocations) fields(inv *Invocation, event []byte) []any {
 		"attempts", inv.Attempts, "maxAttempts", inv.MaxAttempts,
 		"createdAt", stamp(now), "updatedAt", stamp(now),
 	}
-	for k, v := range map[string]string{"replayOf": inv.ReplayOf, "callbackUrl": inv.CallbackURL, "error": inv.Error, "route": string(inv.Route)} {
+	for k, v := range map[string]string{"replayOf": inv.ReplayOf, "callbackUrl": inv.CallbackURL, "errorCode": inv.ErrorCode, "error": inv.Error, "route": string(inv.Route)} {
 		if v != "" {
 			fields = append(fields, k, v)
 		}
@@ -264,14 +291,14 @@ func (s *Invocations) Succeed(ctx context.Context, id string, attempt int, res *
 
 // AttemptFailed records a failed attempt and when the next one is due.
 func (s *Invocations) AttemptFailed(ctx context.Context, id string, ae AttemptError, next time.Time) error {
-	return s.transition(ctx, id, ae.Attempt, &ae, "status", StatusFailed, "error", ae.Error, "nextAttemptAt", stamp(next))
+	return s.transition(ctx, id, ae.Attempt, &ae, "status", StatusFailed, "errorCode", ae.Code, "error", ae.Error, "nextAttemptAt", stamp(next))
 }
 
 // Dead records the last failed attempt of an invocation sent to the
 // dead-letter stream. An attempt of 0 skips the attempt check (a delivery
 // past the last attempt, whose worker was lost).
 func (s *Invocations) Dead(ctx context.Context, id string, ae AttemptError, attempt int) error {
-	return s.transition(ctx, id, attempt, &ae, "status", StatusDead, "error", ae.Error, "finishedAt", stamp(time.Now()))
+	return s.transition(ctx, id, attempt, &ae, "status", StatusDead, "errorCode", ae.Code, "error", ae.Error, "finishedAt", stamp(time.Now()))
 }
 
 // transition applies fields when the record has not ended and attempt
@@ -447,7 +474,7 @@ func (s *Invocations) getMany(ctx context.Context, ids []string) ([]*Invocation,
 		}
 		inv := &Invocation{
 			ID: h["id"], Function: h["function"], Mode: h["mode"], Status: h["status"],
-			Error: h["error"], ReplayOf: h["replayOf"], LastReplay: h["lastReplay"], CallbackURL: h["callbackUrl"],
+			ErrorCode: h["errorCode"], Error: h["error"], ReplayOf: h["replayOf"], LastReplay: h["lastReplay"], CallbackURL: h["callbackUrl"],
 		}
 		inv.Attempts, _ = strconv.Atoi(h["attempts"])
 		inv.MaxAttempts, _ = strconv.Atoi(h["maxAttempts"])
@@ -480,7 +507,7 @@ func (s *Invocations) getMany(ctx context.Context, ids []string) ([]*Invocation,
 
 // recordFields are the hash fields a record is read from (not its event).
 var recordFields = []string{"id", "function", "mode", "status", "attempts", "maxAttempts", "createdAt", "updatedAt",
-	"startedAt", "finishedAt", "nextAttemptAt", "result", "error", "replayOf", "lastReplay", "callbackUrl", "callback", "route"}
+	"startedAt", "finishedAt", "nextAttemptAt", "result", "errorCode", "error", "replayOf", "lastReplay", "callbackUrl", "callback", "route"}
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 

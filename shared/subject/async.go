@@ -28,6 +28,10 @@ const (
 	HeaderRetryMax     = "Fngate-Retry-Max"
 	// HeaderCallbackURL is where the result is POSTed when the invocation ends.
 	HeaderCallbackURL = "Fngate-Callback-Url"
+	// HeaderRedact names the request headers (comma-separated) whose
+	// values copies of the event that are kept, such as dead letters,
+	// replace with event.Redacted; the function still gets them.
+	HeaderRedact = "Fngate-Redact"
 )
 
 // Async returns the JetStream subject of function's queued invocations.

@@ -68,6 +68,7 @@ func parse(args []string) (*options, error) {
 	s.Duration(&o.gw.WriteTimeout, "write-timeout", "FNGATE_WRITE_TIMEOUT", 15*time.Minute+30*time.Second, "longest time for a whole exchange (keep above the longest route timeout)")
 	s.Duration(&o.gw.IdleTimeout, "idle-timeout", "FNGATE_IDLE_TIMEOUT", 2*time.Minute, "idle keep-alive connections are closed after this")
 	s.List(&o.gw.TrustedProxies, "trusted-proxies", "FNGATE_TRUSTED_PROXIES", nil, "CIDRs whose X-Forwarded-For is trusted for sourceIp")
+	s.List(&o.gw.RedactHeaders, "redact-headers", "FNGATE_REDACT_HEADERS", gateway.DefaultRedactHeaders, "request headers stored as \"[redacted]\" in invocation records (the function still gets them); none: redact nothing")
 	s.Int(&o.streamReplicas, "stream-replicas", "FNGATE_STREAM_REPLICAS", 1, "replicas of the JetStream invocation streams (3 in a cluster)")
 	s.Duration(&o.recordTTL, "record-ttl", "FNGATE_RECORD_TTL", 7*24*time.Hour, "how long invocation records are kept in Redis")
 	s.Duration(&o.idempotencyTTL, "idempotency-ttl", "FNGATE_IDEMPOTENCY_TTL", 24*time.Hour, "how long the response of an Idempotency-Key is kept")

@@ -64,6 +64,7 @@ func parse(args []string) (*options, error) {
 	s.String(&async, "async", "FNGATE_ASYNC", "on", "consume queued asynchronous invocations: on or off")
 	s.Duration(&o.async.AckWait, "ack-wait", "FNGATE_ACK_WAIT", 30*time.Second, "how long a queued invocation may run without a heartbeat before it is redelivered")
 	s.Int(&o.async.MaxAckPending, "max-ack-pending", "FNGATE_MAX_ACK_PENDING", 1000, "a function's queued invocations in flight across all workers")
+	s.List(&o.async.CallbackAllow, "callback-allow", "FNGATE_CALLBACK_ALLOW", nil, "CIDRs and host names callbacks may reach although loopback, private, link-local, CGNAT, multicast or unspecified (a host name may then resolve to anything), comma-separated; default: public addresses only")
 	s.Duration(&o.recordTTL, "record-ttl", "FNGATE_RECORD_TTL", 7*24*time.Hour, "how long invocation records are kept in Redis")
 	s.String(&o.node.Dir, "functions", "FNGATE_FUNCTIONS_DIR", "", "folder of Node.js functions, <dir>/<name>/index.js; empty serves none")
 	s.String(&o.node.Node, "node", "FNGATE_NODE", node.DefaultNode, "node binary (Node.js 18 or newer)")
