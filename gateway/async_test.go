@@ -152,11 +152,14 @@ func TestAsyncRetriesThenDead(t *testing.T) {
 	if len(got) != 3 || inv.Attempts != 3 || len(inv.AttemptErrors) != 3 {
 		t.Fatalf("%d runs, record attempts %d with %d errors; want exactly 3", len(got), inv.Attempts, len(inv.AttemptErrors))
 	}
-	// Backoff 300ms then 600ms, ±20% jitter, plus scheduling slack.
+	// Backoff 300ms then 600ms, ±20% jitter. The promise is that a retry
+	// waits at least its delay; how much later it runs depends on the
+	// machine (-race on two busy cores), so that figure is only logged.
 	for i, want := range []time.Duration{300 * time.Millisecond, 600 * time.Millisecond} {
 		gap := got[i+1].Sub(got[i])
-		if gap < want*8/10 || gap > want*12/10+1500*time.Millisecond {
-			t.Errorf("gap before attempt %d = %s, want %s ±20%%", i+2, gap, want)
+		t.Logf("gap before attempt %d = %s (backoff %s ±20%%)", i+2, gap, want)
+		if gap < want*8/10 {
+			t.Errorf("gap before attempt %d = %s, shorter than the backoff %s -20%%", i+2, gap, want)
 		}
 	}
 	// The public record has codes and fixed texts; the admin's the errors.
@@ -199,11 +202,14 @@ func TestAsyncRetriesThenDead(t *testing.T) {
 	var ids [2]string
 	var wg sync.WaitGroup
 	for i := range ids {
-		wg.Go(func() {
-			resp := admin()
+		wg.Go(func() { // reports with t.Error: t.Fatal only from the test's goroutine
+			resp, err := gt.Try("POST", gw.AdminURL+"/admin/invocations/"+id+"/replay", "", nil, nil)
+			if err != nil {
+				t.Error(err)
+				return
+			}
 			var a struct{ InvocationID, ReplayOf string }
-			resp.JSON(t, &a)
-			if resp.Status != 202 || a.ReplayOf != id {
+			if err := json.Unmarshal(resp.Body, &a); err != nil || resp.Status != 202 || a.ReplayOf != id {
 				t.Errorf("replay = %d %s", resp.Status, resp.Body)
 			}
 			ids[i] = a.InvocationID
@@ -283,7 +289,7 @@ func TestAsyncWorkerKilledMidInvocation(t *testing.T) {
 		}),
 	})
 	id := acceptOK(t, gw.URL+"/job", nil, "")
-	<-started
+	testenv.Recv(t, started, 10*time.Second, "the first worker started the job")
 	// Kill it: its connection drops with the invocation unacknowledged.
 	first.Kill()
 	s.Worker(worker.Config{}, map[string]worker.Handler{

@@ -156,9 +156,9 @@ func TestMaxInflight(t *testing.T) {
 	s := gt.New(t, r("*", "/sleep", "sleep"), r("*", "/greet", "hello"))
 	s.Worker(worker.Config{}, builtin.Functions())
 	gw := s.Gateway(gateway.Config{MaxInflight: 2})
-	held := make(chan *gt.Response, 2)
-	for range 2 {
-		go func() { held <- gt.Get(t, gw.URL+"/sleep?ms=1500") }()
+	var held [2]*gt.Call
+	for i := range held {
+		held[i] = gt.GoGet(gw.URL + "/sleep?ms=1500")
 	}
 	testenv.Eventually(t, 10*time.Second, "two calls in flight", func() bool { return gw.InFlight() == 2 })
 	resp := gt.Get(t, gw.URL+"/greet")
@@ -171,8 +171,8 @@ func TestMaxInflight(t *testing.T) {
 	if v := metric(t, gw, `fngate_gateway_overload_refusals_total{limit="requests"}`); v != 1 {
 		t.Errorf("refusals = %v, want 1", v)
 	}
-	for range 2 {
-		if resp := <-held; resp.Status != 200 {
+	for _, call := range held {
+		if resp := call.Wait(t, 30*time.Second); resp.Status != 200 {
 			t.Errorf("held request = %d %s", resp.Status, resp.Body)
 		}
 	}

@@ -55,9 +55,12 @@ func TestIdempotencyConcurrentRunsOnce(t *testing.T) {
 	resps := make([]*gt.Response, n)
 	var wg sync.WaitGroup
 	for i := range resps {
-		wg.Go(func() { resps[i] = gt.Do(t, "POST", gw.URL+"/pay", "", key("order-1"), []byte(`{"amount":5}`)) })
+		wg.Go(func() { resps[i] = try(t, "POST", gw.URL+"/pay", key("order-1"), []byte(`{"amount":5}`)) })
 	}
 	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
 	var first string
 	ok, conflicts := 0, 0
 	for _, resp := range resps {
@@ -148,9 +151,12 @@ func TestIdempotencySemantics(t *testing.T) {
 	var wg sync.WaitGroup
 	res := make([]*gt.Response, 2)
 	for i := range res {
-		wg.Go(func() { res[i] = gt.Do(t, "POST", gw.URL+"/wait", "", key("w1"), nil) })
+		wg.Go(func() { res[i] = try(t, "POST", gw.URL+"/wait", key("w1"), nil) })
 	}
 	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
 	if res[0].Status != 201 || res[1].Status != 201 || string(res[0].Body) != string(res[1].Body) || slow.runs.Load() != 1 {
 		t.Fatalf("wait: %d %s / %d %s, runs %d", res[0].Status, res[0].Body, res[1].Status, res[1].Body, slow.runs.Load())
 	}
@@ -195,7 +201,11 @@ func TestIdempotencyRedisOutage(t *testing.T) {
 	s.Redis.Stop()
 	start := time.Now()
 	assertError(t, gt.Do(t, "POST", gw.URL+"/a", "", key("during"), nil), 503, "IDEMPOTENCY_UNAVAILABLE")
-	if d := time.Since(start); d > 3*time.Second {
+	// The promise: the answer comes by the route's 2s deadline, not after
+	// go-redis's dial timeouts and retries. Slack for -race on two cores.
+	d := time.Since(start)
+	t.Logf("fail-closed answer after %s (route deadline 2s)", d)
+	if d > 5*time.Second {
 		t.Fatalf("fail-closed answer took %s, past the 2s deadline", d)
 	}
 	if resp := gt.Do(t, "POST", gw.URL+"/a", "", nil, nil); resp.Status != 201 {
@@ -277,4 +287,16 @@ func waitQueueEmpty(t *testing.T, js jetstream.JetStream, function string, deliv
 		info, err := c.Info(context.Background())
 		return err == nil && info.Delivered.Stream >= delivered && info.NumPending == 0 && info.NumAckPending == 0
 	})
+}
+
+// try is gt.Do for goroutines other than the test's: it reports a failed
+// request with t.Error (t.Fatal would end only the goroutine) and returns
+// an empty response.
+func try(t *testing.T, method, url string, header http.Header, body []byte) *gt.Response {
+	resp, err := gt.Try(method, url, "", header, body)
+	if err != nil {
+		t.Error(err)
+		return &gt.Response{}
+	}
+	return resp
 }

@@ -118,17 +118,17 @@ func TestTraceContextPropagation(t *testing.T) {
 	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	h := http.Header{"Traceparent": {tp}}
 	gt.Do(t, "GET", gw.URL+"/t", "", h, nil)
-	if got := <-seen; got != [2]string{tp, tp} {
+	if got := testenv.Recv(t, seen, 10*time.Second, "the function ran"); got != [2]string{tp, tp} {
 		t.Fatalf("sync: context %q, event %q; want %q", got[0], got[1], tp)
 	}
 	acceptOK(t, gw.URL+"/ta", h, "")
-	if got := <-seen; got != [2]string{tp, tp} {
+	if got := testenv.Recv(t, seen, 10*time.Second, "the function ran"); got != [2]string{tp, tp} {
 		t.Fatalf("async: context %q, event %q; want %q", got[0], got[1], tp)
 	}
 	// An invalid or missing one is not passed on.
 	for _, bad := range []string{"00-00000000000000000000000000000000-00f067aa0ba902b7-01", "garbage", ""} {
 		gt.Do(t, "GET", gw.URL+"/t", "", http.Header{"Traceparent": {bad}}, nil)
-		if got := <-seen; got != [2]string{"", ""} {
+		if got := testenv.Recv(t, seen, 10*time.Second, "the function ran"); got != [2]string{"", ""} {
 			t.Fatalf("traceparent %q became %q / %q", bad, got[0], got[1])
 		}
 	}
@@ -226,10 +226,9 @@ func TestFunctionsFromHeartbeats(t *testing.T) {
 		m := get()
 		return m["sleep"].Workers == 2 && m["echo"].Workers == 1 && m["sleep"].Concurrency == 128
 	})
-	done := make(chan struct{})
-	go func() { gt.Get(t, gw.URL+"/sleep?ms=2500"); close(done) }()
+	call := gt.GoGet(gw.URL + "/sleep?ms=2500")
 	testenv.Eventually(t, 5*time.Second, "in-flight load reported", func() bool { return get()["sleep"].InFlight == 1 })
-	<-done
+	call.Wait(t, 30*time.Second)
 	// A drained worker says it leaves: gone at once, not after its TTL.
 	if err := w1.Drain(context.Background()); err != nil {
 		t.Fatal(err)

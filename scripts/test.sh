@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every check: gofmt, go vet, staticcheck, and go test -race over the
+# Runs every check: gofmt, go mod tidy, go vet, staticcheck, and go test -race over the
 # whole module.
 # Integration tests start a real in-process nats-server and real redis-server
 # processes on free loopback ports (single servers, a Sentinel group, a
@@ -21,6 +21,16 @@ unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' 
 if [ -n "$unformatted" ]; then
   echo "gofmt would change:" >&2
   echo "$unformatted" >&2
+  exit 1
+fi
+echo "== go mod tidy"
+# go.mod and go.sum must be what tidy makes them (test-only modules such as
+# chromedp are direct requirements, not "// indirect"). -diff changes
+# nothing; it needs the module cache or the proxy for test dependencies of
+# dependencies that were never downloaded.
+if ! tidy=$(go mod tidy -diff 2>&1); then
+  echo "go mod tidy would change go.mod/go.sum (run 'go mod tidy' and commit):" >&2
+  echo "$tidy" >&2
   exit 1
 fi
 echo "== go vet"

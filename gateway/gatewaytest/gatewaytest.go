@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -269,12 +270,23 @@ func (r *Response) ErrorCode() string {
 var Client = &http.Client{Timeout: 60 * time.Second}
 
 // Do sends a request and reads the whole response. host, when set, is sent
-// as the Host header.
+// as the Host header. It fails the test on error, so call it only from the
+// test's goroutine; other goroutines use Try or Go.
 func Do(t testing.TB, method, url, host string, header http.Header, body []byte) *Response {
 	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	resp, err := Try(method, url, host, header, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return resp
+}
+
+// Try is Do that returns its error instead of failing the test: t.Fatal
+// may be called only from the test's own goroutine.
+func Try(method, url, host string, header http.Header, body []byte) (*Response, error) {
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
 	}
 	for k, vs := range header {
 		req.Header[k] = vs
@@ -284,14 +296,54 @@ func Do(t testing.TB, method, url, host string, header http.Header, body []byte)
 	}
 	resp, err := Client.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		return nil, fmt.Errorf("%s %s: %w", method, url, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, url, err)
+		return nil, fmt.Errorf("%s %s: read body: %w", method, url, err)
 	}
-	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
+}
+
+// Call is a request sent from its own goroutine by Go.
+type Call struct {
+	what string
+	done chan struct{}
+	resp *Response
+	err  error
+}
+
+// Go sends a request from a new goroutine (one held in flight while the
+// test does something else); Wait collects the response.
+func Go(method, url, host string, header http.Header, body []byte) *Call {
+	c := &Call{what: method + " " + url, done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		c.resp, c.err = Try(method, url, host, header, body)
+	}()
+	return c
+}
+
+// GoGet is Go with GET and no body.
+func GoGet(url string) *Call { return Go(http.MethodGet, url, "", nil, nil) }
+
+// Wait returns the call's response. It fails the test if the request
+// failed or has not finished within timeout, instead of hanging the test
+// until the suite's -timeout.
+func (c *Call) Wait(t testing.TB, timeout time.Duration) *Response {
+	t.Helper()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-c.done:
+	case <-timer.C:
+		t.Fatalf("%s: no response within %s", c.what, timeout)
+	}
+	if c.err != nil {
+		t.Fatal(c.err)
+	}
+	return c.resp
 }
 
 // Get is Do with GET and no body.

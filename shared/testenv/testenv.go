@@ -199,6 +199,22 @@ func Eventually(t testing.TB, timeout time.Duration, msg string, cond func() boo
 	}
 }
 
+// Recv receives from ch, failing the test with what if nothing arrives
+// within timeout: a test waiting on a goroutine's channel fails instead of
+// hanging until the suite's -timeout (20 minutes in scripts/test.sh).
+func Recv[T any](t testing.TB, ch <-chan T, timeout time.Duration, what string) T {
+	t.Helper()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case v := <-ch:
+		return v
+	case <-timer.C:
+		t.Fatalf("not within %s: %s", timeout, what)
+		panic("unreachable")
+	}
+}
+
 // NATSCluster starts n in-process nats-servers with JetStream clustered on
 // loopback and waits until JetStream has a meta leader. Each server can be
 // shut down by the test (Shutdown) to kill a node.

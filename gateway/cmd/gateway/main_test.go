@@ -74,11 +74,11 @@ func TestBinariesEndToEnd(t *testing.T) {
 		t.Fatalf("worker exit after SIGTERM: %v\n%s", err, w1.logs())
 	}
 	t.Logf("worker exited %s after SIGTERM", time.Since(sigAt))
-	if got := <-inflight; got != `200 {"slept":700}` {
+	if got := testenv.Recv(t, inflight, time.Minute, "the in-flight request's answer"); got != `200 {"slept":700}` {
 		t.Fatalf("request in flight on the drained worker = %s", got)
 	}
 	w2 := start(t, bin+"/worker", workerEnv...)
-	if got := <-during; !strings.HasPrefix(got, "200 ") || !strings.Contains(got, "Hello, During!") {
+	if got := testenv.Recv(t, during, time.Minute, "the answer to the request sent while no worker ran"); !strings.HasPrefix(got, "200 ") || !strings.Contains(got, "Hello, During!") {
 		t.Fatalf("request sent while no worker ran = %s", got)
 	}
 
@@ -86,7 +86,7 @@ func TestBinariesEndToEnd(t *testing.T) {
 	go func() { code, body := get(base + "/sleep?ms=700"); inflight <- fmt.Sprintf("%d %s", code, body) }()
 	w2.waitInvocation(t, "sleep") // the gateway holds the request
 	gw.signal(t, syscall.SIGTERM)
-	if got := <-inflight; got != `200 {"slept":700}` {
+	if got := testenv.Recv(t, inflight, time.Minute, "the in-flight request's answer"); got != `200 {"slept":700}` {
 		t.Fatalf("request in flight on the stopped gateway = %s", got)
 	}
 	if err := gw.wait(15 * time.Second); err != nil {

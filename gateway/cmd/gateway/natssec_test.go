@@ -184,7 +184,7 @@ func runUntilCalled(ctx context.Context, t *testing.T, o *options, what, url, wa
 		return code == 200 && strings.Contains(body, want)
 	})
 	stop()
-	if err := <-done; err != nil {
+	if err := testenv.Recv(t, done, 30*time.Second, "the gateway stopped"); err != nil {
 		t.Fatalf("gateway exit: %v", err)
 	}
 }
