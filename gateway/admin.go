@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/fngate/fngate/gateway/adminapi"
 	"github.com/fngate/fngate/gateway/console"
 	"github.com/fngate/fngate/gateway/internal/origin"
 	"github.com/fngate/fngate/shared/route"
@@ -37,8 +39,9 @@ const maxAdminBody = 1 << 20
 //	GET    /admin/stats        this gateway's request counts by route
 //	GET    /admin/stats/gateways  every gateway's, gathered over NATS
 //
-// The operator console at /console/ (package console) is a face on these
-// endpoints: it calls this handler in process.
+// The handlers are codecs around [Gateway.Admin], the same API as Go
+// calls. The operator console at /console/ (package console) is a face on
+// it: it calls Gateway.Admin in process, not these handlers.
 //
 // Every call needs "Authorization: Bearer <FNGATE_ADMIN_TOKEN>" when a token
 // is set. /healthz, /readyz and /metrics beside them need none.
@@ -58,7 +61,7 @@ func (g *Gateway) AdminHandler() http.Handler {
 		c.Header(HeaderRequestID, id)
 	})
 	e.NoRoute(func(c *gin.Context) {
-		c.JSON(http.StatusNotFound, apiError{Error: errorDetail{Code: "NOT_FOUND", Message: "no such admin endpoint"}, RequestID: c.GetString("requestID")})
+		c.JSON(http.StatusNotFound, adminapi.ErrorBody{Error: adminapi.ErrorDetail{Code: "NOT_FOUND", Message: "no such admin endpoint"}, RequestID: c.GetString("requestID")})
 	})
 	g.operate(e)
 	a := e.Group("/admin", g.authorize)
@@ -88,7 +91,10 @@ func (g *Gateway) AdminHandler() http.Handler {
 // would otherwise read and change everything here as its own origin.
 // Probes and scrapes included: on loopback they send a loopback Host
 // (curl http://127.0.0.1:8081/healthz), and /metrics names routes and
-// functions. The console calls the engine behind this guard in process.
+// functions. The console is served behind this guard too; its in-process
+// calls to Gateway.Admin pass no HTTP guard, so they happen only for a
+// request that got through this one and the console's own sign-in, CSRF
+// and same-origin checks.
 func (g *Gateway) loopbackOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if origin.LoopbackHost(r.Host) {
@@ -102,7 +108,7 @@ func (g *Gateway) loopbackOnly(next http.Handler) http.Handler {
 		h.Set(HeaderRequestID, id)
 		h.Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(apiError{Error: detail, RequestID: id})
+		_ = json.NewEncoder(w).Encode(adminapi.ErrorBody{Error: detail, RequestID: id})
 	})
 }
 
@@ -149,25 +155,17 @@ func (g *Gateway) fail(c *gin.Context, err error) {
 	writeError(c, g.log, c.GetString("requestID"), err)
 }
 
-type routeList struct {
-	Routes  []route.Route `json:"routes"`
-	Version int64         `json:"version"`
-}
-
 func (g *Gateway) listRoutes(c *gin.Context) {
-	rs, ver, err := g.store.Snapshot(c.Request.Context())
+	rl, err := g.adminAPI().Routes(c.Request.Context())
 	if err != nil {
 		g.fail(c, err)
 		return
 	}
-	slices.SortFunc(rs, func(a, b route.Route) int {
-		return strings.Compare(a.Domain+"\x00"+a.Path, b.Domain+"\x00"+b.Path)
-	})
-	c.JSON(http.StatusOK, routeList{Routes: rs, Version: ver})
+	c.JSON(http.StatusOK, rl)
 }
 
 func (g *Gateway) getRoute(c *gin.Context) {
-	r, err := g.store.Get(c.Request.Context(), c.Param("id"))
+	r, err := g.adminAPI().Route(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		g.fail(c, err)
 		return
@@ -193,13 +191,12 @@ func decodeRoute(c *gin.Context) (*route.Route, error) {
 func (g *Gateway) createRoute(c *gin.Context) {
 	r, err := decodeRoute(c)
 	if err == nil {
-		err = g.store.Create(c.Request.Context(), r)
+		err = g.adminAPI().CreateRoute(c.Request.Context(), r)
 	}
 	if err != nil {
 		g.fail(c, err)
 		return
 	}
-	g.afterChange(c)
 	c.Header("Location", "/admin/routes/"+r.ID)
 	c.JSON(http.StatusCreated, r)
 }
@@ -207,44 +204,151 @@ func (g *Gateway) createRoute(c *gin.Context) {
 func (g *Gateway) replaceRoute(c *gin.Context) {
 	r, err := decodeRoute(c)
 	if err == nil {
-		err = g.store.Replace(c.Request.Context(), c.Param("id"), r)
+		err = g.adminAPI().ReplaceRoute(c.Request.Context(), c.Param("id"), r)
 	}
 	if err != nil {
 		g.fail(c, err)
 		return
 	}
-	g.afterChange(c)
 	c.JSON(http.StatusOK, r)
 }
 
 func (g *Gateway) deleteRoute(c *gin.Context) {
-	if err := g.store.Delete(c.Request.Context(), c.Param("id")); err != nil {
+	if err := g.adminAPI().DeleteRoute(c.Request.Context(), c.Param("id")); err != nil {
 		g.fail(c, err)
 		return
 	}
-	g.afterChange(c)
 	c.Status(http.StatusNoContent)
+}
+
+func (g *Gateway) listInvocations(c *gin.Context) {
+	if g.invs == nil { // before the query is read, as the API always did
+		g.fail(c, ErrAsyncDisabled)
+		return
+	}
+	var f adminapi.Filter
+	if err := c.ShouldBindQuery(&f); err != nil {
+		g.fail(c, fmt.Errorf("%w: %v", ErrBadRequest, err))
+		return
+	}
+	page, err := g.adminAPI().Invocations(c.Request.Context(), f)
+	if err != nil {
+		g.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func (g *Gateway) getInvocation(c *gin.Context) {
+	inv, err := g.adminAPI().Invocation(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		g.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, inv)
+}
+
+func (g *Gateway) replayInvocation(c *gin.Context) {
+	acc, err := g.adminAPI().Replay(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		g.fail(c, err)
+		return
+	}
+	c.Header(HeaderInvocationID, acc.InvocationID)
+	c.Header("Location", route.ReservedPath+"/"+acc.InvocationID)
+	c.JSON(http.StatusAccepted, acc)
+}
+
+func (g *Gateway) replayMany(c *gin.Context) {
+	if g.invs == nil { // before the body is read, as the API always did
+		g.fail(c, ErrAsyncDisabled)
+		return
+	}
+	var f adminapi.Filter
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxAdminBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		g.fail(c, fmt.Errorf("%w: body must be a filter object: %v", ErrBadRequest, err))
+		return
+	}
+	out, err := g.adminAPI().ReplayMany(c.Request.Context(), f)
+	if err != nil {
+		g.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, out)
+}
+
+// Admin returns the admin API as Go calls: what the handlers of
+// [Gateway.AdminHandler] serve over HTTP, and the console in process. Its
+// errors are [*adminapi.Error], made by the one mapping (classify) that
+// answers them over HTTP.
+func (g *Gateway) Admin() adminapi.API { return g.adminAPI() }
+
+func (g *Gateway) adminAPI() adminAPI { return adminAPI{g} }
+
+// adminAPI implements adminapi.API.
+type adminAPI struct{ g *Gateway }
+
+// apiError is err as the admin API answers it; nil stays nil.
+func apiError(err error) error {
+	if err == nil {
+		return nil
+	}
+	status, detail := classify(err)
+	return &adminapi.Error{Status: status, ErrorDetail: detail, Err: err}
+}
+
+func (a adminAPI) Routes(ctx context.Context) (*adminapi.RouteList, error) {
+	rs, ver, err := a.g.store.Snapshot(ctx)
+	if err != nil {
+		return nil, apiError(err)
+	}
+	slices.SortFunc(rs, func(a, b route.Route) int {
+		return strings.Compare(a.Domain+"\x00"+a.Path, b.Domain+"\x00"+b.Path)
+	})
+	return &adminapi.RouteList{Routes: rs, Version: ver}, nil
+}
+
+func (a adminAPI) Route(ctx context.Context, id string) (*route.Route, error) {
+	r, err := a.g.store.Get(ctx, id)
+	return r, apiError(err)
+}
+
+func (a adminAPI) CreateRoute(ctx context.Context, r *route.Route) error {
+	if err := a.g.store.Create(ctx, r); err != nil {
+		return apiError(err)
+	}
+	a.afterChange(ctx)
+	return nil
+}
+
+func (a adminAPI) ReplaceRoute(ctx context.Context, id string, r *route.Route) error {
+	if err := a.g.store.Replace(ctx, id, r); err != nil {
+		return apiError(err)
+	}
+	a.afterChange(ctx)
+	return nil
+}
+
+func (a adminAPI) DeleteRoute(ctx context.Context, id string) error {
+	if err := a.g.store.Delete(ctx, id); err != nil {
+		return apiError(err)
+	}
+	a.afterChange(ctx)
+	return nil
 }
 
 // afterChange reloads this gateway's table at once, so a caller of the admin
 // API reads its own write here; other gateways follow on notification.
-func (g *Gateway) afterChange(c *gin.Context) {
-	if err := g.SyncRoutes(c.Request.Context()); err != nil {
-		g.log.Warn("reload after admin change failed; the watcher will retry", "err", err)
+func (a adminAPI) afterChange(ctx context.Context) {
+	if err := a.g.SyncRoutes(ctx); err != nil {
+		a.g.log.Warn("reload after admin change failed; the watcher will retry", "err", err)
 	}
 }
 
-// filterFrom reads a record filter from query parameters or a JSON body.
-type filterInput struct {
-	Function string `json:"function" form:"function"`
-	Status   string `json:"status" form:"status"`
-	Since    string `json:"since" form:"since"`
-	Until    string `json:"until" form:"until"`
-	Cursor   string `json:"cursor" form:"cursor"`
-	Limit    int    `json:"limit" form:"limit"`
-}
-
-func (in filterInput) filter() (store.Filter, error) {
+// filter validates in as a record filter.
+func filter(in adminapi.Filter) (store.Filter, error) {
 	f := store.Filter{Function: in.Function, Status: in.Status, Cursor: in.Cursor, Limit: in.Limit}
 	switch in.Status {
 	case "", store.StatusQueued, store.StatusRunning, store.StatusFailed, store.StatusSucceeded, store.StatusDead:
@@ -271,116 +375,73 @@ func (in filterInput) filter() (store.Filter, error) {
 	return f, nil
 }
 
-func (g *Gateway) listInvocations(c *gin.Context) {
-	if g.invs == nil {
-		g.fail(c, ErrAsyncDisabled)
-		return
+func (a adminAPI) Invocations(ctx context.Context, in adminapi.Filter) (*store.Page, error) {
+	if a.g.invs == nil {
+		return nil, apiError(ErrAsyncDisabled)
 	}
-	var in filterInput
-	if err := c.ShouldBindQuery(&in); err != nil {
-		g.fail(c, fmt.Errorf("%w: %v", ErrBadRequest, err))
-		return
-	}
-	f, err := in.filter()
-	if err == nil && f.Limit > 500 {
-		f.Limit = 500
-	}
+	f, err := filter(in)
 	if err != nil {
-		g.fail(c, err)
-		return
+		return nil, apiError(err)
 	}
-	page, err := g.invs.List(c.Request.Context(), f)
-	if err != nil {
-		g.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, page)
+	f.Limit = min(f.Limit, 500)
+	page, err := a.g.invs.List(ctx, f)
+	return page, apiError(err)
 }
 
-type invocationDetail struct {
-	*store.Invocation
-	Event json.RawMessage `json:"event,omitempty"`
-}
-
-func (g *Gateway) getInvocation(c *gin.Context) {
-	if g.invs == nil {
-		g.fail(c, ErrAsyncDisabled)
-		return
+func (a adminAPI) Invocation(ctx context.Context, id string) (*adminapi.InvocationDetail, error) {
+	if a.g.invs == nil {
+		return nil, apiError(ErrAsyncDisabled)
 	}
-	inv, err := g.invs.Get(c.Request.Context(), c.Param("id"))
+	inv, err := a.g.invs.Get(ctx, id)
 	if err != nil {
-		g.fail(c, err)
-		return
+		return nil, apiError(err)
 	}
-	ev, err := g.invs.Event(c.Request.Context(), inv.ID)
+	ev, err := a.g.invs.Event(ctx, inv.ID)
 	if err != nil && !errors.Is(err, store.ErrInvocationNotFound) {
-		g.fail(c, err)
-		return
+		return nil, apiError(err)
 	}
-	c.JSON(http.StatusOK, invocationDetail{Invocation: inv, Event: ev})
+	return &adminapi.InvocationDetail{Invocation: inv, Event: ev}, nil
 }
 
-func (g *Gateway) replayInvocation(c *gin.Context) {
-	id, err := g.Replay(c.Request.Context(), c.Param("id"))
+func (a adminAPI) Replay(ctx context.Context, id string) (*adminapi.Accepted, error) {
+	newID, err := a.g.Replay(ctx, id)
 	if err != nil {
-		g.fail(c, err)
-		return
+		return nil, apiError(err)
 	}
-	c.Header(HeaderInvocationID, id)
-	c.Header("Location", route.ReservedPath+"/"+id)
-	c.JSON(http.StatusAccepted, accepted{InvocationID: id, Status: store.StatusQueued, ReplayOf: c.Param("id")})
+	return &adminapi.Accepted{InvocationID: newID, Status: store.StatusQueued, ReplayOf: id}, nil
 }
 
-type replayed struct {
-	Replayed []accepted `json:"replayed"`
-	Errors   []string   `json:"errors,omitempty"`
-}
-
-// replayMany replays every record matching a filter (status defaults to
-// dead) that was not replayed before, looking at up to limit records
-// (default 100, at most 1000).
-func (g *Gateway) replayMany(c *gin.Context) {
-	if g.invs == nil {
-		g.fail(c, ErrAsyncDisabled)
-		return
-	}
-	var in filterInput
-	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxAdminBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		g.fail(c, fmt.Errorf("%w: body must be a filter object: %v", ErrBadRequest, err))
-		return
+func (a adminAPI) ReplayMany(ctx context.Context, in adminapi.Filter) (*adminapi.Replayed, error) {
+	if a.g.invs == nil {
+		return nil, apiError(ErrAsyncDisabled)
 	}
 	if in.Status == "" {
 		in.Status = store.StatusDead
 	}
-	f, err := in.filter()
+	f, err := filter(in)
 	if err != nil {
-		g.fail(c, err)
-		return
+		return nil, apiError(err)
 	}
 	if f.Limit == 0 {
 		f.Limit = 100
 	}
-	ctx := c.Request.Context()
-	out := replayed{Replayed: []accepted{}}
+	out := &adminapi.Replayed{Replayed: []adminapi.Accepted{}}
 	for remaining := f.Limit; remaining > 0; {
 		f.Limit = min(remaining, 500)
-		page, err := g.invs.List(ctx, f)
+		page, err := a.g.invs.List(ctx, f)
 		if err != nil {
-			g.fail(c, err)
-			return
+			return nil, apiError(err)
 		}
 		for _, inv := range page.Invocations {
 			if inv.LastReplay != "" {
 				continue // replayed already: its replay is listed in its own right
 			}
-			id, err := g.Replay(ctx, inv.ID)
+			id, err := a.g.Replay(ctx, inv.ID)
 			if err != nil {
 				out.Errors = append(out.Errors, inv.ID+": "+err.Error())
 				continue
 			}
-			out.Replayed = append(out.Replayed, accepted{InvocationID: id, Status: store.StatusQueued, ReplayOf: inv.ID})
+			out.Replayed = append(out.Replayed, adminapi.Accepted{InvocationID: id, Status: store.StatusQueued, ReplayOf: inv.ID})
 		}
 		remaining -= len(page.Invocations)
 		if page.NextCursor == "" {
@@ -388,13 +449,13 @@ func (g *Gateway) replayMany(c *gin.Context) {
 		}
 		f.Cursor = page.NextCursor
 	}
-	c.JSON(http.StatusAccepted, out)
+	return out, nil
 }
 
-// mountConsole serves the operator console on the admin engine e; the
-// console calls e's admin API in process.
+// mountConsole serves the operator console on the admin engine e, behind
+// its guards; the console calls the admin API in process (Gateway.Admin).
 func (g *Gateway) mountConsole(e *gin.Engine) {
-	con, err := console.New(console.Config{API: e, Token: g.cfg.AdminToken, PublicURL: g.cfg.PublicURL, Logger: g.log})
+	con, err := console.New(console.Config{API: g.Admin(), Token: g.cfg.AdminToken, PublicURL: g.cfg.PublicURL, Logger: g.log})
 	if err != nil {
 		g.log.Error("console not served", "err", err) // the config was validated: not expected
 		return

@@ -71,12 +71,6 @@ func callbackURL(h http.Header) (string, error) {
 	return v, nil
 }
 
-type accepted struct {
-	InvocationID string `json:"invocationId"`
-	Status       string `json:"status"`
-	ReplayOf     string `json:"replayOf,omitempty"`
-}
-
 // accept queues an invocation and answers 202 once JetStream has it, or an
 // error if that takes until ctx (the route's timeout) ends.
 // With an idempotency claim, the 202 is the stored response: a retry with

@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/nats-io/nats.go"
 
+	"github.com/fngate/fngate/gateway/adminapi"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/store"
@@ -44,95 +45,82 @@ func (e *ParamError) Error() string { return "invalid request: " + e.Field + ": 
 // Unwrap makes errors.Is(err, ErrBadRequest) true.
 func (e *ParamError) Unwrap() error { return ErrBadRequest }
 
-// apiError is the JSON error body.
-type apiError struct {
-	Error     errorDetail `json:"error"`
-	RequestID string      `json:"requestId"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	// Field names the invalid field of a route or parameter of a request.
-	Field string `json:"field,omitempty"`
-}
-
 // classify is the one mapping from errors to HTTP status and error body.
 // Messages of function failures stay in the logs: callers see a fixed text.
-func classify(err error) (int, errorDetail) {
+func classify(err error) (int, adminapi.ErrorDetail) {
 	var fe *event.Error
 	var re *route.FieldError
 	var pe *ParamError
 	switch {
 	case errors.Is(err, ErrRouteNotFound), errors.Is(err, store.ErrNotFound):
-		return http.StatusNotFound, errorDetail{Code: "ROUTE_NOT_FOUND", Message: err.Error()}
+		return http.StatusNotFound, adminapi.ErrorDetail{Code: "ROUTE_NOT_FOUND", Message: err.Error()}
 	case errors.Is(err, ErrMethodNotAllowed):
-		return http.StatusMethodNotAllowed, errorDetail{Code: "METHOD_NOT_ALLOWED", Message: err.Error()}
+		return http.StatusMethodNotAllowed, adminapi.ErrorDetail{Code: "METHOD_NOT_ALLOWED", Message: err.Error()}
 	case errors.Is(err, ErrBodyTooLarge):
-		return http.StatusRequestEntityTooLarge, errorDetail{Code: "BODY_TOO_LARGE", Message: err.Error()}
+		return http.StatusRequestEntityTooLarge, adminapi.ErrorDetail{Code: "BODY_TOO_LARGE", Message: err.Error()}
 	case errors.Is(err, ErrHeadersTooLarge):
-		return http.StatusRequestHeaderFieldsTooLarge, errorDetail{Code: "HEADERS_TOO_LARGE", Message: err.Error()}
+		return http.StatusRequestHeaderFieldsTooLarge, adminapi.ErrorDetail{Code: "HEADERS_TOO_LARGE", Message: err.Error()}
 	case errors.Is(err, ErrNoWorker):
-		return http.StatusServiceUnavailable, errorDetail{Code: "NO_WORKER", Message: err.Error()}
+		return http.StatusServiceUnavailable, adminapi.ErrorDetail{Code: "NO_WORKER", Message: err.Error()}
 	case errors.Is(err, ErrOverloaded):
-		return http.StatusServiceUnavailable, errorDetail{Code: "OVERLOADED", Message: err.Error()}
+		return http.StatusServiceUnavailable, adminapi.ErrorDetail{Code: "OVERLOADED", Message: err.Error()}
 	case errors.Is(err, route.ErrInvalidPath):
-		return http.StatusBadRequest, errorDetail{Code: "INVALID_PATH", Message: "the path climbs above / or contains an encoded slash (%2F)"}
+		return http.StatusBadRequest, adminapi.ErrorDetail{Code: "INVALID_PATH", Message: "the path climbs above / or contains an encoded slash (%2F)"}
 	case errors.Is(err, ErrRoutesUnavailable):
-		return http.StatusServiceUnavailable, errorDetail{Code: "ROUTES_UNAVAILABLE", Message: err.Error()}
+		return http.StatusServiceUnavailable, adminapi.ErrorDetail{Code: "ROUTES_UNAVAILABLE", Message: err.Error()}
 	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionDraining),
 		errors.Is(err, nats.ErrConnectionReconnecting), errors.Is(err, nats.ErrDisconnected):
-		return http.StatusServiceUnavailable, errorDetail{Code: "UNAVAILABLE", Message: "the message bus is unavailable"}
+		return http.StatusServiceUnavailable, adminapi.ErrorDetail{Code: "UNAVAILABLE", Message: "the message bus is unavailable"}
 	case errors.Is(err, ErrCORSOrigin):
-		return http.StatusForbidden, errorDetail{Code: "CORS_ORIGIN_DENIED", Message: err.Error()}
+		return http.StatusForbidden, adminapi.ErrorDetail{Code: "CORS_ORIGIN_DENIED", Message: err.Error()}
 	case errors.Is(err, ErrIdempotencyKey):
-		return http.StatusBadRequest, errorDetail{Code: "INVALID_IDEMPOTENCY_KEY", Message: err.Error()}
+		return http.StatusBadRequest, adminapi.ErrorDetail{Code: "INVALID_IDEMPOTENCY_KEY", Message: err.Error()}
 	case errors.Is(err, ErrIdempotencyConflict):
-		return http.StatusConflict, errorDetail{Code: "IDEMPOTENCY_KEY_IN_USE", Message: err.Error()}
+		return http.StatusConflict, adminapi.ErrorDetail{Code: "IDEMPOTENCY_KEY_IN_USE", Message: err.Error()}
 	case errors.Is(err, ErrIdempotencyMismatch):
-		return http.StatusUnprocessableEntity, errorDetail{Code: "IDEMPOTENCY_KEY_MISMATCH", Message: err.Error()}
+		return http.StatusUnprocessableEntity, adminapi.ErrorDetail{Code: "IDEMPOTENCY_KEY_MISMATCH", Message: err.Error()}
 	case errors.Is(err, ErrIdempotencyUnavailable):
-		return http.StatusServiceUnavailable, errorDetail{Code: "IDEMPOTENCY_UNAVAILABLE", Message: ErrIdempotencyUnavailable.Error()}
+		return http.StatusServiceUnavailable, adminapi.ErrorDetail{Code: "IDEMPOTENCY_UNAVAILABLE", Message: ErrIdempotencyUnavailable.Error()}
 	case errors.Is(err, ErrInvocationNotFound):
-		return http.StatusNotFound, errorDetail{Code: "INVOCATION_NOT_FOUND", Message: "no such invocation, or its record expired"}
+		return http.StatusNotFound, adminapi.ErrorDetail{Code: "INVOCATION_NOT_FOUND", Message: "no such invocation, or its record expired"}
 	case errors.Is(err, ErrInvalidInvocationID):
-		return http.StatusBadRequest, errorDetail{Code: "INVALID_INVOCATION_ID", Message: err.Error()}
+		return http.StatusBadRequest, adminapi.ErrorDetail{Code: "INVALID_INVOCATION_ID", Message: err.Error()}
 	case errors.Is(err, ErrInvocationBusy):
-		return http.StatusConflict, errorDetail{Code: "INVOCATION_IN_PROGRESS", Message: err.Error()}
+		return http.StatusConflict, adminapi.ErrorDetail{Code: "INVOCATION_IN_PROGRESS", Message: err.Error()}
 	case errors.Is(err, ErrAsyncDisabled):
-		return http.StatusServiceUnavailable, errorDetail{Code: "ASYNC_DISABLED", Message: err.Error()}
+		return http.StatusServiceUnavailable, adminapi.ErrorDetail{Code: "ASYNC_DISABLED", Message: err.Error()}
 	case errors.Is(err, ErrQueueUnavailable):
-		return http.StatusServiceUnavailable, errorDetail{Code: "QUEUE_UNAVAILABLE", Message: ErrQueueUnavailable.Error()}
+		return http.StatusServiceUnavailable, adminapi.ErrorDetail{Code: "QUEUE_UNAVAILABLE", Message: ErrQueueUnavailable.Error()}
 	case errors.Is(err, ErrUnauthorized):
-		return http.StatusUnauthorized, errorDetail{Code: "UNAUTHORIZED", Message: err.Error()}
+		return http.StatusUnauthorized, adminapi.ErrorDetail{Code: "UNAUTHORIZED", Message: err.Error()}
 	case errors.Is(err, ErrAdminHost):
-		return http.StatusForbidden, errorDetail{Code: "ADMIN_HOST_REFUSED", Message: err.Error()}
+		return http.StatusForbidden, adminapi.ErrorDetail{Code: "ADMIN_HOST_REFUSED", Message: err.Error()}
 	case errors.Is(err, ErrAdminCrossSite):
-		return http.StatusForbidden, errorDetail{Code: "ADMIN_CROSS_SITE_REFUSED", Message: err.Error()}
+		return http.StatusForbidden, adminapi.ErrorDetail{Code: "ADMIN_CROSS_SITE_REFUSED", Message: err.Error()}
 	case errors.Is(err, ErrAdminContentType):
-		return http.StatusUnsupportedMediaType, errorDetail{Code: "ADMIN_CONTENT_TYPE_REFUSED", Message: err.Error()}
+		return http.StatusUnsupportedMediaType, adminapi.ErrorDetail{Code: "ADMIN_CONTENT_TYPE_REFUSED", Message: err.Error()}
 	case errors.As(err, &re):
-		return http.StatusBadRequest, errorDetail{Code: "INVALID_ROUTE", Message: re.Error(), Field: re.Field}
+		return http.StatusBadRequest, adminapi.ErrorDetail{Code: "INVALID_ROUTE", Message: re.Error(), Field: re.Field}
 	case errors.Is(err, store.ErrConflict):
-		return http.StatusConflict, errorDetail{Code: "ROUTE_EXISTS", Message: err.Error()}
+		return http.StatusConflict, adminapi.ErrorDetail{Code: "ROUTE_EXISTS", Message: err.Error()}
 	case errors.As(err, &pe):
-		return http.StatusBadRequest, errorDetail{Code: "INVALID_REQUEST", Message: err.Error(), Field: pe.Field}
+		return http.StatusBadRequest, adminapi.ErrorDetail{Code: "INVALID_REQUEST", Message: err.Error(), Field: pe.Field}
 	case errors.Is(err, ErrBadRequest):
-		return http.StatusBadRequest, errorDetail{Code: "INVALID_REQUEST", Message: err.Error()}
+		return http.StatusBadRequest, adminapi.ErrorDetail{Code: "INVALID_REQUEST", Message: err.Error()}
 	case errors.As(err, &fe) && fe.Code == event.CodeTimeout,
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
-		return http.StatusGatewayTimeout, errorDetail{Code: "TIMEOUT", Message: "the function did not answer within the route's timeout"}
+		return http.StatusGatewayTimeout, adminapi.ErrorDetail{Code: "TIMEOUT", Message: "the function did not answer within the route's timeout"}
 	case errors.As(err, &fe) && fe.Code == event.CodeLoadError:
-		return http.StatusBadGateway, errorDetail{Code: event.CodeLoadError, Message: "the function could not be loaded"}
+		return http.StatusBadGateway, adminapi.ErrorDetail{Code: event.CodeLoadError, Message: "the function could not be loaded"}
 	case errors.As(err, &fe) && fe.Code == event.CodeInvalidResponse:
-		return http.StatusBadGateway, errorDetail{Code: event.CodeInvalidResponse, Message: "the function returned an invalid response"}
+		return http.StatusBadGateway, adminapi.ErrorDetail{Code: event.CodeInvalidResponse, Message: "the function returned an invalid response"}
 	case errors.As(err, &fe):
-		return http.StatusBadGateway, errorDetail{Code: event.CodeFunctionError, Message: "the function failed"}
+		return http.StatusBadGateway, adminapi.ErrorDetail{Code: event.CodeFunctionError, Message: "the function failed"}
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads this.
-		return 499, errorDetail{Code: "CLIENT_CLOSED", Message: "client closed the request"}
+		return 499, adminapi.ErrorDetail{Code: "CLIENT_CLOSED", Message: "client closed the request"}
 	default:
-		return http.StatusInternalServerError, errorDetail{Code: "INTERNAL", Message: "internal error"}
+		return http.StatusInternalServerError, adminapi.ErrorDetail{Code: "INTERNAL", Message: "internal error"}
 	}
 }
 
@@ -156,5 +144,5 @@ func writeError(c *gin.Context, log *slog.Logger, reqID string, err error) {
 	if status == http.StatusServiceUnavailable || detail.Code == "IDEMPOTENCY_KEY_IN_USE" || detail.Code == "INVOCATION_IN_PROGRESS" {
 		c.Header("Retry-After", "1")
 	}
-	c.JSON(status, apiError{Error: detail, RequestID: reqID})
+	c.JSON(status, adminapi.ErrorBody{Error: detail, RequestID: reqID})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/nats-io/nats.go"
 
+	"github.com/fngate/fngate/gateway/adminapi"
 	"github.com/fngate/fngate/shared/presence"
 	"github.com/fngate/fngate/shared/subject"
 )
@@ -44,21 +45,7 @@ func (t *workerTable) add(hb presence.Heartbeat, now time.Time) {
 }
 
 // FunctionLoad is one function as the live workers serve it.
-type FunctionLoad struct {
-	Function string `json:"function"`
-	// Workers counts live workers serving it; InFlight sums their running
-	// invocations; Concurrency sums their limits.
-	Workers     int   `json:"workers"`
-	InFlight    int64 `json:"inflight"`
-	Concurrency int   `json:"concurrency"`
-	// RecentOK and RecentErrors sum the invocations the live workers
-	// finished in the last 60 seconds, as of their latest heartbeats
-	// (presence.Function); RecentAvgMillis is the mean duration of all of
-	// them (each worker's mean weighted by its count), 0 with none.
-	RecentOK        int64   `json:"recentOk"`
-	RecentErrors    int64   `json:"recentErrors"`
-	RecentAvgMillis float64 `json:"recentAvgMs"`
-}
+type FunctionLoad = adminapi.FunctionLoad
 
 // Functions returns every function some live worker serves, by name.
 func (g *Gateway) Functions() []FunctionLoad {
@@ -124,6 +111,15 @@ func (g *Gateway) follow(ctx context.Context, subj, why string, cb nats.MsgHandl
 	_ = s.Unsubscribe()
 }
 
+func (a adminAPI) Functions(context.Context) (*adminapi.FunctionList, error) {
+	return &adminapi.FunctionList{Functions: a.g.Functions()}, nil
+}
+
 func (g *Gateway) listFunctions(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"functions": g.Functions()})
+	fl, err := g.adminAPI().Functions(c.Request.Context())
+	if err != nil {
+		g.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, fl)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/fngate/fngate/gateway/adminapi"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/store"
 )
@@ -179,8 +180,8 @@ func (g *Gateway) completeIdempotency(cl *idemClaim, reqID string, status int, h
 }
 
 // errorBody is the JSON error body of d, as writeError sends it.
-func errorBody(reqID string, d errorDetail) []byte {
-	b, _ := json.Marshal(apiError{Error: d, RequestID: reqID})
+func errorBody(reqID string, d adminapi.ErrorDetail) []byte {
+	b, _ := json.Marshal(adminapi.ErrorBody{Error: d, RequestID: reqID})
 	return b
 }
 

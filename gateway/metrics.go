@@ -181,14 +181,6 @@ func (g *Gateway) operate(e *gin.Engine) {
 	e.GET("/metrics", gin.WrapH(h))
 }
 
-// RouteStats counts one route's requests on this gateway since it started.
-type RouteStats struct {
-	Route    string `json:"route"` // domain and trigger path; empty: no route matched
-	Mode     string `json:"mode"`
-	Requests int64  `json:"requests"`
-	Errors   int64  `json:"errors"` // answered 5xx
-}
-
 // Stats returns this gateway's request counts by route and mode.
 func (g *Gateway) Stats() []RouteStats {
 	by := map[[2]string]*RouteStats{}

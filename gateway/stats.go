@@ -11,14 +11,15 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/nats-io/nats.go"
 
+	"github.com/fngate/fngate/gateway/adminapi"
 	"github.com/fngate/fngate/shared/subject"
 )
 
 // GatewayStats is one gateway's request counts by route.
-type GatewayStats struct {
-	Gateway string       `json:"gateway"` // this gateway process's id
-	Routes  []RouteStats `json:"routes"`
-}
+type GatewayStats = adminapi.GatewayStats
+
+// RouteStats counts one route's requests on this gateway since it started.
+type RouteStats = adminapi.RouteStats
 
 // ID returns this gateway process's id: random, new at each start.
 func (g *Gateway) ID() string { return g.id }
@@ -98,18 +99,38 @@ func (g *Gateway) answerStats(ctx context.Context) {
 	})
 }
 
+func (a adminAPI) Stats(context.Context) (*adminapi.GatewayStats, error) {
+	return &adminapi.GatewayStats{Gateway: a.g.id, Routes: a.g.Stats()}, nil
+}
+
+// AllStats gathers for at most 2s; an answer without every gateway's
+// counts is not an error: it says Complete false.
+func (a adminAPI) AllStats(ctx context.Context) (*adminapi.AllStats, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	all, err := a.g.AllStats(ctx)
+	if err != nil {
+		a.g.log.Warn("gathering gateway stats failed; answering with this gateway's", "err", err)
+	}
+	return &adminapi.AllStats{Gateways: all, Complete: err == nil}, nil
+}
+
 // stats is GET /admin/stats: this gateway's counts.
 func (g *Gateway) stats(c *gin.Context) {
-	c.JSON(http.StatusOK, GatewayStats{Gateway: g.id, Routes: g.Stats()})
+	s, err := g.adminAPI().Stats(c.Request.Context())
+	if err != nil {
+		g.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, s)
 }
 
 // statsAll is GET /admin/stats/gateways: every gateway's counts.
 func (g *Gateway) statsAll(c *gin.Context) {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
-	defer cancel()
-	all, err := g.AllStats(ctx)
+	all, err := g.adminAPI().AllStats(c.Request.Context())
 	if err != nil {
-		g.log.Warn("gathering gateway stats failed; answering with this gateway's", "err", err)
+		g.fail(c, err)
+		return
 	}
-	c.JSON(http.StatusOK, gin.H{"gateways": all, "complete": err == nil})
+	c.JSON(http.StatusOK, all)
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fngate/fngate/gateway/adminapi"
 	"github.com/fngate/fngate/gateway/internal/origin"
 )
 
@@ -28,9 +29,11 @@ const Prefix = "/console/"
 
 // Config configures a Console.
 type Config struct {
-	// API is the admin API's handler; every read and change goes through
-	// it. Required.
-	API http.Handler
+	// API is the admin API; every read and change goes through it, so its
+	// validation and errors are the API's. Required. In the gateway it is
+	// Gateway.Admin, called in process: the console's own sign-in, CSRF
+	// and same-origin checks stand where the API's HTTP guards do.
+	API adminapi.API
 	// Token is the admin token. Empty means no sign-in: allowed only where
 	// the admin API needs no token either (a loopback admin listener, whose
 	// gateway refuses requests for any Host but a loopback one before they
@@ -88,7 +91,7 @@ func (c Config) Validate() error {
 type Console struct {
 	cfg      Config
 	log      *slog.Logger
-	api      api
+	api      adminapi.API
 	sessions sessions
 	pages    map[string]*template.Template
 	mux      *http.ServeMux
@@ -102,12 +105,12 @@ func New(cfg Config) (*Console, error) {
 		return nil, err
 	}
 	if cfg.API == nil {
-		return nil, errors.New("console: the admin API handler is required")
+		return nil, errors.New("console: the admin API is required")
 	}
 	c := &Console{
 		cfg:      cfg,
 		log:      cfg.Logger,
-		api:      api{h: cfg.API, token: cfg.Token},
+		api:      cfg.API,
 		sessions: newSessions(cfg.Token, cfg.SessionTTL),
 		pages:    map[string]*template.Template{},
 		signIns:  newThrottle(signInBurst, signInEvery, signInClients),
@@ -247,11 +250,16 @@ func (c *Console) errorPage(w http.ResponseWriter, s session, status int, msg st
 
 // apiFailure answers an admin API error that no form field explains.
 func (c *Console) apiFailure(w http.ResponseWriter, r *http.Request, s session, err error) {
-	var ae *apiError
+	var ae *adminapi.Error
 	if errors.As(err, &ae) {
 		status := ae.Status
 		if status < 400 {
 			status = http.StatusBadGateway
+		}
+		if status >= 500 {
+			// Logged as the API's HTTP handlers log what they answer 5xx:
+			// the page shows the code, the log the cause.
+			c.log.Error("console: admin API call failed", "path", r.URL.Path, "status", status, "code", ae.Code, "err", err)
 		}
 		c.errorPage(w, s, status, ae.Message+" ("+ae.Code+")")
 		return

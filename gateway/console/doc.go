@@ -2,8 +2,10 @@
 // /console/ on the gateway's admin listener.
 //
 // The console is a face on the admin API, not a second API: every read and
-// every change is an in-process call to the admin API's own handler, with
-// the admin token, so its validation and errors are the API's. Pages are
+// every change is an in-process call to the admin API ([adminapi.API],
+// which the gateway implements), so its validation and errors are the
+// API's: an [adminapi.Error] carries the code, message and field the HTTP
+// API would answer, and the console shows it beside the form field it names. Pages are
 // html/template documents that work without JavaScript; a small embedded
 // script only adds copy buttons and the live request-rate view.
 //

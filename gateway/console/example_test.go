@@ -1,28 +1,32 @@
 package console_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"time"
 
+	"github.com/fngate/fngate/gateway/adminapi"
 	"github.com/fngate/fngate/gateway/console"
+	"github.com/fngate/fngate/shared/route"
 )
 
+// routesOnly is a stand-in admin API that answers the one call the HTTP
+// access page makes; any other call would panic on the nil API.
+type routesOnly struct{ adminapi.API }
+
+func (routesOnly) Routes(context.Context) (*adminapi.RouteList, error) {
+	return &adminapi.RouteList{Routes: []route.Route{{ID: "r1", Domain: "default", Path: "/api/hello", Function: "hello-world",
+		Methods: []string{"GET"}, Timeout: route.Duration(15 * time.Second)}}, Version: 1}, nil
+}
+
 // The console renders what the admin API answers. In the gateway, API is
-// the admin API's own handler (see gateway.AdminHandler); here a stand-in
-// answers the one call the HTTP access page makes.
+// the gateway's own (see gateway.Gateway.Admin); here a stand-in answers.
 func Example() {
-	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/admin/routes" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"routes":[{"id":"r1","domain":"default","path":"/api/hello","function":"hello-world","methods":["GET"],"timeout":"15s"}],"version":1}`)
-	})
-	con, err := console.New(console.Config{API: api, PublicURL: "http://localhost:8080"})
+	con, err := console.New(console.Config{API: routesOnly{}, PublicURL: "http://localhost:8080"})
 	if err != nil {
 		panic(err)
 	}

@@ -4,35 +4,21 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/fngate/fngate/gateway/adminapi"
 )
-
-// functionLoad is one function in GET /admin/functions.
-type functionLoad struct {
-	Function        string  `json:"function"`
-	Workers         int     `json:"workers"`
-	InFlight        int64   `json:"inflight"`
-	Concurrency     int     `json:"concurrency"`
-	RecentOK        int64   `json:"recentOk"`
-	RecentErrors    int64   `json:"recentErrors"`
-	RecentAvgMillis float64 `json:"recentAvgMs"`
-}
-
-type functionList struct {
-	Functions []functionLoad `json:"functions"`
-}
 
 // functionRow is a function with the routes that call it.
 type functionRow struct {
-	functionLoad
+	adminapi.FunctionLoad
 	Routes []routeRow
 }
 
 func (c *Console) functionList(w http.ResponseWriter, r *http.Request, s session) {
-	var fl functionList
-	var rl routeList
-	err := c.api.call(r.Context(), http.MethodGet, "/admin/functions", nil, &fl)
+	fl, err := c.api.Functions(r.Context())
+	var rl *adminapi.RouteList
 	if err == nil {
-		err = c.api.call(r.Context(), http.MethodGet, "/admin/routes", nil, &rl)
+		rl, err = c.api.Routes(r.Context())
 	}
 	if err != nil {
 		c.apiFailure(w, r, s, err)
@@ -40,14 +26,14 @@ func (c *Console) functionList(w http.ResponseWriter, r *http.Request, s session
 	}
 	rows := map[string]*functionRow{}
 	for _, f := range fl.Functions {
-		rows[f.Function] = &functionRow{functionLoad: f}
+		rows[f.Function] = &functionRow{FunctionLoad: f}
 	}
 	// Functions that routes name but no live worker serves are listed too:
 	// those are the ones whose calls fail.
 	for _, rt := range rl.Routes {
 		fr := rows[rt.Function]
 		if fr == nil {
-			fr = &functionRow{functionLoad: functionLoad{Function: rt.Function}}
+			fr = &functionRow{FunctionLoad: adminapi.FunctionLoad{Function: rt.Function}}
 			rows[rt.Function] = fr
 		}
 		fr.Routes = append(fr.Routes, c.rowOf(rt))

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/fngate/fngate/gateway/adminapi"
 	"github.com/fngate/fngate/shared/store"
 )
 
@@ -38,7 +39,14 @@ func apiTime(s string) string {
 	return s
 }
 
-// query is the filter as admin API query parameters.
+// filter is the filter as the admin API takes it, with at most limit
+// records a page (0: the API's default).
+func (f filterForm) filter(limit int) adminapi.Filter {
+	return adminapi.Filter{Function: f.Function, Status: f.Status, Since: apiTime(f.Since), Until: apiTime(f.Until), Cursor: f.Cursor, Limit: limit}
+}
+
+// query is the filter as the query string of a console link, with the
+// times as the admin API takes them.
 func (f filterForm) query(limit int) url.Values {
 	q := url.Values{}
 	for k, v := range map[string]string{"function": f.Function, "status": f.Status, "since": apiTime(f.Since), "until": apiTime(f.Until), "cursor": f.Cursor} {
@@ -86,7 +94,7 @@ func (c *Console) filterStatus(w http.ResponseWriter, r *http.Request, s session
 
 // filterError puts an API error beside the filter field it names.
 func (f *filterForm) filterError(err error) bool {
-	var ae *apiError
+	var ae *adminapi.Error
 	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
 		return false
 	}
@@ -101,30 +109,31 @@ func (f *filterForm) filterError(err error) bool {
 
 func (c *Console) invocationList(w http.ResponseWriter, r *http.Request, s session) {
 	f := readFilter(r.URL.Query())
-	var page store.Page
-	err := c.api.call(r.Context(), http.MethodGet, "/admin/invocations?"+f.query(50).Encode(), nil, &page)
+	page, err := c.api.Invocations(r.Context(), f.filter(50))
 	status, ok := c.filterStatus(w, r, s, &f, err)
 	if !ok {
 		return
 	}
-	var next template.URL
-	if page.NextCursor != "" {
-		next = f.next(page.NextCursor)
-	}
-	v := c.view(s, "invocations", "Invocations", struct {
+	d := struct {
 		Filter      filterForm
 		Invocations []*store.Invocation
 		Next        template.URL
 		ReplayQuery template.URL
-	}{f, page.Invocations, next, queryURL(filterForm{Function: f.Function, Since: f.Since, Until: f.Until}.query(0))})
+	}{Filter: f, ReplayQuery: queryURL(filterForm{Function: f.Function, Since: f.Since, Until: f.Until}.query(0))}
+	if page != nil { // nil when the filter is refused
+		d.Invocations = page.Invocations
+		if page.NextCursor != "" {
+			d.Next = f.next(page.NextCursor)
+		}
+	}
+	v := c.view(s, "invocations", "Invocations", d)
 	v.Notice = notice(r)
 	c.render(w, status, "invocations", v)
 }
 
-// invocation is GET /admin/invocations/:id.
+// invocation is one record with its event, as the page shows it.
 type invocation struct {
-	store.Invocation
-	Event json.RawMessage `json:"event"`
+	*adminapi.InvocationDetail
 }
 
 // Pretty is the event indented for reading.
@@ -143,12 +152,12 @@ func indent(raw json.RawMessage) string {
 }
 
 func (c *Console) getInvocation(w http.ResponseWriter, r *http.Request, s session) (*invocation, bool) {
-	var inv invocation
-	if err := c.api.call(r.Context(), http.MethodGet, "/admin/invocations/"+url.PathEscape(r.PathValue("id")), nil, &inv); err != nil {
+	inv, err := c.api.Invocation(r.Context(), r.PathValue("id"))
+	if err != nil {
 		c.apiFailure(w, r, s, err)
 		return nil, false
 	}
-	return &inv, true
+	return &invocation{inv}, true
 }
 
 func (c *Console) invocationDetail(w http.ResponseWriter, r *http.Request, s session) {
@@ -169,14 +178,9 @@ func (c *Console) replayConfirm(w http.ResponseWriter, r *http.Request, s sessio
 	c.render(w, http.StatusOK, "replay_one", c.view(s, "invocations", "Replay "+inv.ID, inv))
 }
 
-type replayAccepted struct {
-	InvocationID string `json:"invocationId"`
-	ReplayOf     string `json:"replayOf"`
-}
-
 func (c *Console) replayOne(w http.ResponseWriter, r *http.Request, s session) {
-	var acc replayAccepted
-	if err := c.api.call(r.Context(), http.MethodPost, "/admin/invocations/"+url.PathEscape(r.PathValue("id"))+"/replay", nil, &acc); err != nil {
+	acc, err := c.api.Replay(r.Context(), r.PathValue("id"))
+	if err != nil {
 		c.apiFailure(w, r, s, err)
 		return
 	}
@@ -189,8 +193,8 @@ func (c *Console) replayCandidates(r *http.Request, f filterForm) ([]*store.Invo
 	f.Status, f.Cursor = store.StatusDead, ""
 	var out []*store.Invocation
 	for seen := 0; seen < 1000; {
-		var page store.Page
-		if err := c.api.call(r.Context(), http.MethodGet, "/admin/invocations?"+f.query(min(500, 1000-seen)).Encode(), nil, &page); err != nil {
+		page, err := c.api.Invocations(r.Context(), f.filter(min(500, 1000-seen)))
+		if err != nil {
 			return nil, err
 		}
 		for _, inv := range page.Invocations {
@@ -220,21 +224,11 @@ func (c *Console) replayManyConfirm(w http.ResponseWriter, r *http.Request, s se
 	}{f, list}))
 }
 
-type replayedMany struct {
-	Replayed []replayAccepted `json:"replayed"`
-	Errors   []string         `json:"errors"`
-}
-
 func (c *Console) replayMany(w http.ResponseWriter, r *http.Request, s session) {
 	f := readFilter(r.PostForm)
-	body := map[string]any{"status": store.StatusDead, "limit": 1000}
-	for k, v := range map[string]string{"function": f.Function, "since": apiTime(f.Since), "until": apiTime(f.Until)} {
-		if v != "" {
-			body[k] = v
-		}
-	}
-	var out replayedMany
-	if err := c.api.call(r.Context(), http.MethodPost, "/admin/invocations/replay", body, &out); err != nil {
+	out, err := c.api.ReplayMany(r.Context(), adminapi.Filter{Function: f.Function, Status: store.StatusDead,
+		Since: apiTime(f.Since), Until: apiTime(f.Until), Limit: 1000})
+	if err != nil {
 		c.apiFailure(w, r, s, err)
 		return
 	}

@@ -8,39 +8,25 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/fngate/fngate/gateway/adminapi"
 )
-
-// routeStats is one route's counters in GET /admin/stats.
-type routeStats struct {
-	Route    string `json:"route"`
-	Mode     string `json:"mode"`
-	Requests int64  `json:"requests"`
-	Errors   int64  `json:"errors"`
-}
-
-// stats is one gateway's counters in GET /admin/stats/gateways.
-type stats struct {
-	Gateway string       `json:"gateway"`
-	Routes  []routeStats `json:"routes"`
-}
 
 // sample is every gateway's counters as gathered at one time.
 type sample struct {
 	at       time.Time
-	gateways map[string]stats
+	gateways map[string]adminapi.GatewayStats
 }
 
 // allStats gathers every gateway's counters through the admin API, as of
 // now.
 func (c *Console) allStats(ctx context.Context) (sample, error) {
 	at := time.Now()
-	var res struct {
-		Gateways []stats `json:"gateways"`
-	}
-	if err := c.api.call(ctx, http.MethodGet, "/admin/stats/gateways", nil, &res); err != nil {
+	res, err := c.api.AllStats(ctx)
+	if err != nil {
 		return sample{}, err
 	}
-	s := sample{at: at, gateways: make(map[string]stats, len(res.Gateways))}
+	s := sample{at: at, gateways: make(map[string]adminapi.GatewayStats, len(res.Gateways))}
 	for _, g := range res.Gateways {
 		s.gateways[g.Gateway] = g
 	}
@@ -57,7 +43,7 @@ type liveRow struct {
 	Errors    int64   `json:"errors"`
 }
 
-func key(s routeStats) string { return s.Mode + "\x00" + s.Route }
+func key(s adminapi.RouteStats) string { return s.Mode + "\x00" + s.Route }
 
 // rates compares two samples: each gateway's counters with its own in the
 // sample before (a gateway in only one of them adds to the totals, not to
@@ -71,7 +57,7 @@ func rates(last map[string]timed, cur sample) []liveRow {
 	intervalErr := map[string]int64{}
 	for id, g := range cur.gateways {
 		prev, seen := last[id]
-		before := map[string]routeStats{}
+		before := map[string]adminapi.RouteStats{}
 		for _, s := range prev.stats.Routes {
 			before[key(s)] = s
 		}
@@ -110,7 +96,7 @@ func rates(last map[string]timed, cur sample) []liveRow {
 // timed is one gateway's counters and when they were gathered.
 type timed struct {
 	at    time.Time
-	stats stats
+	stats adminapi.GatewayStats
 }
 
 func (c *Console) livePage(w http.ResponseWriter, r *http.Request, s session) {

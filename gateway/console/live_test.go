@@ -3,6 +3,8 @@ package console
 import (
 	"testing"
 	"time"
+
+	"github.com/fngate/fngate/gateway/adminapi"
 )
 
 // TestRatesAcrossGateways: rates are each gateway's own deltas, summed;
@@ -10,15 +12,15 @@ import (
 // one sample is compared with the last sample it was in.
 func TestRatesAcrossGateways(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	at := func(d time.Duration, gws ...stats) sample {
-		s := sample{at: t0.Add(d), gateways: map[string]stats{}}
+	at := func(d time.Duration, gws ...adminapi.GatewayStats) sample {
+		s := sample{at: t0.Add(d), gateways: map[string]adminapi.GatewayStats{}}
 		for _, g := range gws {
 			s.gateways[g.Gateway] = g
 		}
 		return s
 	}
-	gw := func(id string, req, errs int64) stats {
-		return stats{Gateway: id, Routes: []routeStats{{Route: "*/api", Mode: "sync", Requests: req, Errors: errs}}}
+	gw := func(id string, req, errs int64) adminapi.GatewayStats {
+		return adminapi.GatewayStats{Gateway: id, Routes: []adminapi.RouteStats{{Route: "*/api", Mode: "sync", Requests: req, Errors: errs}}}
 	}
 	last := map[string]timed{}
 	if rows := rates(last, at(0, gw("a", 100, 0), gw("b", 50, 0))); len(rows) != 1 || rows[0].RPS != 0 || rows[0].Requests != 150 {

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"html/template"
@@ -10,13 +11,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/fngate/fngate/gateway/adminapi"
 	"github.com/fngate/fngate/shared/route"
 )
-
-type routeList struct {
-	Routes  []route.Route `json:"routes"`
-	Version int64         `json:"version"`
-}
 
 // routeRow is a route as the HTTP access table shows it.
 type routeRow struct {
@@ -92,8 +89,8 @@ func matches(rt route.Route, q string) bool {
 // routeList shows the associations matching ?q=, routesPerPage at a time
 // (?page=, from 1; out of range shows the nearest page).
 func (c *Console) routeList(w http.ResponseWriter, r *http.Request, s session) {
-	var list routeList
-	if err := c.api.call(r.Context(), http.MethodGet, "/admin/routes", nil, &list); err != nil {
+	list, err := c.api.Routes(r.Context())
+	if err != nil {
 		c.apiFailure(w, r, s, err)
 		return
 	}
@@ -160,7 +157,7 @@ type routeForm struct {
 	// Errors by field name; "" is the form as a whole.
 	Errors map[string]string
 	// Functions are the served functions offered as targets.
-	Functions []functionLoad
+	Functions []adminapi.FunctionLoad
 	Choices   []string
 }
 
@@ -207,76 +204,66 @@ func readForm(r *http.Request) routeForm {
 	return f
 }
 
-// body is the route the form describes, as the admin API's JSON, laid over
-// base (the route being edited, or empty) so that fields the form does not
-// show are kept. The API validates it.
-func (f *routeForm) body(base map[string]any) (json.RawMessage, bool) {
+// route is the route the form describes, laid over base (the route being
+// edited, or nil) so that fields the form does not show are kept. The API
+// validates it.
+func (f *routeForm) route(base *route.Route) (*route.Route, bool) {
 	f.Errors = map[string]string{}
 	if f.ResourceType != "function" {
 		f.Errors["resourceType"] = "Choose the resource type: only cloud functions can be associated."
 	}
-	b := map[string]any{}
-	for k, v := range base {
-		b[k] = v
+	var rt route.Route
+	if base != nil {
+		rt = *base
 	}
-	delete(b, "id")
+	rt.ID = ""
 	switch f.DomainKind {
 	case "default":
-		b["domain"] = route.DomainDefault
+		rt.Domain = route.DomainDefault
 	case "any":
-		b["domain"] = route.DomainAny
+		rt.Domain = route.DomainAny
 	case "custom":
-		b["domain"] = f.CustomDomain
+		rt.Domain = f.CustomDomain
 	default:
 		f.Errors["domain"] = "Choose the default domain, a custom domain, or *."
 	}
-	b["path"], b["function"] = f.Path, f.Function
-	var methods []string
+	rt.Path, rt.Function = f.Path, f.Function
+	rt.Methods = nil
 	for _, m := range methodChoices {
 		if f.Methods[m] {
-			methods = append(methods, m)
+			rt.Methods = append(rt.Methods, m)
 		}
 	}
-	setOrDelete(b, "methods", methods, len(methods) > 0)
-	setOrDelete(b, "mode", f.Mode, f.Mode != "")
-	setOrDelete(b, "timeout", f.Timeout, f.Timeout != "")
-	setOrDelete(b, "stripPrefix", true, f.StripPrefix)
-	setOrDelete(b, "recordFailures", true, f.RecordFailures)
-	retry, _ := b["retry"].(map[string]any)
-	if retry == nil {
-		retry = map[string]any{}
+	rt.Mode, rt.StripPrefix, rt.RecordFailures = f.Mode, f.StripPrefix, f.RecordFailures
+	rt.Timeout = 0
+	if f.Timeout != "" {
+		// Read as the API reads a route's JSON, for the same message.
+		quoted, _ := json.Marshal(f.Timeout)
+		if err := rt.Timeout.UnmarshalJSON(quoted); err != nil {
+			f.Errors["timeout"] = err.Error()
+		}
 	}
+	var retry route.Retry
+	if rt.Retry != nil {
+		retry = *rt.Retry
+	}
+	retry.MaxAttempts = 0
 	if f.MaxAttempts != "" {
 		n, err := strconv.Atoi(f.MaxAttempts)
 		if err != nil {
 			f.Errors["maxAttempts"] = "Enter a whole number of attempts, or leave it empty for the default."
 		}
-		retry["maxAttempts"] = n
-	} else {
-		delete(retry, "maxAttempts")
+		retry.MaxAttempts = n
 	}
-	setOrDelete(b, "retry", retry, len(retry) > 0)
-	if len(f.Errors) > 0 {
-		return nil, false
+	rt.Retry = nil
+	if retry != (route.Retry{}) {
+		rt.Retry = &retry
 	}
-	raw, err := json.Marshal(b)
-	if err != nil {
-		f.Errors[""] = err.Error()
-		return nil, false
-	}
-	return raw, true
-}
-
-func setOrDelete(m map[string]any, k string, v any, set bool) {
-	if set {
-		m[k] = v
-	} else {
-		delete(m, k)
-	}
+	return &rt, len(f.Errors) == 0
 }
 
 // fieldOf names the form field an admin API error is about.
-func fieldOf(ae *apiError) string {
+func fieldOf(ae *adminapi.Error) string {
 	switch {
 	case ae.Code == "ROUTE_EXISTS":
 		return "path"
@@ -290,11 +277,12 @@ func fieldOf(ae *apiError) string {
 }
 
 func (c *Console) renderForm(w http.ResponseWriter, r *http.Request, s session, status int, f routeForm) {
-	var fl functionList
-	if err := c.api.call(r.Context(), http.MethodGet, "/admin/functions", nil, &fl); err != nil {
+	if fl, err := c.api.Functions(r.Context()); err != nil {
 		c.log.Warn("console: functions unavailable for the route form", "err", err)
+	} else {
+		f.Functions = fl.Functions
 	}
-	f.Functions, f.Choices = fl.Functions, methodChoices
+	f.Choices = methodChoices
 	title := "New association"
 	if f.ID != "" {
 		title = "Edit association"
@@ -307,37 +295,40 @@ func (c *Console) routeNew(w http.ResponseWriter, r *http.Request, s session) {
 }
 
 func (c *Console) routeEdit(w http.ResponseWriter, r *http.Request, s session) {
-	var rt route.Route
-	if err := c.api.call(r.Context(), http.MethodGet, "/admin/routes/"+url.PathEscape(r.PathValue("id")), nil, &rt); err != nil {
+	rt, err := c.api.Route(r.Context(), r.PathValue("id"))
+	if err != nil {
 		c.apiFailure(w, r, s, err)
 		return
 	}
-	c.renderForm(w, r, s, http.StatusOK, formOf(rt))
+	c.renderForm(w, r, s, http.StatusOK, formOf(*rt))
 }
 
 func (c *Console) routeCreate(w http.ResponseWriter, r *http.Request, s session) {
 	f := readForm(r)
-	c.saveRoute(w, r, s, f, http.MethodPost, "/admin/routes", nil, "created")
+	c.saveRoute(w, r, s, f, nil, "created", c.api.CreateRoute)
 }
 
 func (c *Console) routeUpdate(w http.ResponseWriter, r *http.Request, s session) {
 	id := r.PathValue("id")
-	path := "/admin/routes/" + url.PathEscape(id)
-	var base map[string]any
-	if err := c.api.call(r.Context(), http.MethodGet, path, nil, &base); err != nil {
+	base, err := c.api.Route(r.Context(), id)
+	if err != nil {
 		c.apiFailure(w, r, s, err)
 		return
 	}
 	f := readForm(r)
 	f.ID = id
-	c.saveRoute(w, r, s, f, http.MethodPut, path, base, "updated")
+	c.saveRoute(w, r, s, f, base, "updated", func(ctx context.Context, rt *route.Route) error {
+		return c.api.ReplaceRoute(ctx, id, rt)
+	})
 }
 
-func (c *Console) saveRoute(w http.ResponseWriter, r *http.Request, s session, f routeForm, method, path string, base map[string]any, done string) {
-	body, ok := f.body(base)
+// saveRoute saves the route of form f, laid over base, with save; the
+// API's errors go beside the fields they name.
+func (c *Console) saveRoute(w http.ResponseWriter, r *http.Request, s session, f routeForm, base *route.Route, done string, save func(context.Context, *route.Route) error) {
+	rt, ok := f.route(base)
 	if ok {
-		err := c.api.call(r.Context(), method, path, body, nil)
-		var ae *apiError
+		err := save(r.Context(), rt)
+		var ae *adminapi.Error
 		switch {
 		case err == nil:
 			http.Redirect(w, r, "/console/routes?done="+done, http.StatusSeeOther)
@@ -353,16 +344,16 @@ func (c *Console) saveRoute(w http.ResponseWriter, r *http.Request, s session, f
 }
 
 func (c *Console) routeDeleteConfirm(w http.ResponseWriter, r *http.Request, s session) {
-	var rt route.Route
-	if err := c.api.call(r.Context(), http.MethodGet, "/admin/routes/"+url.PathEscape(r.PathValue("id")), nil, &rt); err != nil {
+	rt, err := c.api.Route(r.Context(), r.PathValue("id"))
+	if err != nil {
 		c.apiFailure(w, r, s, err)
 		return
 	}
-	c.render(w, http.StatusOK, "route_delete", c.view(s, "routes", "Delete association", c.rowOf(rt)))
+	c.render(w, http.StatusOK, "route_delete", c.view(s, "routes", "Delete association", c.rowOf(*rt)))
 }
 
 func (c *Console) routeDelete(w http.ResponseWriter, r *http.Request, s session) {
-	if err := c.api.call(r.Context(), http.MethodDelete, "/admin/routes/"+url.PathEscape(r.PathValue("id")), nil, nil); err != nil {
+	if err := c.api.DeleteRoute(r.Context(), r.PathValue("id")); err != nil {
 		c.apiFailure(w, r, s, err)
 		return
 	}

@@ -1,0 +1,124 @@
+package adminapi
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/store"
+)
+
+// API is the admin API. Every method's error is an [*Error].
+type API interface {
+	// Routes is GET /admin/routes: every route, sorted by domain and path.
+	Routes(ctx context.Context) (*RouteList, error)
+	// Route is GET /admin/routes/{id}.
+	Route(ctx context.Context, id string) (*route.Route, error)
+	// CreateRoute is POST /admin/routes: r is normalised in place (its ID
+	// set) and served by this gateway on return.
+	CreateRoute(ctx context.Context, r *route.Route) error
+	// ReplaceRoute is PUT /admin/routes/{id}; its domain and path may change.
+	ReplaceRoute(ctx context.Context, id string, r *route.Route) error
+	// DeleteRoute is DELETE /admin/routes/{id}.
+	DeleteRoute(ctx context.Context, id string) error
+	// Functions is GET /admin/functions.
+	Functions(ctx context.Context) (*FunctionList, error)
+	// Invocations is GET /admin/invocations: one page of records (at most
+	// 500) matching f.
+	Invocations(ctx context.Context, f Filter) (*store.Page, error)
+	// Invocation is GET /admin/invocations/{id}.
+	Invocation(ctx context.Context, id string) (*InvocationDetail, error)
+	// Replay is POST /admin/invocations/{id}/replay.
+	Replay(ctx context.Context, id string) (*Accepted, error)
+	// ReplayMany is POST /admin/invocations/replay: every record matching f
+	// (status defaults to dead) that was not replayed before, looking at
+	// up to f.Limit records (default 100, at most 1000).
+	ReplayMany(ctx context.Context, f Filter) (*Replayed, error)
+	// Stats is GET /admin/stats: this gateway's request counts.
+	Stats(ctx context.Context) (*GatewayStats, error)
+	// AllStats is GET /admin/stats/gateways: every gateway's, gathered
+	// over NATS.
+	AllStats(ctx context.Context) (*AllStats, error)
+}
+
+// RouteList is the route table with its version.
+type RouteList struct {
+	Routes  []route.Route `json:"routes"`
+	Version int64         `json:"version"`
+}
+
+// FunctionList is every function some live worker serves, by name.
+type FunctionList struct {
+	Functions []FunctionLoad `json:"functions"`
+}
+
+// FunctionLoad is one function as the live workers serve it.
+type FunctionLoad struct {
+	Function string `json:"function"`
+	// Workers counts live workers serving it; InFlight sums their running
+	// invocations; Concurrency sums their limits.
+	Workers     int   `json:"workers"`
+	InFlight    int64 `json:"inflight"`
+	Concurrency int   `json:"concurrency"`
+	// RecentOK and RecentErrors sum the invocations the live workers
+	// finished in the last 60 seconds, as of their latest heartbeats
+	// (presence.Function); RecentAvgMillis is the mean duration of all of
+	// them (each worker's mean weighted by its count), 0 with none.
+	RecentOK        int64   `json:"recentOk"`
+	RecentErrors    int64   `json:"recentErrors"`
+	RecentAvgMillis float64 `json:"recentAvgMs"`
+}
+
+// Filter selects invocation records, as the admin API takes it: the query
+// parameters of GET /admin/invocations, the body of POST
+// /admin/invocations/replay. The gateway validates it; Since and Until are
+// RFC 3339 times.
+type Filter struct {
+	Function string `json:"function" form:"function"`
+	Status   string `json:"status" form:"status"`
+	Since    string `json:"since" form:"since"`
+	Until    string `json:"until" form:"until"`
+	Cursor   string `json:"cursor" form:"cursor"`
+	Limit    int    `json:"limit" form:"limit"`
+}
+
+// InvocationDetail is one record with its event.
+type InvocationDetail struct {
+	*store.Invocation
+	Event json.RawMessage `json:"event,omitempty"`
+}
+
+// Accepted is a queued invocation.
+type Accepted struct {
+	InvocationID string `json:"invocationId"`
+	Status       string `json:"status"`
+	ReplayOf     string `json:"replayOf,omitempty"`
+}
+
+// Replayed is what a bulk replay queued, and why it left records out.
+type Replayed struct {
+	Replayed []Accepted `json:"replayed"`
+	Errors   []string   `json:"errors,omitempty"`
+}
+
+// GatewayStats is one gateway's request counts by route.
+type GatewayStats struct {
+	Gateway string       `json:"gateway"` // the gateway process's id
+	Routes  []RouteStats `json:"routes"`
+}
+
+// RouteStats counts one route's requests on one gateway since it started.
+type RouteStats struct {
+	Route    string `json:"route"` // domain and trigger path; empty: no route matched
+	Mode     string `json:"mode"`
+	Requests int64  `json:"requests"`
+	Errors   int64  `json:"errors"` // answered 5xx
+}
+
+// AllStats is every gateway's counts; Complete is false when the gateways
+// could not be asked and Gateways holds the answering gateway's alone.
+type AllStats struct {
+	// Complete comes first: the HTTP body has always listed it first.
+	Complete bool           `json:"complete"`
+	Gateways []GatewayStats `json:"gateways"`
+}
