@@ -39,6 +39,9 @@ func (f HandlerFunc) Invoke(ctx context.Context, ev *event.Event) (any, error) {
 // returns Out, sent as application/json. A body that does not decode as In
 // is answered 400 with {"error": "..."} without calling f; an empty body
 // leaves In at its zero value.
+//
+// Out is data, never an envelope, even when it has a statusCode field: only
+// an [event.Response] (or pointer to one) chooses the status and headers.
 func JSON[In, Out any](f func(ctx context.Context, ev *event.Event, in In) (Out, error)) Handler {
 	return HandlerFunc(func(ctx context.Context, ev *event.Event) (any, error) {
 		var in In
@@ -54,12 +57,26 @@ func JSON[In, Out any](f func(ctx context.Context, ev *event.Event, in In) (Out,
 		if err != nil {
 			return nil, err
 		}
-		b, err := json.Marshal(out)
-		if err != nil {
-			return nil, fmt.Errorf("encode result: %w", err)
+		// The result is data: event.FromGo encodes it as JSON and never
+		// reads a statusCode field as an envelope. A json.RawMessage would
+		// be read by the CloudBase rule (it is what the Node.js runtime
+		// returns), so it travels as plainJSON instead.
+		v := any(out)
+		if raw, ok := v.(json.RawMessage); ok {
+			return plainJSON(raw), nil
 		}
-		return json.RawMessage(b), nil
+		return v, nil
 	})
+}
+
+// plainJSON is JSON text that is sent as it is, never read as an envelope.
+type plainJSON []byte
+
+func (p plainJSON) MarshalJSON() ([]byte, error) {
+	if len(p) == 0 {
+		return []byte("null"), nil
+	}
+	return p, nil
 }
 
 // permanentError marks an error that retrying cannot fix.

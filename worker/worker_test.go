@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -318,6 +319,50 @@ func TestSlowCallDoesNotHoldUpOthers(t *testing.T) {
 		release <- struct{}{}
 		if err := <-slow; err != nil {
 			t.Fatalf("round %d: slow call: %v", round, err)
+		}
+	}
+}
+
+// TestJSONResultIsNeverAnEnvelope: the value a JSON handler returns is
+// encoded as JSON even when it has a statusCode field; only the SDK's
+// response type chooses the status.
+func TestJSONResultIsNeverAnEnvelope(t *testing.T) {
+	t.Parallel()
+	type result struct {
+		StatusCode int               `json:"statusCode"`
+		Headers    map[string]string `json:"headers"`
+		Body       string            `json:"body"`
+	}
+	res := result{StatusCode: 201, Headers: map[string]string{"X-A": "1"}, Body: "b"}
+	cases := map[string]struct {
+		h          worker.Handler
+		status     int
+		body, ctyp string
+	}{
+		"struct": {worker.JSON(func(context.Context, *event.Event, struct{}) (result, error) { return res, nil }),
+			200, `{"statusCode":201,"headers":{"X-A":"1"},"body":"b"}`, "application/json"},
+		"map": {worker.JSON(func(context.Context, *event.Event, struct{}) (map[string]int, error) { return map[string]int{"statusCode": 404}, nil }),
+			200, `{"statusCode":404}`, "application/json"},
+		"raw": {worker.JSON(func(context.Context, *event.Event, struct{}) (json.RawMessage, error) {
+			return json.RawMessage(`{"statusCode":500}`), nil
+		}), 200, `{"statusCode":500}`, "application/json"},
+		"response": {worker.JSON(func(context.Context, *event.Event, struct{}) (*event.Response, error) {
+			return &event.Response{StatusCode: 201, Body: "made"}, nil
+		}), 201, "made", "text/plain; charset=utf-8"},
+		"string": {worker.JSON(func(context.Context, *event.Event, struct{}) (string, error) { return "hi", nil }),
+			200, "hi", "text/plain; charset=utf-8"},
+	}
+	for name, c := range cases {
+		v, err := c.h.Invoke(context.Background(), &event.Event{})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		r, err := event.FromGo(v)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if r.Status != c.status || string(r.Body) != c.body || r.Header.Get("Content-Type") != c.ctyp {
+			t.Errorf("%s: %d %s %q, want %d %s %q", name, r.Status, r.Header.Get("Content-Type"), r.Body, c.status, c.ctyp, c.body)
 		}
 	}
 }
