@@ -2,7 +2,6 @@ package worker_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
 
+	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/subject"
 	"github.com/fngate/fngate/shared/testenv"
@@ -53,23 +53,23 @@ func TestErrorsAndResults(t *testing.T) {
 	ns := testenv.NATS(t)
 	w := newWorker(t, testenv.Conn(t, ns), worker.Config{})
 	var gotDeadline time.Time
-	var gotInfo worker.Info
-	must(t, w.Handle("ok", worker.HandlerFunc(func(ctx context.Context, ev *event.Event) (any, error) {
+	var gotInfo fngate.Info
+	must(t, w.Handle("ok", fngate.HandlerFunc(func(ctx context.Context, ev *event.Event) (any, error) {
 		gotDeadline, _ = ctx.Deadline()
-		gotInfo, _ = worker.InfoFrom(ctx)
+		gotInfo, _ = fngate.InfoFrom(ctx)
 		return map[string]string{"path": ev.Path}, nil
 	})))
-	must(t, w.Handle("boom", worker.HandlerFunc(func(context.Context, *event.Event) (any, error) { panic("boom") })))
-	must(t, w.Handle("err", worker.HandlerFunc(func(context.Context, *event.Event) (any, error) { return nil, errors.New("nope") })))
-	must(t, w.Handle("load", worker.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+	must(t, w.Handle("boom", fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) { panic("boom") })))
+	must(t, w.Handle("err", fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) { return nil, errors.New("nope") })))
+	must(t, w.Handle("load", fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 		return nil, &event.Error{Code: event.CodeLoadError, Message: "syntax"}
 	})))
-	must(t, w.Handle("late", worker.HandlerFunc(func(ctx context.Context, _ *event.Event) (any, error) {
+	must(t, w.Handle("late", fngate.HandlerFunc(func(ctx context.Context, _ *event.Event) (any, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	})))
 	type in struct{ N int }
-	must(t, w.Handle("typed", worker.JSON(func(_ context.Context, _ *event.Event, v in) (in, error) { return in{v.N * 2}, nil })))
+	must(t, w.Handle("typed", fngate.JSON(func(_ context.Context, _ *event.Event, v in) (in, error) { return in{v.N * 2}, nil })))
 	must(t, w.Start(context.Background()))
 	t.Cleanup(func() { _ = w.Drain(context.Background()) })
 	nc := testenv.Conn(t, ns)
@@ -142,7 +142,7 @@ func TestConcurrencyLimit(t *testing.T) {
 	ns := testenv.NATS(t)
 	w := newWorker(t, testenv.Conn(t, ns), worker.Config{})
 	var cur, peak atomic.Int64
-	must(t, w.Handle("limited", worker.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+	must(t, w.Handle("limited", fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 		n := cur.Add(1)
 		for {
 			p := peak.Load()
@@ -177,7 +177,7 @@ func TestDrainAnswersWhatItHolds(t *testing.T) {
 	w := newWorker(t, testenv.Conn(t, ns), worker.Config{})
 	release := make(chan struct{})
 	var started atomic.Int64
-	must(t, w.Handle("held", worker.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+	must(t, w.Handle("held", fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 		started.Add(1)
 		<-release
 		return "done", nil
@@ -235,7 +235,7 @@ func TestHandleValidation(t *testing.T) {
 	t.Parallel()
 	ns := testenv.NATS(t)
 	w := newWorker(t, testenv.Conn(t, ns), worker.Config{})
-	h := worker.HandlerFunc(func(context.Context, *event.Event) (any, error) { return nil, nil })
+	h := fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) { return nil, nil })
 	if err := w.Handle("Bad.Name", h); !errors.Is(err, subject.ErrInvalidFunction) {
 		t.Errorf("invalid name: %v", err)
 	}
@@ -256,18 +256,6 @@ func TestHandleValidation(t *testing.T) {
 	}
 }
 
-func TestErrorMarkers(t *testing.T) {
-	t.Parallel()
-	base := errors.New("x")
-	if !worker.IsPermanent(worker.Permanent(base)) || worker.IsPermanent(base) || !errors.Is(worker.Permanent(base), base) {
-		t.Error("Permanent")
-	}
-	var ra *worker.RetryAfterError
-	if err := worker.RetryAfter(time.Second, base); !errors.As(err, &ra) || ra.After != time.Second || !errors.Is(err, base) {
-		t.Error("RetryAfter")
-	}
-}
-
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -285,7 +273,7 @@ func TestSlowCallDoesNotHoldUpOthers(t *testing.T) {
 	w := newWorker(t, testenv.Conn(t, ns), worker.Config{})
 	release := make(chan struct{})
 	held := make(chan struct{}, 8)
-	must(t, w.Handle("mixed", worker.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
+	must(t, w.Handle("mixed", fngate.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
 		if ev.Path == "/slow" {
 			held <- struct{}{}
 			<-release
@@ -319,50 +307,6 @@ func TestSlowCallDoesNotHoldUpOthers(t *testing.T) {
 		release <- struct{}{}
 		if err := <-slow; err != nil {
 			t.Fatalf("round %d: slow call: %v", round, err)
-		}
-	}
-}
-
-// TestJSONResultIsNeverAnEnvelope: the value a JSON handler returns is
-// encoded as JSON even when it has a statusCode field; only the SDK's
-// response type chooses the status.
-func TestJSONResultIsNeverAnEnvelope(t *testing.T) {
-	t.Parallel()
-	type result struct {
-		StatusCode int               `json:"statusCode"`
-		Headers    map[string]string `json:"headers"`
-		Body       string            `json:"body"`
-	}
-	res := result{StatusCode: 201, Headers: map[string]string{"X-A": "1"}, Body: "b"}
-	cases := map[string]struct {
-		h          worker.Handler
-		status     int
-		body, ctyp string
-	}{
-		"struct": {worker.JSON(func(context.Context, *event.Event, struct{}) (result, error) { return res, nil }),
-			200, `{"statusCode":201,"headers":{"X-A":"1"},"body":"b"}`, "application/json"},
-		"map": {worker.JSON(func(context.Context, *event.Event, struct{}) (map[string]int, error) { return map[string]int{"statusCode": 404}, nil }),
-			200, `{"statusCode":404}`, "application/json"},
-		"raw": {worker.JSON(func(context.Context, *event.Event, struct{}) (json.RawMessage, error) {
-			return json.RawMessage(`{"statusCode":500}`), nil
-		}), 200, `{"statusCode":500}`, "application/json"},
-		"response": {worker.JSON(func(context.Context, *event.Event, struct{}) (*event.Response, error) {
-			return &event.Response{StatusCode: 201, Body: "made"}, nil
-		}), 201, "made", "text/plain; charset=utf-8"},
-		"string": {worker.JSON(func(context.Context, *event.Event, struct{}) (string, error) { return "hi", nil }),
-			200, "hi", "text/plain; charset=utf-8"},
-	}
-	for name, c := range cases {
-		v, err := c.h.Invoke(context.Background(), &event.Event{})
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		r, err := event.FromGo(v)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if r.Status != c.status || string(r.Body) != c.body || r.Header.Get("Content-Type") != c.ctyp {
-			t.Errorf("%s: %d %s %q, want %d %s %q", name, r.Status, r.Header.Get("Content-Type"), r.Body, c.status, c.ctyp, c.body)
 		}
 	}
 }
