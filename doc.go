@@ -21,6 +21,5 @@
 //
 // Package fngatetest invokes a handler with the event the gateway would
 // build for an HTTP request, in tests and without a server. The runtime that
-// serves handlers over NATS is package worker ([worker.Worker.Handle] in
-// github.com/fngate/fngate/worker).
+// serves handlers over NATS is package worker (Worker.Handle).
 package fngate
