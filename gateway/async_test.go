@@ -16,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
@@ -128,9 +129,9 @@ func TestAsyncRetriesThenDead(t *testing.T) {
 	var broken atomic.Bool
 	broken.Store(true)
 	var runs atomic.Int64
-	s.Worker(worker.Config{}, map[string]worker.Handler{
-		"echo": worker.HandlerFunc(builtin.Echo),
-		"flaky": worker.HandlerFunc(func(ctx context.Context, ev *event.Event) (any, error) {
+	s.Worker(worker.Config{}, map[string]fngate.Handler{
+		"echo": fngate.HandlerFunc(builtin.Echo),
+		"flaky": fngate.HandlerFunc(func(ctx context.Context, ev *event.Event) (any, error) {
 			runs.Add(1)
 			if broken.Load() {
 				mu.Lock()
@@ -246,11 +247,11 @@ func TestAsyncPermanentAndRetryAfter(t *testing.T) {
 	gw := s.Gateway(gateway.Config{})
 	var busyTimes []time.Time
 	var mu sync.Mutex
-	s.Worker(worker.Config{}, map[string]worker.Handler{
-		"perm": worker.HandlerFunc(func(context.Context, *event.Event) (any, error) {
-			return nil, worker.Permanent(errors.New("bad order"))
+	s.Worker(worker.Config{}, map[string]fngate.Handler{
+		"perm": fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+			return nil, fngate.Permanent(errors.New("bad order"))
 		}),
-		"busy": worker.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+		"busy": fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			busyTimes = append(busyTimes, time.Now())
@@ -280,8 +281,8 @@ func TestAsyncWorkerKilledMidInvocation(t *testing.T) {
 	hang := make(chan struct{})
 	t.Cleanup(func() { close(hang) })
 	var runs atomic.Int64
-	first := s.Worker(worker.Config{}, map[string]worker.Handler{
-		"job": worker.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+	first := s.Worker(worker.Config{}, map[string]fngate.Handler{
+		"job": fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 			runs.Add(1)
 			started <- struct{}{}
 			<-hang // a worker that never finishes: it is killed below
@@ -292,8 +293,8 @@ func TestAsyncWorkerKilledMidInvocation(t *testing.T) {
 	testenv.Recv(t, started, 10*time.Second, "the first worker started the job")
 	// Kill it: its connection drops with the invocation unacknowledged.
 	first.Kill()
-	s.Worker(worker.Config{}, map[string]worker.Handler{
-		"job": worker.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+	s.Worker(worker.Config{}, map[string]fngate.Handler{
+		"job": fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 			runs.Add(1)
 			return "done", nil
 		}),
@@ -366,14 +367,14 @@ func TestAsyncTenThousandWhileNoWorker(t *testing.T) {
 	}
 	var mu sync.Mutex
 	runs := map[string]int{}
-	count := worker.HandlerFunc(func(ctx context.Context, ev *event.Event) (any, error) {
+	count := fngate.HandlerFunc(func(ctx context.Context, ev *event.Event) (any, error) {
 		mu.Lock()
 		runs[ev.RequestContext.RequestID]++
 		mu.Unlock()
 		return "ok", nil
 	})
 	for range 2 {
-		s.Worker(worker.Config{}, map[string]worker.Handler{"count": count})
+		s.Worker(worker.Config{}, map[string]fngate.Handler{"count": count})
 	}
 	testenv.Eventually(t, 3*time.Minute, "every invocation ran", func() bool {
 		mu.Lock()
@@ -461,8 +462,8 @@ func TestSyncFailuresRecordedAndReplayed(t *testing.T) {
 	gw := s.Gateway(gateway.Config{})
 	var broken atomic.Bool
 	broken.Store(true)
-	s.Worker(worker.Config{}, map[string]worker.Handler{
-		"pay": worker.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
+	s.Worker(worker.Config{}, map[string]fngate.Handler{
+		"pay": fngate.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
 			if broken.Load() {
 				return nil, errors.New("card processor down")
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
@@ -39,14 +40,14 @@ func TestClusterLeaderKilled(t *testing.T) {
 	gw := s.Gateway(gateway.Config{NoWorkerWait: 5 * time.Second})
 	var mu sync.Mutex
 	runs := map[string]int{}
-	count := worker.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
+	count := fngate.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
 		mu.Lock()
 		runs[ev.RequestContext.RequestID]++
 		mu.Unlock()
 		return "ok", nil
 	})
-	s.Worker(worker.Config{}, map[string]worker.Handler{"count": count})
-	s.Worker(worker.Config{}, map[string]worker.Handler{"count": count})
+	s.Worker(worker.Config{}, map[string]fngate.Handler{"count": count})
+	s.Worker(worker.Config{}, map[string]fngate.Handler{"count": count})
 
 	// Which node leads the invocation stream?
 	js, err := jetstream.New(s.Conn())

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
@@ -146,8 +147,8 @@ func TestAsyncLongJobRunsOnce(t *testing.T) {
 	}
 	gw := s.Gateway(gateway.Config{})
 	var runs atomic.Int64
-	s.Worker(worker.Config{}, map[string]worker.Handler{
-		"long": worker.HandlerFunc(func(ctx context.Context, _ *event.Event) (any, error) {
+	s.Worker(worker.Config{}, map[string]fngate.Handler{
+		"long": fngate.HandlerFunc(func(ctx context.Context, _ *event.Event) (any, error) {
 			runs.Add(1)
 			timer := time.NewTimer(run) // the job's work, not a wait for state
 			defer timer.Stop()

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/gateway"
 	"github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
@@ -39,11 +40,11 @@ func newStack(t *testing.T) *stack {
 	s := &stack{Stack: gatewaytest.New(t)}
 	s.gw = s.Gateway(gateway.Config{AdminToken: token})
 	s.console = strings.Replace(s.gw.AdminURL, "127.0.0.1", "localhost", 1)
-	s.Worker(worker.Config{}, map[string]worker.Handler{
-		"hello": worker.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
+	s.Worker(worker.Config{}, map[string]fngate.Handler{
+		"hello": fngate.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
 			return "hello from " + ev.Path, nil
 		}),
-		"flaky": worker.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+		"flaky": fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 			if !s.fixed.Load() {
 				return nil, errors.New("downstream is down")
 			}

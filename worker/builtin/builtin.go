@@ -14,22 +14,22 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/shared/event"
-	"github.com/fngate/fngate/worker"
 )
 
 // Functions returns every built-in function by name.
-func Functions() map[string]worker.Handler {
-	return map[string]worker.Handler{
-		"echo":    worker.HandlerFunc(Echo),
-		"hello":   worker.HandlerFunc(Hello),
-		"process": worker.JSON(Process),
-		"users":   worker.HandlerFunc(Users),
-		"mirror":  worker.HandlerFunc(Mirror),
-		"sleep":   worker.HandlerFunc(Sleep),
-		"fail":    worker.HandlerFunc(Fail),
-		"panic":   worker.HandlerFunc(Panic),
-		"cpu":     worker.HandlerFunc(CPU),
+func Functions() map[string]fngate.Handler {
+	return map[string]fngate.Handler{
+		"echo":    fngate.HandlerFunc(Echo),
+		"hello":   fngate.HandlerFunc(Hello),
+		"process": fngate.JSON(Process),
+		"users":   fngate.HandlerFunc(Users),
+		"mirror":  fngate.HandlerFunc(Mirror),
+		"sleep":   fngate.HandlerFunc(Sleep),
+		"fail":    fngate.HandlerFunc(Fail),
+		"panic":   fngate.HandlerFunc(Panic),
+		"cpu":     fngate.HandlerFunc(CPU),
 	}
 }
 
@@ -110,7 +110,7 @@ func Users(_ context.Context, ev *event.Event) (any, error) {
 func Mirror(_ context.Context, ev *event.Event) (any, error) {
 	b, err := ev.BodyBytes()
 	if err != nil {
-		return nil, worker.Permanent(err)
+		return nil, fngate.Permanent(err)
 	}
 	ct := ev.Headers["content-type"]
 	if ct == "" {

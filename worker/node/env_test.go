@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
@@ -54,7 +55,7 @@ type whoamiResult struct {
 // NATS, Redis and worker, and returns the gateway's URL.
 func serve(t *testing.T, rt *Runtime) string {
 	t.Helper()
-	handlers := map[string]worker.Handler{}
+	handlers := map[string]fngate.Handler{}
 	var routes []route.Route
 	for _, n := range rt.Functions() {
 		handlers[n] = rt.Handler(n)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/worker"
 )
@@ -47,7 +48,7 @@ func timeoutError(ctx context.Context, msg string) error {
 }
 
 func requestID(ctx context.Context) string {
-	if i, ok := worker.InfoFrom(ctx); ok {
+	if i, ok := fngate.InfoFrom(ctx); ok {
 		return i.RequestID
 	}
 	return ""

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
@@ -71,7 +72,7 @@ func TestRestartsMetric(t *testing.T) {
 		w.Load().NodeRestarted(function, reason)
 	}}, "exit")
 	s := gt.New(t, route.Route{Domain: "*", Path: "/exit", Function: "exit"})
-	w.Store(s.Worker(worker.Config{}, map[string]worker.Handler{"exit": rt.Handler("exit")}))
+	w.Store(s.Worker(worker.Config{}, map[string]fngate.Handler{"exit": rt.Handler("exit")}))
 	gw := s.Gateway(gateway.Config{})
 	metrics := httptest.NewServer(w.Load().OperateHandler())
 	defer metrics.Close()

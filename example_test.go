@@ -1,0 +1,98 @@
+package fngate_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/fngate/fngate"
+	"github.com/fngate/fngate/fngatetest"
+)
+
+// A function that returns a Response to choose its status, and any other
+// value to answer 200 with it as JSON.
+func ExampleHandlerFunc() {
+	greet := fngate.HandlerFunc(func(ctx context.Context, ev *fngate.Event) (any, error) {
+		name := ev.QueryStringParameters["name"]
+		if name == "" {
+			return &fngate.Response{StatusCode: 400, Body: `{"error":"name is required"}`}, nil
+		}
+		return map[string]string{"message": "Hello, " + name + "!"}, nil
+	})
+	res, _ := fngatetest.Invoke(context.Background(), greet, fngatetest.Request{Query: url.Values{"name": {"CloudBase"}}})
+	fmt.Println(res.Status, string(res.Body))
+	res, _ = fngatetest.Invoke(context.Background(), greet, fngatetest.Request{})
+	fmt.Println(res.Status, string(res.Body))
+	// Output:
+	// 200 {"message":"Hello, CloudBase!"}
+	// 400 {"error":"name is required"}
+}
+
+// A typed JSON function: the body is decoded into the input type, and the
+// result is sent as JSON, whatever its fields are called.
+func ExampleJSON() {
+	type order struct {
+		Item string `json:"item"`
+		Qty  int    `json:"qty"`
+	}
+	type receipt struct {
+		StatusCode int    `json:"statusCode"` // data, not the HTTP status
+		Item       string `json:"item"`
+		Total      int    `json:"total"`
+	}
+	h := fngate.JSON(func(ctx context.Context, ev *fngate.Event, o order) (receipt, error) {
+		return receipt{StatusCode: 201, Item: o.Item, Total: o.Qty * 3}, nil
+	})
+	res, _ := fngatetest.Invoke(context.Background(), h, fngatetest.Request{Method: "POST", Body: []byte(`{"item":"tea","qty":2}`)})
+	fmt.Println(res.Status, res.Header.Get("Content-Type"), string(res.Body))
+	// Output: 200 application/json {"statusCode":201,"item":"tea","total":6}
+}
+
+// Middleware wraps every call of a handler; the first one given runs first.
+func ExampleUse() {
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{} // a stable output for the example
+			}
+			return a
+		},
+	}))
+	logging := func(next fngate.Handler) fngate.Handler {
+		return fngate.HandlerFunc(func(ctx context.Context, ev *fngate.Event) (any, error) {
+			info, _ := fngate.InfoFrom(ctx)
+			res, err := next.Invoke(ctx, ev)
+			logger.Info("invoked", "function", info.FunctionName, "request_id", info.RequestID, "failed", err != nil)
+			return res, err
+		})
+	}
+	hello := fngate.HandlerFunc(func(context.Context, *fngate.Event) (any, error) { return "hello", nil })
+	res, _ := fngatetest.Invoke(context.Background(), fngate.Use(hello, logging), fngatetest.Request{Function: "hello", RequestID: "req-1"})
+	fmt.Println(string(res.Body))
+	// Output:
+	// level=INFO msg=invoked function=hello request_id=req-1 failed=false
+	// hello
+}
+
+// Errors steer the retries of asynchronous invocations.
+func ExampleRetryAfter() {
+	errBusy := errors.New("upstream busy")
+	charge := fngate.HandlerFunc(func(_ context.Context, ev *fngate.Event) (any, error) {
+		if ev.Headers["x-card"] == "" {
+			return nil, fngate.Permanent(errors.New("no card")) // retrying cannot help
+		}
+		return nil, fngate.RetryAfter(30*time.Second, errBusy)
+	})
+	_, err := fngatetest.Invoke(context.Background(), charge, fngatetest.Request{})
+	fmt.Println(err, fngate.IsPermanent(err))
+	_, err = fngatetest.Invoke(context.Background(), charge, fngatetest.Request{Headers: map[string][]string{"X-Card": {"4242"}}})
+	var ra *fngate.RetryAfterError
+	fmt.Println(errors.As(err, &ra), ra.After, errors.Is(err, errBusy))
+	// Output:
+	// no card true
+	// true 30s true
+}

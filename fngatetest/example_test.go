@@ -1,0 +1,45 @@
+package fngatetest_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/fngate/fngate"
+	"github.com/fngate/fngate/fngatetest"
+)
+
+// The handler sees the event the gateway would send: lower-case header
+// names, the last value of a repeated query key, the function's name in the
+// request context.
+func ExampleInvoke() {
+	h := fngate.HandlerFunc(func(ctx context.Context, ev *fngate.Event) (any, error) {
+		return map[string]any{
+			"method":   ev.HTTPMethod,
+			"path":     ev.Path,
+			"tag":      ev.QueryStringParameters["tag"],
+			"tags":     ev.MultiValueQueryStringParameters["tag"],
+			"type":     ev.Headers["content-type"],
+			"body":     ev.Body,
+			"function": ev.RequestContext.FunctionName,
+		}, nil
+	})
+	res, err := fngatetest.Invoke(context.Background(), h, fngatetest.Request{
+		Method:   "POST",
+		Path:     "/orders",
+		Query:    url.Values{"tag": {"a", "b"}},
+		Headers:  http.Header{"Content-Type": {"text/plain"}},
+		Body:     []byte("tea"),
+		Function: "orders",
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(res.Status, res.Header.Get("Content-Type"))
+	fmt.Println(string(res.Body))
+	// Output:
+	// 200 application/json
+	// {"body":"tea","function":"orders","method":"POST","path":"/orders","tag":"b","tags":["a","b"],"type":"text/plain"}
+}
