@@ -16,7 +16,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
@@ -26,6 +25,7 @@ import (
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/builtin"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 var asyncHeader = http.Header{"X-Invocation-Type": {"async"}}
@@ -129,9 +129,9 @@ func TestAsyncRetriesThenDead(t *testing.T) {
 	var broken atomic.Bool
 	broken.Store(true)
 	var runs atomic.Int64
-	s.Worker(worker.Config{}, map[string]fngate.Handler{
-		"echo": fngate.HandlerFunc(builtin.Echo),
-		"flaky": fngate.HandlerFunc(func(ctx context.Context, ev *event.Event) (any, error) {
+	s.Worker(worker.Config{}, map[string]sdk.Handler{
+		"echo": sdk.HandlerFunc(builtin.Echo),
+		"flaky": sdk.HandlerFunc(func(ctx context.Context, ev *event.Event) (any, error) {
 			runs.Add(1)
 			if broken.Load() {
 				mu.Lock()
@@ -247,11 +247,11 @@ func TestAsyncPermanentAndRetryAfter(t *testing.T) {
 	gw := s.Gateway(gateway.Config{})
 	var busyTimes []time.Time
 	var mu sync.Mutex
-	s.Worker(worker.Config{}, map[string]fngate.Handler{
-		"perm": fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
-			return nil, fngate.Permanent(errors.New("bad order"))
+	s.Worker(worker.Config{}, map[string]sdk.Handler{
+		"perm": sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+			return nil, sdk.Permanent(errors.New("bad order"))
 		}),
-		"busy": fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+		"busy": sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			busyTimes = append(busyTimes, time.Now())
@@ -281,8 +281,8 @@ func TestAsyncWorkerKilledMidInvocation(t *testing.T) {
 	hang := make(chan struct{})
 	t.Cleanup(func() { close(hang) })
 	var runs atomic.Int64
-	first := s.Worker(worker.Config{}, map[string]fngate.Handler{
-		"job": fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+	first := s.Worker(worker.Config{}, map[string]sdk.Handler{
+		"job": sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 			runs.Add(1)
 			started <- struct{}{}
 			<-hang // a worker that never finishes: it is killed below
@@ -293,8 +293,8 @@ func TestAsyncWorkerKilledMidInvocation(t *testing.T) {
 	testenv.Recv(t, started, 10*time.Second, "the first worker started the job")
 	// Kill it: its connection drops with the invocation unacknowledged.
 	first.Kill()
-	s.Worker(worker.Config{}, map[string]fngate.Handler{
-		"job": fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+	s.Worker(worker.Config{}, map[string]sdk.Handler{
+		"job": sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 			runs.Add(1)
 			return "done", nil
 		}),
@@ -367,14 +367,14 @@ func TestAsyncTenThousandWhileNoWorker(t *testing.T) {
 	}
 	var mu sync.Mutex
 	runs := map[string]int{}
-	count := fngate.HandlerFunc(func(ctx context.Context, ev *event.Event) (any, error) {
+	count := sdk.HandlerFunc(func(ctx context.Context, ev *event.Event) (any, error) {
 		mu.Lock()
 		runs[ev.RequestContext.RequestID]++
 		mu.Unlock()
 		return "ok", nil
 	})
 	for range 2 {
-		s.Worker(worker.Config{}, map[string]fngate.Handler{"count": count})
+		s.Worker(worker.Config{}, map[string]sdk.Handler{"count": count})
 	}
 	testenv.Eventually(t, 3*time.Minute, "every invocation ran", func() bool {
 		mu.Lock()
@@ -462,8 +462,8 @@ func TestSyncFailuresRecordedAndReplayed(t *testing.T) {
 	gw := s.Gateway(gateway.Config{})
 	var broken atomic.Bool
 	broken.Store(true)
-	s.Worker(worker.Config{}, map[string]fngate.Handler{
-		"pay": fngate.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
+	s.Worker(worker.Config{}, map[string]sdk.Handler{
+		"pay": sdk.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
 			if broken.Load() {
 				return nil, errors.New("card processor down")
 			}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
@@ -21,6 +20,7 @@ import (
 	"github.com/fngate/fngate/shared/subject"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 // TestClusterLeaderKilled runs fngate on a three-node JetStream cluster
@@ -40,14 +40,14 @@ func TestClusterLeaderKilled(t *testing.T) {
 	gw := s.Gateway(gateway.Config{NoWorkerWait: 5 * time.Second})
 	var mu sync.Mutex
 	runs := map[string]int{}
-	count := fngate.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
+	count := sdk.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
 		mu.Lock()
 		runs[ev.RequestContext.RequestID]++
 		mu.Unlock()
 		return "ok", nil
 	})
-	s.Worker(worker.Config{}, map[string]fngate.Handler{"count": count})
-	s.Worker(worker.Config{}, map[string]fngate.Handler{"count": count})
+	s.Worker(worker.Config{}, map[string]sdk.Handler{"count": count})
+	s.Worker(worker.Config{}, map[string]sdk.Handler{"count": count})
 
 	// Which node leads the invocation stream?
 	js, err := jetstream.New(s.Conn())

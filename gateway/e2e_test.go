@@ -13,7 +13,6 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
@@ -21,6 +20,7 @@ import (
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/builtin"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 func TestMain(m *testing.M) {
@@ -141,8 +141,8 @@ func TestDomainAndPathMatching(t *testing.T) {
 		r("shop.example.com", "/api", "shop-api"),
 		route.Route{Domain: "*", Path: "/strip/me", Function: "stripped", StripPrefix: true},
 	)
-	echo := fngate.HandlerFunc(builtin.Echo)
-	s.Worker(worker.Config{}, map[string]fngate.Handler{
+	echo := sdk.HandlerFunc(builtin.Echo)
+	s.Worker(worker.Config{}, map[string]sdk.Handler{
 		"any-root": echo, "any-api": echo, "any-users": echo, "default-api": echo, "shop-api": echo, "stripped": echo,
 	})
 	gw := s.Gateway(gateway.Config{DefaultDomains: []string{"localhost", "127.0.0.1"}})
@@ -208,7 +208,7 @@ func assertError(t *testing.T, resp *gt.Response, status int, code string) {
 func TestFailures(t *testing.T) {
 	t.Parallel()
 	var calls atomic.Int64
-	counting := fngate.HandlerFunc(func(ctx context.Context, ev *event.Event) (any, error) {
+	counting := sdk.HandlerFunc(func(ctx context.Context, ev *event.Event) (any, error) {
 		calls.Add(1)
 		return builtin.Echo(ctx, ev)
 	})
@@ -219,9 +219,9 @@ func TestFailures(t *testing.T) {
 		r("*", "/counted", "counted"),
 		r("*", "/nobody", "nobody-serves-this"),
 	)
-	s.Worker(worker.Config{}, map[string]fngate.Handler{
-		"sleep": fngate.HandlerFunc(builtin.Sleep), "panic": fngate.HandlerFunc(builtin.Panic),
-		"fail": fngate.HandlerFunc(builtin.Fail), "counted": counting,
+	s.Worker(worker.Config{}, map[string]sdk.Handler{
+		"sleep": sdk.HandlerFunc(builtin.Sleep), "panic": sdk.HandlerFunc(builtin.Panic),
+		"fail": sdk.HandlerFunc(builtin.Fail), "counted": counting,
 	})
 	gw := s.Gateway(gateway.Config{MaxBodyBytes: 1024, MaxHeaderBytes: 2048, NoWorkerWait: 300 * time.Millisecond})
 
@@ -313,7 +313,7 @@ func TestNoWorkerYetThenWorkerStarts(t *testing.T) {
 	// Start the worker only once the request is waiting in the gateway (in
 	// flight with no worker to answer it), from the test's goroutine.
 	testenv.Eventually(t, 5*time.Second, "request waiting for a worker", func() bool { return gw.InFlight() > 0 })
-	s.Worker(worker.Config{}, map[string]fngate.Handler{"late": fngate.HandlerFunc(builtin.Echo)})
+	s.Worker(worker.Config{}, map[string]sdk.Handler{"late": sdk.HandlerFunc(builtin.Echo)})
 	if resp := call.Wait(t, 30*time.Second); resp.Status != 200 {
 		t.Fatalf("request while the worker was starting = %d %s", resp.Status, resp.Body)
 	}
@@ -325,8 +325,8 @@ func TestThreeWorkersShareAndDrain(t *testing.T) {
 	var served [3]atomic.Int64
 	workers := make([]*worker.Worker, 3)
 	for i := range workers {
-		workers[i] = s.Worker(worker.Config{}, map[string]fngate.Handler{
-			"work": fngate.HandlerFunc(func(ctx context.Context, ev *event.Event) (any, error) {
+		workers[i] = s.Worker(worker.Config{}, map[string]sdk.Handler{
+			"work": sdk.HandlerFunc(func(ctx context.Context, ev *event.Event) (any, error) {
 				served[i].Add(1)
 				select { // long enough that a drain catches invocations in flight
 				case <-time.After(20 * time.Millisecond):

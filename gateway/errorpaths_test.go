@@ -10,7 +10,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
@@ -20,6 +19,7 @@ import (
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/builtin"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 // bare serves a gateway made from d alone on loopback until the test ends
@@ -147,8 +147,8 @@ func TestAsyncLongJobRunsOnce(t *testing.T) {
 	}
 	gw := s.Gateway(gateway.Config{})
 	var runs atomic.Int64
-	s.Worker(worker.Config{}, map[string]fngate.Handler{
-		"long": fngate.HandlerFunc(func(ctx context.Context, _ *event.Event) (any, error) {
+	s.Worker(worker.Config{}, map[string]sdk.Handler{
+		"long": sdk.HandlerFunc(func(ctx context.Context, _ *event.Event) (any, error) {
 			runs.Add(1)
 			timer := time.NewTimer(run) // the job's work, not a wait for state
 			defer timer.Stop()

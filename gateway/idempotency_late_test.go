@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 // giveUp sends a keyed POST whose client gives up after 100ms, either by
@@ -57,7 +57,7 @@ func TestIdempotencyClientGivesUp(t *testing.T) {
 	s := gt.New(t, r("*", "/pay", "pay"))
 	gw := s.Gateway(gateway.Config{})
 	pay := &counter{pause: 300 * time.Millisecond}
-	s.Worker(worker.Config{}, map[string]fngate.Handler{"pay": pay})
+	s.Worker(worker.Config{}, map[string]sdk.Handler{"pay": pay})
 	for i, how := range []string{"context", "client-timeout"} {
 		k := "order-" + how
 		start := time.Now()
@@ -87,12 +87,12 @@ func TestIdempotencyGatewayTimeout(t *testing.T) {
 	gw := s.Gateway(gateway.Config{})
 	pay := &counter{pause: 300 * time.Millisecond} // ignores its deadline
 	var obeyed atomic.Int64
-	obey := fngate.HandlerFunc(func(ctx context.Context, _ *event.Event) (any, error) {
+	obey := sdk.HandlerFunc(func(ctx context.Context, _ *event.Event) (any, error) {
 		obeyed.Add(1)
 		<-ctx.Done() // stops at its deadline: a FUNCTION_TIMEOUT
 		return nil, ctx.Err()
 	})
-	s.Worker(worker.Config{}, map[string]fngate.Handler{"pay": pay, "obey": obey})
+	s.Worker(worker.Config{}, map[string]sdk.Handler{"pay": pay, "obey": obey})
 
 	start := time.Now()
 	assertError(t, gt.Do(t, "POST", gw.URL+"/pay", "", key("t1"), []byte("x")), 504, "TIMEOUT")
@@ -128,7 +128,7 @@ func TestIdempotencySetCookieScope(t *testing.T) {
 		route.Route{Domain: "*", Path: "/mine", Function: "login", Idempotency: &route.Idempotency{ScopeByCaller: true}},
 	)
 	gw := s.Gateway(gateway.Config{})
-	s.Worker(worker.Config{}, map[string]fngate.Handler{"login": fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+	s.Worker(worker.Config{}, map[string]sdk.Handler{"login": sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 		return &event.Response{StatusCode: 200, Headers: map[string]string{"set-cookie": "session=secret; HttpOnly", "X-Kept": "1"}, Body: "welcome"}, nil
 	})})
 	alice := http.Header{"Idempotency-Key": {"c1"}, "Authorization": {"Bearer alice"}}

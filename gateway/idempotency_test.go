@@ -14,7 +14,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
@@ -23,6 +22,7 @@ import (
 	"github.com/fngate/fngate/shared/subject"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 func key(k string) http.Header { return http.Header{"Idempotency-Key": {k}} }
@@ -50,7 +50,7 @@ func TestIdempotencyConcurrentRunsOnce(t *testing.T) {
 	s := gt.New(t, r("*", "/pay", "pay"))
 	gw := s.Gateway(gateway.Config{})
 	pay := &counter{pause: 300 * time.Millisecond}
-	s.Worker(worker.Config{}, map[string]fngate.Handler{"pay": pay})
+	s.Worker(worker.Config{}, map[string]sdk.Handler{"pay": pay})
 
 	const n = 50
 	resps := make([]*gt.Response, n)
@@ -110,7 +110,7 @@ func TestIdempotencySemantics(t *testing.T) {
 	)
 	gw := s.Gateway(gateway.Config{NoWorkerWait: 200 * time.Millisecond})
 	a, b, slow := &counter{}, &counter{}, &counter{pause: 400 * time.Millisecond}
-	s.Worker(worker.Config{}, map[string]fngate.Handler{"a": a, "b": b, "slow": slow})
+	s.Worker(worker.Config{}, map[string]sdk.Handler{"a": a, "b": b, "slow": slow})
 
 	// Different payload, same key: 422, nothing runs.
 	gt.Do(t, "POST", gw.URL+"/a", "", key("k1"), []byte("x"))
@@ -164,7 +164,7 @@ func TestIdempotencySemantics(t *testing.T) {
 	// A gateway-side failure is not stored: the retry runs.
 	assertError(t, gt.Do(t, "POST", gw.URL+"/late", "", key("L"), nil), 503, "NO_WORKER")
 	late := &counter{}
-	s.Worker(worker.Config{}, map[string]fngate.Handler{"late": late})
+	s.Worker(worker.Config{}, map[string]sdk.Handler{"late": late})
 	if resp := gt.Do(t, "POST", gw.URL+"/late", "", key("L"), nil); resp.Status != 201 || late.runs.Load() != 1 {
 		t.Fatalf("retry after 503 = %d, runs %d", resp.Status, late.runs.Load())
 	}
@@ -176,7 +176,7 @@ func TestIdempotencyExpiry(t *testing.T) {
 	s.Idempotency = store.NewIdempotency(s.Redis.Client(), 300*time.Millisecond)
 	gw := s.Gateway(gateway.Config{})
 	a := &counter{}
-	s.Worker(worker.Config{}, map[string]fngate.Handler{"a": a})
+	s.Worker(worker.Config{}, map[string]sdk.Handler{"a": a})
 	gt.Do(t, "POST", gw.URL+"/a", "", key("e"), nil)
 	if resp := gt.Do(t, "POST", gw.URL+"/a", "", key("e"), nil); resp.Header.Get("Idempotent-Replayed") != "true" {
 		t.Fatal("no replay before expiry")
@@ -195,7 +195,7 @@ func TestIdempotencyRedisOutage(t *testing.T) {
 	)
 	gw := s.Gateway(gateway.Config{})
 	a := &counter{}
-	s.Worker(worker.Config{}, map[string]fngate.Handler{"a": a})
+	s.Worker(worker.Config{}, map[string]sdk.Handler{"a": a})
 	if resp := gt.Do(t, "POST", gw.URL+"/a", "", key("before"), nil); resp.Status != 201 {
 		t.Fatal(resp.Status)
 	}
@@ -231,7 +231,7 @@ func TestIdempotencyAsync(t *testing.T) {
 	s := gt.New(t, route.Route{Domain: "*", Path: "/job", Function: "job", Mode: "async"})
 	gw := s.Gateway(gateway.Config{})
 	job := &counter{}
-	s.Worker(worker.Config{}, map[string]fngate.Handler{"job": job})
+	s.Worker(worker.Config{}, map[string]sdk.Handler{"job": job})
 	id := acceptOK(t, gw.URL+"/job", key("j1"), "payload")
 	resp := gt.Do(t, "POST", gw.URL+"/job", "", key("j1"), []byte("payload"))
 	if resp.Status != 202 || resp.Header.Get("X-Invocation-Id") != id || resp.Header.Get("Idempotent-Replayed") != "true" ||
@@ -254,7 +254,7 @@ func TestAsyncLostAckRedelivery(t *testing.T) {
 	s := gt.New(t, route.Route{Domain: "*", Path: "/job", Function: "job", Mode: "async"})
 	gw := s.Gateway(gateway.Config{})
 	job := &counter{}
-	s.Worker(worker.Config{}, map[string]fngate.Handler{"job": job})
+	s.Worker(worker.Config{}, map[string]sdk.Handler{"job": job})
 	id := acceptOK(t, gw.URL+"/job", nil, "x")
 	waitStatus(t, gw, id, store.StatusSucceeded, 10*time.Second)
 	// The same invocation arrives again, as JetStream redelivers a message

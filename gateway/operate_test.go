@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
@@ -19,6 +18,7 @@ import (
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/builtin"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 func TestOperateEndpoints(t *testing.T) {
@@ -109,9 +109,9 @@ func TestTraceContextPropagation(t *testing.T) {
 	s := gt.New(t, r("*", "/t", "t"), route.Route{Domain: "*", Path: "/ta", Function: "t", Mode: "async"})
 	gw := s.Gateway(gateway.Config{})
 	seen := make(chan [2]string, 4)
-	s.Worker(worker.Config{}, map[string]fngate.Handler{
-		"t": fngate.HandlerFunc(func(ctx context.Context, ev *event.Event) (any, error) {
-			info, _ := fngate.InfoFrom(ctx)
+	s.Worker(worker.Config{}, map[string]sdk.Handler{
+		"t": sdk.HandlerFunc(func(ctx context.Context, ev *event.Event) (any, error) {
+			info, _ := sdk.InfoFrom(ctx)
 			seen <- [2]string{info.TraceParent, ev.RequestContext.TraceParent}
 			return "ok", nil
 		}),
@@ -174,7 +174,7 @@ func TestCORS(t *testing.T) {
 	)
 	gw := s.Gateway(gateway.Config{})
 	var calls atomic.Int64
-	s.Worker(worker.Config{}, map[string]fngate.Handler{"f": fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+	s.Worker(worker.Config{}, map[string]sdk.Handler{"f": sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 		calls.Add(1)
 		return "ok", nil
 	})})
@@ -219,9 +219,9 @@ func TestFunctionsFromHeartbeats(t *testing.T) {
 	// TTL 6s: its last beat was at most 2s before the drain, so a worker
 	// gone within 3s of it was removed by its leaving beat, not by expiry.
 	fast := worker.Config{HeartbeatInterval: 2 * time.Second}
-	sleep := fngate.HandlerFunc(builtin.Sleep)
-	w1 := s.Worker(fast, map[string]fngate.Handler{"sleep": sleep, "echo": fngate.HandlerFunc(builtin.Echo)})
-	s.Worker(fast, map[string]fngate.Handler{"sleep": sleep})
+	sleep := sdk.HandlerFunc(builtin.Sleep)
+	w1 := s.Worker(fast, map[string]sdk.Handler{"sleep": sleep, "echo": sdk.HandlerFunc(builtin.Echo)})
+	s.Worker(fast, map[string]sdk.Handler{"sleep": sleep})
 	get := func() map[string]gateway.FunctionLoad { return functionsByName(t, gw.AdminURL) }
 	testenv.Eventually(t, 5*time.Second, "both workers listed", func() bool {
 		m := get()

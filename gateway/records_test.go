@@ -13,7 +13,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
@@ -22,6 +21,7 @@ import (
 	"github.com/fngate/fngate/shared/subject"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 // TestPublicRecordShowsCodes: functions that fail with secrets and file
@@ -37,14 +37,14 @@ func TestPublicRecordShowsCodes(t *testing.T) {
 		route.Route{Domain: "*", Path: "/unwell", Function: "unwell", Mode: "async", Retry: once},
 	)
 	gw := s.Gateway(gateway.Config{})
-	s.Worker(worker.Config{}, map[string]fngate.Handler{
-		"leaky": fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+	s.Worker(worker.Config{}, map[string]sdk.Handler{
+		"leaky": sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 			return nil, errors.New("connect postgres://app:hunter2@10.0.0.7/db failed at /srv/app/billing.go:42")
 		}),
-		"panicky": fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+		"panicky": sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 			panic("token=s3cr3t-token")
 		}),
-		"unwell": fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+		"unwell": sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 			return &event.Response{StatusCode: 503, Body: "secret-body from /srv/app"}, nil
 		}),
 	})
@@ -80,8 +80,8 @@ func TestPublicRecordShowsCodes(t *testing.T) {
 	}
 	// A callback target is told the code and the fixed text, too.
 	s.Async.CallbackAllow = []string{"127.0.0.1"}
-	s.Worker(worker.Config{}, map[string]fngate.Handler{
-		"leaky2": fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+	s.Worker(worker.Config{}, map[string]sdk.Handler{
+		"leaky2": sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 			return nil, errors.New("password hunter2 in /srv/app/billing.go:42")
 		}),
 	})
@@ -171,17 +171,17 @@ func TestStoredEventRedacted(t *testing.T) {
 	)
 	var mu sync.Mutex
 	seen := map[string]map[string]string{} // body -> headers the function got
-	s.Worker(worker.Config{}, map[string]fngate.Handler{
-		"seen": fngate.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
+	s.Worker(worker.Config{}, map[string]sdk.Handler{
+		"seen": sdk.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			seen[ev.Body] = ev.Headers
 			return "ok", nil
 		}),
-		"fails": fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+		"fails": sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 			return nil, errors.New("down")
 		}),
-		"deny": fngate.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
+		"deny": sdk.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
 			if ev.Headers["authorization"] != "Bearer top-secret-token" {
 				return nil, errors.New("the function did not get the credentials")
 			}

@@ -17,12 +17,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/shared/egress"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/shared/subject"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 // RecordStore keeps invocation records; *store.Invocations is one.
@@ -231,7 +231,7 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 		return
 	}
 
-	ctx, cancel := context.WithTimeout(fngate.WithInfo(bg, fngate.Info{RequestID: h.Get(subject.HeaderRequestID), FunctionName: f.name, TraceParent: h.Get(subject.HeaderTraceParent)}), p.timeout)
+	ctx, cancel := context.WithTimeout(sdk.WithInfo(bg, sdk.Info{RequestID: h.Get(subject.HeaderRequestID), FunctionName: f.name, TraceParent: h.Get(subject.HeaderTraceParent)}), p.timeout)
 	stopBeat := w.heartbeat(m)
 	start := time.Now()
 	reply, runErr := w.run(ctx, f, m.Data())
@@ -271,8 +271,8 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 	if runErr != nil {
 		fe := errorOf(ctx, runErr)
 		ae.Code, ae.Error = fe.Code, fe.Message
-		permanent = fngate.IsPermanent(runErr)
-		var ra *fngate.RetryAfterError
+		permanent = sdk.IsPermanent(runErr)
+		var ra *sdk.RetryAfterError
 		if errors.As(runErr, &ra) {
 			retryAfter = ra.After
 		}

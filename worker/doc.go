@@ -7,7 +7,7 @@
 // with no coordination. The deadline of the HTTP call arrives in a NATS
 // header and becomes the handler's context deadline; the request id,
 // function name and trace context reach the handler through
-// fngate.InfoFrom. A handler's result becomes the reply by the rule of
+// sdk.InfoFrom. A handler's result becomes the reply by the rule of
 // package event (event.FromGo). A runtime for another language plugs in as
 // a [RawHandler], which gets the event JSON unparsed and whose results follow
 // the CloudBase rule (event.FromValue), as the Node.js runtime (package

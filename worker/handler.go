@@ -3,7 +3,7 @@ package worker
 import (
 	"context"
 
-	"github.com/fngate/fngate"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 // RawHandler is implemented by handlers that take the event as the JSON the
@@ -13,6 +13,6 @@ import (
 // A runtime's result follows the CloudBase rule (event.FromValue): a
 // json.RawMessage object with a statusCode key is an envelope.
 type RawHandler interface {
-	fngate.Handler
+	sdk.Handler
 	InvokeRaw(ctx context.Context, event []byte) (any, error)
 }

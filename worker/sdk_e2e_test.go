@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/worker"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 // created is a result that happens to have a statusCode field, like a
@@ -34,10 +34,10 @@ func TestJSONResultWithStatusCodeOverHTTP(t *testing.T) {
 		route.Route{Domain: "*", Path: "/func", Function: "func"},
 		route.Route{Domain: "*", Path: "/raw", Function: "raw"},
 	)
-	s.Worker(worker.Config{}, map[string]fngate.Handler{
-		"json": fngate.JSON(func(context.Context, *event.Event, struct{}) (created, error) { return res, nil }),
-		"func": fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) { return res, nil }),
-		"raw": fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+	s.Worker(worker.Config{}, map[string]sdk.Handler{
+		"json": sdk.JSON(func(context.Context, *event.Event, struct{}) (created, error) { return res, nil }),
+		"func": sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) { return res, nil }),
+		"raw": sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 			b, err := json.Marshal(res)
 			return json.RawMessage(b), err
 		}),

@@ -13,9 +13,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/subject"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 // Config configures a Worker. The zero value is usable.
@@ -69,7 +69,7 @@ func WithConcurrency(n int) Option { return func(f *function) { f.concurrency = 
 
 type function struct {
 	name        string
-	handler     fngate.Handler
+	handler     sdk.Handler
 	concurrency int
 	sem         chan struct{}
 	sub         *nats.Subscription
@@ -113,7 +113,7 @@ func New(nc *nats.Conn, cfg Config) (*Worker, error) {
 }
 
 // Handle registers h as function name. It must be called before Start.
-func (w *Worker) Handle(name string, h fngate.Handler, opts ...Option) error {
+func (w *Worker) Handle(name string, h sdk.Handler, opts ...Option) error {
 	if !subject.ValidFunction(name) {
 		return fmt.Errorf("worker: %w: %q", subject.ErrInvalidFunction, name)
 	}
@@ -219,7 +219,7 @@ func (w *Worker) InFlight(function string) int64 {
 func (w *Worker) serve(f *function, m *nats.Msg) {
 	start := time.Now()
 	reqID := m.Header.Get(subject.HeaderRequestID)
-	ctx := fngate.WithInfo(context.Background(), fngate.Info{RequestID: reqID, FunctionName: f.name, TraceParent: m.Header.Get(subject.HeaderTraceParent)})
+	ctx := sdk.WithInfo(context.Background(), sdk.Info{RequestID: reqID, FunctionName: f.name, TraceParent: m.Header.Get(subject.HeaderTraceParent)})
 	if ms, err := strconv.ParseInt(m.Header.Get(subject.HeaderDeadline), 10, 64); err == nil {
 		deadline := time.UnixMilli(ms)
 		if !deadline.After(start) {
@@ -287,7 +287,7 @@ func (w *Worker) run(ctx context.Context, f *function, data []byte) (*event.Repl
 	} else {
 		ev, derr := event.Decode(data)
 		if derr != nil {
-			return nil, fngate.Permanent(&event.Error{Code: event.CodeInvalidEvent, Message: derr.Error()})
+			return nil, sdk.Permanent(&event.Error{Code: event.CodeInvalidEvent, Message: derr.Error()})
 		}
 		res, err = call(ctx, f.handler, ev)
 	}
@@ -311,7 +311,7 @@ func errorOf(ctx context.Context, err error) *event.Error {
 }
 
 // call runs h, turning a panic into an error.
-func call(ctx context.Context, h fngate.Handler, ev *event.Event) (res any, err error) {
+func call(ctx context.Context, h sdk.Handler, ev *event.Event) (res any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = &event.Error{Code: event.CodeFunctionError, Message: fmt.Sprintf("panic: %v\n%s", p, debug.Stack())}

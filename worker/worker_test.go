@@ -13,11 +13,11 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/subject"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -53,23 +53,23 @@ func TestErrorsAndResults(t *testing.T) {
 	ns := testenv.NATS(t)
 	w := newWorker(t, testenv.Conn(t, ns), worker.Config{})
 	var gotDeadline time.Time
-	var gotInfo fngate.Info
-	must(t, w.Handle("ok", fngate.HandlerFunc(func(ctx context.Context, ev *event.Event) (any, error) {
+	var gotInfo sdk.Info
+	must(t, w.Handle("ok", sdk.HandlerFunc(func(ctx context.Context, ev *event.Event) (any, error) {
 		gotDeadline, _ = ctx.Deadline()
-		gotInfo, _ = fngate.InfoFrom(ctx)
+		gotInfo, _ = sdk.InfoFrom(ctx)
 		return map[string]string{"path": ev.Path}, nil
 	})))
-	must(t, w.Handle("boom", fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) { panic("boom") })))
-	must(t, w.Handle("err", fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) { return nil, errors.New("nope") })))
-	must(t, w.Handle("load", fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+	must(t, w.Handle("boom", sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) { panic("boom") })))
+	must(t, w.Handle("err", sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) { return nil, errors.New("nope") })))
+	must(t, w.Handle("load", sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 		return nil, &event.Error{Code: event.CodeLoadError, Message: "syntax"}
 	})))
-	must(t, w.Handle("late", fngate.HandlerFunc(func(ctx context.Context, _ *event.Event) (any, error) {
+	must(t, w.Handle("late", sdk.HandlerFunc(func(ctx context.Context, _ *event.Event) (any, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	})))
 	type in struct{ N int }
-	must(t, w.Handle("typed", fngate.JSON(func(_ context.Context, _ *event.Event, v in) (in, error) { return in{v.N * 2}, nil })))
+	must(t, w.Handle("typed", sdk.JSON(func(_ context.Context, _ *event.Event, v in) (in, error) { return in{v.N * 2}, nil })))
 	must(t, w.Start(context.Background()))
 	t.Cleanup(func() { _ = w.Drain(context.Background()) })
 	nc := testenv.Conn(t, ns)
@@ -142,7 +142,7 @@ func TestConcurrencyLimit(t *testing.T) {
 	ns := testenv.NATS(t)
 	w := newWorker(t, testenv.Conn(t, ns), worker.Config{})
 	var cur, peak atomic.Int64
-	must(t, w.Handle("limited", fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+	must(t, w.Handle("limited", sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 		n := cur.Add(1)
 		for {
 			p := peak.Load()
@@ -177,7 +177,7 @@ func TestDrainAnswersWhatItHolds(t *testing.T) {
 	w := newWorker(t, testenv.Conn(t, ns), worker.Config{})
 	release := make(chan struct{})
 	var started atomic.Int64
-	must(t, w.Handle("held", fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+	must(t, w.Handle("held", sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 		started.Add(1)
 		<-release
 		return "done", nil
@@ -235,7 +235,7 @@ func TestHandleValidation(t *testing.T) {
 	t.Parallel()
 	ns := testenv.NATS(t)
 	w := newWorker(t, testenv.Conn(t, ns), worker.Config{})
-	h := fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) { return nil, nil })
+	h := sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) { return nil, nil })
 	if err := w.Handle("Bad.Name", h); !errors.Is(err, subject.ErrInvalidFunction) {
 		t.Errorf("invalid name: %v", err)
 	}
@@ -273,7 +273,7 @@ func TestSlowCallDoesNotHoldUpOthers(t *testing.T) {
 	w := newWorker(t, testenv.Conn(t, ns), worker.Config{})
 	release := make(chan struct{})
 	held := make(chan struct{}, 8)
-	must(t, w.Handle("mixed", fngate.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
+	must(t, w.Handle("mixed", sdk.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
 		if ev.Path == "/slow" {
 			held <- struct{}{}
 			<-release

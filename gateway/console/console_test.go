@@ -13,13 +13,13 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/gateway"
 	"github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/worker"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 const token = "console-test-token"
@@ -40,11 +40,11 @@ func newStack(t *testing.T) *stack {
 	s := &stack{Stack: gatewaytest.New(t)}
 	s.gw = s.Gateway(gateway.Config{AdminToken: token})
 	s.console = strings.Replace(s.gw.AdminURL, "127.0.0.1", "localhost", 1)
-	s.Worker(worker.Config{}, map[string]fngate.Handler{
-		"hello": fngate.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
+	s.Worker(worker.Config{}, map[string]sdk.Handler{
+		"hello": sdk.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
 			return "hello from " + ev.Path, nil
 		}),
-		"flaky": fngate.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+		"flaky": sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 			if !s.fixed.Load() {
 				return nil, errors.New("downstream is down")
 			}

@@ -24,13 +24,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/gateway"
 	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 // Stack is one NATS server and one Redis shared by any number of gateways
@@ -208,7 +208,7 @@ func (s *Stack) Gateway(cfg gateway.Config) *Gateway {
 // Worker starts a worker serving fns on its own NATS connection, as a
 // separate worker process would. It is drained at cleanup unless the test
 // drained it already.
-func (s *Stack) Worker(cfg worker.Config, fns map[string]fngate.Handler) *worker.Worker {
+func (s *Stack) Worker(cfg worker.Config, fns map[string]sdk.Handler) *worker.Worker {
 	t := s.T
 	t.Helper()
 	nc := s.conn(append([]nats.Option{nats.Name("worker")}, s.WorkerNATS...)...)

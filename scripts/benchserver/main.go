@@ -48,7 +48,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/gateway"
 	"github.com/fngate/fngate/shared/gctune"
 	"github.com/fngate/fngate/shared/natsserver"
@@ -58,6 +57,7 @@ import (
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/builtin"
 	"github.com/fngate/fngate/worker/node"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 func main() {
@@ -231,7 +231,7 @@ func run(redisURL, storeDir string) error {
 	if err != nil {
 		return err
 	}
-	if err := w.Handle("echo", fngate.HandlerFunc(builtin.Echo)); err != nil {
+	if err := w.Handle("echo", sdk.HandlerFunc(builtin.Echo)); err != nil {
 		return err
 	}
 	if err := w.Handle("node-echo", rt.Handler("node-echo"), worker.WithConcurrency(rt.Concurrency()), worker.Concurrent()); err != nil {
@@ -333,7 +333,7 @@ func drain(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, invs *sto
 	if err != nil {
 		return nil, err
 	}
-	if err := w.Handle("echo", fngate.HandlerFunc(builtin.Echo)); err != nil {
+	if err := w.Handle("echo", sdk.HandlerFunc(builtin.Echo)); err != nil {
 		return nil, err
 	}
 	if err := w.EnableAsync(worker.AsyncConfig{JetStream: wjs, Records: invs}); err != nil {
@@ -425,7 +425,7 @@ func runCPUWorker(natsURL, fn string) error {
 	if err != nil {
 		return err
 	}
-	if err := w.Handle(fn, fngate.HandlerFunc(builtin.CPU)); err != nil {
+	if err := w.Handle(fn, sdk.HandlerFunc(builtin.CPU)); err != nil {
 		return err
 	}
 	if err := w.Start(ctx); err != nil {

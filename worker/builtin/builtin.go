@@ -14,22 +14,22 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 // Functions returns every built-in function by name.
-func Functions() map[string]fngate.Handler {
-	return map[string]fngate.Handler{
-		"echo":    fngate.HandlerFunc(Echo),
-		"hello":   fngate.HandlerFunc(Hello),
-		"process": fngate.JSON(Process),
-		"users":   fngate.HandlerFunc(Users),
-		"mirror":  fngate.HandlerFunc(Mirror),
-		"sleep":   fngate.HandlerFunc(Sleep),
-		"fail":    fngate.HandlerFunc(Fail),
-		"panic":   fngate.HandlerFunc(Panic),
-		"cpu":     fngate.HandlerFunc(CPU),
+func Functions() map[string]sdk.Handler {
+	return map[string]sdk.Handler{
+		"echo":    sdk.HandlerFunc(Echo),
+		"hello":   sdk.HandlerFunc(Hello),
+		"process": sdk.JSON(Process),
+		"users":   sdk.HandlerFunc(Users),
+		"mirror":  sdk.HandlerFunc(Mirror),
+		"sleep":   sdk.HandlerFunc(Sleep),
+		"fail":    sdk.HandlerFunc(Fail),
+		"panic":   sdk.HandlerFunc(Panic),
+		"cpu":     sdk.HandlerFunc(CPU),
 	}
 }
 
@@ -110,7 +110,7 @@ func Users(_ context.Context, ev *event.Event) (any, error) {
 func Mirror(_ context.Context, ev *event.Event) (any, error) {
 	b, err := ev.BodyBytes()
 	if err != nil {
-		return nil, fngate.Permanent(err)
+		return nil, sdk.Permanent(err)
 	}
 	ct := ev.Headers["content-type"]
 	if ct == "" {

@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/worker"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 // examples is the folder of the example functions, from this package's
@@ -31,7 +31,7 @@ func TestEndToEnd(t *testing.T) {
 	fixtureNames := []string{"throw", "reject", "busy", "hang", "exit", "syntax-error", "no-main", "binary"}
 	fx, _ := startFixtures(t, Config{Logger: gt.Logger(t)}, fixtureNames...)
 
-	handlers := map[string]fngate.Handler{}
+	handlers := map[string]sdk.Handler{}
 	routes := []route.Route{
 		{Domain: "*", Path: "/api/hello", Function: "hello-world"},
 		{Domain: "*", Path: "/greet", Function: "greet", Methods: []string{"GET"}},
@@ -185,7 +185,7 @@ func TestEndToEndConcurrent(t *testing.T) {
 	t.Parallel()
 	fx, _ := startFixtures(t, Config{Logger: gt.Logger(t)}, "echo")
 	stack := gt.New(t, route.Route{Domain: "*", Path: "/echo", Function: "echo"})
-	stack.Worker(worker.Config{Concurrency: 256}, map[string]fngate.Handler{"echo": fx.Handler("echo")})
+	stack.Worker(worker.Config{Concurrency: 256}, map[string]sdk.Handler{"echo": fx.Handler("echo")})
 	gw := stack.Gateway(gateway.Config{})
 	const n = 200
 	var wg sync.WaitGroup

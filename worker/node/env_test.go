@@ -12,13 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 // whoami answers what a function can see of its process: its environment,
@@ -55,7 +55,7 @@ type whoamiResult struct {
 // NATS, Redis and worker, and returns the gateway's URL.
 func serve(t *testing.T, rt *Runtime) string {
 	t.Helper()
-	handlers := map[string]fngate.Handler{}
+	handlers := map[string]sdk.Handler{}
 	var routes []route.Route
 	for _, n := range rt.Functions() {
 		handlers[n] = rt.Handler(n)

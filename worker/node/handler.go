@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/worker"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 // handler runs one function of a Runtime.
@@ -48,7 +48,7 @@ func timeoutError(ctx context.Context, msg string) error {
 }
 
 func requestID(ctx context.Context) string {
-	if i, ok := fngate.InfoFrom(ctx); ok {
+	if i, ok := sdk.InfoFrom(ctx); ok {
 		return i.RequestID
 	}
 	return ""

@@ -15,9 +15,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/subject"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 //go:embed bootstrap.js
@@ -332,7 +332,7 @@ func (r *Runtime) Concurrency() int { return r.cfg.Concurrency }
 // Handler returns the handler of function name. It implements
 // worker.RawHandler. A name that was not found answers every call with
 // FUNCTION_LOAD_ERROR.
-func (r *Runtime) Handler(name string) fngate.Handler {
+func (r *Runtime) Handler(name string) sdk.Handler {
 	return &handler{rt: r, name: name, fn: r.fns[name]}
 }
 

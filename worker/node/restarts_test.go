@@ -11,13 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 // TestRestartReasons: OnRestart hears of every process replaced, with why:
@@ -72,7 +72,7 @@ func TestRestartsMetric(t *testing.T) {
 		w.Load().NodeRestarted(function, reason)
 	}}, "exit")
 	s := gt.New(t, route.Route{Domain: "*", Path: "/exit", Function: "exit"})
-	w.Store(s.Worker(worker.Config{}, map[string]fngate.Handler{"exit": rt.Handler("exit")}))
+	w.Store(s.Worker(worker.Config{}, map[string]sdk.Handler{"exit": rt.Handler("exit")}))
 	gw := s.Gateway(gateway.Config{})
 	metrics := httptest.NewServer(w.Load().OperateHandler())
 	defer metrics.Close()

@@ -12,11 +12,11 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/shared/natsconn"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/builtin"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 // TestGatewayOverSecureNATS runs the gateway command against a NATS server
@@ -158,7 +158,7 @@ func echoWorker(ctx context.Context, t *testing.T, natsURL string, sec natsconn.
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Handle("echo", fngate.HandlerFunc(builtin.Echo)); err != nil {
+	if err := w.Handle("echo", sdk.HandlerFunc(builtin.Echo)); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Start(ctx); err != nil {

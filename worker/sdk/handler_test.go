@@ -1,4 +1,4 @@
-package fngate_test
+package sdk_test
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fngate/fngate"
-	"github.com/fngate/fngate/fngatetest"
+	"github.com/fngate/fngate/worker/sdk"
+	"github.com/fngate/fngate/worker/sdk/sdktest"
 )
 
 // TestJSONResultIsNeverAnEnvelope: the value a JSON handler returns is
@@ -25,36 +25,36 @@ func TestJSONResultIsNeverAnEnvelope(t *testing.T) {
 	type none struct{}
 	res := result{StatusCode: 201, Headers: map[string]string{"X-A": "1"}, Body: "b"}
 	cases := map[string]struct {
-		h          fngate.Handler
+		h          sdk.Handler
 		status     int
 		body, ctyp string
 	}{
-		"struct": {fngate.JSON(func(context.Context, *fngate.Event, none) (result, error) { return res, nil }),
+		"struct": {sdk.JSON(func(context.Context, *sdk.Event, none) (result, error) { return res, nil }),
 			200, `{"statusCode":201,"headers":{"X-A":"1"},"body":"b"}`, "application/json"},
-		"pointer": {fngate.JSON(func(context.Context, *fngate.Event, none) (*result, error) { return &res, nil }),
+		"pointer": {sdk.JSON(func(context.Context, *sdk.Event, none) (*result, error) { return &res, nil }),
 			200, `{"statusCode":201,"headers":{"X-A":"1"},"body":"b"}`, "application/json"},
-		"map": {fngate.JSON(func(context.Context, *fngate.Event, none) (map[string]int, error) {
+		"map": {sdk.JSON(func(context.Context, *sdk.Event, none) (map[string]int, error) {
 			return map[string]int{"statusCode": 404}, nil
 		}), 200, `{"statusCode":404}`, "application/json"},
-		"raw": {fngate.JSON(func(context.Context, *fngate.Event, none) (json.RawMessage, error) {
+		"raw": {sdk.JSON(func(context.Context, *sdk.Event, none) (json.RawMessage, error) {
 			return json.RawMessage(`{"statusCode":500}`), nil
 		}), 200, `{"statusCode":500}`, "application/json"},
-		"any raw": {fngate.JSON(func(context.Context, *fngate.Event, none) (any, error) {
+		"any raw": {sdk.JSON(func(context.Context, *sdk.Event, none) (any, error) {
 			return json.RawMessage(`{"statusCode":500}`), nil
 		}), 200, `{"statusCode":500}`, "application/json"},
-		"nil raw": {fngate.JSON(func(context.Context, *fngate.Event, none) (json.RawMessage, error) { return nil, nil }),
+		"nil raw": {sdk.JSON(func(context.Context, *sdk.Event, none) (json.RawMessage, error) { return nil, nil }),
 			200, "", ""},
-		"response": {fngate.JSON(func(context.Context, *fngate.Event, none) (*fngate.Response, error) {
-			return &fngate.Response{StatusCode: 201, Body: "made"}, nil
+		"response": {sdk.JSON(func(context.Context, *sdk.Event, none) (*sdk.Response, error) {
+			return &sdk.Response{StatusCode: 201, Body: "made"}, nil
 		}), 201, "made", "text/plain; charset=utf-8"},
-		"response value": {fngate.JSON(func(context.Context, *fngate.Event, none) (fngate.Response, error) {
-			return fngate.Response{StatusCode: 202, Body: `{"ok":true}`}, nil
+		"response value": {sdk.JSON(func(context.Context, *sdk.Event, none) (sdk.Response, error) {
+			return sdk.Response{StatusCode: 202, Body: `{"ok":true}`}, nil
 		}), 202, `{"ok":true}`, "application/json"},
-		"string": {fngate.JSON(func(context.Context, *fngate.Event, none) (string, error) { return "hi", nil }),
+		"string": {sdk.JSON(func(context.Context, *sdk.Event, none) (string, error) { return "hi", nil }),
 			200, "hi", "text/plain; charset=utf-8"},
 	}
 	for name, c := range cases {
-		r, err := fngatetest.Invoke(t.Context(), c.h, fngatetest.Request{})
+		r, err := sdktest.Invoke(t.Context(), c.h, sdktest.Request{})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -73,8 +73,8 @@ func TestJSONSameAsHandlerFunc(t *testing.T) {
 		ID         int `json:"id"`
 	}
 	v := created{StatusCode: 201, ID: 7}
-	a, errA := fngatetest.Invoke(t.Context(), fngate.JSON(func(context.Context, *fngate.Event, struct{}) (created, error) { return v, nil }), fngatetest.Request{})
-	b, errB := fngatetest.Invoke(t.Context(), fngate.HandlerFunc(func(context.Context, *fngate.Event) (any, error) { return v, nil }), fngatetest.Request{})
+	a, errA := sdktest.Invoke(t.Context(), sdk.JSON(func(context.Context, *sdk.Event, struct{}) (created, error) { return v, nil }), sdktest.Request{})
+	b, errB := sdktest.Invoke(t.Context(), sdk.HandlerFunc(func(context.Context, *sdk.Event) (any, error) { return v, nil }), sdktest.Request{})
 	if errA != nil || errB != nil || a.Status != b.Status || string(a.Body) != string(b.Body) || a.Header.Get("Content-Type") != b.Header.Get("Content-Type") {
 		t.Fatalf("JSON: %+v %v; HandlerFunc: %+v %v", a, errA, b, errB)
 	}
@@ -83,25 +83,25 @@ func TestJSONSameAsHandlerFunc(t *testing.T) {
 func TestJSONInput(t *testing.T) {
 	t.Parallel()
 	type in struct{ N int }
-	h := fngate.JSON(func(_ context.Context, _ *fngate.Event, v in) (in, error) { return in{v.N * 2}, nil })
-	r, err := fngatetest.Invoke(t.Context(), h, fngatetest.Request{Method: "POST", Body: []byte(`{"N":21}`)})
+	h := sdk.JSON(func(_ context.Context, _ *sdk.Event, v in) (in, error) { return in{v.N * 2}, nil })
+	r, err := sdktest.Invoke(t.Context(), h, sdktest.Request{Method: "POST", Body: []byte(`{"N":21}`)})
 	if err != nil || string(r.Body) != `{"N":42}` {
 		t.Fatalf("= %+v %v", r, err)
 	}
-	r, err = fngatetest.Invoke(t.Context(), h, fngatetest.Request{Method: "POST"})
+	r, err = sdktest.Invoke(t.Context(), h, sdktest.Request{Method: "POST"})
 	if err != nil || string(r.Body) != `{"N":0}` {
 		t.Fatalf("empty body = %+v %v", r, err)
 	}
-	r, err = fngatetest.Invoke(t.Context(), h, fngatetest.Request{Method: "POST", Body: []byte(`{not json`)})
+	r, err = sdktest.Invoke(t.Context(), h, sdktest.Request{Method: "POST", Body: []byte(`{not json`)})
 	if err != nil || r.Status != 400 || !strings.Contains(string(r.Body), "not valid JSON") {
 		t.Fatalf("bad body = %+v %v", r, err)
 	}
 	// A failing function's error is returned as it is.
 	boom := errors.New("boom")
-	_, err = fngatetest.Invoke(t.Context(), fngate.JSON(func(context.Context, *fngate.Event, in) (in, error) {
-		return in{}, fngate.Permanent(boom)
-	}), fngatetest.Request{})
-	if !errors.Is(err, boom) || !fngate.IsPermanent(err) {
+	_, err = sdktest.Invoke(t.Context(), sdk.JSON(func(context.Context, *sdk.Event, in) (in, error) {
+		return in{}, sdk.Permanent(boom)
+	}), sdktest.Request{})
+	if !errors.Is(err, boom) || !sdk.IsPermanent(err) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -109,22 +109,22 @@ func TestJSONInput(t *testing.T) {
 func TestErrorMarkers(t *testing.T) {
 	t.Parallel()
 	base := errors.New("x")
-	if !fngate.IsPermanent(fngate.Permanent(base)) || fngate.IsPermanent(base) || !errors.Is(fngate.Permanent(base), base) {
+	if !sdk.IsPermanent(sdk.Permanent(base)) || sdk.IsPermanent(base) || !errors.Is(sdk.Permanent(base), base) {
 		t.Error("Permanent")
 	}
-	var ra *fngate.RetryAfterError
-	if err := fngate.RetryAfter(time.Second, base); !errors.As(err, &ra) || ra.After != time.Second || !errors.Is(err, base) {
+	var ra *sdk.RetryAfterError
+	if err := sdk.RetryAfter(time.Second, base); !errors.As(err, &ra) || ra.After != time.Second || !errors.Is(err, base) {
 		t.Error("RetryAfter")
 	}
 }
 
 func TestInfo(t *testing.T) {
 	t.Parallel()
-	if _, ok := fngate.InfoFrom(context.Background()); ok {
+	if _, ok := sdk.InfoFrom(context.Background()); ok {
 		t.Error("info in an empty context")
 	}
-	want := fngate.Info{RequestID: "r", FunctionName: "f", TraceParent: "tp"}
-	if got, ok := fngate.InfoFrom(fngate.WithInfo(context.Background(), want)); !ok || got != want {
+	want := sdk.Info{RequestID: "r", FunctionName: "f", TraceParent: "tp"}
+	if got, ok := sdk.InfoFrom(sdk.WithInfo(context.Background(), want)); !ok || got != want {
 		t.Errorf("InfoFrom = %+v %v", got, ok)
 	}
 }

@@ -1,4 +1,4 @@
-package fngatetest
+package sdktest
 
 import (
 	"context"
@@ -8,9 +8,9 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 // Request is the HTTP request an event is built from. Every field is
@@ -26,9 +26,9 @@ type Request struct {
 	// Host is the request's Host; default "localhost". The event's domain
 	// is derived from it as the gateway does.
 	Host string
-	// Function names the function being called; default "fngatetest".
+	// Function names the function being called; default "sdktest".
 	Function string
-	// RequestID defaults to "fngatetest".
+	// RequestID defaults to "sdktest".
 	RequestID string
 	// TriggerPath is the path of the route that matched; default Path.
 	TriggerPath string
@@ -49,7 +49,7 @@ type Response struct {
 // JSON decodes the body into v.
 func (r *Response) JSON(v any) error {
 	if err := json.Unmarshal(r.Body, v); err != nil {
-		return fmt.Errorf("fngatetest: body %q is not JSON: %w", r.Body, err)
+		return fmt.Errorf("sdktest: body %q is not JSON: %w", r.Body, err)
 	}
 	return nil
 }
@@ -62,15 +62,15 @@ type rawHandler interface {
 
 // Invoke runs h for r as the worker would and returns the response, or the
 // handler's error as it returned it (so a test can check it with
-// [fngate.IsPermanent] or errors.As for [fngate.RetryAfterError]). A result
+// [sdk.IsPermanent] or errors.As for [sdk.RetryAfterError]). A result
 // that is no valid HTTP response (a status out of range, a value that
 // cannot be encoded) is an [*event.Error] with code
 // [event.CodeInvalidResponse], as in production.
 //
 // The handler's context is ctx (a test passes t.Context()) with the
-// request's deadline and [fngate.Info]. A panic is not recovered, so it
+// request's deadline and [sdk.Info]. A panic is not recovered, so it
 // fails the test with its stack.
-func Invoke(ctx context.Context, h fngate.Handler, r Request) (*Response, error) {
+func Invoke(ctx context.Context, h sdk.Handler, r Request) (*Response, error) {
 	req := request(r)
 	payload := event.AppendRequest(nil, req)
 	timeout := r.Timeout
@@ -79,7 +79,7 @@ func Invoke(ctx context.Context, h fngate.Handler, r Request) (*Response, error)
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	ctx = fngate.WithInfo(ctx, fngate.Info{RequestID: req.Context.RequestID, FunctionName: req.Context.FunctionName, TraceParent: req.Context.TraceParent})
+	ctx = sdk.WithInfo(ctx, sdk.Info{RequestID: req.Context.RequestID, FunctionName: req.Context.FunctionName, TraceParent: req.Context.TraceParent})
 
 	var res any
 	var err error
@@ -88,7 +88,7 @@ func Invoke(ctx context.Context, h fngate.Handler, r Request) (*Response, error)
 	} else {
 		ev, derr := event.Decode(payload)
 		if derr != nil { // a bug in package event: what it encodes, it decodes
-			return nil, fmt.Errorf("fngatetest: the event does not decode: %w", derr)
+			return nil, fmt.Errorf("sdktest: the event does not decode: %w", derr)
 		}
 		res, err = h.Invoke(ctx, ev)
 	}
@@ -117,10 +117,10 @@ func request(r Request) *event.Request {
 		r.Host = "localhost"
 	}
 	if r.Function == "" {
-		r.Function = "fngatetest"
+		r.Function = "sdktest"
 	}
 	if r.RequestID == "" {
-		r.RequestID = "fngatetest"
+		r.RequestID = "sdktest"
 	}
 	if r.TriggerPath == "" {
 		r.TriggerPath = r.Path

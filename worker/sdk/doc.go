@@ -1,6 +1,6 @@
-// Package fngate is the API for writing fngate functions in Go, apart from
+// Package sdk is the API for writing fngate functions in Go, apart from
 // the runtime that serves them: a function's package and its tests import
-// this (and fngatetest), which link no Redis client, Prometheus, JetStream
+// this (and sdktest), which link no Redis client, Prometheus, JetStream
 // or worker runtime (TestFunctionAPIStaysSmall keeps it so).
 //
 // A function is a [Handler], shaped like net/http's: it receives the HTTP
@@ -19,7 +19,7 @@
 // [RetryAfter] mark errors that steer the retries of asynchronous
 // invocations, and [InfoFrom] tells a handler which invocation it runs.
 //
-// Package fngatetest invokes a handler with the event the gateway would
+// Package sdktest invokes a handler with the event the gateway would
 // build for an HTTP request, in tests and without a server. The runtime that
 // serves handlers over NATS is package worker (Worker.Handle).
-package fngate
+package sdk

@@ -1,4 +1,4 @@
-package fngate_test
+package sdk_test
 
 import (
 	"context"
@@ -9,23 +9,23 @@ import (
 	"os"
 	"time"
 
-	"github.com/fngate/fngate"
-	"github.com/fngate/fngate/fngatetest"
+	"github.com/fngate/fngate/worker/sdk"
+	"github.com/fngate/fngate/worker/sdk/sdktest"
 )
 
 // A function that returns a Response to choose its status, and any other
 // value to answer 200 with it as JSON.
 func ExampleHandlerFunc() {
-	greet := fngate.HandlerFunc(func(ctx context.Context, ev *fngate.Event) (any, error) {
+	greet := sdk.HandlerFunc(func(ctx context.Context, ev *sdk.Event) (any, error) {
 		name := ev.QueryStringParameters["name"]
 		if name == "" {
-			return &fngate.Response{StatusCode: 400, Body: `{"error":"name is required"}`}, nil
+			return &sdk.Response{StatusCode: 400, Body: `{"error":"name is required"}`}, nil
 		}
 		return map[string]string{"message": "Hello, " + name + "!"}, nil
 	})
-	res, _ := fngatetest.Invoke(context.Background(), greet, fngatetest.Request{Query: url.Values{"name": {"CloudBase"}}})
+	res, _ := sdktest.Invoke(context.Background(), greet, sdktest.Request{Query: url.Values{"name": {"CloudBase"}}})
 	fmt.Println(res.Status, string(res.Body))
-	res, _ = fngatetest.Invoke(context.Background(), greet, fngatetest.Request{})
+	res, _ = sdktest.Invoke(context.Background(), greet, sdktest.Request{})
 	fmt.Println(res.Status, string(res.Body))
 	// Output:
 	// 200 {"message":"Hello, CloudBase!"}
@@ -44,10 +44,10 @@ func ExampleJSON() {
 		Item       string `json:"item"`
 		Total      int    `json:"total"`
 	}
-	h := fngate.JSON(func(ctx context.Context, ev *fngate.Event, o order) (receipt, error) {
+	h := sdk.JSON(func(ctx context.Context, ev *sdk.Event, o order) (receipt, error) {
 		return receipt{StatusCode: 201, Item: o.Item, Total: o.Qty * 3}, nil
 	})
-	res, _ := fngatetest.Invoke(context.Background(), h, fngatetest.Request{Method: "POST", Body: []byte(`{"item":"tea","qty":2}`)})
+	res, _ := sdktest.Invoke(context.Background(), h, sdktest.Request{Method: "POST", Body: []byte(`{"item":"tea","qty":2}`)})
 	fmt.Println(res.Status, res.Header.Get("Content-Type"), string(res.Body))
 	// Output: 200 application/json {"statusCode":201,"item":"tea","total":6}
 }
@@ -62,16 +62,16 @@ func ExampleUse() {
 			return a
 		},
 	}))
-	logging := func(next fngate.Handler) fngate.Handler {
-		return fngate.HandlerFunc(func(ctx context.Context, ev *fngate.Event) (any, error) {
-			info, _ := fngate.InfoFrom(ctx)
+	logging := func(next sdk.Handler) sdk.Handler {
+		return sdk.HandlerFunc(func(ctx context.Context, ev *sdk.Event) (any, error) {
+			info, _ := sdk.InfoFrom(ctx)
 			res, err := next.Invoke(ctx, ev)
 			logger.Info("invoked", "function", info.FunctionName, "request_id", info.RequestID, "failed", err != nil)
 			return res, err
 		})
 	}
-	hello := fngate.HandlerFunc(func(context.Context, *fngate.Event) (any, error) { return "hello", nil })
-	res, _ := fngatetest.Invoke(context.Background(), fngate.Use(hello, logging), fngatetest.Request{Function: "hello", RequestID: "req-1"})
+	hello := sdk.HandlerFunc(func(context.Context, *sdk.Event) (any, error) { return "hello", nil })
+	res, _ := sdktest.Invoke(context.Background(), sdk.Use(hello, logging), sdktest.Request{Function: "hello", RequestID: "req-1"})
 	fmt.Println(string(res.Body))
 	// Output:
 	// level=INFO msg=invoked function=hello request_id=req-1 failed=false
@@ -81,16 +81,16 @@ func ExampleUse() {
 // Errors steer the retries of asynchronous invocations.
 func ExampleRetryAfter() {
 	errBusy := errors.New("upstream busy")
-	charge := fngate.HandlerFunc(func(_ context.Context, ev *fngate.Event) (any, error) {
+	charge := sdk.HandlerFunc(func(_ context.Context, ev *sdk.Event) (any, error) {
 		if ev.Headers["x-card"] == "" {
-			return nil, fngate.Permanent(errors.New("no card")) // retrying cannot help
+			return nil, sdk.Permanent(errors.New("no card")) // retrying cannot help
 		}
-		return nil, fngate.RetryAfter(30*time.Second, errBusy)
+		return nil, sdk.RetryAfter(30*time.Second, errBusy)
 	})
-	_, err := fngatetest.Invoke(context.Background(), charge, fngatetest.Request{})
-	fmt.Println(err, fngate.IsPermanent(err))
-	_, err = fngatetest.Invoke(context.Background(), charge, fngatetest.Request{Headers: map[string][]string{"X-Card": {"4242"}}})
-	var ra *fngate.RetryAfterError
+	_, err := sdktest.Invoke(context.Background(), charge, sdktest.Request{})
+	fmt.Println(err, sdk.IsPermanent(err))
+	_, err = sdktest.Invoke(context.Background(), charge, sdktest.Request{Headers: map[string][]string{"X-Card": {"4242"}}})
+	var ra *sdk.RetryAfterError
 	fmt.Println(errors.As(err, &ra), ra.After, errors.Is(err, errBusy))
 	// Output:
 	// no card true

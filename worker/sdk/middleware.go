@@ -1,4 +1,4 @@
-package fngate
+package sdk
 
 // Middleware wraps a handler to run code around every invocation: logging,
 // authentication, recovering, timing. It is the shape of asynq's and

@@ -1,11 +1,11 @@
-package fngate_test
+package sdk_test
 
 import (
 	"context"
 	"testing"
 
-	"github.com/fngate/fngate"
 	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 // BenchmarkJSON is a typed JSON call as the worker runs it: decode the
@@ -19,10 +19,10 @@ func BenchmarkJSON(b *testing.B) {
 		Item  string `json:"item"`
 		Total int    `json:"total"`
 	}
-	h := fngate.JSON(func(_ context.Context, _ *fngate.Event, o order) (receipt, error) {
+	h := sdk.JSON(func(_ context.Context, _ *sdk.Event, o order) (receipt, error) {
 		return receipt{Item: o.Item, Total: o.Qty * 3}, nil
 	})
-	ev := &fngate.Event{Body: `{"item":"tea","qty":2}`}
+	ev := &sdk.Event{Body: `{"item":"tea","qty":2}`}
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -1,4 +1,4 @@
-package fngatetest_test
+package sdktest_test
 
 import (
 	"context"
@@ -13,26 +13,26 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/fngate/fngate"
-	"github.com/fngate/fngate/fngatetest"
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/worker"
+	"github.com/fngate/fngate/worker/sdk"
+	"github.com/fngate/fngate/worker/sdk/sdktest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // echo answers with the event it got.
-var echo = fngate.HandlerFunc(func(_ context.Context, ev *fngate.Event) (any, error) { return ev, nil })
+var echo = sdk.HandlerFunc(func(_ context.Context, ev *sdk.Event) (any, error) { return ev, nil })
 
 // TestSameEventAsTheGateway: for the same request, the handler gets the
 // same event from Invoke as from a real gateway and worker over HTTP.
 func TestSameEventAsTheGateway(t *testing.T) {
 	t.Parallel()
 	s := gt.New(t, route.Route{Domain: "*", Path: "/echo", Function: "echo"})
-	s.Worker(worker.Config{}, map[string]fngate.Handler{"echo": echo})
+	s.Worker(worker.Config{}, map[string]sdk.Handler{"echo": echo})
 	gw := s.Gateway(gateway.Config{})
 
 	header := http.Header{"X-Multi": {"a", "b"}, "Content-Type": {"application/octet-stream"}, "X-Request-Id": {"req-42"}}
@@ -44,7 +44,7 @@ func TestSameEventAsTheGateway(t *testing.T) {
 	var viaGateway event.Event
 	r.JSON(t, &viaGateway)
 
-	res, err := fngatetest.Invoke(t.Context(), echo, fngatetest.Request{
+	res, err := sdktest.Invoke(t.Context(), echo, sdktest.Request{
 		Method: "PUT", Path: "/echo/sub", Query: url.Values{"name": {"x"}, "tag": {"a", "b"}},
 		Headers: header, Body: body, Host: "Example.COM:9999",
 		Function: "echo", RequestID: "req-42", TriggerPath: "/echo",
@@ -60,13 +60,13 @@ func TestSameEventAsTheGateway(t *testing.T) {
 	// Accept-Encoding); the ones the test sent must match.
 	for _, k := range []string{"x-multi", "content-type", "x-request-id", "host"} {
 		if viaGateway.Headers[k] != viaTest.Headers[k] || !reflect.DeepEqual(viaGateway.MultiValueHeaders[k], viaTest.MultiValueHeaders[k]) {
-			t.Errorf("header %s: gateway %q %q, fngatetest %q %q", k, viaGateway.Headers[k], viaGateway.MultiValueHeaders[k], viaTest.Headers[k], viaTest.MultiValueHeaders[k])
+			t.Errorf("header %s: gateway %q %q, sdktest %q %q", k, viaGateway.Headers[k], viaGateway.MultiValueHeaders[k], viaTest.Headers[k], viaTest.MultiValueHeaders[k])
 		}
 	}
 	viaGateway.Headers, viaGateway.MultiValueHeaders = nil, nil
 	viaTest.Headers, viaTest.MultiValueHeaders = nil, nil
 	if !reflect.DeepEqual(viaGateway, viaTest) {
-		t.Errorf("events differ:\ngateway   %+v\nfngatetest %+v", viaGateway, viaTest)
+		t.Errorf("events differ:\ngateway   %+v\nsdktest %+v", viaGateway, viaTest)
 	}
 	if !viaTest.IsBase64Encoded {
 		t.Error("binary body not base64")
@@ -76,7 +76,7 @@ func TestSameEventAsTheGateway(t *testing.T) {
 // raw is a handler that takes the event JSON, as the Node.js runtime's.
 type raw struct{ got []byte }
 
-func (h *raw) Invoke(context.Context, *fngate.Event) (any, error) {
+func (h *raw) Invoke(context.Context, *sdk.Event) (any, error) {
 	return nil, errors.New("Invoke called on a raw handler")
 }
 
@@ -89,38 +89,38 @@ func (h *raw) InvokeRaw(_ context.Context, ev []byte) (any, error) {
 func TestRawHandler(t *testing.T) {
 	t.Parallel()
 	h := &raw{}
-	res, err := fngatetest.Invoke(t.Context(), h, fngatetest.Request{Path: "/p"})
+	res, err := sdktest.Invoke(t.Context(), h, sdktest.Request{Path: "/p"})
 	if err != nil || res.Status != 201 || string(res.Body) != "made" {
 		t.Fatalf("= %+v %v", res, err)
 	}
 	ev, err := event.Decode(h.got)
-	if err != nil || ev.Path != "/p" || ev.HTTPMethod != "GET" || ev.RequestContext.FunctionName != "fngatetest" {
+	if err != nil || ev.Path != "/p" || ev.HTTPMethod != "GET" || ev.RequestContext.FunctionName != "sdktest" {
 		t.Fatalf("raw event %s: %v", h.got, err)
 	}
 }
 
 func TestContext(t *testing.T) {
 	t.Parallel()
-	var info fngate.Info
+	var info sdk.Info
 	var deadline time.Time
-	h := fngate.HandlerFunc(func(ctx context.Context, _ *fngate.Event) (any, error) {
-		info, _ = fngate.InfoFrom(ctx)
+	h := sdk.HandlerFunc(func(ctx context.Context, _ *sdk.Event) (any, error) {
+		info, _ = sdk.InfoFrom(ctx)
 		deadline, _ = ctx.Deadline()
 		return nil, nil
 	})
 	start := time.Now()
-	res, err := fngatetest.Invoke(t.Context(), h, fngatetest.Request{Function: "f", RequestID: "r", TraceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", Timeout: time.Minute})
+	res, err := sdktest.Invoke(t.Context(), h, sdktest.Request{Function: "f", RequestID: "r", TraceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", Timeout: time.Minute})
 	if err != nil || res.Status != 200 || len(res.Body) != 0 {
 		t.Fatalf("= %+v %v", res, err)
 	}
-	if info != (fngate.Info{RequestID: "r", FunctionName: "f", TraceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}) {
+	if info != (sdk.Info{RequestID: "r", FunctionName: "f", TraceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}) {
 		t.Errorf("info = %+v", info)
 	}
 	if deadline.Before(start.Add(time.Minute)) || deadline.After(time.Now().Add(time.Minute)) {
 		t.Errorf("deadline %s, want a minute from the call", deadline.Sub(start))
 	}
 	// Without a timeout the handler gets a route's default.
-	_, _ = fngatetest.Invoke(t.Context(), h, fngatetest.Request{})
+	_, _ = sdktest.Invoke(t.Context(), h, sdktest.Request{})
 	if d := time.Until(deadline); d <= 0 || d > route.DefaultTimeout {
 		t.Errorf("default deadline in %s, want within %s", d, route.DefaultTimeout)
 	}
@@ -130,15 +130,15 @@ func TestContext(t *testing.T) {
 // production.
 func TestInvalidResponse(t *testing.T) {
 	t.Parallel()
-	h := fngate.HandlerFunc(func(context.Context, *fngate.Event) (any, error) {
-		return &fngate.Response{StatusCode: 99}, nil
+	h := sdk.HandlerFunc(func(context.Context, *sdk.Event) (any, error) {
+		return &sdk.Response{StatusCode: 99}, nil
 	})
-	_, err := fngatetest.Invoke(t.Context(), h, fngatetest.Request{})
+	_, err := sdktest.Invoke(t.Context(), h, sdktest.Request{})
 	var fe *event.Error
 	if !errors.As(err, &fe) || fe.Code != event.CodeInvalidResponse {
 		t.Fatalf("err = %v", err)
 	}
-	res := &fngatetest.Response{Body: []byte("x")}
+	res := &sdktest.Response{Body: []byte("x")}
 	if err := res.JSON(new(any)); err == nil || !strings.Contains(err.Error(), "not JSON") {
 		t.Errorf("JSON of a text body: %v", err)
 	}

@@ -1,4 +1,4 @@
-package fngatetest_test
+package sdktest_test
 
 import (
 	"context"
@@ -6,15 +6,15 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/fngate/fngate"
-	"github.com/fngate/fngate/fngatetest"
+	"github.com/fngate/fngate/worker/sdk"
+	"github.com/fngate/fngate/worker/sdk/sdktest"
 )
 
 // The handler sees the event the gateway would send: lower-case header
 // names, the last value of a repeated query key, the function's name in the
 // request context.
 func ExampleInvoke() {
-	h := fngate.HandlerFunc(func(ctx context.Context, ev *fngate.Event) (any, error) {
+	h := sdk.HandlerFunc(func(ctx context.Context, ev *sdk.Event) (any, error) {
 		return map[string]any{
 			"method":   ev.HTTPMethod,
 			"path":     ev.Path,
@@ -25,7 +25,7 @@ func ExampleInvoke() {
 			"function": ev.RequestContext.FunctionName,
 		}, nil
 	})
-	res, err := fngatetest.Invoke(context.Background(), h, fngatetest.Request{
+	res, err := sdktest.Invoke(context.Background(), h, sdktest.Request{
 		Method:   "POST",
 		Path:     "/orders",
 		Query:    url.Values{"tag": {"a", "b"}},

@@ -1,4 +1,4 @@
-package fngate
+package sdk
 
 import (
 	"context"

@@ -1,8 +1,8 @@
-// Package fngatetest invokes a function's handler in a test, with the event
+// Package sdktest invokes a function's handler in a test, with the event
 // the gateway would build for an HTTP request, and returns the HTTP response
 // the caller would get:
 //
-//	res, err := fngatetest.Invoke(t.Context(), h, fngatetest.Request{
+//	res, err := sdktest.Invoke(t.Context(), h, sdktest.Request{
 //		Method: "POST", Path: "/orders", Body: []byte(`{"item":"tea"}`),
 //	})
 //
@@ -13,4 +13,4 @@
 // it unparsed), and [event.FromGo] turns the result into the response as
 // the worker does. Like net/http/httptest it needs no testing.T, so it works
 // in examples, benchmarks and fuzz targets too.
-package fngatetest
+package sdktest
