@@ -74,8 +74,7 @@ type proc struct {
 	suspect atomic.Bool // a probe runs: take no new calls until it ends
 
 	inflight atomic.Int64
-	probes   atomic.Int64 // pings sent, for tests
-	ready    atomic.Bool  // the function was loaded (or failed to load) once
+	ready    atomic.Bool // the function was loaded (or failed to load) once
 	killed   atomic.Bool
 	gone     atomic.Bool // exited or exiting: take no more calls
 
@@ -96,10 +95,6 @@ type frame struct {
 	typ  byte
 	body []byte
 }
-
-// spawnHook, when set (by tests, before any Runtime exists), sees every
-// process started.
-var spawnHook func(r *Runtime, pid int)
 
 var chanPool = sync.Pool{New: func() any { return make(chan frame, 1) }}
 
@@ -147,9 +142,8 @@ func (f *function) spawn(i int) (p *proc, err error) {
 		closeAll([]*os.File{toNode, fromNode, stdout, stderr})
 		return nil, fmt.Errorf("start %s: %w", cfg.Node, err)
 	}
-	f.starts.Add(1)
-	if spawnHook != nil {
-		spawnHook(f.rt, cmd.Process.Pid)
+	if h := cfg.hooks; h != nil && h.spawned != nil {
+		h.spawned(f.name, cmd.Process.Pid)
 	}
 	p = &proc{
 		f: f, cmd: cmd, pid: cmd.Process.Pid, started: time.Now(), gen: gen,
@@ -164,9 +158,10 @@ func (f *function) spawn(i int) (p *proc, err error) {
 		f.mu.Unlock()
 		f.settle(i)
 	}
-	p.loadTimer = time.AfterFunc(cfg.loadTimeout, func() {
+	loadTimeout := cfg.loadTimeout()
+	p.loadTimer = time.AfterFunc(loadTimeout, func() {
 		if !p.ready.Load() {
-			p.kill(RestartLoadTimeout, fmt.Sprintf("function did not load within %s", cfg.loadTimeout))
+			p.kill(RestartLoadTimeout, fmt.Sprintf("function did not load within %s", loadTimeout))
 		}
 	})
 	f.rt.log.Debug("node process started", "function", f.name, "pid", p.pid)
@@ -586,7 +581,9 @@ func (p *proc) probe() {
 			f.mu.Unlock()
 			return
 		}
-		p.probes.Add(1)
+		if h := p.f.rt.cfg.hooks; h != nil && h.pinged != nil {
+			h.pinged(p.pid)
+		}
 		state := p.ping(grace)
 		if state == loopAlive {
 			for _, a := range batch {
