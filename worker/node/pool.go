@@ -222,7 +222,7 @@ func (f *function) reload() {
 	defer f.mu.Unlock()
 	for i := range f.slots {
 		if p := f.slots[i].proc; p != nil {
-			p.send(frameReload, 0, 0, nil)
+			p.out.send(frameReload, 0, 0, nil)
 		}
 	}
 }
