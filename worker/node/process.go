@@ -149,11 +149,12 @@ func (p *proc) readFrames() {
 	fr := newFrameReader(p.fromNode)
 	for {
 		typ, id, body, err := fr.next()
-		var size frameSizeError
-		switch {
-		case err == nil:
+		if err == nil {
 			p.dispatch(typ, id, body)
 			continue
+		}
+		var size frameSizeError // escapes: declared off the hot path
+		switch {
 		case errors.As(err, &size):
 			p.kill(RestartProtocol, size.Error())
 		case errors.Is(err, errShortFrame):
