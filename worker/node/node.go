@@ -80,7 +80,7 @@ type Config struct {
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 
-	loadTimeout time.Duration // tests shorten it; default defaultLoadTimeout
+	hooks *hooks // tests only; nil in production
 }
 
 // Why a process was replaced, as Config.OnRestart reports it.
@@ -140,9 +140,6 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Environ == nil {
 		c.Environ = os.Environ()
-	}
-	if c.loadTimeout == 0 {
-		c.loadTimeout = defaultLoadTimeout
 	}
 	return c
 }

@@ -42,9 +42,8 @@ type function struct {
 	slots   []slot
 	changed chan struct{} // closed and replaced whenever a slot changes
 
-	gen    atomic.Uint64 // bumped on every change to the function's files
-	fp     uint64        // fingerprint of the files; pollChanges only
-	starts atomic.Int64  // processes started, for tests
+	gen atomic.Uint64 // bumped on every change to the function's files
+	fp  uint64        // fingerprint of the files; pollChanges only
 }
 
 // slot is one supervised process position of a pool.
@@ -223,7 +222,7 @@ func (f *function) reload() {
 	defer f.mu.Unlock()
 	for i := range f.slots {
 		if p := f.slots[i].proc; p != nil {
-			p.send(frameReload, 0, 0, nil)
+			p.out.send(frameReload, 0, 0, nil)
 		}
 	}
 }
