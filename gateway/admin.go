@@ -15,8 +15,8 @@ import (
 
 	"github.com/fngate/fngate/gateway/console"
 	"github.com/fngate/fngate/gateway/internal/origin"
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
-	"github.com/fngate/fngate/shared/store"
 )
 
 // maxAdminBody bounds admin request bodies.
@@ -244,10 +244,10 @@ type filterInput struct {
 	Limit    int    `json:"limit" form:"limit"`
 }
 
-func (in filterInput) filter() (store.Filter, error) {
-	f := store.Filter{Function: in.Function, Status: in.Status, Cursor: in.Cursor, Limit: in.Limit}
+func (in filterInput) filter() (record.Filter, error) {
+	f := record.Filter{Function: in.Function, Status: in.Status, Cursor: in.Cursor, Limit: in.Limit}
 	switch in.Status {
-	case "", store.StatusQueued, store.StatusRunning, store.StatusFailed, store.StatusSucceeded, store.StatusDead:
+	case "", record.StatusQueued, record.StatusRunning, record.StatusFailed, record.StatusSucceeded, record.StatusDead:
 	default:
 		return f, &ParamError{Field: "status", Message: fmt.Sprintf("%q is not queued, running, failed, succeeded or dead", in.Status)}
 	}
@@ -298,7 +298,7 @@ func (g *Gateway) listInvocations(c *gin.Context) {
 }
 
 type invocationDetail struct {
-	*store.Invocation
+	*record.Invocation
 	Event json.RawMessage `json:"event,omitempty"`
 }
 
@@ -313,7 +313,7 @@ func (g *Gateway) getInvocation(c *gin.Context) {
 		return
 	}
 	ev, err := g.invs.Event(c.Request.Context(), inv.ID)
-	if err != nil && !errors.Is(err, store.ErrInvocationNotFound) {
+	if err != nil && !errors.Is(err, record.ErrInvocationNotFound) {
 		g.fail(c, err)
 		return
 	}
@@ -328,7 +328,7 @@ func (g *Gateway) replayInvocation(c *gin.Context) {
 	}
 	c.Header(HeaderInvocationID, id)
 	c.Header("Location", route.ReservedPath+"/"+id)
-	c.JSON(http.StatusAccepted, accepted{InvocationID: id, Status: store.StatusQueued, ReplayOf: c.Param("id")})
+	c.JSON(http.StatusAccepted, accepted{InvocationID: id, Status: record.StatusQueued, ReplayOf: c.Param("id")})
 }
 
 type replayed struct {
@@ -352,7 +352,7 @@ func (g *Gateway) replayMany(c *gin.Context) {
 		return
 	}
 	if in.Status == "" {
-		in.Status = store.StatusDead
+		in.Status = record.StatusDead
 	}
 	f, err := in.filter()
 	if err != nil {
@@ -380,7 +380,7 @@ func (g *Gateway) replayMany(c *gin.Context) {
 				out.Errors = append(out.Errors, inv.ID+": "+err.Error())
 				continue
 			}
-			out.Replayed = append(out.Replayed, accepted{InvocationID: id, Status: store.StatusQueued, ReplayOf: inv.ID})
+			out.Replayed = append(out.Replayed, accepted{InvocationID: id, Status: record.StatusQueued, ReplayOf: inv.ID})
 		}
 		remaining -= len(page.Invocations)
 		if page.NextCursor == "" {

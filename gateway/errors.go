@@ -11,7 +11,6 @@ import (
 
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/route"
-	"github.com/fngate/fngate/shared/store"
 )
 
 // Errors the gateway answers with. Each maps to one status and code in
@@ -64,7 +63,7 @@ func classify(err error) (int, errorDetail) {
 	var re *route.FieldError
 	var pe *ParamError
 	switch {
-	case errors.Is(err, ErrRouteNotFound), errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, ErrRouteNotFound), errors.Is(err, route.ErrNotFound):
 		return http.StatusNotFound, errorDetail{Code: "ROUTE_NOT_FOUND", Message: err.Error()}
 	case errors.Is(err, ErrMethodNotAllowed):
 		return http.StatusMethodNotAllowed, errorDetail{Code: "METHOD_NOT_ALLOWED", Message: err.Error()}
@@ -113,7 +112,7 @@ func classify(err error) (int, errorDetail) {
 		return http.StatusUnsupportedMediaType, errorDetail{Code: "ADMIN_CONTENT_TYPE_REFUSED", Message: err.Error()}
 	case errors.As(err, &re):
 		return http.StatusBadRequest, errorDetail{Code: "INVALID_ROUTE", Message: re.Error(), Field: re.Field}
-	case errors.Is(err, store.ErrConflict):
+	case errors.Is(err, route.ErrConflict):
 		return http.StatusConflict, errorDetail{Code: "ROUTE_EXISTS", Message: err.Error()}
 	case errors.As(err, &pe):
 		return http.StatusBadRequest, errorDetail{Code: "INVALID_REQUEST", Message: err.Error(), Field: pe.Field}

@@ -9,11 +9,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/fngate/fngate/shared/store"
+	"github.com/fngate/fngate/shared/record"
 )
 
 // statuses are the invocation statuses the filter offers.
-var statuses = []string{store.StatusQueued, store.StatusRunning, store.StatusFailed, store.StatusSucceeded, store.StatusDead}
+var statuses = []string{record.StatusQueued, record.StatusRunning, record.StatusFailed, record.StatusSucceeded, record.StatusDead}
 
 // filterForm is the invocation filter, as typed in the page.
 type filterForm struct {
@@ -101,7 +101,7 @@ func (f *filterForm) filterError(err error) bool {
 
 func (c *Console) invocationList(w http.ResponseWriter, r *http.Request, s session) {
 	f := readFilter(r.URL.Query())
-	var page store.Page
+	var page record.Page
 	err := c.api.call(r.Context(), http.MethodGet, "/admin/invocations?"+f.query(50).Encode(), nil, &page)
 	status, ok := c.filterStatus(w, r, s, &f, err)
 	if !ok {
@@ -113,7 +113,7 @@ func (c *Console) invocationList(w http.ResponseWriter, r *http.Request, s sessi
 	}
 	v := c.view(s, "invocations", "Invocations", struct {
 		Filter      filterForm
-		Invocations []*store.Invocation
+		Invocations []*record.Invocation
 		Next        template.URL
 		ReplayQuery template.URL
 	}{f, page.Invocations, next, queryURL(filterForm{Function: f.Function, Since: f.Since, Until: f.Until}.query(0))})
@@ -123,7 +123,7 @@ func (c *Console) invocationList(w http.ResponseWriter, r *http.Request, s sessi
 
 // invocation is GET /admin/invocations/:id.
 type invocation struct {
-	store.Invocation
+	record.Invocation
 	Event json.RawMessage `json:"event"`
 }
 
@@ -185,11 +185,11 @@ func (c *Console) replayOne(w http.ResponseWriter, r *http.Request, s session) {
 
 // replayCandidates lists the dead letters of f that were not replayed yet,
 // looking at up to 1000 records (the admin API's bound for one replay).
-func (c *Console) replayCandidates(r *http.Request, f filterForm) ([]*store.Invocation, error) {
-	f.Status, f.Cursor = store.StatusDead, ""
-	var out []*store.Invocation
+func (c *Console) replayCandidates(r *http.Request, f filterForm) ([]*record.Invocation, error) {
+	f.Status, f.Cursor = record.StatusDead, ""
+	var out []*record.Invocation
 	for seen := 0; seen < 1000; {
-		var page store.Page
+		var page record.Page
 		if err := c.api.call(r.Context(), http.MethodGet, "/admin/invocations?"+f.query(min(500, 1000-seen)).Encode(), nil, &page); err != nil {
 			return nil, err
 		}
@@ -216,7 +216,7 @@ func (c *Console) replayManyConfirm(w http.ResponseWriter, r *http.Request, s se
 	}
 	c.render(w, status, "replay_many", c.view(s, "invocations", "Replay dead letters", struct {
 		Filter      filterForm
-		Invocations []*store.Invocation
+		Invocations []*record.Invocation
 	}{f, list}))
 }
 
@@ -227,7 +227,7 @@ type replayedMany struct {
 
 func (c *Console) replayMany(w http.ResponseWriter, r *http.Request, s session) {
 	f := readFilter(r.PostForm)
-	body := map[string]any{"status": store.StatusDead, "limit": 1000}
+	body := map[string]any{"status": record.StatusDead, "limit": 1000}
 	for k, v := range map[string]string{"function": f.Function, "since": apiTime(f.Since), "until": apiTime(f.Until)} {
 		if v != "" {
 			body[k] = v

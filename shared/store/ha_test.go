@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/testenv"
 )
@@ -59,7 +60,7 @@ func TestCluster(t *testing.T) {
 	t.Cleanup(func() { _ = seed.Close() })
 	seeded := NewInvocations(seed, time.Hour)
 	t.Cleanup(seeded.Close)
-	page, err := seeded.List(ctx, Filter{Limit: 500})
+	page, err := seeded.List(ctx, record.Filter{Limit: 500})
 	if err != nil {
 		t.Fatalf("List through one seed address: %v", err)
 	}
@@ -107,11 +108,11 @@ func TestSentinelFailover(t *testing.T) {
 			return rs.Put(c, []route.Route{{Domain: "*", Path: "/" + tag, Function: "f"}}) == nil
 		})
 		changeArrives(t, rs, changes, "/"+tag+"-notified")
-		id := NewInvocationID()
-		if err := invs.CreateNew(ctx, &Invocation{ID: id, Function: "f", Mode: "async"}, []byte(`{}`)); err != nil {
+		id := record.NewInvocationID()
+		if err := invs.CreateNew(ctx, &record.Invocation{Summary: record.Summary{ID: id, Function: "f", Mode: "async"}}, []byte(`{}`)); err != nil {
 			t.Fatalf("CreateNew %s: %v", tag, err)
 		}
-		if st, err := invs.Start(ctx, id, 1); err != nil || st != StatusRunning {
+		if st, err := invs.Start(ctx, id, 1); err != nil || st != record.StatusRunning {
 			t.Fatalf("Start %s = %q, %v", tag, st, err)
 		}
 		if rec, err := idem.Claim(ctx, "r", tag, "fp", time.Minute); err != nil || rec != nil {
@@ -170,7 +171,7 @@ func changeArrives(t *testing.T, rs *Routes, changes <-chan struct{}, path strin
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		err := rs.Create(ctx, &route.Route{Domain: "*", Path: p, Function: "f"})
 		cancel()
-		if err != nil && !errors.Is(err, ErrConflict) {
+		if err != nil && !errors.Is(err, route.ErrConflict) {
 			continue
 		}
 		select {
@@ -208,8 +209,8 @@ func storeSuite(t *testing.T, rdb redis.UniversalClient) {
 	if err := rs.Create(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	if err := rs.Create(ctx, &route.Route{Domain: "*", Path: "/a", Function: "b"}); !errors.Is(err, ErrConflict) {
-		t.Fatalf("duplicate Create = %v, want ErrConflict", err)
+	if err := rs.Create(ctx, &route.Route{Domain: "*", Path: "/a", Function: "b"}); !errors.Is(err, route.ErrConflict) {
+		t.Fatalf("duplicate Create = %v, want route.ErrConflict", err)
 	}
 	if err := rs.Put(ctx, []route.Route{{Domain: "*", Path: "/b", Function: "b"}, {Domain: "*", Path: "/c", Function: "c"}}); err != nil {
 		t.Fatal(err)
@@ -218,8 +219,8 @@ func storeSuite(t *testing.T, rdb redis.UniversalClient) {
 	if err := rs.Replace(ctx, a.ID, moved); err != nil {
 		t.Fatal(err)
 	}
-	if err := rs.Replace(ctx, moved.ID, &route.Route{Domain: "*", Path: "/b", Function: "a"}); !errors.Is(err, ErrConflict) {
-		t.Fatalf("Replace onto /b = %v, want ErrConflict", err)
+	if err := rs.Replace(ctx, moved.ID, &route.Route{Domain: "*", Path: "/b", Function: "a"}); !errors.Is(err, route.ErrConflict) {
+		t.Fatalf("Replace onto /b = %v, want route.ErrConflict", err)
 	}
 	if got, err := rs.Get(ctx, moved.ID); err != nil || got.Function != "a" {
 		t.Fatalf("Get = %+v, %v", got, err)
@@ -227,7 +228,7 @@ func storeSuite(t *testing.T, rdb redis.UniversalClient) {
 	if err := rs.Delete(ctx, moved.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := rs.Delete(ctx, moved.ID); !errors.Is(err, ErrNotFound) {
+	if err := rs.Delete(ctx, moved.ID); !errors.Is(err, route.ErrNotFound) {
 		t.Fatalf("second Delete = %v", err)
 	}
 	all, ver, err := rs.Snapshot(ctx)
@@ -257,13 +258,13 @@ func storeSuite(t *testing.T, rdb redis.UniversalClient) {
 	errs := make(chan error, n)
 	var wg sync.WaitGroup
 	for i := range ids {
-		ids[i] = NewInvocationID()
+		ids[i] = record.NewInvocationID()
 		fn := "even"
 		if i%2 == 1 {
 			fn = "odd"
 		}
 		wg.Go(func() {
-			errs <- invs.CreateNew(ctx, &Invocation{ID: ids[i], Function: fn, Mode: "async", MaxAttempts: 3}, []byte(fmt.Sprintf(`{"n":%d}`, i)))
+			errs <- invs.CreateNew(ctx, &record.Invocation{Summary: record.Summary{ID: ids[i], Function: fn, Mode: "async", MaxAttempts: 3}}, []byte(fmt.Sprintf(`{"n":%d}`, i)))
 		})
 	}
 	wg.Wait()
@@ -273,44 +274,44 @@ func storeSuite(t *testing.T, rdb redis.UniversalClient) {
 			t.Fatal(err)
 		}
 	}
-	page, err := invs.List(ctx, Filter{Limit: 500})
+	page, err := invs.List(ctx, record.Filter{Limit: 500})
 	if err != nil || len(page.Invocations) != n {
 		t.Fatalf("List = %d records, %v; want %d", len(page.Invocations), err, n)
 	}
-	if page, err := invs.List(ctx, Filter{Function: "odd", Limit: 500}); err != nil || len(page.Invocations) != n/2 {
+	if page, err := invs.List(ctx, record.Filter{Function: "odd", Limit: 500}); err != nil || len(page.Invocations) != n/2 {
 		t.Fatalf("List odd = %d records, %v", len(page.Invocations), err)
 	}
 	id := ids[7]
-	if st, err := invs.Start(ctx, id, 1); err != nil || st != StatusRunning {
+	if st, err := invs.Start(ctx, id, 1); err != nil || st != record.StatusRunning {
 		t.Fatalf("Start = %q, %v", st, err)
 	}
-	if err := invs.AttemptFailed(ctx, id, AttemptError{Attempt: 1, Code: "X", Error: "boom", At: time.Now()}, time.Now().Add(time.Second)); err != nil {
+	if err := invs.AttemptFailed(ctx, id, record.AttemptError{Attempt: 1, Code: "X", Error: "boom", At: time.Now()}, time.Now().Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := invs.Start(ctx, id, 2); err != nil {
 		t.Fatal(err)
 	}
-	if err := invs.Succeed(ctx, id, 1, &Result{StatusCode: 200}); !errors.Is(err, ErrStale) {
+	if err := invs.Succeed(ctx, id, 1, &record.Result{StatusCode: 200}); !errors.Is(err, record.ErrStale) {
 		t.Fatalf("stale Succeed = %v, want ErrStale", err)
 	}
-	if err := invs.Succeed(ctx, id, 2, &Result{StatusCode: 200, Body: "ok"}); err != nil {
+	if err := invs.Succeed(ctx, id, 2, &record.Result{StatusCode: 200, Body: "ok"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := invs.SetCallback(ctx, id, CallbackState{Status: "delivered", Attempts: 1}); err != nil {
+	if err := invs.SetCallback(ctx, id, record.CallbackState{Status: "delivered", Attempts: 1}); err != nil {
 		t.Fatal(err)
 	}
 	inv, err := invs.Get(ctx, id)
-	if err != nil || inv.Status != StatusSucceeded || inv.Result.Body != "ok" || len(inv.AttemptErrors) != 1 || inv.Callback == nil {
+	if err != nil || inv.Status != record.StatusSucceeded || inv.Result.Body != "ok" || len(inv.AttemptErrors) != 1 || inv.Callback == nil {
 		t.Fatalf("record = %+v, %v", inv, err)
 	}
 	if ev, err := invs.Event(ctx, id); err != nil || string(ev) != `{"n":7}` {
 		t.Fatalf("Event = %s, %v", ev, err)
 	}
-	if err := invs.Dead(ctx, ids[8], AttemptError{Attempt: 3, Code: "X", Error: "gone"}, 0); err != nil {
+	if err := invs.Dead(ctx, ids[8], record.AttemptError{Attempt: 3, Code: "X", Error: "gone"}, 0); err != nil {
 		t.Fatal(err)
 	}
 	// A replay: Create (a script) and the index in one pipeline.
-	replay := &Invocation{ID: ReplayID(ids[8]), Function: "even", Mode: "async", ReplayOf: ids[8]}
+	replay := &record.Invocation{Summary: record.Summary{ID: record.ReplayID(ids[8]), Function: "even", Mode: "async"}, ReplayOf: ids[8]}
 	if ok, err := invs.Create(ctx, replay, []byte(`{}`)); err != nil || !ok {
 		t.Fatalf("Create replay = %v, %v", ok, err)
 	}
@@ -320,7 +321,7 @@ func storeSuite(t *testing.T, rdb redis.UniversalClient) {
 	if err := invs.ReplayCreated(ctx, ids[8], replay.ID); err != nil {
 		t.Fatal(err)
 	}
-	if inv, err := invs.Get(ctx, ids[8]); err != nil || inv.Status != StatusDead || inv.LastReplay != replay.ID {
+	if inv, err := invs.Get(ctx, ids[8]); err != nil || inv.Status != record.StatusDead || inv.LastReplay != replay.ID {
 		t.Fatalf("dead record = %+v, %v", inv, err)
 	}
 	invs.trim() // the index trim pipeline spans slots too
@@ -350,7 +351,7 @@ func storeSuite(t *testing.T, rdb redis.UniversalClient) {
 		}
 	}
 	rec, err := idem.Claim(ctx, "route", "key-5", "fp", time.Minute)
-	if err != nil || rec == nil || rec.State != IdemDone || rec.Status != 201 || rec.Header.Get("X-N") != "5" || string(rec.Body) != "done" {
+	if err != nil || rec == nil || rec.State != record.IdemDone || rec.Status != 201 || rec.Header.Get("X-N") != "5" || string(rec.Body) != "done" {
 		t.Fatalf("claim of a completed key = %+v, %v", rec, err)
 	}
 	if rec, err := idem.Claim(ctx, "route", "released", "fp", time.Minute); err != nil || rec != nil {
@@ -478,10 +479,10 @@ func TestClusterFailover(t *testing.T) {
 			t.Fatalf("route %s after the failover: %v", path, err)
 		}
 	}
-	// Invocation records and idempotency keys work too.
+	// record.Invocation records and idempotency keys work too.
 	invs := NewInvocations(rdb, time.Hour)
 	t.Cleanup(invs.Close)
-	if err := invs.CreateNew(ctx, &Invocation{ID: NewInvocationID(), Function: "f", Mode: "async"}, []byte(`{}`)); err != nil {
+	if err := invs.CreateNew(ctx, &record.Invocation{Summary: record.Summary{ID: record.NewInvocationID(), Function: "f", Mode: "async"}}, []byte(`{}`)); err != nil {
 		t.Fatalf("CreateNew after the failover: %v", err)
 	}
 	idem := NewIdempotency(rdb, time.Hour)

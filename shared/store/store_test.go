@@ -23,8 +23,8 @@ func TestRoutesLifecycle(t *testing.T) {
 	if a.ID == "" || a.Path != "/api" {
 		t.Fatalf("Create did not normalise: %+v", a)
 	}
-	if err := s.Create(ctx, &route.Route{Domain: "*", Path: "/api", Function: "b"}); !errors.Is(err, ErrConflict) {
-		t.Fatalf("duplicate Create = %v, want ErrConflict", err)
+	if err := s.Create(ctx, &route.Route{Domain: "*", Path: "/api", Function: "b"}); !errors.Is(err, route.ErrConflict) {
+		t.Fatalf("duplicate Create = %v, want route.ErrConflict", err)
 	}
 	if err := s.Create(ctx, &route.Route{Domain: "*", Path: "x", Function: "b"}); !errors.Is(err, route.ErrInvalid) {
 		t.Fatalf("invalid Create = %v, want route.ErrInvalid", err)
@@ -34,20 +34,20 @@ func TestRoutesLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Moving a onto b's path conflicts; moving it elsewhere works.
-	if err := s.Replace(ctx, a.ID, &route.Route{Domain: "*", Path: "/b", Function: "a"}); !errors.Is(err, ErrConflict) {
-		t.Fatalf("Replace onto /b = %v, want ErrConflict", err)
+	if err := s.Replace(ctx, a.ID, &route.Route{Domain: "*", Path: "/b", Function: "a"}); !errors.Is(err, route.ErrConflict) {
+		t.Fatalf("Replace onto /b = %v, want route.ErrConflict", err)
 	}
 	moved := &route.Route{Domain: "*", Path: "/c", Function: "a2"}
 	if err := s.Replace(ctx, a.ID, moved); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Get(ctx, a.ID); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("Get(old id) = %v, want ErrNotFound", err)
+	if _, err := s.Get(ctx, a.ID); !errors.Is(err, route.ErrNotFound) {
+		t.Fatalf("Get(old id) = %v, want route.ErrNotFound", err)
 	}
 	if got, err := s.Get(ctx, moved.ID); err != nil || got.Function != "a2" {
 		t.Fatalf("Get(new id) = %+v, %v", got, err)
 	}
-	if err := s.Replace(ctx, "nope", moved); !errors.Is(err, ErrNotFound) {
+	if err := s.Replace(ctx, "nope", moved); !errors.Is(err, route.ErrNotFound) {
 		t.Fatalf("Replace(missing) = %v", err)
 	}
 	rs, ver, err := s.Snapshot(ctx)
@@ -57,7 +57,7 @@ func TestRoutesLifecycle(t *testing.T) {
 	if err := s.Delete(ctx, moved.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Delete(ctx, moved.ID); !errors.Is(err, ErrNotFound) {
+	if err := s.Delete(ctx, moved.ID); !errors.Is(err, route.ErrNotFound) {
 		t.Fatalf("second Delete = %v", err)
 	}
 	if v, err := s.Version(ctx); err != nil || v != 4 {
