@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -183,33 +182,16 @@ func changeArrives(t *testing.T, rs *Routes, changes <-chan struct{}, path strin
 	t.Fatalf("no change notification within 20s (creating %s...)", path)
 }
 
-// spread creates records and claims at once on rdb, in pipelines that
-// span slots on a Cluster (each record and key has its own hash tag; the
-// indexes share one), and runs the index trim, whose pipeline spans
-// slots too. It returns the store holding the records.
+// spread creates n records on rdb, each with its own hash tag beside
+// indexes that share one, so each CreateNew's pipeline spans slots on a
+// Cluster, and runs the index trim, whose pipeline spans slots too. It
+// returns the store holding the records.
 func spread(t *testing.T, rdb redis.UniversalClient, n int) *Invocations {
 	t.Helper()
-	ctx := context.Background()
-	invs := NewInvocations(rdb, time.Hour)
-	t.Cleanup(invs.Close)
-	idem := NewIdempotency(rdb, time.Hour)
-	t.Cleanup(idem.Close)
-	errs := make(chan error, 2*n)
-	var wg sync.WaitGroup
+	invs := newInvocations(t, rdb)
 	for i := range n {
-		wg.Go(func() {
-			errs <- invs.CreateNew(ctx, &record.Invocation{Summary: record.Summary{ID: record.NewInvocationID(), Function: fmt.Sprint("f", i%2), Mode: "async"}}, []byte(`{}`))
-			rec, err := idem.Claim(ctx, "route", fmt.Sprint("key-", i), "fp", time.Minute)
-			if err == nil && rec != nil {
-				err = fmt.Errorf("fresh key %d already claimed", i)
-			}
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
+		inv := &record.Invocation{Summary: record.Summary{ID: record.NewInvocationID(), Function: fmt.Sprint("f", i%2), Mode: "async"}}
+		if err := invs.CreateNew(context.Background(), inv, []byte(`{}`)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -41,25 +41,26 @@ func runSuite(t *testing.T, rdb redis.UniversalClient) {
 		}
 	}
 	t.Run("Invocations", func(t *testing.T) {
-		storetest.TestInvocations(t, func(t *testing.T) storetest.Invocations {
-			empty(t)
-			s := NewInvocations(rdb, time.Hour)
-			t.Cleanup(s.Close)
-			return s
-		})
+		storetest.TestInvocations(t, func(t *testing.T) storetest.Invocations { empty(t); return newInvocations(t, rdb) })
 	})
 	t.Run("Idempotency", func(t *testing.T) {
-		storetest.TestIdempotency(t, func(t *testing.T) storetest.Idempotency {
-			empty(t)
-			s := NewIdempotency(rdb, time.Hour)
-			t.Cleanup(s.Close)
-			return s
-		})
+		storetest.TestIdempotency(t, func(t *testing.T) storetest.Idempotency { empty(t); return newIdempotency(t, rdb) })
 	})
 	t.Run("Routes", func(t *testing.T) {
-		storetest.TestRoutes(t, func(t *testing.T) storetest.Routes {
-			empty(t)
-			return NewRoutes(rdb)
-		})
+		storetest.TestRoutes(t, func(t *testing.T) storetest.Routes { empty(t); return NewRoutes(rdb) })
 	})
+}
+
+// newInvocations and newIdempotency return stores on rdb, closed when
+// the test ends.
+func newInvocations(t *testing.T, rdb redis.UniversalClient) *Invocations {
+	s := NewInvocations(rdb, time.Hour)
+	t.Cleanup(s.Close)
+	return s
+}
+
+func newIdempotency(t *testing.T, rdb redis.UniversalClient) *Idempotency {
+	s := NewIdempotency(rdb, time.Hour)
+	t.Cleanup(s.Close)
+	return s
 }

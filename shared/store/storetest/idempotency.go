@@ -16,11 +16,13 @@ import (
 // response is replayed, a release frees only its own running claim, a
 // lease ends, and a completion without a claim is lost.
 func TestIdempotency(t *testing.T, newStore func(t *testing.T) Idempotency) {
-	t.Run("ClaimCompleteReplay", func(t *testing.T) { idemClaimCompleteReplay(t, newStore(t)) })
-	t.Run("OneClaimWins", func(t *testing.T) { idemOneClaimWins(t, newStore(t)) })
-	t.Run("ManyKeys", func(t *testing.T) { idemManyKeys(t, newStore(t)) })
-	t.Run("Release", func(t *testing.T) { idemRelease(t, newStore(t)) })
-	t.Run("LeaseEnds", func(t *testing.T) { idemLeaseEnds(t, newStore(t)) })
+	run(t, newStore, []check[Idempotency]{
+		{"ClaimCompleteReplay", idemClaimCompleteReplay},
+		{"OneClaimWins", idemOneClaimWins},
+		{"ManyKeys", idemManyKeys},
+		{"Release", idemRelease},
+		{"LeaseEnds", idemLeaseEnds},
+	})
 }
 
 func idemClaimCompleteReplay(t *testing.T, s Idempotency) {

@@ -16,12 +16,14 @@ import (
 // replays at most once), listing with filters and cursors, the attempt
 // transitions and their guards, callbacks, and unknown ids.
 func TestInvocations(t *testing.T, newStore func(t *testing.T) Invocations) {
-	t.Run("CreateAndGet", func(t *testing.T) { invocationsCreateAndGet(t, newStore(t)) })
-	t.Run("ConcurrentCreate", func(t *testing.T) { invocationsConcurrentCreate(t, newStore(t)) })
-	t.Run("Listing", func(t *testing.T) { invocationsListing(t, newStore(t)) })
-	t.Run("Transitions", func(t *testing.T) { invocationsTransitions(t, newStore(t)) })
-	t.Run("ReplayOnce", func(t *testing.T) { invocationsReplayOnce(t, newStore(t)) })
-	t.Run("Unknown", func(t *testing.T) { invocationsUnknown(t, newStore(t)) })
+	run(t, newStore, []check[Invocations]{
+		{"CreateAndGet", invocationsCreateAndGet},
+		{"ConcurrentCreate", invocationsConcurrentCreate},
+		{"Listing", invocationsListing},
+		{"Transitions", invocationsTransitions},
+		{"ReplayOnce", invocationsReplayOnce},
+		{"Unknown", invocationsUnknown},
+	})
 }
 
 func newInvocation(fn string) *record.Invocation {

@@ -13,10 +13,12 @@ import (
 // conflicts, replacement, deletion, Put, the snapshot and its version,
 // change notifications, and seeding a table that was lost.
 func TestRoutes(t *testing.T, newStore func(t *testing.T) Routes) {
-	t.Run("Lifecycle", func(t *testing.T) { routesLifecycle(t, newStore(t)) })
-	t.Run("Put", func(t *testing.T) { routesPut(t, newStore(t)) })
-	t.Run("Changes", func(t *testing.T) { routesChanges(t, newStore(t)) })
-	t.Run("Seed", func(t *testing.T) { routesSeed(t, newStore(t)) })
+	run(t, newStore, []check[Routes]{
+		{"Lifecycle", routesLifecycle},
+		{"Put", routesPut},
+		{"Changes", routesChanges},
+		{"Seed", routesSeed},
+	})
 }
 
 func routesLifecycle(t *testing.T, s Routes) {
