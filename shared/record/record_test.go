@@ -16,7 +16,8 @@ func TestInvocationIDs(t *testing.T) {
 	if a == b || !record.ValidInvocationID(a) || !record.ValidInvocationID(record.ReplayID(a)) {
 		t.Fatalf("ids %q %q, replay %q", a, b, record.ReplayID(a))
 	}
-	if record.ReplayID(a) != record.ReplayID(a) || record.ReplayID(a) == record.ReplayID(b) {
+	// Every caller replaying a gets the same id; b's replay is another.
+	if again := record.ReplayID(a); again != record.ReplayID(a) || again == record.ReplayID(b) || again == a {
 		t.Fatal("ReplayID is not a function of the id")
 	}
 	for _, bad := range []string{"", "abc", strings.ToUpper(a), a + "0", a[:31] + "g", "../" + a[3:]} {
