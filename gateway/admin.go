@@ -17,8 +17,8 @@ import (
 	"github.com/fngate/fngate/gateway/adminapi"
 	"github.com/fngate/fngate/gateway/console"
 	"github.com/fngate/fngate/gateway/internal/origin"
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
-	"github.com/fngate/fngate/shared/store"
 )
 
 // maxAdminBody bounds admin request bodies.
@@ -348,10 +348,10 @@ func (a adminAPI) afterChange(ctx context.Context) {
 }
 
 // filter validates in as a record filter.
-func filter(in adminapi.Filter) (store.Filter, error) {
-	f := store.Filter{Function: in.Function, Status: in.Status, Cursor: in.Cursor, Limit: in.Limit}
+func filter(in adminapi.Filter) (record.Filter, error) {
+	f := record.Filter{Function: in.Function, Status: in.Status, Cursor: in.Cursor, Limit: in.Limit}
 	switch in.Status {
-	case "", store.StatusQueued, store.StatusRunning, store.StatusFailed, store.StatusSucceeded, store.StatusDead:
+	case "", record.StatusQueued, record.StatusRunning, record.StatusFailed, record.StatusSucceeded, record.StatusDead:
 	default:
 		return f, &ParamError{Field: "status", Message: fmt.Sprintf("%q is not queued, running, failed, succeeded or dead", in.Status)}
 	}
@@ -375,7 +375,7 @@ func filter(in adminapi.Filter) (store.Filter, error) {
 	return f, nil
 }
 
-func (a adminAPI) Invocations(ctx context.Context, in adminapi.Filter) (*store.Page, error) {
+func (a adminAPI) Invocations(ctx context.Context, in adminapi.Filter) (*record.Page, error) {
 	if a.g.invs == nil {
 		return nil, apiError(ErrAsyncDisabled)
 	}
@@ -397,7 +397,7 @@ func (a adminAPI) Invocation(ctx context.Context, id string) (*adminapi.Invocati
 		return nil, apiError(err)
 	}
 	ev, err := a.g.invs.Event(ctx, inv.ID)
-	if err != nil && !errors.Is(err, store.ErrInvocationNotFound) {
+	if err != nil && !errors.Is(err, record.ErrInvocationNotFound) {
 		return nil, apiError(err)
 	}
 	return &adminapi.InvocationDetail{Invocation: inv, Event: ev}, nil
@@ -408,7 +408,7 @@ func (a adminAPI) Replay(ctx context.Context, id string) (*adminapi.Accepted, er
 	if err != nil {
 		return nil, apiError(err)
 	}
-	return &adminapi.Accepted{InvocationID: newID, Status: store.StatusQueued, ReplayOf: id}, nil
+	return &adminapi.Accepted{InvocationID: newID, Status: record.StatusQueued, ReplayOf: id}, nil
 }
 
 func (a adminAPI) ReplayMany(ctx context.Context, in adminapi.Filter) (*adminapi.Replayed, error) {
@@ -416,7 +416,7 @@ func (a adminAPI) ReplayMany(ctx context.Context, in adminapi.Filter) (*adminapi
 		return nil, apiError(ErrAsyncDisabled)
 	}
 	if in.Status == "" {
-		in.Status = store.StatusDead
+		in.Status = record.StatusDead
 	}
 	f, err := filter(in)
 	if err != nil {
@@ -441,7 +441,7 @@ func (a adminAPI) ReplayMany(ctx context.Context, in adminapi.Filter) (*adminapi
 				out.Errors = append(out.Errors, inv.ID+": "+err.Error())
 				continue
 			}
-			out.Replayed = append(out.Replayed, adminapi.Accepted{InvocationID: id, Status: store.StatusQueued, ReplayOf: inv.ID})
+			out.Replayed = append(out.Replayed, adminapi.Accepted{InvocationID: id, Status: record.StatusQueued, ReplayOf: inv.ID})
 		}
 		remaining -= len(page.Invocations)
 		if page.NextCursor == "" {

@@ -15,8 +15,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
-	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/shared/subject"
 )
 
@@ -35,7 +35,7 @@ const (
 var (
 	ErrAsyncDisabled      = errors.New("asynchronous invocations are not enabled on this gateway")
 	ErrQueueUnavailable   = errors.New("the invocation queue is unavailable")
-	ErrInvocationNotFound = store.ErrInvocationNotFound
+	ErrInvocationNotFound = record.ErrInvocationNotFound
 	ErrInvocationBusy     = errors.New("the invocation has not ended yet")
 	// ErrInvalidInvocationID: not the form of any id fngate makes, so no
 	// record is looked up.
@@ -77,8 +77,8 @@ func callbackURL(h http.Header) (string, error) {
 // the same key gets the same invocation id and queues nothing.
 // The function is sent event; the record keeps stored (see storedEvent).
 func (g *Gateway) accept(ctx context.Context, c *gin.Context, rt *route.Route, reqID, trace string, event, stored []byte, callback string, claim *idemClaim) {
-	id := store.NewInvocationID()
-	inv := &store.Invocation{ID: id, Function: rt.Function, Mode: route.ModeAsync, CallbackURL: callback}
+	id := record.NewInvocationID()
+	inv := &record.Invocation{Summary: record.Summary{ID: id, Function: rt.Function, Mode: route.ModeAsync}, CallbackURL: callback}
 	if _, err := g.enqueue(ctx, inv, rt, reqID, trace, event, stored, true); err != nil {
 		g.releaseIdempotency(claim, reqID)
 		writeError(c, g.log, reqID, err)
@@ -99,9 +99,9 @@ func (g *Gateway) accept(ctx context.Context, c *gin.Context, rt *route.Route, r
 // within JetStream's duplicate window is stored once. It returns once
 // JetStream has acknowledged the message. It reports whether it made the
 // record.
-// A fresh id (from store.NewInvocationID) skips the existence check. The
+// A fresh id (from record.NewInvocationID) skips the existence check. The
 // record keeps stored, the message carries event.
-func (g *Gateway) enqueue(ctx context.Context, inv *store.Invocation, rt *route.Route, reqID, trace string, event, stored []byte, fresh bool) (bool, error) {
+func (g *Gateway) enqueue(ctx context.Context, inv *record.Invocation, rt *route.Route, reqID, trace string, event, stored []byte, fresh bool) (bool, error) {
 	if g.queue == nil || g.invs == nil {
 		return false, ErrAsyncDisabled
 	}
@@ -150,7 +150,7 @@ func (g *Gateway) enqueue(ctx context.Context, inv *store.Invocation, rt *route.
 
 // invocationStatus serves GET /invocations/<id> on the public listener.
 // Ids are unguessable, so the id is the capability to read the record; what
-// it reads is the public view (store.PublicInvocation): codes and fixed
+// it reads is the public view (record.PublicInvocation): codes and fixed
 // texts, never error texts, the event or the route. The id's form is
 // checked before Redis is asked, and no answer is cached by anyone on the
 // way (it changes, and it is a capability's result).
@@ -164,7 +164,7 @@ func (g *Gateway) invocationStatus(c *gin.Context) {
 		return
 	}
 	id := c.Param("id")
-	if !store.ValidInvocationID(id) {
+	if !record.ValidInvocationID(id) {
 		writeError(c, g.log, reqID, ErrInvalidInvocationID)
 		return
 	}
@@ -182,18 +182,19 @@ func (g *Gateway) invocationStatus(c *gin.Context) {
 
 // recordFailure keeps a failed sync call of a route with RecordFailures as
 // an invocation that can be replayed asynchronously.
-// code classifies the failure (store.CodeFunctionStatus for a 5xx the
+// code classifies the failure (record.CodeFunctionStatus for a 5xx the
 // function answered, else the gateway's error code); event is the stored
 // (redacted) form.
-func (g *Gateway) recordFailure(rt *route.Route, reqID string, event []byte, status int, code, cause string, result *store.Result) {
+func (g *Gateway) recordFailure(rt *route.Route, reqID string, event []byte, status int, code, cause string, result *record.Result) {
 	if !rt.RecordFailures || g.invs == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	inv := &store.Invocation{
-		ID: store.NewInvocationID(), Function: rt.Function, Mode: route.ModeSync,
-		Status: store.StatusFailed, Attempts: 1, ErrorCode: code, Error: fmt.Sprintf("%d %s", status, cause), Result: result,
+	inv := &record.Invocation{
+		Summary: record.Summary{ID: record.NewInvocationID(), Function: rt.Function, Mode: route.ModeSync,
+			Status: record.StatusFailed, Attempts: 1, Result: result},
+		ErrorCode: code, Error: fmt.Sprintf("%d %s", status, cause),
 	}
 	inv.MaxAttempts = rt.RetryPolicy().MaxAttempts
 	inv.Route = rt.JSON()
@@ -216,7 +217,7 @@ func (g *Gateway) Replay(ctx context.Context, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if orig.Status == store.StatusQueued || orig.Status == store.StatusRunning {
+	if orig.Status == record.StatusQueued || orig.Status == record.StatusRunning {
 		return "", fmt.Errorf("%w: %s is %s", ErrInvocationBusy, id, orig.Status)
 	}
 	event, err := g.invs.Event(ctx, id)
@@ -228,9 +229,9 @@ func (g *Gateway) Replay(ctx context.Context, id string) (string, error) {
 		rt = route.Route{Domain: route.DomainAny, Path: "/", Function: orig.Function}
 		_ = rt.Normalize()
 	}
-	newID := store.ReplayID(id)
-	inv := &store.Invocation{ID: newID, Function: orig.Function, Mode: route.ModeAsync, ReplayOf: id, CallbackURL: orig.CallbackURL}
-	if existing, err := g.invs.Get(ctx, newID); err == nil && existing.Status != store.StatusQueued {
+	newID := record.ReplayID(id)
+	inv := &record.Invocation{Summary: record.Summary{ID: newID, Function: orig.Function, Mode: route.ModeAsync}, ReplayOf: id, CallbackURL: orig.CallbackURL}
+	if existing, err := g.invs.Get(ctx, newID); err == nil && existing.Status != record.StatusQueued {
 		return newID, nil // replayed already: that replay it is
 	}
 	// A new replay, or one still queued (its publisher may have died before

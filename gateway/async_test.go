@@ -19,8 +19,8 @@ import (
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
-	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/shared/subject"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
@@ -43,14 +43,14 @@ func acceptOK(t *testing.T, url string, h http.Header, body string) string {
 	return a.InvocationID
 }
 
-// record reads GET /invocations/<id> from the public listener.
-func record(t *testing.T, gw *gt.Gateway, id string) *store.PublicInvocation {
+// publicRecord reads GET /invocations/<id> from the public listener.
+func publicRecord(t *testing.T, gw *gt.Gateway, id string) *record.PublicInvocation {
 	t.Helper()
 	resp := gt.Get(t, gw.URL+"/invocations/"+id)
 	if resp.Status != 200 {
 		t.Fatalf("GET /invocations/%s = %d %s", id, resp.Status, resp.Body)
 	}
-	var inv store.PublicInvocation
+	var inv record.PublicInvocation
 	resp.JSON(t, &inv)
 	return &inv
 }
@@ -69,16 +69,16 @@ func adminRecord(t *testing.T, gw *gt.Gateway, id string) *adminDetail {
 }
 
 type adminDetail struct {
-	store.Invocation
+	record.Invocation
 	Event event.Event `json:"event"`
 }
 
 // waitStatus polls the record until it has status.
-func waitStatus(t *testing.T, gw *gt.Gateway, id, status string, within time.Duration) *store.PublicInvocation {
+func waitStatus(t *testing.T, gw *gt.Gateway, id, status string, within time.Duration) *record.PublicInvocation {
 	t.Helper()
-	var inv *store.PublicInvocation
+	var inv *record.PublicInvocation
 	testenv.Eventually(t, within, "invocation "+id+" "+status, func() bool {
-		inv = record(t, gw, id)
+		inv = publicRecord(t, gw, id)
 		return inv.Status == status
 	})
 	return inv
@@ -91,7 +91,7 @@ func TestAsyncAcceptAndResult(t *testing.T) {
 	s.Worker(worker.Config{}, builtin.Functions())
 
 	id := acceptOK(t, gw.URL+"/echo?x=1", asyncHeader, `{"a":1}`)
-	inv := waitStatus(t, gw, id, store.StatusSucceeded, 10*time.Second)
+	inv := waitStatus(t, gw, id, record.StatusSucceeded, 10*time.Second)
 	var ev event.Event
 	if err := json.Unmarshal([]byte(inv.Result.Body), &ev); err != nil || inv.Result.StatusCode != 200 || ev.Body != `{"a":1}` || ev.QueryStringParameters["x"] != "1" {
 		t.Fatalf("result = %+v (%v)", inv.Result, err)
@@ -100,8 +100,8 @@ func TestAsyncAcceptAndResult(t *testing.T) {
 		t.Fatalf("record = %+v", inv)
 	}
 	// A route in async mode queues without the header; "Event" works too.
-	waitStatus(t, gw, acceptOK(t, gw.URL+"/jobs", nil, "x"), store.StatusSucceeded, 10*time.Second)
-	waitStatus(t, gw, acceptOK(t, gw.URL+"/echo", http.Header{"X-Invocation-Type": {"Event"}}, ""), store.StatusSucceeded, 10*time.Second)
+	waitStatus(t, gw, acceptOK(t, gw.URL+"/jobs", nil, "x"), record.StatusSucceeded, 10*time.Second)
+	waitStatus(t, gw, acceptOK(t, gw.URL+"/echo", http.Header{"X-Invocation-Type": {"Event"}}, ""), record.StatusSucceeded, 10*time.Second)
 	// The sync header cannot make an async route wait.
 	if resp := gt.Do(t, "POST", gw.URL+"/jobs", "", http.Header{"X-Invocation-Type": {"sync"}}, nil); resp.Status != 202 {
 		t.Fatalf("sync header on an async route = %d", resp.Status)
@@ -144,8 +144,8 @@ func TestAsyncRetriesThenDead(t *testing.T) {
 	})
 	id := acceptOK(t, gw.URL+"/flaky", nil, "payload-1")
 	// Other invocations keep flowing while flaky retries.
-	waitStatus(t, gw, acceptOK(t, gw.URL+"/echo", nil, ""), store.StatusSucceeded, 10*time.Second)
-	inv := waitStatus(t, gw, id, store.StatusDead, 20*time.Second)
+	waitStatus(t, gw, acceptOK(t, gw.URL+"/echo", nil, ""), record.StatusSucceeded, 10*time.Second)
+	inv := waitStatus(t, gw, id, record.StatusDead, 20*time.Second)
 
 	mu.Lock()
 	got := append([]time.Time(nil), times...)
@@ -187,7 +187,7 @@ func TestAsyncRetriesThenDead(t *testing.T) {
 	}
 	var letter struct {
 		InvocationID string
-		Attempts     []store.AttemptError
+		Attempts     []record.AttemptError
 		Event        event.Event
 	}
 	if err := json.Unmarshal(msg.Data, &letter); err != nil || letter.InvocationID != id || len(letter.Attempts) != 3 || letter.Event.Body != "payload-1" {
@@ -220,7 +220,7 @@ func TestAsyncRetriesThenDead(t *testing.T) {
 	if ids[0] != ids[1] || ids[0] == "" {
 		t.Fatalf("concurrent replays made %q and %q, want one invocation", ids[0], ids[1])
 	}
-	rep := waitStatus(t, gw, ids[0], store.StatusSucceeded, 10*time.Second)
+	rep := waitStatus(t, gw, ids[0], record.StatusSucceeded, 10*time.Second)
 	if rep.ReplayOf != id || rep.Result.Body != `{"fixed":"payload-1"}` {
 		t.Fatalf("replay record = %+v", rep)
 	}
@@ -261,11 +261,11 @@ func TestAsyncPermanentAndRetryAfter(t *testing.T) {
 			return "ok", nil
 		}),
 	})
-	inv := waitStatus(t, gw, acceptOK(t, gw.URL+"/perm", nil, ""), store.StatusDead, 10*time.Second)
+	inv := waitStatus(t, gw, acceptOK(t, gw.URL+"/perm", nil, ""), record.StatusDead, 10*time.Second)
 	if inv.Attempts != 1 || len(inv.AttemptErrors) != 1 {
 		t.Fatalf("permanent failure retried: %+v", inv)
 	}
-	waitStatus(t, gw, acceptOK(t, gw.URL+"/busy", nil, ""), store.StatusSucceeded, 10*time.Second)
+	waitStatus(t, gw, acceptOK(t, gw.URL+"/busy", nil, ""), record.StatusSucceeded, 10*time.Second)
 	mu.Lock()
 	defer mu.Unlock()
 	if gap := busyTimes[1].Sub(busyTimes[0]); gap < time.Second {
@@ -299,7 +299,7 @@ func TestAsyncWorkerKilledMidInvocation(t *testing.T) {
 			return "done", nil
 		}),
 	})
-	inv := waitStatus(t, gw, id, store.StatusSucceeded, 20*time.Second)
+	inv := waitStatus(t, gw, id, record.StatusSucceeded, 20*time.Second)
 	if inv.Attempts != 2 || inv.Result.Body != "done" || runs.Load() != 2 {
 		t.Fatalf("after the kill: record %+v, %d runs", inv, runs.Load())
 	}
@@ -320,7 +320,7 @@ func TestAsyncSurvivesGatewayAndNATSRestart(t *testing.T) {
 	gw2 := s.Gateway(gateway.Config{})
 	s.Worker(worker.Config{}, builtin.Functions())
 	for i, id := range ids {
-		inv := waitStatus(t, gw2, id, store.StatusSucceeded, 30*time.Second)
+		inv := waitStatus(t, gw2, id, record.StatusSucceeded, 30*time.Second)
 		var ev event.Event
 		if json.Unmarshal([]byte(inv.Result.Body), &ev) != nil || ev.Body != fmt.Sprint(i) {
 			t.Fatalf("invocation %d result %+v", i, inv.Result)
@@ -390,7 +390,7 @@ func TestAsyncTenThousandWhileNoWorker(t *testing.T) {
 	mu.Unlock()
 	// Every accepted id has exactly one succeeded record.
 	succeeded := 0
-	f := store.Filter{Function: "count", Limit: 500}
+	f := record.Filter{Function: "count", Limit: 500}
 	testenv.Eventually(t, 30*time.Second, "all records succeeded", func() bool {
 		succeeded, f.Cursor = 0, ""
 		for {
@@ -399,7 +399,7 @@ func TestAsyncTenThousandWhileNoWorker(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, inv := range page.Invocations {
-				if _, ok := accepted.Load(inv.ID); ok && inv.Status == store.StatusSucceeded && inv.Attempts == 1 {
+				if _, ok := accepted.Load(inv.ID); ok && inv.Status == record.StatusSucceeded && inv.Attempts == 1 {
 					succeeded++
 				}
 			}
@@ -438,7 +438,7 @@ func TestAsyncCallbacks(t *testing.T) {
 		t.Fatal("no callback")
 	}
 	testenv.Eventually(t, 10*time.Second, "callback recorded delivered", func() bool {
-		inv := record(t, gw, id)
+		inv := publicRecord(t, gw, id)
 		return inv.Callback != nil && inv.Callback.Status == "delivered"
 	})
 
@@ -447,11 +447,11 @@ func TestAsyncCallbacks(t *testing.T) {
 	dead := fmt.Sprintf("http://127.0.0.1:%d/hook", testenv.FreePort(t))
 	id = acceptOK(t, gw.URL+"/echo", http.Header{"X-Callback-Url": {dead}}, "hi")
 	testenv.Eventually(t, 30*time.Second, "callback recorded failed", func() bool {
-		inv := record(t, gw, id)
+		inv := publicRecord(t, gw, id)
 		return inv.Callback != nil && inv.Callback.Status == "failed"
 	})
-	inv := record(t, gw, id)
-	if inv.Status != store.StatusSucceeded || inv.Callback.Attempts != 5 || inv.Callback.Code != store.CodeCallbackFailed {
+	inv := publicRecord(t, gw, id)
+	if inv.Status != record.StatusSucceeded || inv.Callback.Attempts != 5 || inv.Callback.Code != record.CodeCallbackFailed {
 		t.Fatalf("record = status %s, callback %+v", inv.Status, inv.Callback)
 	}
 }
@@ -471,7 +471,7 @@ func TestSyncFailuresRecordedAndReplayed(t *testing.T) {
 		}),
 	})
 	assertError(t, gt.Do(t, "POST", gw.URL+"/pay", "", nil, []byte("42")), 502, "FUNCTION_ERROR")
-	var page store.Page
+	var page record.Page
 	testenv.Eventually(t, 5*time.Second, "failed sync call listed", func() bool {
 		gt.Get(t, gw.AdminURL+"/admin/invocations?function=pay&status=failed").JSON(t, &page)
 		return len(page.Invocations) == 1
@@ -490,7 +490,7 @@ func TestSyncFailuresRecordedAndReplayed(t *testing.T) {
 	if resp.Status != 202 || len(out.Replayed) != 1 || out.Replayed[0].ReplayOf != orig.ID {
 		t.Fatalf("replay by filter = %d %s", resp.Status, resp.Body)
 	}
-	inv := waitStatus(t, gw, out.Replayed[0].InvocationID, store.StatusSucceeded, 10*time.Second)
+	inv := waitStatus(t, gw, out.Replayed[0].InvocationID, record.StatusSucceeded, 10*time.Second)
 	if inv.Result.Body != "paid 42" {
 		t.Fatalf("replayed result = %+v", inv.Result)
 	}

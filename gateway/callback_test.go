@@ -16,8 +16,8 @@ import (
 
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
-	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/builtin"
@@ -52,14 +52,14 @@ func newReceiver(t *testing.T, h func(w http.ResponseWriter, r *http.Request, do
 }
 
 // waitCallback polls the public record until its callback has an outcome.
-func waitCallback(t *testing.T, gw *gt.Gateway, id string) (*store.PublicInvocation, string) {
+func waitCallback(t *testing.T, gw *gt.Gateway, id string) (*record.PublicInvocation, string) {
 	t.Helper()
-	var inv *store.PublicInvocation
+	var inv *record.PublicInvocation
 	var raw string
 	testenv.Eventually(t, 30*time.Second, "callback outcome of "+id, func() bool {
 		resp := gt.Get(t, gw.URL+"/invocations/"+id)
 		raw = string(resp.Body)
-		inv = &store.PublicInvocation{}
+		inv = &record.PublicInvocation{}
 		resp.JSON(t, inv)
 		return inv.Callback != nil
 	})
@@ -86,7 +86,7 @@ func TestCallbackRefused(t *testing.T) {
 	} {
 		id := acceptOK(t, gw.URL+"/echo", http.Header{"X-Callback-Url": {url}}, "hi")
 		inv, raw := waitCallback(t, gw, id)
-		if inv.Status != store.StatusSucceeded || inv.Callback.Status != "failed" || inv.Callback.Code != store.CodeCallbackRefused || inv.Callback.Attempts != 1 {
+		if inv.Status != record.StatusSucceeded || inv.Callback.Status != "failed" || inv.Callback.Code != record.CodeCallbackRefused || inv.Callback.Attempts != 1 {
 			t.Errorf("%s: record %s", url, raw)
 		}
 		// (The echo's result holds the URL: only the callback is checked
@@ -126,7 +126,7 @@ func TestCallbackNoRedirect(t *testing.T) {
 	})
 	id := acceptOK(t, gw.URL+"/echo", http.Header{"X-Callback-Url": {redirector.URL}}, "hi")
 	inv, raw := waitCallback(t, gw, id)
-	if inv.Callback.Status != "failed" || inv.Callback.Code != store.CodeCallbackHTTPStatus || inv.Callback.HTTPStatus != 307 || inv.Callback.Attempts != 2 {
+	if inv.Callback.Status != "failed" || inv.Callback.Code != record.CodeCallbackHTTPStatus || inv.Callback.HTTPStatus != 307 || inv.Callback.Attempts != 2 {
 		t.Fatalf("record %s", raw)
 	}
 	if target.hits.Load() != 0 || redirector.hits.Load() != 2 {
@@ -152,7 +152,7 @@ func TestCallbackTimeout(t *testing.T) {
 	})
 	id := acceptOK(t, gw.URL+"/echo", http.Header{"X-Callback-Url": {rc.URL}}, "hi")
 	inv, raw := waitCallback(t, gw, id)
-	if inv.Callback.Status != "failed" || inv.Callback.Code != store.CodeCallbackTimeout || inv.Callback.Attempts != 2 || rc.hits.Load() != 2 {
+	if inv.Callback.Status != "failed" || inv.Callback.Code != record.CodeCallbackTimeout || inv.Callback.Attempts != 2 || rc.hits.Load() != 2 {
 		t.Fatalf("record %s, %d hits", raw, rc.hits.Load())
 	}
 }
@@ -193,7 +193,7 @@ func TestCallbackOverflow(t *testing.T) {
 	testenv.Eventually(t, 30*time.Second, "the callbacks beyond sender and queue dropped", func() bool {
 		full = 0
 		for _, id := range ids {
-			if inv := record(t, gw, id); inv.Callback != nil && inv.Callback.Code == store.CodeCallbackQueueFull {
+			if inv := publicRecord(t, gw, id); inv.Callback != nil && inv.Callback.Code == record.CodeCallbackQueueFull {
 				full++
 			}
 		}
@@ -204,7 +204,7 @@ func TestCallbackOverflow(t *testing.T) {
 	testenv.Eventually(t, 30*time.Second, "the rest delivered", func() bool {
 		delivered = 0
 		for _, id := range ids {
-			if inv := record(t, gw, id); inv.Callback != nil && inv.Callback.Status == "delivered" {
+			if inv := publicRecord(t, gw, id); inv.Callback != nil && inv.Callback.Status == "delivered" {
 				delivered++
 			}
 		}

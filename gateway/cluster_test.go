@@ -15,8 +15,8 @@ import (
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
-	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/shared/subject"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
@@ -163,7 +163,7 @@ func TestClusterLeaderKilled(t *testing.T) {
 	mu.Unlock()
 	accepted.Range(func(_, v any) bool {
 		inv, err := s.Invocations.Get(context.Background(), v.(string))
-		if err != nil || inv.Status != store.StatusSucceeded {
+		if err != nil || inv.Status != record.StatusSucceeded {
 			t.Errorf("invocation %s: %+v %v", v, inv, err)
 		}
 		return true

@@ -13,8 +13,8 @@ import (
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
-	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/shared/subject"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
@@ -95,7 +95,7 @@ func TestAsyncDisabled(t *testing.T) {
 	s.Worker(worker.Config{}, builtin.Functions())
 	pub, adm := bare(t, gateway.Config{}, gateway.Deps{NATS: s.Conn(), Routes: s.Routes})
 	testenv.Eventually(t, 10*time.Second, "sync calls served", func() bool { return gt.Get(t, pub+"/echo").Status == 200 })
-	id := store.NewInvocationID()
+	id := record.NewInvocationID()
 	for _, c := range []struct {
 		method, url string
 		header      http.Header
@@ -161,9 +161,9 @@ func TestAsyncLongJobRunsOnce(t *testing.T) {
 		}),
 	})
 	id := acceptOK(t, gw.URL+"/long", nil, "")
-	waitStatus(t, gw, id, store.StatusRunning, 10*time.Second)
+	waitStatus(t, gw, id, record.StatusRunning, 10*time.Second)
 	assertError(t, gt.Do(t, "POST", gw.AdminURL+"/admin/invocations/"+id+"/replay", "", nil, nil), 409, "INVOCATION_IN_PROGRESS")
-	inv := waitStatus(t, gw, id, store.StatusSucceeded, 30*time.Second)
+	inv := waitStatus(t, gw, id, record.StatusSucceeded, 30*time.Second)
 	if n := runs.Load(); n != 1 || inv.Attempts != 1 || inv.Result == nil || inv.Result.Body != "done" {
 		t.Fatalf("long job: %d runs, record %+v; want one run, one attempt, succeeded", n, inv)
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/fngate/fngate/gateway/adminapi"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/route"
-	"github.com/fngate/fngate/shared/store"
 )
 
 // Errors the gateway answers with. Each maps to one status and code in
@@ -52,7 +51,7 @@ func classify(err error) (int, adminapi.ErrorDetail) {
 	var re *route.FieldError
 	var pe *ParamError
 	switch {
-	case errors.Is(err, ErrRouteNotFound), errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, ErrRouteNotFound), errors.Is(err, route.ErrNotFound):
 		return http.StatusNotFound, adminapi.ErrorDetail{Code: "ROUTE_NOT_FOUND", Message: err.Error()}
 	case errors.Is(err, ErrMethodNotAllowed):
 		return http.StatusMethodNotAllowed, adminapi.ErrorDetail{Code: "METHOD_NOT_ALLOWED", Message: err.Error()}
@@ -101,7 +100,7 @@ func classify(err error) (int, adminapi.ErrorDetail) {
 		return http.StatusUnsupportedMediaType, adminapi.ErrorDetail{Code: "ADMIN_CONTENT_TYPE_REFUSED", Message: err.Error()}
 	case errors.As(err, &re):
 		return http.StatusBadRequest, adminapi.ErrorDetail{Code: "INVALID_ROUTE", Message: re.Error(), Field: re.Field}
-	case errors.Is(err, store.ErrConflict):
+	case errors.Is(err, route.ErrConflict):
 		return http.StatusConflict, adminapi.ErrorDetail{Code: "ROUTE_EXISTS", Message: err.Error()}
 	case errors.As(err, &pe):
 		return http.StatusBadRequest, adminapi.ErrorDetail{Code: "INVALID_REQUEST", Message: err.Error(), Field: pe.Field}

@@ -6,8 +6,8 @@ import (
 
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
-	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/builtin"
@@ -51,7 +51,7 @@ func TestFunctionsRecentStats(t *testing.T) {
 			t.Fatalf("sleep = %d %s", resp.Status, resp.Body)
 		}
 	}
-	waitStatus(t, gw, acceptOK(t, gw.URL+"/job", nil, "x"), store.StatusSucceeded, 15*time.Second)
+	waitStatus(t, gw, acceptOK(t, gw.URL+"/job", nil, "x"), record.StatusSucceeded, 15*time.Second)
 
 	var m map[string]gateway.FunctionLoad
 	testenv.Eventually(t, 5*time.Second, "recent counts in the heartbeats", func() bool {

@@ -18,8 +18,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
 
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
-	"github.com/fngate/fngate/shared/store"
 )
 
 // HTTP header names the gateway reads or writes.
@@ -58,11 +58,11 @@ type Publisher interface {
 
 // InvocationStore keeps invocation records; *store.Invocations is one.
 type InvocationStore interface {
-	CreateNew(ctx context.Context, inv *store.Invocation, event []byte) error
-	Create(ctx context.Context, inv *store.Invocation, event []byte) (bool, error)
-	Get(ctx context.Context, id string) (*store.Invocation, error)
+	CreateNew(ctx context.Context, inv *record.Invocation, event []byte) error
+	Create(ctx context.Context, inv *record.Invocation, event []byte) (bool, error)
+	Get(ctx context.Context, id string) (*record.Invocation, error)
 	Event(ctx context.Context, id string) ([]byte, error)
-	List(ctx context.Context, f store.Filter) (*store.Page, error)
+	List(ctx context.Context, f record.Filter) (*record.Page, error)
 	ReplayCreated(ctx context.Context, id, replayID string) error
 }
 

@@ -15,8 +15,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/fngate/fngate/gateway/adminapi"
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
-	"github.com/fngate/fngate/shared/store"
 )
 
 // HTTP headers of idempotent requests (IETF draft "The Idempotency-Key HTTP
@@ -36,7 +36,7 @@ var (
 
 // IdempotencyStore keeps idempotency keys; *store.Idempotency is one.
 type IdempotencyStore interface {
-	Claim(ctx context.Context, routeID, scope, fp string, lease time.Duration) (*store.IdemRecord, error)
+	Claim(ctx context.Context, routeID, scope, fp string, lease time.Duration) (*record.Idempotency, error)
 	Complete(ctx context.Context, routeID, scope, fp string, status int, h http.Header, body []byte) error
 	Release(ctx context.Context, routeID, scope, fp string) error
 }
@@ -100,7 +100,7 @@ func (g *Gateway) claimIdempotency(ctx context.Context, c *gin.Context, rt *rout
 		case rec.Fingerprint != cl.fp:
 			writeError(c, g.log, reqID, ErrIdempotencyMismatch)
 			return nil, true
-		case rec.State == store.IdemDone:
+		case rec.State == record.IdemDone:
 			replayIdempotent(c, reqID, rec)
 			return nil, true
 		case !opts.Wait:
@@ -144,7 +144,7 @@ func digest(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-func replayIdempotent(c *gin.Context, reqID string, rec *store.IdemRecord) {
+func replayIdempotent(c *gin.Context, reqID string, rec *record.Idempotency) {
 	h := c.Writer.Header()
 	for k, vs := range rec.Header {
 		h[k] = vs

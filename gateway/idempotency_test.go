@@ -17,6 +17,7 @@ import (
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/shared/subject"
@@ -238,7 +239,7 @@ func TestIdempotencyAsync(t *testing.T) {
 		!strings.Contains(string(resp.Body), id) {
 		t.Fatalf("second async accept = %d %s %v", resp.Status, resp.Body, resp.Header)
 	}
-	waitStatus(t, gw, id, store.StatusSucceeded, 10*time.Second)
+	waitStatus(t, gw, id, record.StatusSucceeded, 10*time.Second)
 	// Nothing else was queued: the function ran once.
 	js, _ := jetstream.New(testenv.Conn(t, s.NATS))
 	waitQueueEmpty(t, js, "job", 1)
@@ -256,7 +257,7 @@ func TestAsyncLostAckRedelivery(t *testing.T) {
 	job := &counter{}
 	s.Worker(worker.Config{}, map[string]sdk.Handler{"job": job})
 	id := acceptOK(t, gw.URL+"/job", nil, "x")
-	waitStatus(t, gw, id, store.StatusSucceeded, 10*time.Second)
+	waitStatus(t, gw, id, record.StatusSucceeded, 10*time.Second)
 	// The same invocation arrives again, as JetStream redelivers a message
 	// whose ack was lost (a new Nats-Msg-Id gets it past deduplication).
 	nc := testenv.Conn(t, s.NATS)
@@ -270,7 +271,7 @@ func TestAsyncLostAckRedelivery(t *testing.T) {
 	if n := job.runs.Load(); n != 1 {
 		t.Fatalf("function ran %d times", n)
 	}
-	if inv := record(t, gw, id); inv.Status != store.StatusSucceeded || inv.Attempts != 1 {
+	if inv := publicRecord(t, gw, id); inv.Status != record.StatusSucceeded || inv.Attempts != 1 {
 		t.Fatalf("record after redelivery = %+v", inv)
 	}
 }

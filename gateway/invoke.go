@@ -19,8 +19,8 @@ import (
 	"github.com/nats-io/nuid"
 
 	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
-	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/shared/subject"
 )
 
@@ -163,7 +163,7 @@ func (g *Gateway) invoke(c *gin.Context) {
 		var rbody []byte
 		if status, rbody, err = event.ParseReply(resp, h); err == nil {
 			if status >= 500 && rt.RecordFailures {
-				g.recordFailure(rt, reqID, g.storedEvent(req, payload), status, store.CodeFunctionStatus, "from the function", &store.Result{StatusCode: status, Headers: h.Clone(), Body: string(rbody)})
+				g.recordFailure(rt, reqID, g.storedEvent(req, payload), status, record.CodeFunctionStatus, "from the function", &record.Result{StatusCode: status, Headers: h.Clone(), Body: string(rbody)})
 			}
 			writeReply(c, reqID, status, rbody)
 			return
@@ -253,7 +253,7 @@ func (g *Gateway) settle(rt *route.Route, reqID string, stored []byte, claim *id
 	if err == nil {
 		if o.status, o.body, err = event.ParseReply(resp, o.header); err == nil {
 			if o.status >= 500 && rt.RecordFailures {
-				g.recordFailure(rt, reqID, stored, o.status, store.CodeFunctionStatus, "from the function", &store.Result{StatusCode: o.status, Headers: o.header.Clone(), Body: string(o.body)})
+				g.recordFailure(rt, reqID, stored, o.status, record.CodeFunctionStatus, "from the function", &record.Result{StatusCode: o.status, Headers: o.header.Clone(), Body: string(o.body)})
 			}
 			g.completeIdempotency(claim, reqID, o.status, o.header, o.body)
 			return o

@@ -12,8 +12,8 @@ import (
 
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
-	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/shared/subject"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/builtin"
@@ -53,7 +53,7 @@ func TestShippedNATSPermissions(t *testing.T) {
 	if resp := gt.Get(t, gw.URL+"/echo"); resp.Status != 200 {
 		t.Fatalf("sync call = %d %s", resp.Status, resp.Body)
 	}
-	waitStatus(t, gw, acceptOK(t, gw.URL+"/job", nil, "x"), store.StatusSucceeded, 15*time.Second)
+	waitStatus(t, gw, acceptOK(t, gw.URL+"/job", nil, "x"), record.StatusSucceeded, 15*time.Second)
 	// Gateways may ask one another for their counts (the console's live
 	// view): a request as the gateway user gets the gateway's answer.
 	gnc, err := nats.Connect(ns.ClientURL(), nats.UserInfo("gateway", "gw-secret"))
@@ -66,7 +66,7 @@ func TestShippedNATSPermissions(t *testing.T) {
 	if err != nil || json.Unmarshal(m.Data, &answer) != nil || answer.Gateway != gw.ID() {
 		t.Fatalf("stats request as the gateway user: %v, answer %+v", err, answer)
 	}
-	waitStatus(t, gw, acceptOK(t, gw.URL+"/doomed", nil, "x"), store.StatusDead, 15*time.Second)
+	waitStatus(t, gw, acceptOK(t, gw.URL+"/doomed", nil, "x"), record.StatusDead, 15*time.Second)
 
 	// The worker user may not invoke functions nor read the queue directly.
 	violations := make(chan error, 4)

@@ -16,8 +16,8 @@ import (
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
-	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/shared/subject"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
@@ -54,12 +54,12 @@ func TestPublicRecordShowsCodes(t *testing.T) {
 	}{
 		{"/leaky", event.CodeFunctionError, "the function failed", "hunter2", 0},
 		{"/panicky", event.CodeFunctionError, "the function failed", "goroutine", 0},
-		{"/unwell", store.CodeFunctionStatus, "the function answered 503", "secret-body", 503},
+		{"/unwell", record.CodeFunctionStatus, "the function answered 503", "secret-body", 503},
 	} {
 		id := acceptOK(t, gw.URL+tc.path, nil, "")
-		waitStatus(t, gw, id, store.StatusDead, 20*time.Second)
+		waitStatus(t, gw, id, record.StatusDead, 20*time.Second)
 		resp := gt.Get(t, gw.URL+"/invocations/"+id)
-		var inv store.PublicInvocation
+		var inv record.PublicInvocation
 		resp.JSON(t, &inv)
 		if inv.Error == nil || inv.Error.Code != tc.code || inv.Error.Message != tc.message || inv.Error.Status != tc.status ||
 			len(inv.AttemptErrors) != 1 || inv.AttemptErrors[0].Code != tc.code || inv.AttemptErrors[0].Message != tc.message {
@@ -99,7 +99,7 @@ func TestPublicRecordShowsCodes(t *testing.T) {
 	case b := <-bodies:
 		var m map[string]any
 		_ = json.Unmarshal(b, &m)
-		if m["status"] != store.StatusDead || m["errorCode"] != event.CodeFunctionError || m["error"] != "the function failed" ||
+		if m["status"] != record.StatusDead || m["errorCode"] != event.CodeFunctionError || m["error"] != "the function failed" ||
 			strings.Contains(string(b), "hunter2") || strings.Contains(string(b), "/srv/app") {
 			t.Errorf("callback body %s", b)
 		}
@@ -120,7 +120,7 @@ func TestPublicRecordShowsCodes(t *testing.T) {
 }
 
 // TestInvocationIDValidated: ids that are not 32 lower-case hex characters
-// (the form of store.NewInvocationID and store.ReplayID) are answered 400
+// (the form of record.NewInvocationID and record.ReplayID) are answered 400
 // INVALID_INVOCATION_ID without a Redis lookup.
 func TestInvocationIDValidated(t *testing.T) {
 	t.Parallel()
@@ -153,7 +153,7 @@ func TestInvocationIDValidated(t *testing.T) {
 		t.Fatalf("invalid ids were looked up: hmget %s before, %s after", before, after)
 	}
 	// Both forms the system makes are valid (and unknown here).
-	for _, id := range []string{store.NewInvocationID(), store.ReplayID(store.NewInvocationID())} {
+	for _, id := range []string{record.NewInvocationID(), record.ReplayID(record.NewInvocationID())} {
 		assertError(t, gt.Get(t, gw.URL+"/invocations/"+id), 404, "INVOCATION_NOT_FOUND")
 	}
 }
@@ -211,7 +211,7 @@ func TestStoredEventRedacted(t *testing.T) {
 	if h := got("default"); h["authorization"] != "Bearer top-secret-token" || h["cookie"] != "session=cookie-secret" || h["proxy-authorization"] != "Basic proxy-secret" {
 		t.Fatalf("the function got %v", h)
 	}
-	waitStatus(t, gw, id, store.StatusSucceeded, 10*time.Second)
+	waitStatus(t, gw, id, record.StatusSucceeded, 10*time.Second)
 	resp := gt.Get(t, gw.AdminURL+"/admin/invocations/"+id)
 	for _, secret := range []string{"top-secret-token", "cookie-secret", "proxy-secret"} {
 		if strings.Contains(string(resp.Body), secret) {
@@ -227,14 +227,14 @@ func TestStoredEventRedacted(t *testing.T) {
 	// A replay runs the stored event: the function gets the redacted form.
 	var a struct{ InvocationID string }
 	gt.Do(t, "POST", gw.AdminURL+"/admin/invocations/"+id+"/replay", "", nil, nil).JSON(t, &a)
-	waitStatus(t, gw, a.InvocationID, store.StatusSucceeded, 10*time.Second)
+	waitStatus(t, gw, a.InvocationID, record.StatusSucceeded, 10*time.Second)
 	if h := got("default"); h["authorization"] != event.Redacted || h["x-other"] != "kept" {
 		t.Errorf("the replay got %v", h)
 	}
 
 	// A recorded sync failure keeps the redacted event too.
 	assertError(t, gt.Do(t, "POST", gw.URL+"/pay", "", creds, []byte("42")), 502, "FUNCTION_ERROR")
-	var page store.Page
+	var page record.Page
 	testenv.Eventually(t, 5*time.Second, "failed sync call recorded", func() bool {
 		gt.Get(t, gw.AdminURL+"/admin/invocations?function=fails").JSON(t, &page)
 		return len(page.Invocations) == 1
@@ -246,7 +246,7 @@ func TestStoredEventRedacted(t *testing.T) {
 	// A dead letter keeps the redacted event too (the worker redacts the
 	// list the gateway names in the message).
 	id = acceptOK(t, gw.URL+"/deny", creds, "dead")
-	waitStatus(t, gw, id, store.StatusDead, 10*time.Second)
+	waitStatus(t, gw, id, record.StatusDead, 10*time.Second)
 	if adm := adminRecord(t, gw, id); !strings.HasSuffix(adm.AttemptErrors[0].Error, "denied") { // else the function lacked the credentials
 		t.Errorf("deny failed with %q", adm.AttemptErrors[0].Error)
 	}
@@ -277,7 +277,7 @@ func TestStoredEventRedacted(t *testing.T) {
 		g := s.Gateway(gateway.Config{RedactHeaders: tc.list})
 		id := acceptOK(t, g.URL+"/job", creds, strings.Join(tc.list, ","))
 		got(strings.Join(tc.list, ","))
-		waitStatus(t, g, id, store.StatusSucceeded, 10*time.Second)
+		waitStatus(t, g, id, record.StatusSucceeded, 10*time.Second)
 		if ev := adminRecord(t, g, id).Event; ev.Headers["x-api-key"] != tc.apiKey || ev.Headers["authorization"] != tc.authz {
 			t.Errorf("RedactHeaders %v: stored %v", tc.list, ev.Headers)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/shared/testenv"
@@ -96,9 +97,9 @@ func TestRedisCluster(t *testing.T) {
 		ids[i] = acceptOK(t, a.URL+"/echo", asyncHeader, `{"n":1}`)
 	}
 	for _, id := range ids {
-		waitStatus(t, b, id, store.StatusSucceeded, 20*time.Second)
+		waitStatus(t, b, id, record.StatusSucceeded, 20*time.Second)
 	}
-	var list struct{ Invocations []store.Invocation }
+	var list struct{ Invocations []record.Invocation }
 	adminDo(t, a, "GET", "/admin/invocations?function=echo", nil).JSON(t, &list)
 	if len(list.Invocations) != len(ids) {
 		t.Fatalf("admin list has %d invocations, want %d", len(list.Invocations), len(ids))
@@ -133,7 +134,7 @@ func TestRedisSentinelFailover(t *testing.T) {
 		return gt.Get(t, b.URL+"/before").Status == 200
 	})
 	before := acceptOK(t, a.URL+"/echo", asyncHeader, "before")
-	waitStatus(t, a, before, store.StatusSucceeded, 20*time.Second)
+	waitStatus(t, a, before, record.StatusSucceeded, 20*time.Second)
 	// Replication is asynchronous: wait until the replica has every
 	// write, so that the crash cannot lose them.
 	sg.WaitReplica(sg.Replica, 30*time.Second)
@@ -191,8 +192,8 @@ func TestRedisSentinelFailover(t *testing.T) {
 	})
 
 	after := acceptOK(t, a.URL+"/echo", asyncHeader, "after")
-	waitStatus(t, b, after, store.StatusSucceeded, 20*time.Second)
-	if inv := record(t, b, before); inv.Status != store.StatusSucceeded {
+	waitStatus(t, b, after, record.StatusSucceeded, 20*time.Second)
+	if inv := publicRecord(t, b, before); inv.Status != record.StatusSucceeded {
 		t.Fatalf("record from before the failover = %+v", inv)
 	}
 }
@@ -252,5 +253,5 @@ func TestRedisClusterFailover(t *testing.T) {
 		return gt.Get(t, b.URL+"/after").Status == 200
 	})
 	id := acceptOK(t, a.URL+"/echo", asyncHeader, "after")
-	waitStatus(t, b, id, store.StatusSucceeded, 20*time.Second)
+	waitStatus(t, b, id, record.StatusSucceeded, 20*time.Second)
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/fngate/fngate/shared/egress"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/queue"
-	"github.com/fngate/fngate/shared/store"
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/subject"
 	"github.com/fngate/fngate/worker/sdk"
 )
@@ -28,11 +28,11 @@ import (
 // RecordStore keeps invocation records; *store.Invocations is one.
 type RecordStore interface {
 	Start(ctx context.Context, id string, attempt int) (string, error)
-	Succeed(ctx context.Context, id string, attempt int, res *store.Result) error
-	AttemptFailed(ctx context.Context, id string, ae store.AttemptError, next time.Time) error
-	Dead(ctx context.Context, id string, ae store.AttemptError, attempt int) error
-	SetCallback(ctx context.Context, id string, cs store.CallbackState) error
-	Get(ctx context.Context, id string) (*store.Invocation, error)
+	Succeed(ctx context.Context, id string, attempt int, res *record.Result) error
+	AttemptFailed(ctx context.Context, id string, ae record.AttemptError, next time.Time) error
+	Dead(ctx context.Context, id string, ae record.AttemptError, attempt int) error
+	SetCallback(ctx context.Context, id string, cs record.CallbackState) error
+	Get(ctx context.Context, id string) (*record.Invocation, error)
 }
 
 // AsyncConfig enables asynchronous invocations: the worker takes each of
@@ -214,17 +214,17 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 
 	if attempt > p.maxAttempts {
 		// The last attempt never reported (its worker died): no more runs.
-		w.deadLetter(f, m, id, p, store.AttemptError{Attempt: attempt - 1, Code: store.CodeWorkerLost, Error: "the worker running the last attempt stopped before it finished", At: time.Now()}, 0)
+		w.deadLetter(f, m, id, p, record.AttemptError{Attempt: attempt - 1, Code: record.CodeWorkerLost, Error: "the worker running the last attempt stopped before it finished", At: time.Now()}, 0)
 		return
 	}
 	switch st, err := w.async.Records.Start(bg, id, attempt); {
-	case errors.Is(err, store.ErrInvocationNotFound):
+	case errors.Is(err, record.ErrInvocationNotFound):
 		log.Warn("invocation record missing (expired?); running without it")
 	case err != nil:
 		log.Error("invocation records unreachable; retrying later", "err", err)
 		_ = m.NakWithDelay(time.Second)
 		return
-	case st == store.StatusSucceeded || st == store.StatusDead:
+	case st == record.StatusSucceeded || st == record.StatusDead:
 		// A redelivery after a lost ack: the work is done, never redo it.
 		log.Info("invocation already ended; acknowledging the redelivery", "status", st)
 		_ = m.Ack()
@@ -242,18 +242,18 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 	case runErr != nil:
 		outcome = errorOf(ctx, runErr).Code
 	case failed:
-		outcome = store.CodeFunctionStatus
+		outcome = record.CodeFunctionStatus
 	}
 	w.observe(f, "async", outcome, start)
 	if !failed {
 		cancel()
 		res := w.result(reply)
 		switch err := w.async.Records.Succeed(bg, id, attempt, res); {
-		case errors.Is(err, store.ErrStale):
+		case errors.Is(err, record.ErrStale):
 			// Presumed dead, this attempt was handed to another worker.
 			log.Warn("attempt finished after it was taken over; its result is dropped")
 			return
-		case err != nil && !errors.Is(err, store.ErrInvocationNotFound):
+		case err != nil && !errors.Is(err, record.ErrInvocationNotFound):
 			log.Error("recording success failed; the redelivery will retry", "err", err)
 			_ = m.NakWithDelay(time.Second)
 			return
@@ -261,11 +261,11 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 		if err := m.DoubleAck(bg); err != nil {
 			log.Warn("ack failed; a redelivery will find the record succeeded", "err", err)
 		}
-		w.callback(id, f.name, p.callback, store.StatusSucceeded, attempt, res, nil)
+		w.callback(id, f.name, p.callback, record.StatusSucceeded, attempt, res, nil)
 		return
 	}
 
-	ae := store.AttemptError{Attempt: attempt, At: time.Now()}
+	ae := record.AttemptError{Attempt: attempt, At: time.Now()}
 	var retryAfter time.Duration
 	permanent := false
 	if runErr != nil {
@@ -277,7 +277,7 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 			retryAfter = ra.After
 		}
 	} else {
-		ae.Code, ae.Status, ae.Error = store.CodeFunctionStatus, reply.Status, fmt.Sprintf("the function answered %d: %s", reply.Status, truncate(reply.Body, 512))
+		ae.Code, ae.Status, ae.Error = record.CodeFunctionStatus, reply.Status, fmt.Sprintf("the function answered %d: %s", reply.Status, truncate(reply.Body, 512))
 		retryAfter = parseRetryAfter(reply.Header.Get("Retry-After"))
 	}
 	cancel()
@@ -288,10 +288,10 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 	delay := max(p.delay(attempt), retryAfter)
 	w.metrics.retries.WithLabelValues(f.name).Inc()
 	log.Warn("attempt failed; retrying", "code", ae.Code, "err", ae.Error, "retry_in", delay.String())
-	if err := w.async.Records.AttemptFailed(bg, id, ae, time.Now().Add(delay)); errors.Is(err, store.ErrStale) {
+	if err := w.async.Records.AttemptFailed(bg, id, ae, time.Now().Add(delay)); errors.Is(err, record.ErrStale) {
 		log.Warn("attempt failed after it was taken over; leaving the invocation to its new attempt")
 		return
-	} else if err != nil && !errors.Is(err, store.ErrInvocationNotFound) {
+	} else if err != nil && !errors.Is(err, record.ErrInvocationNotFound) {
 		log.Error("recording the failed attempt failed", "err", err)
 	}
 	_ = m.NakWithDelay(delay)
@@ -320,20 +320,20 @@ func (w *Worker) heartbeat(m jetstream.Msg) func() {
 // deadLetter is the end of an invocation that used every attempt or failed
 // for good: its event and every attempt's error go to the dead-letter
 // stream, then the record says dead and the message is acknowledged.
-func (w *Worker) deadLetter(f *function, m jetstream.Msg, id string, p policy, last store.AttemptError, attempt int) {
+func (w *Worker) deadLetter(f *function, m jetstream.Msg, id string, p policy, last record.AttemptError, attempt int) {
 	bg := context.Background()
 	log := w.log.With("invocation_id", id, "function", f.name)
-	attempts := []store.AttemptError{}
+	attempts := []record.AttemptError{}
 	if inv, err := w.async.Records.Get(bg, id); err == nil {
 		attempts = append(attempts, inv.AttemptErrors...)
 	}
 	attempts = append(attempts, last)
 	letter, _ := json.Marshal(struct {
-		InvocationID string               `json:"invocationId"`
-		Function     string               `json:"function"`
-		Attempts     []store.AttemptError `json:"attempts"`
-		DeadAt       time.Time            `json:"deadAt"`
-		Event        json.RawMessage      `json:"event"`
+		InvocationID string                `json:"invocationId"`
+		Function     string                `json:"function"`
+		Attempts     []record.AttemptError `json:"attempts"`
+		DeadAt       time.Time             `json:"deadAt"`
+		Event        json.RawMessage       `json:"event"`
 	}{id, f.name, attempts, time.Now().UTC(), w.storedEvent(m)})
 	subj, _ := subject.Dead(f.name)
 	ack, err := w.async.JetStream.PublishMsg(bg, &nats.Msg{
@@ -345,7 +345,7 @@ func (w *Worker) deadLetter(f *function, m jetstream.Msg, id string, p policy, l
 		_ = m.NakWithDelay(time.Second)
 		return
 	}
-	if err := w.async.Records.Dead(bg, id, last, attempt); errors.Is(err, store.ErrStale) {
+	if err := w.async.Records.Dead(bg, id, last, attempt); errors.Is(err, record.ErrStale) {
 		log.Warn("dead attempt was taken over; withdrawing its dead letter")
 		if !ack.Duplicate {
 			st, err := w.async.JetStream.Stream(bg, subject.StreamDead)
@@ -357,13 +357,13 @@ func (w *Worker) deadLetter(f *function, m jetstream.Msg, id string, p policy, l
 			}
 		}
 		return
-	} else if err != nil && !errors.Is(err, store.ErrInvocationNotFound) {
+	} else if err != nil && !errors.Is(err, record.ErrInvocationNotFound) {
 		log.Error("recording dead failed", "err", err)
 	}
 	log.Error("invocation dead", "attempts", len(attempts), "code", last.Code, "err", last.Error)
 	w.metrics.dead.WithLabelValues(f.name).Inc()
 	_ = m.Ack()
-	w.callback(id, f.name, p.callback, store.StatusDead, last.Attempt, nil, &last)
+	w.callback(id, f.name, p.callback, record.StatusDead, last.Attempt, nil, &last)
 }
 
 // storedEvent is the event as a dead letter keeps it: with the headers the
@@ -391,8 +391,8 @@ func eventJSON(b []byte) json.RawMessage {
 }
 
 // result is the record form of a reply, its body capped.
-func (w *Worker) result(r *event.Reply) *store.Result {
-	res := &store.Result{StatusCode: r.Status, Headers: r.Header}
+func (w *Worker) result(r *event.Reply) *record.Result {
+	res := &record.Result{StatusCode: r.Status, Headers: r.Header}
 	body := r.Body
 	if len(body) > w.async.ResultLimit {
 		body, res.Truncated = body[:w.async.ResultLimit], true
@@ -408,7 +408,7 @@ func (w *Worker) result(r *event.Reply) *store.Result {
 // callback queues the POST of the outcome to url (see callbacks). The
 // body carries an error's code and fixed text, never its own text: the
 // callback target is whoever the HTTP caller named.
-func (w *Worker) callback(id, function, url, status string, attempts int, res *store.Result, failure *store.AttemptError) {
+func (w *Worker) callback(id, function, url, status string, attempts int, res *record.Result, failure *record.AttemptError) {
 	if url == "" {
 		return
 	}
@@ -417,7 +417,7 @@ func (w *Worker) callback(id, function, url, status string, attempts int, res *s
 		"attempts": attempts, "result": res, "error": "",
 	}
 	if failure != nil {
-		msg["error"] = store.PublicMessage(failure.Code, failure.Status)
+		msg["error"] = record.PublicMessage(failure.Code, failure.Status)
 		msg["errorCode"] = failure.Code
 	}
 	body, _ := json.Marshal(msg)

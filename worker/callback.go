@@ -14,7 +14,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/fngate/fngate/shared/egress"
-	"github.com/fngate/fngate/shared/store"
+	"github.com/fngate/fngate/shared/record"
 )
 
 // callbackReadLimit is how much of a callback's answer is read: only its
@@ -74,7 +74,7 @@ func (cb *callbacks) submit(j callbackJob) {
 	case cb.queue <- j:
 	default:
 		cb.log("callback dropped: the senders are saturated", "invocation_id", j.id)
-		cb.record(j.id, store.CallbackState{Status: "failed", Code: store.CodeCallbackQueueFull, Error: "callback queue full"})
+		cb.record(j.id, record.CallbackState{Status: "failed", Code: record.CodeCallbackQueueFull, Error: "callback queue full"})
 		return
 	}
 	select {
@@ -122,20 +122,20 @@ func (cb *callbacks) deliver(j callbackJob) {
 		switch {
 		case last == nil:
 			return nil
-		case last.code == store.CodeCallbackRefused:
+		case last.code == record.CodeCallbackRefused:
 			return backoff.Permanent(last) // no retry reaches a forbidden address
 		}
 		return last
 	}, b)
-	cs := store.CallbackState{Status: "delivered", Attempts: tries}
+	cs := record.CallbackState{Status: "delivered", Attempts: tries}
 	if last != nil {
-		cs = store.CallbackState{Status: "failed", Attempts: tries, Code: last.code, HTTPStatus: last.status, Error: last.err.Error()}
+		cs = record.CallbackState{Status: "failed", Attempts: tries, Code: last.code, HTTPStatus: last.status, Error: last.err.Error()}
 		cb.log("callback not delivered", "invocation_id", j.id, "attempts", tries, "code", last.code, "err", last.err)
 	}
 	cb.record(j.id, cs)
 }
 
-func (cb *callbacks) record(id string, cs store.CallbackState) {
+func (cb *callbacks) record(id string, cs record.CallbackState) {
 	if err := cb.records.SetCallback(context.Background(), id, cs); err != nil {
 		cb.log("recording callback outcome failed", "invocation_id", id, "err", err)
 	}
@@ -156,11 +156,11 @@ func (cb *callbacks) post(j callbackJob) *callbackError {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		// The gateway validated it; a message from elsewhere on the bus
 		// is refused all the same.
-		return &callbackError{code: store.CodeCallbackRefused, err: fmt.Errorf("%w: not an absolute http(s) URL", egress.ErrRefused)}
+		return &callbackError{code: record.CodeCallbackRefused, err: fmt.Errorf("%w: not an absolute http(s) URL", egress.ErrRefused)}
 	}
 	req, err := http.NewRequest(http.MethodPost, j.url, bytes.NewReader(j.body))
 	if err != nil {
-		return &callbackError{code: store.CodeCallbackRefused, err: err}
+		return &callbackError{code: record.CodeCallbackRefused, err: err}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Invocation-Id", j.id)
@@ -171,7 +171,7 @@ func (cb *callbacks) post(j callbackJob) *callbackError {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, callbackReadLimit))
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return &callbackError{code: store.CodeCallbackHTTPStatus, status: resp.StatusCode, err: fmt.Errorf("callback answered %d", resp.StatusCode)}
+		return &callbackError{code: record.CodeCallbackHTTPStatus, status: resp.StatusCode, err: fmt.Errorf("callback answered %d", resp.StatusCode)}
 	}
 	return nil
 }
@@ -180,9 +180,9 @@ func callbackCode(err error) string {
 	var ne net.Error
 	switch {
 	case errors.Is(err, egress.ErrRefused):
-		return store.CodeCallbackRefused
+		return record.CodeCallbackRefused
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return store.CodeCallbackTimeout
+		return record.CodeCallbackTimeout
 	}
-	return store.CodeCallbackFailed
+	return record.CodeCallbackFailed
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
-	"github.com/fngate/fngate/shared/store"
 )
 
 // API is the admin API. Every method's error is an [*Error].
@@ -25,7 +25,7 @@ type API interface {
 	Functions(ctx context.Context) (*FunctionList, error)
 	// Invocations is GET /admin/invocations: one page of records (at most
 	// 500) matching f.
-	Invocations(ctx context.Context, f Filter) (*store.Page, error)
+	Invocations(ctx context.Context, f Filter) (*record.Page, error)
 	// Invocation is GET /admin/invocations/{id}.
 	Invocation(ctx context.Context, id string) (*InvocationDetail, error)
 	// Replay is POST /admin/invocations/{id}/replay.
@@ -84,7 +84,7 @@ type Filter struct {
 
 // InvocationDetail is one record with its event.
 type InvocationDetail struct {
-	*store.Invocation
+	*record.Invocation
 	Event json.RawMessage `json:"event,omitempty"`
 }
 

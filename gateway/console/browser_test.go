@@ -17,8 +17,8 @@ import (
 
 	"github.com/fngate/fngate/gateway"
 	"github.com/fngate/fngate/gateway/gatewaytest"
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
-	"github.com/fngate/fngate/shared/store"
 )
 
 // chromium finds Debian's Chromium; scripts/test.sh installs it. A missing
@@ -284,8 +284,8 @@ func TestBrowserDeadLetterReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	first, second := enqueue(t, s), enqueue(t, s)
-	waitStatus(t, s, first, store.StatusDead)
-	waitStatus(t, s, second, store.StatusDead)
+	waitStatus(t, s, first, record.StatusDead)
+	waitStatus(t, s, second, record.StatusDead)
 
 	ctx := browser(t, 1280, 900)
 	signIn(t, ctx, s, token)
@@ -329,7 +329,7 @@ func TestBrowserDeadLetterReplay(t *testing.T) {
 	if got := text(t, ctx, "#replay-of"); got != first {
 		t.Fatalf("replay %s links to %q, want %s", replay, got, first)
 	}
-	waitStatus(t, s, replay, store.StatusSucceeded)
+	waitStatus(t, s, replay, record.StatusSucceeded)
 	run(t, ctx, "replay succeeded",
 		chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.CSS(`#invocation[data-status="succeeded"]`)),
@@ -361,7 +361,7 @@ func TestBrowserDeadLetterReplay(t *testing.T) {
 	if err != nil || inv.LastReplay == "" {
 		t.Fatalf("second dead letter not replayed: %v %+v", err, inv)
 	}
-	waitStatus(t, s, inv.LastReplay, store.StatusSucceeded)
+	waitStatus(t, s, inv.LastReplay, record.StatusSucceeded)
 
 	// Functions and the live view, with the traffic above.
 	run(t, ctx, "functions",

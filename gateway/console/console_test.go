@@ -16,8 +16,8 @@ import (
 	"github.com/fngate/fngate/gateway"
 	"github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
-	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/sdk"
 )
@@ -261,7 +261,7 @@ func TestInvocationLinksKeepTheFilter(t *testing.T) {
 	ctx := context.Background()
 	hello := map[string]bool{}
 	for i := range 63 {
-		inv := &store.Invocation{ID: store.NewInvocationID(), Function: "flaky", Mode: route.ModeAsync}
+		inv := &record.Invocation{Summary: record.Summary{ID: record.NewInvocationID(), Function: "flaky", Mode: route.ModeAsync}}
 		if i%10 == 0 { // 7 of them, interleaved
 			inv.Function = "hello"
 			hello[inv.ID] = true

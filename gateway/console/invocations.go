@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/fngate/fngate/gateway/adminapi"
-	"github.com/fngate/fngate/shared/store"
+	"github.com/fngate/fngate/shared/record"
 )
 
 // statuses are the invocation statuses the filter offers.
-var statuses = []string{store.StatusQueued, store.StatusRunning, store.StatusFailed, store.StatusSucceeded, store.StatusDead}
+var statuses = []string{record.StatusQueued, record.StatusRunning, record.StatusFailed, record.StatusSucceeded, record.StatusDead}
 
 // filterForm is the invocation filter, as typed in the page.
 type filterForm struct {
@@ -116,7 +116,7 @@ func (c *Console) invocationList(w http.ResponseWriter, r *http.Request, s sessi
 	}
 	d := struct {
 		Filter      filterForm
-		Invocations []*store.Invocation
+		Invocations []*record.Invocation
 		Next        template.URL
 		ReplayQuery template.URL
 	}{Filter: f, ReplayQuery: queryURL(filterForm{Function: f.Function, Since: f.Since, Until: f.Until}.query(0))}
@@ -189,9 +189,9 @@ func (c *Console) replayOne(w http.ResponseWriter, r *http.Request, s session) {
 
 // replayCandidates lists the dead letters of f that were not replayed yet,
 // looking at up to 1000 records (the admin API's bound for one replay).
-func (c *Console) replayCandidates(r *http.Request, f filterForm) ([]*store.Invocation, error) {
-	f.Status, f.Cursor = store.StatusDead, ""
-	var out []*store.Invocation
+func (c *Console) replayCandidates(r *http.Request, f filterForm) ([]*record.Invocation, error) {
+	f.Status, f.Cursor = record.StatusDead, ""
+	var out []*record.Invocation
 	for seen := 0; seen < 1000; {
 		page, err := c.api.Invocations(r.Context(), f.filter(min(500, 1000-seen)))
 		if err != nil {
@@ -220,13 +220,13 @@ func (c *Console) replayManyConfirm(w http.ResponseWriter, r *http.Request, s se
 	}
 	c.render(w, status, "replay_many", c.view(s, "invocations", "Replay dead letters", struct {
 		Filter      filterForm
-		Invocations []*store.Invocation
+		Invocations []*record.Invocation
 	}{f, list}))
 }
 
 func (c *Console) replayMany(w http.ResponseWriter, r *http.Request, s session) {
 	f := readFilter(r.PostForm)
-	out, err := c.api.ReplayMany(r.Context(), adminapi.Filter{Function: f.Function, Status: store.StatusDead,
+	out, err := c.api.ReplayMany(r.Context(), adminapi.Filter{Function: f.Function, Status: record.StatusDead,
 		Since: apiTime(f.Since), Until: apiTime(f.Until), Limit: 1000})
 	if err != nil {
 		c.apiFailure(w, r, s, err)

@@ -37,6 +37,14 @@ var knownMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OP
 // ErrInvalid is wrapped by every validation error.
 var ErrInvalid = errors.New("invalid route")
 
+// Errors of a route table, whichever store holds it.
+var (
+	// ErrNotFound reports a route ID that is not in the table.
+	ErrNotFound = errors.New("route not found")
+	// ErrConflict reports a (domain, path) pair that another route holds.
+	ErrConflict = errors.New("a route with this domain and path exists")
+)
+
 // FieldError names the route field that failed validation.
 type FieldError struct {
 	Field   string

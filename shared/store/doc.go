@@ -1,4 +1,10 @@
-// Package store keeps fngate's shared route table in Redis.
+// Package store keeps fngate's shared state in Redis: the route table,
+// invocation records and idempotency keys. It is one implementation of the
+// store interfaces its consumers define (the gateway's RouteStore,
+// InvocationStore and IdempotencyStore, the worker's RecordStore); the
+// types those interfaces speak are in package record (and route), so that
+// consumers link no Redis client, and package storetest holds the
+// conformance suite every implementation passes.
 //
 // Routes live in one hash, keyed by route ID, beside a version counter. Every
 // change runs as one Lua script that also bumps the version and publishes it

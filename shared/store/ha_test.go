@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/testenv"
 )
@@ -32,10 +31,11 @@ func TestCluster(t *testing.T) {
 	if _, ok := rdb.(*redis.ClusterClient); !ok {
 		t.Fatalf("cluster addresses built a %T, want a *redis.ClusterClient", rdb)
 	}
-	storeSuite(t, rdb)
+	runSuite(t, rdb)
 
-	// The records and claims landed on more than one node, so the
-	// pipelines above really were split.
+	// Records and claims land on more than one node, so the pipelines
+	// really are split.
+	spread(t, rdb, 60)
 	ctx := context.Background()
 	holding := 0
 	for _, n := range cl.Nodes {
@@ -59,7 +59,7 @@ func TestCluster(t *testing.T) {
 	t.Cleanup(func() { _ = seed.Close() })
 	seeded := NewInvocations(seed, time.Hour)
 	t.Cleanup(seeded.Close)
-	page, err := seeded.List(ctx, Filter{Limit: 500})
+	page, err := seeded.List(ctx, record.Filter{Limit: 500})
 	if err != nil {
 		t.Fatalf("List through one seed address: %v", err)
 	}
@@ -85,7 +85,7 @@ func TestSentinelFailover(t *testing.T) {
 		t.Fatalf("sentinel config built a %T, want a failover *redis.Client", rdb)
 	}
 	ctx := context.Background()
-	storeSuite(t, rdb)
+	runSuite(t, rdb)
 	// The writes went to the master the sentinel names.
 	if n, err := sg.Master.Client().HLen(ctx, keyRoutes).Result(); err != nil || n == 0 {
 		t.Fatalf("master holds %d routes, %v", n, err)
@@ -107,11 +107,11 @@ func TestSentinelFailover(t *testing.T) {
 			return rs.Put(c, []route.Route{{Domain: "*", Path: "/" + tag, Function: "f"}}) == nil
 		})
 		changeArrives(t, rs, changes, "/"+tag+"-notified")
-		id := NewInvocationID()
-		if err := invs.CreateNew(ctx, &Invocation{ID: id, Function: "f", Mode: "async"}, []byte(`{}`)); err != nil {
+		id := record.NewInvocationID()
+		if err := invs.CreateNew(ctx, &record.Invocation{Summary: record.Summary{ID: id, Function: "f", Mode: "async"}}, []byte(`{}`)); err != nil {
 			t.Fatalf("CreateNew %s: %v", tag, err)
 		}
-		if st, err := invs.Start(ctx, id, 1); err != nil || st != StatusRunning {
+		if st, err := invs.Start(ctx, id, 1); err != nil || st != record.StatusRunning {
 			t.Fatalf("Start %s = %q, %v", tag, st, err)
 		}
 		if rec, err := idem.Claim(ctx, "r", tag, "fp", time.Minute); err != nil || rec != nil {
@@ -170,7 +170,7 @@ func changeArrives(t *testing.T, rs *Routes, changes <-chan struct{}, path strin
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		err := rs.Create(ctx, &route.Route{Domain: "*", Path: p, Function: "f"})
 		cancel()
-		if err != nil && !errors.Is(err, ErrConflict) {
+		if err != nil && !errors.Is(err, route.ErrConflict) {
 			continue
 		}
 		select {
@@ -182,186 +182,21 @@ func changeArrives(t *testing.T, rs *Routes, changes <-chan struct{}, path strin
 	t.Fatalf("no change notification within 20s (creating %s...)", path)
 }
 
-// storeSuite exercises every Routes, Invocations and Idempotency
-// operation on rdb, which must hold no fngate keys yet.
-func storeSuite(t *testing.T, rdb redis.UniversalClient) {
+// spread creates n records on rdb, each with its own hash tag beside
+// indexes that share one, so each CreateNew's pipeline spans slots on a
+// Cluster, and runs the index trim, whose pipeline spans slots too. It
+// returns the store holding the records.
+func spread(t *testing.T, rdb redis.UniversalClient, n int) *Invocations {
 	t.Helper()
-	ctx := context.Background()
-	testenv.Eventually(t, 20*time.Second, "redis answers", func() bool {
-		c, cancel := context.WithTimeout(ctx, time.Second)
-		defer cancel()
-		return rdb.Ping(c).Err() == nil
-	})
-
-	// Routes: every script, the snapshot transaction and pub/sub.
-	rs := NewRoutes(rdb)
-	sub, unsubscribe := context.WithCancel(ctx)
-	changes := rs.Changes(sub)
-	a := &route.Route{Domain: "*", Path: "/a", Function: "a"}
-	// The subscription may not be registered yet when the first change is
-	// published: create until one arrives.
-	changeArrives(t, rs, changes, "/x")
-	v0, err := rs.Version(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rs.Create(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-	if err := rs.Create(ctx, &route.Route{Domain: "*", Path: "/a", Function: "b"}); !errors.Is(err, ErrConflict) {
-		t.Fatalf("duplicate Create = %v, want ErrConflict", err)
-	}
-	if err := rs.Put(ctx, []route.Route{{Domain: "*", Path: "/b", Function: "b"}, {Domain: "*", Path: "/c", Function: "c"}}); err != nil {
-		t.Fatal(err)
-	}
-	moved := &route.Route{Domain: "*", Path: "/d", Function: "a"}
-	if err := rs.Replace(ctx, a.ID, moved); err != nil {
-		t.Fatal(err)
-	}
-	if err := rs.Replace(ctx, moved.ID, &route.Route{Domain: "*", Path: "/b", Function: "a"}); !errors.Is(err, ErrConflict) {
-		t.Fatalf("Replace onto /b = %v, want ErrConflict", err)
-	}
-	if got, err := rs.Get(ctx, moved.ID); err != nil || got.Function != "a" {
-		t.Fatalf("Get = %+v, %v", got, err)
-	}
-	if err := rs.Delete(ctx, moved.ID); err != nil {
-		t.Fatal(err)
-	}
-	if err := rs.Delete(ctx, moved.ID); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("second Delete = %v", err)
-	}
-	all, ver, err := rs.Snapshot(ctx)
-	if err != nil || ver != v0+4 {
-		t.Fatalf("Snapshot version %d, %v; want %d", ver, err, v0+4)
-	}
-	paths := map[string]bool{}
-	for _, r := range all {
-		paths[r.Path] = true
-	}
-	if !paths["/b"] || !paths["/c"] || paths["/a"] || paths["/d"] {
-		t.Fatalf("Snapshot paths = %v", paths)
-	}
-	select {
-	case <-changes:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no change notification")
-	}
-	unsubscribe()
-
-	// Invocations: concurrent CreateNew calls share pipelines that span
-	// slots (each record has its own hash tag; the indexes share one).
-	invs := NewInvocations(rdb, time.Hour)
-	t.Cleanup(invs.Close)
-	const n = 60
-	ids := make([]string, n)
-	errs := make(chan error, n)
-	var wg sync.WaitGroup
-	for i := range ids {
-		ids[i] = NewInvocationID()
-		fn := "even"
-		if i%2 == 1 {
-			fn = "odd"
-		}
-		wg.Go(func() {
-			errs <- invs.CreateNew(ctx, &Invocation{ID: ids[i], Function: fn, Mode: "async", MaxAttempts: 3}, []byte(fmt.Sprintf(`{"n":%d}`, i)))
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	page, err := invs.List(ctx, Filter{Limit: 500})
-	if err != nil || len(page.Invocations) != n {
-		t.Fatalf("List = %d records, %v; want %d", len(page.Invocations), err, n)
-	}
-	if page, err := invs.List(ctx, Filter{Function: "odd", Limit: 500}); err != nil || len(page.Invocations) != n/2 {
-		t.Fatalf("List odd = %d records, %v", len(page.Invocations), err)
-	}
-	id := ids[7]
-	if st, err := invs.Start(ctx, id, 1); err != nil || st != StatusRunning {
-		t.Fatalf("Start = %q, %v", st, err)
-	}
-	if err := invs.AttemptFailed(ctx, id, AttemptError{Attempt: 1, Code: "X", Error: "boom", At: time.Now()}, time.Now().Add(time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := invs.Start(ctx, id, 2); err != nil {
-		t.Fatal(err)
-	}
-	if err := invs.Succeed(ctx, id, 1, &Result{StatusCode: 200}); !errors.Is(err, ErrStale) {
-		t.Fatalf("stale Succeed = %v, want ErrStale", err)
-	}
-	if err := invs.Succeed(ctx, id, 2, &Result{StatusCode: 200, Body: "ok"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := invs.SetCallback(ctx, id, CallbackState{Status: "delivered", Attempts: 1}); err != nil {
-		t.Fatal(err)
-	}
-	inv, err := invs.Get(ctx, id)
-	if err != nil || inv.Status != StatusSucceeded || inv.Result.Body != "ok" || len(inv.AttemptErrors) != 1 || inv.Callback == nil {
-		t.Fatalf("record = %+v, %v", inv, err)
-	}
-	if ev, err := invs.Event(ctx, id); err != nil || string(ev) != `{"n":7}` {
-		t.Fatalf("Event = %s, %v", ev, err)
-	}
-	if err := invs.Dead(ctx, ids[8], AttemptError{Attempt: 3, Code: "X", Error: "gone"}, 0); err != nil {
-		t.Fatal(err)
-	}
-	// A replay: Create (a script) and the index in one pipeline.
-	replay := &Invocation{ID: ReplayID(ids[8]), Function: "even", Mode: "async", ReplayOf: ids[8]}
-	if ok, err := invs.Create(ctx, replay, []byte(`{}`)); err != nil || !ok {
-		t.Fatalf("Create replay = %v, %v", ok, err)
-	}
-	if ok, err := invs.Create(ctx, replay, []byte(`{}`)); err != nil || ok {
-		t.Fatalf("second Create replay = %v, %v; want false", ok, err)
-	}
-	if err := invs.ReplayCreated(ctx, ids[8], replay.ID); err != nil {
-		t.Fatal(err)
-	}
-	if inv, err := invs.Get(ctx, ids[8]); err != nil || inv.Status != StatusDead || inv.LastReplay != replay.ID {
-		t.Fatalf("dead record = %+v, %v", inv, err)
-	}
-	invs.trim() // the index trim pipeline spans slots too
-
-	// Idempotency: concurrent claims (one pipeline, many slots), then
-	// completions, a replay of the stored response, and a release.
-	idem := NewIdempotency(rdb, time.Hour)
-	t.Cleanup(idem.Close)
-	claims := make(chan error, n)
+	invs := newInvocations(t, rdb)
 	for i := range n {
-		wg.Go(func() {
-			rec, err := idem.Claim(ctx, "route", fmt.Sprint("key-", i), "fp", time.Minute)
-			if err == nil && rec != nil {
-				err = fmt.Errorf("fresh key %d already claimed: %+v", i, rec)
-			}
-			if err == nil {
-				err = idem.Complete(ctx, "route", fmt.Sprint("key-", i), "fp", 201, http.Header{"X-N": {fmt.Sprint(i)}}, []byte("done"))
-			}
-			claims <- err
-		})
-	}
-	wg.Wait()
-	close(claims)
-	for err := range claims {
-		if err != nil {
+		inv := &record.Invocation{Summary: record.Summary{ID: record.NewInvocationID(), Function: fmt.Sprint("f", i%2), Mode: "async"}}
+		if err := invs.CreateNew(context.Background(), inv, []byte(`{}`)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	rec, err := idem.Claim(ctx, "route", "key-5", "fp", time.Minute)
-	if err != nil || rec == nil || rec.State != IdemDone || rec.Status != 201 || rec.Header.Get("X-N") != "5" || string(rec.Body) != "done" {
-		t.Fatalf("claim of a completed key = %+v, %v", rec, err)
-	}
-	if rec, err := idem.Claim(ctx, "route", "released", "fp", time.Minute); err != nil || rec != nil {
-		t.Fatalf("Claim = %+v, %v", rec, err)
-	}
-	if err := idem.Release(ctx, "route", "released", "fp"); err != nil {
-		t.Fatal(err)
-	}
-	if rec, err := idem.Claim(ctx, "route", "released", "fp", time.Minute); err != nil || rec != nil {
-		t.Fatalf("Claim after Release = %+v, %v", rec, err)
-	}
+	invs.trim()
+	return invs
 }
 
 // TestSentinelAuth runs every store operation through sentinels that
@@ -377,7 +212,7 @@ func TestSentinelAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rdb.Close() })
-	storeSuite(t, rdb)
+	runSuite(t, rdb)
 
 	cfg.SentinelPassword = ""
 	noSentinelAuth, err := NewClient(cfg)
@@ -409,7 +244,7 @@ func TestSentinelQuorum(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rdb.Close() })
-	storeSuite(t, rdb)
+	runSuite(t, rdb)
 	rs := NewRoutes(rdb)
 	ctx := context.Background()
 	if err := rs.Put(ctx, []route.Route{{Domain: "*", Path: "/before", Function: "f"}}); err != nil {
@@ -447,7 +282,7 @@ func TestClusterFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rdb.Close() })
-	storeSuite(t, rdb)
+	runSuite(t, rdb)
 	ctx := context.Background()
 	rs := NewRoutes(rdb)
 	if err := rs.Put(ctx, []route.Route{{Domain: "*", Path: "/before", Function: "f"}}); err != nil {
@@ -478,10 +313,10 @@ func TestClusterFailover(t *testing.T) {
 			t.Fatalf("route %s after the failover: %v", path, err)
 		}
 	}
-	// Invocation records and idempotency keys work too.
+	// record.Invocation records and idempotency keys work too.
 	invs := NewInvocations(rdb, time.Hour)
 	t.Cleanup(invs.Close)
-	if err := invs.CreateNew(ctx, &Invocation{ID: NewInvocationID(), Function: "f", Mode: "async"}, []byte(`{}`)); err != nil {
+	if err := invs.CreateNew(ctx, &record.Invocation{Summary: record.Summary{ID: record.NewInvocationID(), Function: "f", Mode: "async"}}, []byte(`{}`)); err != nil {
 		t.Fatalf("CreateNew after the failover: %v", err)
 	}
 	idem := NewIdempotency(rdb, time.Hour)

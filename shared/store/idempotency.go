@@ -11,22 +11,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-)
 
-// Idempotency key states.
-const (
-	IdemRunning = "running" // claimed; the first request is still running
-	IdemDone    = "done"    // the stored response can be replayed
+	"github.com/fngate/fngate/shared/record"
 )
-
-// IdemRecord is what a claimed idempotency key holds.
-type IdemRecord struct {
-	State       string
-	Fingerprint string
-	Status      int
-	Header      http.Header
-	Body        []byte
-}
 
 // Idempotency stores idempotency keys: claims while the first request
 // runs, then the response it got, for TTL.
@@ -69,12 +56,12 @@ func encodeIdem(state, fp string, status int, headerJSON []byte, body []byte) st
 	return b.String()
 }
 
-func decodeIdem(v string) *IdemRecord {
+func decodeIdem(v string) *record.Idempotency {
 	parts := strings.SplitN(v, "\n", 5)
 	for len(parts) < 5 {
 		parts = append(parts, "")
 	}
-	rec := &IdemRecord{State: parts[0], Fingerprint: parts[1], Body: []byte(parts[4])}
+	rec := &record.Idempotency{State: parts[0], Fingerprint: parts[1], Body: []byte(parts[4])}
 	rec.Status, _ = strconv.Atoi(parts[2])
 	if parts[3] != "" {
 		_ = json.Unmarshal([]byte(parts[3]), &rec.Header)
@@ -86,10 +73,10 @@ func decodeIdem(v string) *IdemRecord {
 // lease (the request's deadline plus a margin, so a crashed gateway cannot
 // hold it forever). It returns nil when the caller now owns the key, or the
 // record of whoever claimed it first.
-func (s *Idempotency) Claim(ctx context.Context, routeID, scope, fp string, lease time.Duration) (*IdemRecord, error) {
+func (s *Idempotency) Claim(ctx context.Context, routeID, scope, fp string, lease time.Duration) (*record.Idempotency, error) {
 	var cmd *redis.StatusCmd
 	err := s.batch.do(ctx, func(p redis.Pipeliner) {
-		cmd = p.SetArgs(ctx, keyIdempotency(routeID, scope), encodeIdem(IdemRunning, fp, 0, nil, nil), redis.SetArgs{Mode: "NX", Get: true, TTL: lease})
+		cmd = p.SetArgs(ctx, keyIdempotency(routeID, scope), encodeIdem(record.IdemRunning, fp, 0, nil, nil), redis.SetArgs{Mode: "NX", Get: true, TTL: lease})
 	})
 	if err == nil {
 		err = cmd.Err()
@@ -103,9 +90,6 @@ func (s *Idempotency) Claim(ctx context.Context, routeID, scope, fp string, leas
 	return decodeIdem(cmd.Val()), nil
 }
 
-// ErrIdemLost reports a completion for a key that expired meanwhile.
-var ErrIdemLost = errors.New("idempotency key no longer held")
-
 // Complete stores the response of the request that claimed the key, for
 // the TTL. (A claim that outlived its lease may have been taken again by
 // the same request, fingerprint and all; the last completion wins.)
@@ -113,14 +97,14 @@ func (s *Idempotency) Complete(ctx context.Context, routeID, scope, fp string, s
 	hb, _ := json.Marshal(h)
 	var cmd *redis.StatusCmd
 	err := s.batch.do(ctx, func(p redis.Pipeliner) {
-		cmd = p.SetArgs(ctx, keyIdempotency(routeID, scope), encodeIdem(IdemDone, fp, status, hb, body), redis.SetArgs{Mode: "XX", TTL: s.ttl})
+		cmd = p.SetArgs(ctx, keyIdempotency(routeID, scope), encodeIdem(record.IdemDone, fp, status, hb, body), redis.SetArgs{Mode: "XX", TTL: s.ttl})
 	})
 	if err == nil {
 		err = cmd.Err()
 	}
 	switch {
 	case errors.Is(err, redis.Nil):
-		return ErrIdemLost
+		return record.ErrIdemLost
 	case err != nil:
 		return fmt.Errorf("store: complete idempotency key: %w", err)
 	}
@@ -137,7 +121,7 @@ return 0`)
 // Release frees a running claim whose request failed on the gateway's side
 // (no worker, timeout), so that the client's retry runs.
 func (s *Idempotency) Release(ctx context.Context, routeID, scope, fp string) error {
-	running := encodeIdem(IdemRunning, fp, 0, nil, nil)
+	running := encodeIdem(record.IdemRunning, fp, 0, nil, nil)
 	if err := releaseScript.Run(ctx, s.rdb, []string{keyIdempotency(routeID, scope)}, running).Err(); err != nil {
 		return fmt.Errorf("store: release idempotency key: %w", err)
 	}

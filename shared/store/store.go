@@ -14,13 +14,6 @@ import (
 	"github.com/fngate/fngate/shared/route"
 )
 
-var (
-	// ErrNotFound reports a route ID that is not in the store.
-	ErrNotFound = errors.New("route not found")
-	// ErrConflict reports a (domain, path) pair that another route holds.
-	ErrConflict = errors.New("a route with this domain and path exists")
-)
-
 // Routes is the Redis-backed route table.
 type Routes struct {
 	rdb redis.UniversalClient
@@ -76,7 +69,7 @@ func encode(r *route.Route) (string, error) {
 	return string(b), err
 }
 
-// Create adds r, normalising it first. It fails with ErrConflict when a route
+// Create adds r, normalising it first. It fails with route.ErrConflict when a route
 // with the same domain and path exists, or with a *route.FieldError.
 func (s *Routes) Create(ctx context.Context, r *route.Route) error {
 	data, err := encode(r)
@@ -88,7 +81,7 @@ func (s *Routes) Create(ctx context.Context, r *route.Route) error {
 		return fmt.Errorf("store: create route: %w", err)
 	}
 	if n == -1 {
-		return ErrConflict
+		return route.ErrConflict
 	}
 	return nil
 }
@@ -105,9 +98,9 @@ func (s *Routes) Replace(ctx context.Context, id string, r *route.Route) error {
 	}
 	switch n {
 	case -1:
-		return ErrNotFound
+		return route.ErrNotFound
 	case -2:
-		return ErrConflict
+		return route.ErrConflict
 	}
 	return nil
 }
@@ -164,7 +157,7 @@ func (s *Routes) Delete(ctx context.Context, id string) error {
 		return fmt.Errorf("store: delete route: %w", err)
 	}
 	if n == -1 {
-		return ErrNotFound
+		return route.ErrNotFound
 	}
 	return nil
 }
@@ -173,7 +166,7 @@ func (s *Routes) Delete(ctx context.Context, id string) error {
 func (s *Routes) Get(ctx context.Context, id string) (*route.Route, error) {
 	data, err := s.rdb.HGet(ctx, keyRoutes, id).Result()
 	if errors.Is(err, redis.Nil) {
-		return nil, ErrNotFound
+		return nil, route.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: get route: %w", err)

@@ -14,7 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/fngate/fngate/shared/store"
+	"github.com/fngate/fngate/shared/record"
 )
 
 const cliUsage = `usage: gateway invocations <command> [flags]
@@ -60,7 +60,7 @@ func invocationsCLI(args []string, out io.Writer) error {
 		if *limit > 0 {
 			q.Set("limit", fmt.Sprint(*limit))
 		}
-		var page store.Page
+		var page record.Page
 		if err := c.do("GET", "/admin/invocations?"+q.Encode(), nil, &page); err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package store
+package record
 
 import (
 	"strconv"
@@ -62,18 +62,7 @@ func PublicMessage(code string, status int) string {
 // record (the public GET /invocations/<id>): no error texts, event, route,
 // callback URL or anything else an operator alone should see.
 type PublicInvocation struct {
-	ID            string     `json:"invocationId"`
-	Function      string     `json:"function"`
-	Mode          string     `json:"mode"`
-	Status        string     `json:"status"`
-	Attempts      int        `json:"attempts"`
-	MaxAttempts   int        `json:"maxAttempts"`
-	CreatedAt     time.Time  `json:"createdAt"`
-	UpdatedAt     time.Time  `json:"updatedAt"`
-	StartedAt     *time.Time `json:"startedAt,omitempty"`
-	FinishedAt    *time.Time `json:"finishedAt,omitempty"`
-	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
-	Result        *Result    `json:"result,omitempty"`
+	Summary
 	// Error is set while the invocation is failed (a retry is due) or dead.
 	Error         *PublicError    `json:"error,omitempty"`
 	AttemptErrors []PublicError   `json:"attemptErrors,omitempty"`
@@ -100,13 +89,7 @@ type PublicCallback struct {
 
 // Public returns the public view of inv.
 func (inv *Invocation) Public() *PublicInvocation {
-	p := &PublicInvocation{
-		ID: inv.ID, Function: inv.Function, Mode: inv.Mode, Status: inv.Status,
-		Attempts: inv.Attempts, MaxAttempts: inv.MaxAttempts,
-		CreatedAt: inv.CreatedAt, UpdatedAt: inv.UpdatedAt,
-		StartedAt: inv.StartedAt, FinishedAt: inv.FinishedAt, NextAttemptAt: inv.NextAttemptAt,
-		Result: inv.Result, ReplayOf: inv.ReplayOf,
-	}
+	p := &PublicInvocation{Summary: inv.Summary, ReplayOf: inv.ReplayOf}
 	for _, ae := range inv.AttemptErrors {
 		at := ae.At
 		p.AttemptErrors = append(p.AttemptErrors, PublicError{Attempt: ae.Attempt, Code: ae.Code, Message: PublicMessage(ae.Code, ae.Status), Status: ae.Status, At: &at})

@@ -1,0 +1,142 @@
+package record
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Invocation statuses.
+const (
+	StatusQueued    = "queued"    // accepted, waiting for a worker
+	StatusRunning   = "running"   // an attempt is running
+	StatusFailed    = "failed"    // an attempt failed; the next is scheduled (or a recorded sync failure)
+	StatusSucceeded = "succeeded" // the function answered (a status below 500 and not 429)
+	StatusDead      = "dead"      // every attempt failed: in the dead-letter stream
+)
+
+var (
+	// ErrInvocationNotFound reports an unknown or expired invocation id.
+	ErrInvocationNotFound = errors.New("invocation not found")
+	// ErrStale reports a transition refused because the invocation ended
+	// or a later attempt took it over (the caller's worker was presumed
+	// dead).
+	ErrStale = errors.New("invocation record moved on")
+)
+
+// NewInvocationID returns a random, unguessable invocation id.
+func NewInvocationID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// ReplayID returns the id of the replay of id. An invocation is replayed
+// at most once: every caller that replays it gets this id (to run it again,
+// replay the replay).
+func ReplayID(id string) string {
+	sum := sha256.Sum256([]byte(id + ":replay"))
+	return hex.EncodeToString(sum[:16])
+}
+
+// ValidInvocationID reports whether id has the form of the ids
+// NewInvocationID and ReplayID make: 32 lower-case hex characters.
+func ValidInvocationID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Summary is what every view of an invocation shows, the operators'
+// (Invocation) and the public one (PublicInvocation). Both embed it, so
+// their JSON has its fields at the top level.
+type Summary struct {
+	ID            string     `json:"invocationId"`
+	Function      string     `json:"function"`
+	Mode          string     `json:"mode"`
+	Status        string     `json:"status"`
+	Attempts      int        `json:"attempts"`
+	MaxAttempts   int        `json:"maxAttempts"`
+	CreatedAt     time.Time  `json:"createdAt"`
+	UpdatedAt     time.Time  `json:"updatedAt"`
+	StartedAt     *time.Time `json:"startedAt,omitempty"`
+	FinishedAt    *time.Time `json:"finishedAt,omitempty"`
+	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+	Result        *Result    `json:"result,omitempty"`
+}
+
+// Invocation is the record of one asynchronous (or recorded sync) call.
+type Invocation struct {
+	Summary
+	// ErrorCode classifies the last failure (see PublicMessage); Error is
+	// its full text, for operators only.
+	ErrorCode     string          `json:"errorCode,omitempty"`
+	Error         string          `json:"error,omitempty"`
+	AttemptErrors []AttemptError  `json:"attemptErrors,omitempty"`
+	ReplayOf      string          `json:"replayOf,omitempty"`
+	LastReplay    string          `json:"lastReplay,omitempty"`
+	CallbackURL   string          `json:"callbackUrl,omitempty"`
+	Callback      *CallbackState  `json:"callback,omitempty"`
+	Route         json.RawMessage `json:"route,omitempty"`
+}
+
+// Result is what the function answered, its body capped.
+type Result struct {
+	StatusCode      int                 `json:"statusCode"`
+	Headers         map[string][]string `json:"headers,omitempty"`
+	Body            string              `json:"body"`
+	IsBase64Encoded bool                `json:"isBase64Encoded,omitempty"`
+	Truncated       bool                `json:"truncated,omitempty"`
+}
+
+// AttemptError is one failed attempt.
+type AttemptError struct {
+	Attempt int    `json:"attempt"`
+	Code    string `json:"code"`
+	// Status is the HTTP status the function answered (Code
+	// FUNCTION_STATUS).
+	Status int `json:"status,omitempty"`
+	// Error is the full text (an error message, a panic stack): operators
+	// only, never in the public view.
+	Error string    `json:"error"`
+	At    time.Time `json:"at"`
+}
+
+// CallbackState tracks delivery of the result to the callback URL; it never
+// changes the invocation's own status.
+type CallbackState struct {
+	Status   string `json:"status"` // delivered or failed
+	Attempts int    `json:"attempts"`
+	// Code classifies a failed delivery (CodeCallbackRefused, ...);
+	// HTTPStatus is the callback's answer with CodeCallbackHTTPStatus.
+	Code       string `json:"code,omitempty"`
+	HTTPStatus int    `json:"httpStatus,omitempty"`
+	// Error is the full text (a dial error, say): operators only.
+	Error string `json:"error,omitempty"`
+}
+
+// Filter selects records for a listing.
+type Filter struct {
+	Function string
+	Status   string
+	Since    time.Time // inclusive; zero: no bound
+	Until    time.Time // exclusive; zero: no bound
+	// Cursor continues a previous listing (its NextCursor).
+	Cursor string
+	Limit  int // default 50, at most 500
+}
+
+// Page is one page of records, newest first.
+type Page struct {
+	Invocations []*Invocation `json:"invocations"`
+	NextCursor  string        `json:"nextCursor,omitempty"`
+}

@@ -1,0 +1,347 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fngate/fngate/shared/record"
+)
+
+// TestInvocations checks invocation records: creation (many at once, and
+// replays at most once), listing with filters and cursors, the attempt
+// transitions and their guards, callbacks, and unknown ids.
+func TestInvocations(t *testing.T, newStore func(t *testing.T) Invocations) {
+	run(t, newStore, []check[Invocations]{
+		{"CreateAndGet", invocationsCreateAndGet},
+		{"ConcurrentCreate", invocationsConcurrentCreate},
+		{"Listing", invocationsListing},
+		{"Transitions", invocationsTransitions},
+		{"ReplayOnce", invocationsReplayOnce},
+		{"Unknown", invocationsUnknown},
+	})
+}
+
+func newInvocation(fn string) *record.Invocation {
+	return &record.Invocation{Summary: record.Summary{ID: record.NewInvocationID(), Function: fn, Mode: "async", MaxAttempts: 3}}
+}
+
+// invocationsCreateAndGet: a new record is queued with its creation time;
+// a recorded sync failure (Create with a status) keeps every field given.
+func invocationsCreateAndGet(t *testing.T, s Invocations) {
+	ctx := context.Background()
+	inv := newInvocation("f")
+	inv.CallbackURL = "https://example.com/cb"
+	before := time.Now().Add(-time.Second)
+	if err := s.CreateNew(ctx, inv, []byte(`{"body":"x"}`)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, inv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != inv.ID || got.Function != "f" || got.Mode != "async" || got.Status != record.StatusQueued ||
+		got.Attempts != 0 || got.MaxAttempts != 3 || got.CallbackURL != inv.CallbackURL || got.CreatedAt.Before(before) || got.UpdatedAt.IsZero() {
+		t.Fatalf("new record = %+v", got)
+	}
+	if got.StartedAt != nil || got.FinishedAt != nil || got.Result != nil || len(got.AttemptErrors) != 0 {
+		t.Fatalf("new record has an outcome: %+v", got)
+	}
+	if ev, err := s.Event(ctx, inv.ID); err != nil || string(ev) != `{"body":"x"}` {
+		t.Fatalf("Event = %s, %v", ev, err)
+	}
+
+	failed := &record.Invocation{
+		Summary: record.Summary{ID: record.NewInvocationID(), Function: "f", Mode: "sync", Status: record.StatusFailed,
+			Attempts: 1, MaxAttempts: 1, Result: &record.Result{StatusCode: 502, Headers: map[string][]string{"X-A": {"1"}}, Body: "bad"}},
+		ErrorCode: record.CodeFunctionStatus, Error: "502 upstream", Route: json.RawMessage(`{"path":"/f"}`),
+	}
+	if ok, err := s.Create(ctx, failed, []byte(`{}`)); err != nil || !ok {
+		t.Fatalf("Create = %v, %v", ok, err)
+	}
+	got, err = s.Get(ctx, failed.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != record.StatusFailed || got.Mode != "sync" || got.Attempts != 1 || got.ErrorCode != record.CodeFunctionStatus ||
+		got.Error != "502 upstream" || got.Result == nil || got.Result.StatusCode != 502 || got.Result.Body != "bad" ||
+		got.Result.Headers["X-A"][0] != "1" || string(got.Route) != `{"path":"/f"}` {
+		t.Fatalf("recorded failure = %+v", got)
+	}
+}
+
+// invocationsConcurrentCreate: many records created at once are all kept
+// and listed.
+func invocationsConcurrentCreate(t *testing.T, s Invocations) {
+	ctx := context.Background()
+	const n = 60
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		fn := "even"
+		if i%2 == 1 {
+			fn = "odd"
+		}
+		wg.Go(func() {
+			errs <- s.CreateNew(ctx, newInvocation(fn), []byte(fmt.Sprintf(`{"n":%d}`, i)))
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := s.List(ctx, record.Filter{Limit: 500})
+	if err != nil || len(page.Invocations) != n || page.NextCursor != "" {
+		t.Fatalf("List = %d records (cursor %q), %v; want %d", len(page.Invocations), page.NextCursor, err, n)
+	}
+	if page, err := s.List(ctx, record.Filter{Function: "odd", Limit: 500}); err != nil || len(page.Invocations) != n/2 {
+		t.Fatalf("List odd = %d records, %v; want %d", len(page.Invocations), err, n/2)
+	}
+}
+
+// invocationsListing: newest first, a page at a time; a cursor neither
+// repeats nor skips records created in the same millisecond; filters by
+// function, status and time.
+func invocationsListing(t *testing.T, s Invocations) {
+	ctx := context.Background()
+	// 25 records in the same millisecond (ties) and 5 later, two functions.
+	at := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
+	var last string
+	for i := range 30 {
+		created := at
+		if i >= 25 {
+			created = at.Add(time.Duration(i) * time.Millisecond)
+		}
+		fn := "a"
+		if i%3 == 0 {
+			fn = "b"
+		}
+		inv := newInvocation(fn)
+		inv.CreatedAt = created
+		if err := s.CreateNew(ctx, inv, []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+		last = inv.ID
+	}
+	seen := map[string]bool{}
+	f := record.Filter{Limit: 7}
+	pages := 0
+	var prev time.Time
+	for pages < 10 {
+		page, err := s.List(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, inv := range page.Invocations {
+			if seen[inv.ID] {
+				t.Fatalf("%s listed twice", inv.ID)
+			}
+			if !prev.IsZero() && inv.CreatedAt.After(prev) {
+				t.Fatalf("not newest first: %v after %v", inv.CreatedAt, prev)
+			}
+			prev = inv.CreatedAt
+			seen[inv.ID] = true
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		f.Cursor = page.NextCursor
+	}
+	if len(seen) != 30 || pages != 5 {
+		t.Fatalf("listed %d records in %d pages, want 30 in 5", len(seen), pages)
+	}
+	page, err := s.List(ctx, record.Filter{Function: "b", Limit: 100})
+	if err != nil || len(page.Invocations) != 10 {
+		t.Fatalf("function b: %d records, %v; want 10", len(page.Invocations), err)
+	}
+	page, _ = s.List(ctx, record.Filter{Since: at.Add(time.Millisecond), Limit: 100})
+	if len(page.Invocations) != 5 {
+		t.Fatalf("since: %d records, want 5", len(page.Invocations))
+	}
+	page, _ = s.List(ctx, record.Filter{Until: at.Add(time.Millisecond), Limit: 100})
+	if len(page.Invocations) != 25 {
+		t.Fatalf("until (exclusive): %d records, want 25", len(page.Invocations))
+	}
+	page, _ = s.List(ctx, record.Filter{Status: record.StatusDead, Limit: 100})
+	if len(page.Invocations) != 0 {
+		t.Fatalf("status dead: %d records, want 0", len(page.Invocations))
+	}
+	if err := s.Dead(ctx, last, record.AttemptError{Attempt: 3, Code: "X", Error: "gone", At: time.Now()}, 0); err != nil {
+		t.Fatal(err)
+	}
+	page, _ = s.List(ctx, record.Filter{Status: record.StatusDead, Limit: 100})
+	if len(page.Invocations) != 1 || page.Invocations[0].ID != last {
+		t.Fatalf("status dead: %d records, want the one", len(page.Invocations))
+	}
+	if _, err := s.List(ctx, record.Filter{Cursor: "nonsense"}); err == nil {
+		t.Fatal("bad cursor accepted")
+	}
+}
+
+// invocationsTransitions: attempts start, fail, succeed; an attempt that a
+// later one took over, or that comes after the end, is refused with
+// ErrStale, and an ended invocation is not started again.
+func invocationsTransitions(t *testing.T, s Invocations) {
+	ctx := context.Background()
+	inv := newInvocation("f")
+	id := inv.ID
+	if err := s.CreateNew(ctx, inv, []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.Start(ctx, id, 1); err != nil || st != record.StatusRunning {
+		t.Fatalf("Start = %q, %v", st, err)
+	}
+	if got, err := s.Get(ctx, id); err != nil || got.Status != record.StatusRunning || got.Attempts != 1 || got.StartedAt == nil {
+		t.Fatalf("running record = %+v, %v", got, err)
+	}
+	next := time.Now().Add(time.Minute).Truncate(time.Millisecond)
+	if err := s.AttemptFailed(ctx, id, record.AttemptError{Attempt: 1, Code: record.CodeFunctionStatus, Status: 503, Error: "boom", At: time.Now()}, next); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, id)
+	if err != nil || got.Status != record.StatusFailed || got.ErrorCode != record.CodeFunctionStatus || got.Error != "boom" ||
+		got.NextAttemptAt == nil || !got.NextAttemptAt.Equal(next) || len(got.AttemptErrors) != 1 || got.AttemptErrors[0].Status != 503 {
+		t.Fatalf("failed record = %+v, %v", got, err)
+	}
+	// Attempt 2 runs; attempt 1, presumed lost, reports late and is refused.
+	if st, err := s.Start(ctx, id, 2); err != nil || st != record.StatusRunning {
+		t.Fatalf("Start(2) = %q, %v", st, err)
+	}
+	if got, _ := s.Get(ctx, id); got.NextAttemptAt != nil {
+		t.Fatalf("running attempt 2 still has a next attempt: %+v", got)
+	}
+	if err := s.Succeed(ctx, id, 1, &record.Result{StatusCode: 200, Body: "zombie"}); !errors.Is(err, record.ErrStale) {
+		t.Fatalf("stale Succeed = %v, want record.ErrStale", err)
+	}
+	if err := s.AttemptFailed(ctx, id, record.AttemptError{Attempt: 1, Code: "X"}, next); !errors.Is(err, record.ErrStale) {
+		t.Fatalf("stale AttemptFailed = %v, want record.ErrStale", err)
+	}
+	if err := s.Succeed(ctx, id, 2, &record.Result{StatusCode: 200, Body: "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	// Ended: not started again (a redelivery after a lost ack), no more
+	// transitions.
+	if st, err := s.Start(ctx, id, 3); err != nil || st != record.StatusSucceeded {
+		t.Fatalf("Start after success = %q, %v; want succeeded", st, err)
+	}
+	if err := s.Dead(ctx, id, record.AttemptError{Attempt: 3, Code: "X"}, 0); !errors.Is(err, record.ErrStale) {
+		t.Fatalf("Dead after success = %v, want record.ErrStale", err)
+	}
+	if err := s.SetCallback(ctx, id, record.CallbackState{Status: "failed", Attempts: 2, Code: record.CodeCallbackTimeout, Error: "slow"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Get(ctx, id)
+	if err != nil || got.Status != record.StatusSucceeded || got.Attempts != 2 || got.Result == nil || got.Result.Body != "ok" ||
+		got.FinishedAt == nil || len(got.AttemptErrors) != 1 || got.Callback == nil || got.Callback.Code != record.CodeCallbackTimeout || got.Callback.Attempts != 2 {
+		t.Fatalf("succeeded record = %+v, %v", got, err)
+	}
+
+	// Dead with attempt 0 (a delivery past the last attempt, whose worker
+	// was lost) skips the attempt check.
+	dead := newInvocation("f")
+	if err := s.CreateNew(ctx, dead, []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Start(ctx, dead.ID, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Dead(ctx, dead.ID, record.AttemptError{Attempt: 3, Code: record.CodeWorkerLost, Error: "lost"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.Start(ctx, dead.ID, 4); err != nil || st != record.StatusDead {
+		t.Fatalf("Start after dead = %q, %v; want dead", st, err)
+	}
+	got, err = s.Get(ctx, dead.ID)
+	if err != nil || got.Status != record.StatusDead || got.ErrorCode != record.CodeWorkerLost || got.FinishedAt == nil || len(got.AttemptErrors) != 1 {
+		t.Fatalf("dead record = %+v, %v", got, err)
+	}
+}
+
+// invocationsReplayOnce: replay ids are derived, so concurrent replays of
+// one invocation race for one id: exactly one creates it.
+func invocationsReplayOnce(t *testing.T, s Invocations) {
+	ctx := context.Background()
+	orig := newInvocation("f")
+	if err := s.CreateNew(ctx, orig, []byte(`{"n":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	replayID := record.ReplayID(orig.ID)
+	const n = 8
+	created := make(chan bool, n)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			replay := &record.Invocation{Summary: record.Summary{ID: replayID, Function: "f", Mode: "async"}, ReplayOf: orig.ID}
+			ok, err := s.Create(ctx, replay, []byte(`{"n":1}`))
+			created <- ok
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(created)
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	wins := 0
+	for ok := range created {
+		if ok {
+			wins++
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d of %d concurrent replays created the record, want 1", wins, n)
+	}
+	if err := s.ReplayCreated(ctx, orig.ID, replayID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(ctx, orig.ID); err != nil || got.LastReplay != replayID {
+		t.Fatalf("original = %+v, %v; want lastReplay %s", got, err, replayID)
+	}
+	got, err := s.Get(ctx, replayID)
+	if err != nil || got.ReplayOf != orig.ID || got.Status != record.StatusQueued {
+		t.Fatalf("replay = %+v, %v", got, err)
+	}
+	if ev, err := s.Event(ctx, replayID); err != nil || string(ev) != `{"n":1}` {
+		t.Fatalf("replay event = %s, %v", ev, err)
+	}
+}
+
+// invocationsUnknown: every operation on an unknown id reports
+// ErrInvocationNotFound.
+func invocationsUnknown(t *testing.T, s Invocations) {
+	ctx := context.Background()
+	id := record.NewInvocationID()
+	if _, err := s.Get(ctx, id); !errors.Is(err, record.ErrInvocationNotFound) {
+		t.Errorf("Get = %v", err)
+	}
+	if _, err := s.Event(ctx, id); !errors.Is(err, record.ErrInvocationNotFound) {
+		t.Errorf("Event = %v", err)
+	}
+	if _, err := s.Start(ctx, id, 1); !errors.Is(err, record.ErrInvocationNotFound) {
+		t.Errorf("Start = %v", err)
+	}
+	if err := s.Succeed(ctx, id, 1, &record.Result{StatusCode: 200}); !errors.Is(err, record.ErrInvocationNotFound) {
+		t.Errorf("Succeed = %v", err)
+	}
+	if err := s.AttemptFailed(ctx, id, record.AttemptError{Attempt: 1, Code: "X"}, time.Now()); !errors.Is(err, record.ErrInvocationNotFound) {
+		t.Errorf("AttemptFailed = %v", err)
+	}
+	if err := s.Dead(ctx, id, record.AttemptError{Attempt: 1, Code: "X"}, 0); !errors.Is(err, record.ErrInvocationNotFound) {
+		t.Errorf("Dead = %v", err)
+	}
+	if page, err := s.List(ctx, record.Filter{}); err != nil || len(page.Invocations) != 0 || page.Invocations == nil {
+		t.Errorf("List of an empty store = %+v, %v; want an empty, non-nil page", page, err)
+	}
+}

@@ -1,0 +1,183 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/fngate/fngate/shared/route"
+)
+
+// TestRoutes checks a route table: creation with normalisation and
+// conflicts, replacement, deletion, Put, the snapshot and its version,
+// change notifications, and seeding a table that was lost.
+func TestRoutes(t *testing.T, newStore func(t *testing.T) Routes) {
+	run(t, newStore, []check[Routes]{
+		{"Lifecycle", routesLifecycle},
+		{"Put", routesPut},
+		{"Changes", routesChanges},
+		{"Seed", routesSeed},
+	})
+}
+
+func routesLifecycle(t *testing.T, s Routes) {
+	ctx := context.Background()
+	if rs, v, err := s.Snapshot(ctx); err != nil || len(rs) != 0 || v != 0 {
+		t.Fatalf("empty Snapshot = %d routes, version %d, %v; want 0, 0", len(rs), v, err)
+	}
+	if v, err := s.Version(ctx); err != nil || v != 0 {
+		t.Fatalf("empty Version = %d, %v; want 0", v, err)
+	}
+	a := &route.Route{Domain: "*", Path: "/api/", Function: "a"}
+	if err := s.Create(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if a.ID == "" || a.Path != "/api" {
+		t.Fatalf("Create did not normalise: %+v", a)
+	}
+	if err := s.Create(ctx, &route.Route{Domain: "*", Path: "/api", Function: "b"}); !errors.Is(err, route.ErrConflict) {
+		t.Fatalf("duplicate Create = %v, want route.ErrConflict", err)
+	}
+	if err := s.Create(ctx, &route.Route{Domain: "*", Path: "x", Function: "b"}); !errors.Is(err, route.ErrInvalid) {
+		t.Fatalf("invalid Create = %v, want route.ErrInvalid", err)
+	}
+	b := &route.Route{Domain: "*", Path: "/b", Function: "b"}
+	if err := s.Put(ctx, []route.Route{*b}); err != nil {
+		t.Fatal(err)
+	}
+	// Moving a onto b's path conflicts; moving it elsewhere works.
+	if err := s.Replace(ctx, a.ID, &route.Route{Domain: "*", Path: "/b", Function: "a"}); !errors.Is(err, route.ErrConflict) {
+		t.Fatalf("Replace onto /b = %v, want route.ErrConflict", err)
+	}
+	moved := &route.Route{Domain: "*", Path: "/c", Function: "a2"}
+	if err := s.Replace(ctx, a.ID, moved); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, a.ID); !errors.Is(err, route.ErrNotFound) {
+		t.Fatalf("Get(old id) = %v, want route.ErrNotFound", err)
+	}
+	if got, err := s.Get(ctx, moved.ID); err != nil || got.Function != "a2" || got.Path != "/c" {
+		t.Fatalf("Get(new id) = %+v, %v", got, err)
+	}
+	if err := s.Replace(ctx, "nope", moved); !errors.Is(err, route.ErrNotFound) {
+		t.Fatalf("Replace(missing) = %v, want route.ErrNotFound", err)
+	}
+	// Every change bumps the version by one: create, put, replace.
+	rs, ver, err := s.Snapshot(ctx)
+	if err != nil || len(rs) != 2 || ver != 3 {
+		t.Fatalf("Snapshot = %d routes, version %d, %v; want 2, 3", len(rs), ver, err)
+	}
+	paths := map[string]bool{}
+	for _, r := range rs {
+		paths[r.Path] = true
+	}
+	if !paths["/b"] || !paths["/c"] {
+		t.Fatalf("Snapshot paths = %v, want /b and /c", paths)
+	}
+	if err := s.Delete(ctx, moved.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, moved.ID); !errors.Is(err, route.ErrNotFound) {
+		t.Fatalf("second Delete = %v, want route.ErrNotFound", err)
+	}
+	if v, err := s.Version(ctx); err != nil || v != 4 {
+		t.Fatalf("Version = %d, %v; want 4", v, err)
+	}
+}
+
+// routesPut: Put creates or overwrites by domain and path, atomically,
+// leaving other routes alone.
+func routesPut(t *testing.T, s Routes) {
+	ctx := context.Background()
+	other := &route.Route{Domain: "*", Path: "/other", Function: "o"}
+	if err := s.Create(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, []route.Route{{Domain: "*", Path: "/a", Function: "a"}, {Domain: "*", Path: "/b", Function: "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, []route.Route{{Domain: "*", Path: "/a/", Function: "a2"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, route.ID("*", "/a"))
+	if err != nil || got.Function != "a2" {
+		t.Fatalf("route /a after the second Put = %+v, %v; want function a2", got, err)
+	}
+	if err := s.Put(ctx, []route.Route{{Domain: "*", Path: "/ok", Function: "f"}, {Domain: "*", Path: "bad", Function: "f"}}); !errors.Is(err, route.ErrInvalid) {
+		t.Fatalf("Put with an invalid route = %v, want route.ErrInvalid", err)
+	}
+	rs, _, err := s.Snapshot(ctx)
+	if err != nil || len(rs) != 3 {
+		t.Fatalf("Snapshot = %d routes, %v; want 3 (a refused Put writes nothing)", len(rs), err)
+	}
+}
+
+// routesChanges: a subscriber hears at once that it is subscribed (so it
+// can load the table then and miss nothing), and of each later change.
+func routesChanges(t *testing.T, s Routes) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	changes := s.Changes(ctx)
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case <-changes:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no value on Changes within 10s %s", what)
+		}
+	}
+	wait("after subscribing")
+	if err := s.Create(ctx, &route.Route{Domain: "*", Path: "/a", Function: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	wait("after a change")
+	// Notifications coalesce: several changes, at least one value.
+	for _, p := range []string{"/b", "/c", "/d"} {
+		if err := s.Create(ctx, &route.Route{Domain: "*", Path: p, Function: "f"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait("after three changes")
+}
+
+// routesSeed: a gateway that finds the table lost (its version below the
+// one it holds) writes its routes back above that version. Of several
+// gateways seeding at once the first wins, the others change nothing, and
+// routes written meanwhile by others stay.
+func routesSeed(t *testing.T, s Routes) {
+	ctx := context.Background()
+	seed := []route.Route{{Domain: "*", Path: "/a", Function: "a"}, {Domain: "*", Path: "/b", Function: "b"}}
+	if err := s.Create(ctx, &route.Route{Domain: "*", Path: "/new", Function: "n"}); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			v, err := s.Seed(ctx, []route.Route{seed[0], seed[1]}, 5)
+			if err == nil && v != 6 {
+				err = errors.New("seed did not end at version 6")
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, v, err := s.Snapshot(ctx)
+	if err != nil || v != 6 || len(rs) != 3 {
+		t.Fatalf("after seeding: %d routes at version %d, %v; want 3 at 6", len(rs), v, err)
+	}
+	// Held by nobody above 6: a later seed at 6 goes on to 7; at 5, nothing.
+	if v, err := s.Seed(ctx, []route.Route{{Domain: "*", Path: "/stale", Function: "s"}}, 5); err != nil || v != 6 {
+		t.Fatalf("stale seed = %d, %v; want 6", v, err)
+	}
+	if _, err := s.Get(ctx, route.ID("*", "/stale")); !errors.Is(err, route.ErrNotFound) {
+		t.Fatalf("a stale seed wrote its route: %v", err)
+	}
+	if v, err := s.Seed(ctx, nil, 6); err != nil || v != 7 {
+		t.Fatalf("seed above 6 = %d, %v; want 7", v, err)
+	}
+}
