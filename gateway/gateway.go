@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,10 +88,10 @@ type Gateway struct {
 	queue Publisher
 	invs  InvocationStore
 	idem  IdempotencyStore
-	// redact are the canonical names of Config.RedactHeaders; redactList
-	// the same, comma-separated, for subject.HeaderRedact.
-	redact     map[string]bool
-	redactList string
+	// redact are the canonical names of Config.RedactHeaders; redactNames
+	// the same as a list, for event.Job.Redact.
+	redact      map[string]bool
+	redactNames []string
 
 	metrics *metrics
 	workers workerTable
@@ -122,9 +121,8 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	g := &Gateway{id: nuid.Next(), cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, idem: d.Idempotency, redact: cfg.redactSet()}
 	g.admit.maxReqs, g.admit.maxBytes = cfg.MaxInflight, cfg.MaxInflightBytes
 	for h := range g.redact {
-		g.redactList += "," + h
+		g.redactNames = append(g.redactNames, h)
 	}
-	g.redactList = strings.TrimPrefix(g.redactList, ",")
 	g.metrics = newMetrics(g)
 	g.workers.workers = map[string]seenWorker{}
 	return g, nil
