@@ -158,7 +158,7 @@ func (g *Gateway) serve(x *exchange) response {
 	resp, err := g.request(ctx, msg, deadline)
 	g.inflight.Add(-1)
 	// The function's headers go straight into the writer's.
-	res, _ = g.replied(rt, x.reqID, x.c.Writer.Header(), failureEvent{req: req, payload: payload}, resp, err)
+	res, _ = g.replied(rt, x.reqID, x.c.Writer.Header(), req, payload, nil, resp, err)
 	return res
 }
 
@@ -214,37 +214,31 @@ func (g *Gateway) respond(x *exchange, res response) {
 	_, _ = c.Writer.Write(res.body)
 }
 
-// failureEvent is the event a recorded failure keeps: stored, or when
-// nil, req's redacted form, built only if a failure is recorded.
-type failureEvent struct {
-	stored  []byte
-	req     *event.Request
-	payload []byte
-}
-
-func (g *Gateway) failureEvent(f failureEvent) []byte {
-	if f.stored != nil {
-		return f.stored
-	}
-	return g.storedEvent(f.req, f.payload)
-}
-
 // replied turns what a call brought back (resp, or err) into its
 // response, parsing the function's headers into h, records a failure for
 // a route with RecordFailures, and tells what the outcome means for an
-// idempotency key.
-func (g *Gateway) replied(rt *route.Route, reqID string, h http.Header, ev failureEvent, resp *nats.Msg, err error) (response, keyFate) {
+// idempotency key. The record keeps stored, or when that is nil the
+// redacted form of req (with payload its encoding), built only then.
+// (req is passed apart from stored so that it stays on the caller's
+// stack.)
+func (g *Gateway) replied(rt *route.Route, reqID string, h http.Header, req *event.Request, payload, stored []byte, resp *nats.Msg, err error) (response, keyFate) {
+	record := func() []byte {
+		if stored == nil {
+			return g.storedEvent(req, payload)
+		}
+		return stored
+	}
 	if err == nil {
 		var res response
 		if res.status, res.body, err = event.ParseReply(resp, h); err == nil {
 			if res.status >= 500 && rt.RecordFailures {
-				g.recordFailure(rt, reqID, g.failureEvent(ev), res.status, store.CodeFunctionStatus, "from the function", &store.Result{StatusCode: res.status, Headers: h.Clone(), Body: string(res.body)})
+				g.recordFailure(rt, reqID, record(), res.status, store.CodeFunctionStatus, "from the function", &store.Result{StatusCode: res.status, Headers: h.Clone(), Body: string(res.body)})
 			}
 			return res, keyComplete
 		}
 	}
 	if status, d := classify(err); status >= 500 && status != 499 && rt.RecordFailures {
-		g.recordFailure(rt, reqID, g.failureEvent(ev), status, d.Code, d.Code, nil)
+		g.recordFailure(rt, reqID, record(), status, d.Code, d.Code, nil)
 	}
 	var fe *event.Error
 	switch {
@@ -289,7 +283,7 @@ func (g *Gateway) callClaimed(ctx context.Context, rt *route.Route, req *event.R
 			resp, err := g.request(wctx, msg, deadline)
 			g.inflight.Add(-1)
 			h := http.Header{}
-			res, fate := g.replied(rt, reqID, h, failureEvent{stored: stored}, resp, err)
+			res, fate := g.replied(rt, reqID, h, nil, nil, stored, resp, err)
 			if res.err == nil {
 				res.header = h
 			}
