@@ -58,6 +58,16 @@ func wantsAsync(rt *route.Route, h http.Header) (bool, error) {
 	return false, fmt.Errorf("%w: %s must be async, Event, sync or RequestResponse", ErrBadRequest, HeaderInvocationType)
 }
 
+// invocationMode reports whether the request is to be queued and, if so,
+// its valid X-Callback-Url ("" none).
+func invocationMode(rt *route.Route, h http.Header) (async bool, callback string, err error) {
+	if async, err = wantsAsync(rt, h); err != nil || !async {
+		return async, "", err
+	}
+	callback, err = callbackURL(h)
+	return async, callback, err
+}
+
 // callbackURL validates X-Callback-Url.
 func callbackURL(h http.Header) (string, error) {
 	v := h.Get(HeaderCallbackURL)

@@ -91,11 +91,7 @@ func (g *Gateway) serve(x *exchange) response {
 	if done {
 		return res
 	}
-	async, err := wantsAsync(rt, r.Header)
-	var callback string
-	if err == nil && async {
-		callback, err = callbackURL(r.Header)
-	}
+	async, callback, err := invocationMode(rt, r.Header)
 	if err != nil {
 		return failed(err)
 	}
@@ -118,8 +114,37 @@ func (g *Gateway) serve(x *exchange) response {
 	if done {
 		return res
 	}
-	trace := traceParent(r.Header)
-	req := &event.Request{
+	req := g.requestEvent(x, rt, body)
+	payload := event.AppendRequest(buf.AvailableBuffer()[:0], &req)
+	if async {
+		x.mode = "async"
+		stored := g.storedEvent(&req, payload)
+		if claim == nil {
+			res, _ := g.accept(ctx, rt, x.reqID, req.Context.TraceParent, payload, stored, callback)
+			return res
+		}
+		return g.keyed(claim, x.reqID, func() (response, keyFate) {
+			return g.accept(ctx, rt, x.reqID, req.Context.TraceParent, payload, stored, callback)
+		})
+	}
+	deadline, _ := ctx.Deadline()
+	call := event.Call{RequestID: x.reqID, Deadline: deadline, TraceParent: req.Context.TraceParent}
+	msg := &nats.Msg{Subject: subj, Header: call.Header(), Data: payload}
+	if claim != nil {
+		return g.callClaimed(ctx, rt, &req, msg, claim)
+	}
+	g.inflight.Add(1)
+	resp, err := g.request(ctx, msg, deadline)
+	g.inflight.Add(-1)
+	// The function's headers go straight into the writer's.
+	res, _ = g.replied(rt, x.reqID, x.c.Writer.Header(), &req, payload, nil, resp, err)
+	return res
+}
+
+// requestEvent is the event of the request to rt, whose body is body.
+func (g *Gateway) requestEvent(x *exchange, rt *route.Route, body []byte) event.Request {
+	r := x.c.Request
+	return event.Request{
 		Method:   r.Method,
 		Path:     rt.EventPath(r.URL.Path),
 		Host:     r.Host,
@@ -133,33 +158,9 @@ func (g *Gateway) serve(x *exchange) response {
 			Domain:       route.NormalizeHost(r.Host),
 			SourceIP:     g.sourceIP(x.c),
 			TriggerPath:  rt.Path,
-			TraceParent:  trace,
+			TraceParent:  traceParent(r.Header),
 		},
 	}
-	payload := event.AppendRequest(buf.AvailableBuffer()[:0], req)
-	if async {
-		x.mode = "async"
-		stored := g.storedEvent(req, payload)
-		if claim == nil {
-			res, _ := g.accept(ctx, rt, x.reqID, trace, payload, stored, callback)
-			return res
-		}
-		return g.keyed(claim, x.reqID, func() (response, keyFate) {
-			return g.accept(ctx, rt, x.reqID, trace, payload, stored, callback)
-		})
-	}
-	deadline, _ := ctx.Deadline()
-	call := event.Call{RequestID: x.reqID, Deadline: deadline, TraceParent: trace}
-	msg := &nats.Msg{Subject: subj, Header: call.Header(), Data: payload}
-	if claim != nil {
-		return g.callClaimed(ctx, rt, req, msg, claim)
-	}
-	g.inflight.Add(1)
-	resp, err := g.request(ctx, msg, deadline)
-	g.inflight.Add(-1)
-	// The function's headers go straight into the writer's.
-	res, _ = g.replied(rt, x.reqID, x.c.Writer.Header(), req, payload, nil, resp, err)
-	return res
 }
 
 // route matches the request, on its cleaned path, to a route and answers
