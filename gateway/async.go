@@ -141,7 +141,7 @@ func (g *Gateway) enqueue(ctx context.Context, inv *store.Invocation, rt *route.
 		Timeout: time.Duration(rt.Timeout), MaxAttempts: p.MaxAttempts,
 		RetryInitial: time.Duration(p.InitialDelay), RetryMax: time.Duration(p.MaxDelay),
 		CallbackURL: inv.CallbackURL,
-		Redact:      g.redactNames, // the worker redacts the dead letter it keeps the same way
+		Redact:      g.redactList, // the worker redacts the dead letter it keeps the same way
 	}
 	msg := &nats.Msg{Subject: subj, Data: payload, Header: job.Header()}
 	if _, err := g.queue.PublishMsg(ctx, msg, jetstream.WithMsgID(inv.ID)); err != nil {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,10 +89,10 @@ type Gateway struct {
 	queue Publisher
 	invs  InvocationStore
 	idem  IdempotencyStore
-	// redact are the canonical names of Config.RedactHeaders; redactNames
-	// the same as a list, for event.Job.Redact.
-	redact      map[string]bool
-	redactNames []string
+	// redact are the canonical names of Config.RedactHeaders; redactList
+	// the same, comma-separated, for event.Job.Redact.
+	redact     map[string]bool
+	redactList string
 
 	metrics *metrics
 	workers workerTable
@@ -120,9 +121,11 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	}
 	g := &Gateway{id: nuid.Next(), cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, idem: d.Idempotency, redact: cfg.redactSet()}
 	g.admit.maxReqs, g.admit.maxBytes = cfg.MaxInflight, cfg.MaxInflightBytes
+	names := make([]string, 0, len(g.redact))
 	for h := range g.redact {
-		g.redactNames = append(g.redactNames, h)
+		names = append(names, h)
 	}
+	g.redactList = strings.Join(names, ",")
 	g.metrics = newMetrics(g)
 	g.workers.workers = map[string]seenWorker{}
 	return g, nil

@@ -308,7 +308,7 @@ func (w *Worker) deadLetter(f *function, m jetstream.Msg, j *event.Job, last sto
 		Attempts     []store.AttemptError `json:"attempts"`
 		DeadAt       time.Time            `json:"deadAt"`
 		Event        json.RawMessage      `json:"event"`
-	}{id, f.name, attempts, time.Now().UTC(), storedEvent(m.Data(), j.Redact)})
+	}{id, f.name, attempts, time.Now().UTC(), storedEvent(m.Data(), j.RedactNames())})
 	subj, _ := subject.Dead(f.name)
 	ack, err := w.async.JetStream.PublishMsg(bg, &nats.Msg{
 		Subject: subj, Data: letter,

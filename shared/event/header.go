@@ -97,9 +97,18 @@ type Job struct {
 	RetryInitial, RetryMax time.Duration
 	// CallbackURL receives the result when the invocation ends; "" none.
 	CallbackURL string
-	// Redact names the request headers that kept copies of the event
-	// redact (see [Redact]); nil none.
-	Redact []string
+	// Redact names, comma-separated, the request headers that kept
+	// copies of the event redact (see [Job.RedactNames]); "" none. It stays
+	// a string: a worker splits it only for a dead letter.
+	Redact string
+}
+
+// RedactNames is Redact as a list, for [Redact]; nil when empty.
+func (j *Job) RedactNames() []string {
+	if j.Redact == "" {
+		return nil
+	}
+	return strings.Split(j.Redact, ",")
 }
 
 // Header encodes j as the headers of a queued invocation message.
@@ -115,8 +124,8 @@ func (j *Job) Header() nats.Header {
 	if j.CallbackURL != "" {
 		h[HeaderCallbackURL] = []string{j.CallbackURL}
 	}
-	if len(j.Redact) > 0 {
-		h[HeaderRedact] = []string{strings.Join(j.Redact, ",")}
+	if j.Redact != "" {
+		h[HeaderRedact] = []string{j.Redact}
 	}
 	if j.TraceParent != "" {
 		h[HeaderTraceParent] = []string{j.TraceParent}
@@ -135,6 +144,7 @@ func ParseJob(h nats.Header) Job {
 		RequestID:    first(h, HeaderRequestID),
 		TraceParent:  first(h, HeaderTraceParent),
 		CallbackURL:  first(h, HeaderCallbackURL),
+		Redact:       first(h, HeaderRedact),
 		Timeout:      route.DefaultTimeout,
 		MaxAttempts:  route.DefaultMaxAttempts,
 		RetryInitial: route.DefaultInitialDelay,
@@ -151,9 +161,6 @@ func ParseJob(h nats.Header) Job {
 	}
 	if n, err := strconv.Atoi(first(h, HeaderMaxAttempts)); err == nil && n > 0 {
 		j.MaxAttempts = n
-	}
-	if v := first(h, HeaderRedact); v != "" {
-		j.Redact = strings.Split(v, ",")
 	}
 	return j
 }
