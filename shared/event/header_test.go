@@ -1,6 +1,7 @@
 package event
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -122,4 +123,11 @@ func BenchmarkParseCall(b *testing.B) {
 	for b.Loop() {
 		sinkCall = ParseCall(h)
 	}
+}
+
+func ExampleParseJob() {
+	// A queued message without a policy runs with the route defaults.
+	j := ParseJob(nats.Header{HeaderInvocationID: {"0123456789abcdef0123456789abcdef"}, HeaderMaxAttempts: {"5"}})
+	fmt.Println(j.MaxAttempts, j.Timeout, j.RetryInitial, j.RetryMax)
+	// Output: 5 15s 1s 1m0s
 }
