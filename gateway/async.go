@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/subject"
@@ -58,6 +58,16 @@ func wantsAsync(rt *route.Route, h http.Header) (bool, error) {
 	return false, fmt.Errorf("%w: %s must be async, Event, sync or RequestResponse", ErrBadRequest, HeaderInvocationType)
 }
 
+// invocationMode reports whether the request is to be queued and, if so,
+// its valid X-Callback-Url ("" none).
+func invocationMode(rt *route.Route, h http.Header) (async bool, callback string, err error) {
+	if async, err = wantsAsync(rt, h); err != nil || !async {
+		return async, "", err
+	}
+	callback, err = callbackURL(h)
+	return async, callback, err
+}
+
 // callbackURL validates X-Callback-Url.
 func callbackURL(h http.Header) (string, error) {
 	v := h.Get(HeaderCallbackURL)
@@ -72,26 +82,25 @@ func callbackURL(h http.Header) (string, error) {
 }
 
 // accept queues an invocation and answers 202 once JetStream has it, or an
-// error if that takes until ctx (the route's timeout) ends.
-// With an idempotency claim, the 202 is the stored response: a retry with
-// the same key gets the same invocation id and queues nothing.
-// The function is sent event; the record keeps stored (see storedEvent).
-func (g *Gateway) accept(ctx context.Context, c *gin.Context, rt *route.Route, reqID, trace string, event, stored []byte, callback string, claim *idemClaim) {
+// error if that takes until ctx (the route's timeout) ends. Under an
+// idempotency key (see [Gateway.keyed]) the 202 is the stored response: a
+// retry with the same key gets the same invocation id and queues nothing;
+// when nothing was queued the key is released.
+// The function is sent payload; the record keeps stored (see storedEvent).
+func (g *Gateway) accept(ctx context.Context, rt *route.Route, reqID, trace string, payload, stored []byte, callback string) (response, keyFate) {
 	id := record.NewInvocationID()
 	inv := &record.Invocation{Summary: record.Summary{ID: id, Function: rt.Function, Mode: route.ModeAsync}, CallbackURL: callback}
-	if _, err := g.enqueue(ctx, inv, rt, reqID, trace, event, stored, true); err != nil {
-		g.releaseIdempotency(claim, reqID)
-		writeError(c, g.log, reqID, err)
-		return
+	if _, err := g.enqueue(ctx, inv, rt, reqID, trace, payload, stored, true); err != nil {
+		return failed(err), keyRelease
 	}
-	h := c.Writer.Header()
-	h[HeaderInvocationID] = []string{id}
-	h["Location"] = []string{route.ReservedPath + "/" + id}
-	h["Content-Type"] = []string{"application/json; charset=utf-8"}
+	h := http.Header{
+		HeaderInvocationID: {id},
+		"Location":         {route.ReservedPath + "/" + id},
+		"Content-Type":     {"application/json; charset=utf-8"},
+	}
 	// The id is hex: the body needs no JSON encoder.
 	body := []byte(`{"invocationId":"` + id + `","status":"queued"}`)
-	g.completeIdempotency(claim, reqID, http.StatusAccepted, h, body)
-	c.Data(http.StatusAccepted, "application/json; charset=utf-8", body)
+	return response{status: http.StatusAccepted, header: h, body: body}, keyComplete
 }
 
 // enqueue records inv (unless a record with its id exists) and publishes
@@ -100,8 +109,8 @@ func (g *Gateway) accept(ctx context.Context, c *gin.Context, rt *route.Route, r
 // JetStream has acknowledged the message. It reports whether it made the
 // record.
 // A fresh id (from record.NewInvocationID) skips the existence check. The
-// record keeps stored, the message carries event.
-func (g *Gateway) enqueue(ctx context.Context, inv *record.Invocation, rt *route.Route, reqID, trace string, event, stored []byte, fresh bool) (bool, error) {
+// record keeps stored, the message carries payload.
+func (g *Gateway) enqueue(ctx context.Context, inv *record.Invocation, rt *route.Route, reqID, trace string, payload, stored []byte, fresh bool) (bool, error) {
 	if g.queue == nil || g.invs == nil {
 		return false, ErrAsyncDisabled
 	}
@@ -121,24 +130,14 @@ func (g *Gateway) enqueue(ctx context.Context, inv *record.Invocation, rt *route
 	if err != nil {
 		return false, fmt.Errorf("%w: %w", ErrQueueUnavailable, err)
 	}
-	msg := &nats.Msg{Subject: subj, Data: event, Header: nats.Header{
-		subject.HeaderInvocationID: {inv.ID},
-		subject.HeaderRequestID:    {reqID},
-		subject.HeaderTimeout:      {time.Duration(rt.Timeout).String()},
-		subject.HeaderMaxAttempts:  {strconv.Itoa(p.MaxAttempts)},
-		subject.HeaderRetryInitial: {time.Duration(p.InitialDelay).String()},
-		subject.HeaderRetryMax:     {time.Duration(p.MaxDelay).String()},
-	}}
-	if inv.CallbackURL != "" {
-		msg.Header[subject.HeaderCallbackURL] = []string{inv.CallbackURL}
+	job := event.Job{
+		InvocationID: inv.ID, RequestID: reqID, TraceParent: trace,
+		Timeout: time.Duration(rt.Timeout), MaxAttempts: p.MaxAttempts,
+		RetryInitial: time.Duration(p.InitialDelay), RetryMax: time.Duration(p.MaxDelay),
+		CallbackURL: inv.CallbackURL,
+		Redact:      g.redactList, // the worker redacts the dead letter it keeps the same way
 	}
-	if g.redactList != "" {
-		// The worker redacts the dead letter it keeps the same way.
-		msg.Header[subject.HeaderRedact] = []string{g.redactList}
-	}
-	if trace != "" {
-		msg.Header[subject.HeaderTraceParent] = []string{trace}
-	}
+	msg := &nats.Msg{Subject: subj, Data: payload, Header: job.Header()}
 	if _, err := g.queue.PublishMsg(ctx, msg, jetstream.WithMsgID(inv.ID)); err != nil {
 		if created {
 			g.log.Error("invocation recorded but not queued", "invocation_id", inv.ID, "err", err)

@@ -17,24 +17,23 @@ var ErrCORSOrigin = errors.New("this origin may not call the route")
 
 // cors applies the route's CORS policy. A preflight (OPTIONS with Origin
 // and Access-Control-Request-Method) is answered here and never reaches the
-// function; it reports done. On other requests from an allowed origin it
-// adds the CORS response headers.
-func (g *Gateway) cors(c *gin.Context, rt *route.Route, reqID string) (done bool) {
+// function: it returns the answer and done. On other requests from an
+// allowed origin it adds the CORS response headers.
+func (g *Gateway) cors(c *gin.Context, rt *route.Route) (_ response, done bool) {
 	policy := rt.CORS
 	r := c.Request
 	origin := r.Header.Get("Origin")
 	if policy == nil || origin == "" {
-		return false
+		return response{}, false
 	}
 	preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
 	h := c.Writer.Header()
 	h.Add("Vary", "Origin")
 	if !policy.AllowsOrigin(origin) {
 		if preflight {
-			writeError(c, g.log, reqID, ErrCORSOrigin)
-			return true
+			return failed(ErrCORSOrigin), true
 		}
-		return false // the browser withholds the answer without our headers
+		return response{}, false // the browser withholds the answer without our headers
 	}
 	allow := origin
 	if !policy.AllowCredentials && len(policy.AllowOrigins) == 1 && policy.AllowOrigins[0] == "*" {
@@ -48,7 +47,7 @@ func (g *Gateway) cors(c *gin.Context, rt *route.Route, reqID string) (done bool
 		if len(policy.ExposeHeaders) > 0 {
 			h.Set("Access-Control-Expose-Headers", strings.Join(policy.ExposeHeaders, ", "))
 		}
-		return false
+		return response{}, false
 	}
 	methods := policy.AllowMethods
 	if len(methods) == 0 {
@@ -66,6 +65,5 @@ func (g *Gateway) cors(c *gin.Context, rt *route.Route, reqID string) (done bool
 	if policy.MaxAge > 0 {
 		h.Set("Access-Control-Max-Age", strconv.Itoa(int(time.Duration(policy.MaxAge)/time.Second)))
 	}
-	c.Status(http.StatusNoContent)
-	return true
+	return response{status: http.StatusNoContent}, true
 }

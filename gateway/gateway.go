@@ -90,7 +90,7 @@ type Gateway struct {
 	invs  InvocationStore
 	idem  IdempotencyStore
 	// redact are the canonical names of Config.RedactHeaders; redactList
-	// the same, comma-separated, for subject.HeaderRedact.
+	// the same, comma-separated, for event.Job.Redact.
 	redact     map[string]bool
 	redactList string
 
@@ -121,10 +121,11 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	}
 	g := &Gateway{id: nuid.Next(), cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, idem: d.Idempotency, redact: cfg.redactSet()}
 	g.admit.maxReqs, g.admit.maxBytes = cfg.MaxInflight, cfg.MaxInflightBytes
+	names := make([]string, 0, len(g.redact))
 	for h := range g.redact {
-		g.redactList += "," + h
+		names = append(names, h)
 	}
-	g.redactList = strings.TrimPrefix(g.redactList, ",")
+	g.redactList = strings.Join(names, ",")
 	g.metrics = newMetrics(g)
 	g.workers.workers = map[string]seenWorker{}
 	return g, nil

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
 	"github.com/fngate/fngate/gateway/adminapi"
 	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
@@ -55,29 +53,25 @@ type idemClaim struct {
 const leaseMargin = 10 * time.Second
 
 // claimIdempotency handles the request's Idempotency-Key, waiting at most
-// until ctx (the call's deadline) ends. It returns the
-// claim to complete or release (nil when the request carries no key or runs
-// without idempotency), or done=true when it has already answered: a
-// replayed response, 409, 422, 400 or 503.
-func (g *Gateway) claimIdempotency(ctx context.Context, c *gin.Context, rt *route.Route, reqID string, body []byte) (_ *idemClaim, done bool) {
-	r := c.Request
+// until ctx (the call's deadline) ends. It returns the claim to run under
+// [Gateway.keyed] (nil when the request carries no key or runs without
+// idempotency), or done=true with the answer: a replayed response, 409,
+// 422, 400 or 503.
+func (g *Gateway) claimIdempotency(ctx context.Context, r *http.Request, rt *route.Route, reqID string, body []byte) (_ *idemClaim, _ response, done bool) {
 	opts := rt.IdempotencyOptions()
 	vals := r.Header.Values(HeaderIdempotencyKey)
 	if len(vals) == 0 {
 		if opts.Required {
-			writeError(c, g.log, reqID, fmt.Errorf("%w: this route requires an %s header", ErrIdempotencyKey, HeaderIdempotencyKey))
-			return nil, true
+			return nil, failed(fmt.Errorf("%w: this route requires an %s header", ErrIdempotencyKey, HeaderIdempotencyKey)), true
 		}
-		return nil, false
+		return nil, response{}, false
 	}
 	key := vals[0]
 	if err := validIdempotencyKey(key, len(vals)); err != nil {
-		writeError(c, g.log, reqID, err)
-		return nil, true
+		return nil, failed(err), true
 	}
 	if g.idem == nil {
-		writeError(c, g.log, reqID, ErrIdempotencyUnavailable)
-		return nil, true
+		return nil, failed(ErrIdempotencyUnavailable), true
 	}
 	caller := ""
 	if opts.ScopeByCaller {
@@ -91,28 +85,23 @@ func (g *Gateway) claimIdempotency(ctx context.Context, c *gin.Context, rt *rout
 		switch {
 		case err != nil && opts.FailOpen:
 			g.log.Warn("idempotency store unreachable; running without idempotency (fail open)", "request_id", reqID, "err", err)
-			return nil, false
+			return nil, response{}, false
 		case err != nil:
-			writeError(c, g.log, reqID, fmt.Errorf("%w: %w", ErrIdempotencyUnavailable, err))
-			return nil, true
+			return nil, failed(fmt.Errorf("%w: %w", ErrIdempotencyUnavailable, err)), true
 		case rec == nil:
-			return cl, false // ours: run it
+			return cl, response{}, false // ours: run it
 		case rec.Fingerprint != cl.fp:
-			writeError(c, g.log, reqID, ErrIdempotencyMismatch)
-			return nil, true
+			return nil, failed(ErrIdempotencyMismatch), true
 		case rec.State == record.IdemDone:
-			replayIdempotent(c, reqID, rec)
-			return nil, true
+			return nil, response{status: rec.Status, header: rec.Header, body: rec.Body, replayed: true}, true
 		case !opts.Wait:
-			writeError(c, g.log, reqID, ErrIdempotencyConflict)
-			return nil, true
+			return nil, failed(ErrIdempotencyConflict), true
 		}
 		// Wait for the first request: poll with backoff until our deadline.
 		b = min(max(2*b, 20*time.Millisecond), 500*time.Millisecond)
 		select {
 		case <-ctx.Done():
-			writeError(c, g.log, reqID, ErrIdempotencyConflict)
-			return nil, true
+			return nil, failed(ErrIdempotencyConflict), true
 		case <-time.After(b):
 		}
 	}
@@ -144,16 +133,44 @@ func digest(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-func replayIdempotent(c *gin.Context, reqID string, rec *record.Idempotency) {
-	h := c.Writer.Header()
-	for k, vs := range rec.Header {
-		h[k] = vs
-	}
-	h[HeaderRequestID] = []string{reqID}
-	h[HeaderIdempotentReplayed] = []string{"true"}
-	h["Content-Length"] = []string{strconv.Itoa(len(rec.Body))}
-	c.Writer.WriteHeader(rec.Status)
-	_, _ = c.Writer.Write(rec.Body)
+// keyFate is what the end of a keyed call means for its key.
+type keyFate int
+
+const (
+	// keyUnknown: whether the function ran cannot be known (the connection
+	// to NATS was lost while waiting): the key stays claimed until its
+	// lease ends.
+	keyUnknown keyFate = iota
+	// keyComplete: the response is the call's outcome; a retry replays it.
+	keyComplete
+	// keyRelease: nothing ran (no worker took it, the worker refused the
+	// event, nothing was queued); the retry must be able to run.
+	keyRelease
+)
+
+// keyed runs step, the rest of a request that holds claim, and leaves the
+// key, in one deferred place, as step's outcome says: completed with the
+// response (an error's as writeError sends it), released, or claimed
+// until its lease ends (also if step panics).
+func (g *Gateway) keyed(claim *idemClaim, reqID string, step func() (response, keyFate)) (res response) {
+	fate := keyUnknown
+	defer func() {
+		switch fate {
+		case keyComplete:
+			if res.err == nil {
+				g.completeIdempotency(claim, reqID, res.status, res.header, res.body)
+				return
+			}
+			status, d := classify(res.err)
+			g.completeIdempotency(claim, reqID, status, http.Header{"Content-Type": {"application/json; charset=utf-8"}}, errorBody(reqID, d))
+		case keyRelease:
+			g.releaseIdempotency(claim, reqID)
+		default:
+			g.log.Warn("idempotent call ended without a known outcome; its key stays claimed until its lease ends", "request_id", reqID, "err", res.err)
+		}
+	}()
+	res, fate = step()
+	return res
 }
 
 // complete stores the response a claimed request is about to send. Headers

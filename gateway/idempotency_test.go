@@ -264,7 +264,7 @@ func TestAsyncLostAckRedelivery(t *testing.T) {
 	js, _ := jetstream.New(nc)
 	subj, _ := subject.Async("job")
 	ev, _ := json.Marshal(event.Event{Body: "x"})
-	if _, err := js.PublishMsg(context.Background(), &nats.Msg{Subject: subj, Data: ev, Header: nats.Header{subject.HeaderInvocationID: {id}}}, jetstream.WithMsgID("redelivery-of-"+id)); err != nil {
+	if _, err := js.PublishMsg(context.Background(), &nats.Msg{Subject: subj, Data: ev, Header: nats.Header{event.HeaderInvocationID: {id}}}, jetstream.WithMsgID("redelivery-of-"+id)); err != nil {
 		t.Fatal(err)
 	}
 	waitQueueEmpty(t, js, "job", 2) // the redelivery was acknowledged

@@ -36,80 +36,115 @@ func requestID(r *http.Request) string {
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// invoke serves one public request: match, build the event, request, reply.
+// exchange is one public request being served.
+type exchange struct {
+	c           *gin.Context
+	reqID       string
+	label, mode string // for the metrics: the route's label, "sync" or "async"
+}
+
+// response is how a public request is answered: err's error body, or
+// status, header (added to what the writer holds already: the request id,
+// CORS and, on the sync path, the function's headers parsed into it) and
+// body. Steps return one; invoke writes it, in respond.
+type response struct {
+	status   int
+	header   http.Header
+	body     []byte
+	err      error
+	replayed bool // a stored idempotent response
+}
+
+// failed is the response of err.
+func failed(err error) response { return response{err: err} }
+
+// invoke serves one public request: it is admitted, serve runs the steps,
+// and respond writes what they returned. The admission slot is held until
+// the response is written.
 func (g *Gateway) invoke(c *gin.Context) {
 	start := time.Now()
-	label, mode := "", "sync"
-	defer func() { g.metrics.observe(label, mode, c.Writer.Status(), start) }()
-	r := c.Request
-	reqID := requestID(r)
-	c.Header(HeaderRequestID, reqID)
-	if !g.admit.enter() {
+	x := exchange{c: c, reqID: requestID(c.Request), mode: "sync"}
+	defer func() { g.metrics.observe(x.label, x.mode, c.Writer.Status(), start) }()
+	c.Header(HeaderRequestID, x.reqID)
+	var res response
+	if g.admit.enter() {
+		defer g.admit.leave()
+		res = g.serve(&x)
+	} else {
 		g.metrics.refusedReqs.Inc()
-		writeError(c, g.log, reqID, ErrOverloaded)
-		return
+		res = failed(ErrOverloaded)
 	}
-	defer g.admit.leave()
+	g.respond(&x, res)
+}
+
+// serve runs the steps of a public request; each returns the response or
+// lets the next run: match the route, read the body, claim the
+// idempotency key, build the event, then queue it or call the function.
+// The body's buffer and budget are given back when it returns: no
+// response it returns refers to them.
+func (g *Gateway) serve(x *exchange) response {
+	r := x.c.Request
 	if headerSize(r) > g.cfg.MaxHeaderBytes {
-		writeError(c, g.log, reqID, ErrHeadersTooLarge)
-		return
+		return failed(ErrHeadersTooLarge)
 	}
-	// Matching, the idempotency fingerprint and the event all see the
-	// cleaned path: "/public/../pay" is "/pay", with /pay's rules.
-	clean, err := route.CleanPath(r.URL.Path, r.URL.RawPath)
+	rt, res, done := g.route(x)
+	if done {
+		return res
+	}
+	async, callback, err := invocationMode(rt, r.Header)
 	if err != nil {
-		writeError(c, g.log, reqID, err)
-		return
+		return failed(err)
 	}
-	if clean != r.URL.Path {
-		r.URL.Path, r.URL.RawPath = clean, ""
-	}
-	tab := g.table.Load()
-	if tab == nil {
-		writeError(c, g.log, reqID, ErrRoutesUnavailable)
-		return
-	}
-	rt := tab.Match(r.Host, r.URL.Path)
-	if rt == nil {
-		writeError(c, g.log, reqID, ErrRouteNotFound)
-		return
-	}
-	label = rt.Label()
-	if g.cors(c, rt, reqID) {
-		return
-	}
-	if !rt.AllowsMethod(r.Method) {
-		c.Header("Allow", strings.Join(rt.Methods, ", "))
-		writeError(c, g.log, reqID, ErrMethodNotAllowed)
-		return
-	}
-	async, err := wantsAsync(rt, r.Header)
-	var callback string
-	if err == nil && async {
-		callback, err = callbackURL(r.Header)
-	}
-	if err != nil {
-		writeError(c, g.log, reqID, err)
-		return
+	subj, err := subject.Invoke(rt.Function)
+	if err != nil { // unreachable for a normalised route; never publish it
+		return failed(err)
 	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer putBuf(buf)
-	body, held, err := g.readBody(c, buf)
+	body, held, err := g.readBody(x.c, buf)
 	if err != nil {
-		writeError(c, g.log, reqID, err)
-		return
+		return failed(err)
 	}
 	defer g.admit.release(held)
 	// The route's timeout covers the whole call, an idempotency claim
 	// included.
 	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(rt.Timeout))
 	defer cancel()
-	claim, done := g.claimIdempotency(ctx, c, rt, reqID, body)
+	claim, res, done := g.claimIdempotency(ctx, r, rt, x.reqID, body)
 	if done {
-		return
+		return res
 	}
-	trace := traceParent(r.Header)
-	req := &event.Request{
+	req := g.requestEvent(x, rt, body)
+	payload := event.AppendRequest(buf.AvailableBuffer()[:0], &req)
+	if async {
+		x.mode = "async"
+		stored := g.storedEvent(&req, payload)
+		if claim == nil {
+			res, _ := g.accept(ctx, rt, x.reqID, req.Context.TraceParent, payload, stored, callback)
+			return res
+		}
+		return g.keyed(claim, x.reqID, func() (response, keyFate) {
+			return g.accept(ctx, rt, x.reqID, req.Context.TraceParent, payload, stored, callback)
+		})
+	}
+	deadline, _ := ctx.Deadline()
+	call := event.Call{RequestID: x.reqID, Deadline: deadline, TraceParent: req.Context.TraceParent}
+	msg := &nats.Msg{Subject: subj, Header: call.Header(), Data: payload}
+	if claim != nil {
+		return g.callClaimed(ctx, rt, &req, msg, claim)
+	}
+	g.inflight.Add(1)
+	resp, err := g.request(ctx, msg, deadline)
+	g.inflight.Add(-1)
+	// The function's headers go straight into the writer's.
+	res, _ = g.replied(rt, x.reqID, x.c.Writer.Header(), &req, payload, nil, resp, err)
+	return res
+}
+
+// requestEvent is the event of the request to rt, whose body is body.
+func (g *Gateway) requestEvent(x *exchange, rt *route.Route, body []byte) event.Request {
+	r := x.c.Request
+	return event.Request{
 		Method:   r.Method,
 		Path:     rt.EventPath(r.URL.Path),
 		Host:     r.Host,
@@ -117,71 +152,107 @@ func (g *Gateway) invoke(c *gin.Context) {
 		RawQuery: r.URL.RawQuery,
 		Body:     body,
 		Context: event.RequestContext{
-			RequestID:    reqID,
+			RequestID:    x.reqID,
 			EnvID:        g.cfg.EnvID,
 			FunctionName: rt.Function,
 			Domain:       route.NormalizeHost(r.Host),
-			SourceIP:     g.sourceIP(c),
+			SourceIP:     g.sourceIP(x.c),
 			TriggerPath:  rt.Path,
-			TraceParent:  trace,
+			TraceParent:  traceParent(r.Header),
 		},
 	}
-	payload := event.AppendRequest(buf.AvailableBuffer()[:0], req)
-	if async {
-		mode = "async"
-		g.accept(ctx, c, rt, reqID, trace, payload, g.storedEvent(req, payload), callback, claim)
-		return
-	}
-	deadline, _ := ctx.Deadline()
-	subj, err := subject.Invoke(rt.Function)
-	if err != nil { // unreachable for a normalised route; never publish it
-		g.releaseIdempotency(claim, reqID)
-		writeError(c, g.log, reqID, err)
-		return
-	}
-	msg := &nats.Msg{
-		Subject: subj,
-		Header: nats.Header{
-			subject.HeaderRequestID: {reqID},
-			subject.HeaderDeadline:  {strconv.FormatInt(deadline.UnixMilli(), 10)},
-		},
-		Data: payload,
-	}
-	if trace != "" {
-		msg.Header[subject.HeaderTraceParent] = []string{trace}
-	}
-	if claim != nil {
-		g.callClaimed(ctx, c, rt, req, msg, claim)
-		return
-	}
-	g.inflight.Add(1)
-	resp, err := g.request(ctx, msg, deadline)
-	g.inflight.Add(-1)
-	if err == nil {
-		h := c.Writer.Header()
-		var status int
-		var rbody []byte
-		if status, rbody, err = event.ParseReply(resp, h); err == nil {
-			if status >= 500 && rt.RecordFailures {
-				g.recordFailure(rt, reqID, g.storedEvent(req, payload), status, record.CodeFunctionStatus, "from the function", &record.Result{StatusCode: status, Headers: h.Clone(), Body: string(rbody)})
-			}
-			writeReply(c, reqID, status, rbody)
-			return
-		}
-	}
-	if status, d := classify(err); status >= 500 && status != 499 {
-		g.recordFailure(rt, reqID, g.storedEvent(req, payload), status, d.Code, d.Code, nil)
-	}
-	writeError(c, g.log, reqID, err)
 }
 
-// writeReply sends the function's response; its headers are in c's writer.
-func writeReply(c *gin.Context, reqID string, status int, body []byte) {
+// route matches the request, on its cleaned path, to a route and answers
+// what the route answers before any body is read: CORS preflights and
+// methods it does not allow.
+func (g *Gateway) route(x *exchange) (_ *route.Route, _ response, done bool) {
+	r := x.c.Request
+	// Matching, the idempotency fingerprint and the event all see the
+	// cleaned path: "/public/../pay" is "/pay", with /pay's rules.
+	clean, err := route.CleanPath(r.URL.Path, r.URL.RawPath)
+	if err != nil {
+		return nil, failed(err), true
+	}
+	if clean != r.URL.Path {
+		r.URL.Path, r.URL.RawPath = clean, ""
+	}
+	tab := g.table.Load()
+	if tab == nil {
+		return nil, failed(ErrRoutesUnavailable), true
+	}
+	rt := tab.Match(r.Host, r.URL.Path)
+	if rt == nil {
+		return nil, failed(ErrRouteNotFound), true
+	}
+	x.label = rt.Label()
+	if res, done := g.cors(x.c, rt); done {
+		return nil, res, true
+	}
+	if !rt.AllowsMethod(r.Method) {
+		return nil, response{err: ErrMethodNotAllowed, header: http.Header{"Allow": {strings.Join(rt.Methods, ", ")}}}, true
+	}
+	return rt, response{}, false
+}
+
+// respond writes res: the one place a public request is answered.
+func (g *Gateway) respond(x *exchange, res response) {
+	c := x.c
 	h := c.Writer.Header()
-	h[HeaderRequestID] = []string{reqID} // ours, whatever the function set
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
-	c.Writer.WriteHeader(status)
-	_, _ = c.Writer.Write(body)
+	for k, vs := range res.header {
+		h[k] = vs
+	}
+	if res.err != nil {
+		writeError(c, g.log, x.reqID, res.err)
+		return
+	}
+	h[HeaderRequestID] = []string{x.reqID} // ours, whatever the function set
+	if res.replayed {
+		h[HeaderIdempotentReplayed] = []string{"true"}
+	}
+	h["Content-Length"] = []string{strconv.Itoa(len(res.body))}
+	c.Writer.WriteHeader(res.status)
+	_, _ = c.Writer.Write(res.body)
+}
+
+// replied turns what a call brought back (resp, or err) into its
+// response, parsing the function's headers into h, records a failure for
+// a route with RecordFailures, and tells what the outcome means for an
+// idempotency key. The record keeps stored, or when that is nil the
+// redacted form of req (with payload its encoding), built only then.
+// (req is passed apart from stored so that it stays on the caller's
+// stack.)
+func (g *Gateway) replied(rt *route.Route, reqID string, h http.Header, req *event.Request, payload, stored []byte, resp *nats.Msg, err error) (response, keyFate) {
+	storedEvent := func() []byte {
+		if stored == nil {
+			return g.storedEvent(req, payload)
+		}
+		return stored
+	}
+	if err == nil {
+		var res response
+		if res.status, res.body, err = event.ParseReply(resp, h); err == nil {
+			if res.status >= 500 && rt.RecordFailures {
+				g.recordFailure(rt, reqID, storedEvent(), res.status, record.CodeFunctionStatus, "from the function", &record.Result{StatusCode: res.status, Headers: h.Clone(), Body: string(res.body)})
+			}
+			return res, keyComplete
+		}
+	}
+	if status, d := classify(err); status >= 500 && status != 499 && rt.RecordFailures {
+		g.recordFailure(rt, reqID, storedEvent(), status, d.Code, d.Code, nil)
+	}
+	var fe *event.Error
+	switch {
+	case notDelivered(err), errors.As(err, &fe) && fe.Code == event.CodeInvalidEvent:
+		// No worker took it, or the worker refused the event before any
+		// function code ran: the retry must be able to run.
+		return failed(err), keyRelease
+	case errors.As(err, &fe), errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
+		// The function failed, or it may have run and nothing came back by
+		// the end of the grace: that is the outcome, never run again.
+		return failed(err), keyComplete
+	}
+	return failed(err), keyUnknown
 }
 
 // callClaimed makes a call that holds an idempotency key. Once the request
@@ -192,7 +263,7 @@ func writeReply(c *gin.Context, reqID string, status int, body []byte) {
 // deadline; a handler that overruns it still replies). The client gets the
 // reply if it comes within the route's deadline, else 504 (or nothing, if
 // it left); a later reply still completes the key for the retry to replay.
-func (g *Gateway) callClaimed(ctx context.Context, c *gin.Context, rt *route.Route, req *event.Request, msg *nats.Msg, claim *idemClaim) {
+func (g *Gateway) callClaimed(ctx context.Context, rt *route.Route, req *event.Request, msg *nats.Msg, claim *idemClaim) response {
 	reqID := req.Context.RequestID
 	msg.Data = bytes.Clone(msg.Data) // outlives this handler and its pooled buffer
 	// The record of a failure keeps the redacted event; req's body is in
@@ -202,82 +273,35 @@ func (g *Gateway) callClaimed(ctx context.Context, c *gin.Context, rt *route.Rou
 		stored = g.storedEvent(req, msg.Data)
 	}
 	deadline, _ := ctx.Deadline()
-	done := make(chan callOutcome, 1)
+	done := make(chan response, 1)
 	g.inflight.Add(1)
 	g.settling.Add(1)
 	go func() {
 		defer g.settling.Done()
 		wctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline.Add(g.cfg.IdempotencyGrace))
 		defer cancel()
-		resp, err := g.request(wctx, msg, deadline)
-		g.inflight.Add(-1)
-		done <- g.settle(rt, reqID, stored, claim, resp, err)
+		done <- g.keyed(claim, reqID, func() (response, keyFate) {
+			resp, err := g.request(wctx, msg, deadline)
+			g.inflight.Add(-1)
+			h := http.Header{}
+			res, fate := g.replied(rt, reqID, h, nil, nil, stored, resp, err)
+			if res.err == nil {
+				res.header = h
+			}
+			return res, fate
+		})
 	}()
-	var o callOutcome
 	select {
-	case o = <-done:
+	case res := <-done:
+		return res
 	case <-ctx.Done():
 		select {
-		case o = <-done: // came at the same moment: send it
+		case res := <-done: // came at the same moment: send it
+			return res
 		default:
-			writeError(c, g.log, reqID, ctx.Err()) // 504, or 499 to nobody
-			return
+			return failed(ctx.Err()) // 504, or 499 to nobody
 		}
 	}
-	if o.err != nil {
-		writeError(c, g.log, reqID, o.err)
-		return
-	}
-	h := c.Writer.Header()
-	for k, vs := range o.header {
-		h[k] = vs
-	}
-	writeReply(c, reqID, o.status, o.body)
-}
-
-// callOutcome is how a call ended: the function's response, or err.
-type callOutcome struct {
-	status int
-	header http.Header
-	body   []byte
-	err    error
-}
-
-// settle turns a call's result into its outcome and leaves the idempotency
-// key with it: completed with whatever the function did, released only
-// when the request certainly reached no worker, and left claimed until
-// its lease ends when that cannot be known (the connection to NATS was
-// lost while waiting: the function may have run, its reply is lost).
-func (g *Gateway) settle(rt *route.Route, reqID string, stored []byte, claim *idemClaim, resp *nats.Msg, err error) callOutcome {
-	o := callOutcome{header: http.Header{}}
-	if err == nil {
-		if o.status, o.body, err = event.ParseReply(resp, o.header); err == nil {
-			if o.status >= 500 && rt.RecordFailures {
-				g.recordFailure(rt, reqID, stored, o.status, record.CodeFunctionStatus, "from the function", &record.Result{StatusCode: o.status, Headers: o.header.Clone(), Body: string(o.body)})
-			}
-			g.completeIdempotency(claim, reqID, o.status, o.header, o.body)
-			return o
-		}
-	}
-	o.err = err
-	status, d := classify(err)
-	if status >= 500 && status != 499 {
-		g.recordFailure(rt, reqID, stored, status, d.Code, d.Code, nil)
-	}
-	var fe *event.Error
-	switch {
-	case notDelivered(err), errors.As(err, &fe) && fe.Code == event.CodeInvalidEvent:
-		// No worker took it, or the worker refused the event before any
-		// function code ran: the retry must be able to run.
-		g.releaseIdempotency(claim, reqID)
-	case errors.As(err, &fe), errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
-		// The function failed, or it may have run and nothing came back by
-		// the end of the grace: that is the outcome, never run again.
-		g.completeIdempotency(claim, reqID, status, http.Header{"Content-Type": {"application/json; charset=utf-8"}}, errorBody(reqID, d))
-	default:
-		g.log.Warn("idempotent call ended without a known outcome; its key stays claimed until its lease ends", "request_id", reqID, "err", err)
-	}
-	return o
 }
 
 // notDelivered reports errors after which the request certainly reached no

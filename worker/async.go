@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -43,10 +42,10 @@ type AsyncConfig struct {
 	Records   RecordStore
 	// AckWait is how long an attempt may run without a heartbeat before
 	// JetStream redelivers it (a worker that died); running attempts send
-	// in-progress heartbeats every AckWait/3. Default 30s.
+	// in-progress heartbeats every AckWait/3. Default queue.DefaultAckWait.
 	AckWait time.Duration
 	// MaxAckPending bounds a function's invocations in flight across all
-	// workers. Default 1000.
+	// workers. Default queue.DefaultMaxAckPending.
 	MaxAckPending int
 	// ResultLimit caps the result body kept in a record. Default 64 KiB.
 	ResultLimit int
@@ -71,10 +70,10 @@ type AsyncConfig struct {
 
 func (c AsyncConfig) withDefaults() AsyncConfig {
 	if c.AckWait == 0 {
-		c.AckWait = 30 * time.Second
+		c.AckWait = queue.DefaultAckWait
 	}
 	if c.MaxAckPending == 0 {
-		c.MaxAckPending = 1000
+		c.MaxAckPending = queue.DefaultMaxAckPending
 	}
 	if c.ResultLimit == 0 {
 		c.ResultLimit = 64 << 10
@@ -155,37 +154,13 @@ func (w *Worker) consume(f *function, stop <-chan struct{}) {
 	<-cc.Closed()
 }
 
-// policy is an invocation's retry policy, from its message headers.
-type policy struct {
-	timeout, initial, max time.Duration
-	maxAttempts           int
-	callback              string
-}
-
-func policyOf(h nats.Header) policy {
-	p := policy{timeout: 15 * time.Second, initial: time.Second, max: time.Minute, maxAttempts: 3, callback: h.Get(subject.HeaderCallbackURL)}
-	if d, err := time.ParseDuration(h.Get(subject.HeaderTimeout)); err == nil && d > 0 {
-		p.timeout = d
-	}
-	if d, err := time.ParseDuration(h.Get(subject.HeaderRetryInitial)); err == nil && d >= 0 {
-		p.initial = d
-	}
-	if d, err := time.ParseDuration(h.Get(subject.HeaderRetryMax)); err == nil && d >= p.initial {
-		p.max = d
-	}
-	if n, err := strconv.Atoi(h.Get(subject.HeaderMaxAttempts)); err == nil && n > 0 {
-		p.maxAttempts = n
-	}
-	return p
-}
-
-// Delay returns the wait before the attempt after failed attempt n
-// (1-based): exponential from initial, doubling, capped at max, with ±20%
-// jitter, as cenkalti/backoff computes it.
-func (p policy) delay(n int) time.Duration {
+// retryDelay returns the wait before the attempt after failed attempt n
+// (1-based) of j: exponential from RetryInitial, doubling, capped at
+// RetryMax, with ±20% jitter, as cenkalti/backoff computes it.
+func retryDelay(j *event.Job, n int) time.Duration {
 	b := backoff.NewExponentialBackOff(
-		backoff.WithInitialInterval(p.initial),
-		backoff.WithMaxInterval(p.max),
+		backoff.WithInitialInterval(j.RetryInitial),
+		backoff.WithMaxInterval(j.RetryMax),
 		backoff.WithRandomizationFactor(0.2),
 		backoff.WithMultiplier(2),
 		backoff.WithMaxElapsedTime(0),
@@ -200,8 +175,8 @@ func (p policy) delay(n int) time.Duration {
 // process runs one delivery of a queued invocation.
 func (w *Worker) process(f *function, m jetstream.Msg) {
 	bg := context.Background()
-	h := m.Headers()
-	id := h.Get(subject.HeaderInvocationID)
+	j := event.ParseJob(m.Headers())
+	id := j.InvocationID
 	meta, err := m.Metadata()
 	if err != nil || id == "" {
 		w.log.Error("queued message without invocation id or metadata; terminating it", "function", f.name, "err", err)
@@ -209,12 +184,11 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 		return
 	}
 	attempt := int(meta.NumDelivered)
-	p := policyOf(h)
 	log := w.log.With("invocation_id", id, "function", f.name, "attempt", attempt)
 
-	if attempt > p.maxAttempts {
+	if attempt > j.MaxAttempts {
 		// The last attempt never reported (its worker died): no more runs.
-		w.deadLetter(f, m, id, p, record.AttemptError{Attempt: attempt - 1, Code: record.CodeWorkerLost, Error: "the worker running the last attempt stopped before it finished", At: time.Now()}, 0)
+		w.deadLetter(f, m, &j, record.AttemptError{Attempt: attempt - 1, Code: record.CodeWorkerLost, Error: "the worker running the last attempt stopped before it finished", At: time.Now()}, 0)
 		return
 	}
 	switch st, err := w.async.Records.Start(bg, id, attempt); {
@@ -231,7 +205,7 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 		return
 	}
 
-	ctx, cancel := context.WithTimeout(sdk.WithInfo(bg, sdk.Info{RequestID: h.Get(subject.HeaderRequestID), FunctionName: f.name, TraceParent: h.Get(subject.HeaderTraceParent)}), p.timeout)
+	ctx, cancel := context.WithTimeout(sdk.WithInfo(bg, sdk.Info{RequestID: j.RequestID, FunctionName: f.name, TraceParent: j.TraceParent}), j.Timeout)
 	stopBeat := w.heartbeat(m)
 	start := time.Now()
 	reply, runErr := w.run(ctx, f, m.Data())
@@ -261,7 +235,7 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 		if err := m.DoubleAck(bg); err != nil {
 			log.Warn("ack failed; a redelivery will find the record succeeded", "err", err)
 		}
-		w.callback(id, f.name, p.callback, record.StatusSucceeded, attempt, res, nil)
+		w.callback(id, f.name, j.CallbackURL, record.StatusSucceeded, attempt, res, nil)
 		return
 	}
 
@@ -281,11 +255,11 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 		retryAfter = parseRetryAfter(reply.Header.Get("Retry-After"))
 	}
 	cancel()
-	if permanent || attempt >= p.maxAttempts {
-		w.deadLetter(f, m, id, p, ae, attempt)
+	if permanent || attempt >= j.MaxAttempts {
+		w.deadLetter(f, m, &j, ae, attempt)
 		return
 	}
-	delay := max(p.delay(attempt), retryAfter)
+	delay := max(retryDelay(&j, attempt), retryAfter)
 	w.metrics.retries.WithLabelValues(f.name).Inc()
 	log.Warn("attempt failed; retrying", "code", ae.Code, "err", ae.Error, "retry_in", delay.String())
 	if err := w.async.Records.AttemptFailed(bg, id, ae, time.Now().Add(delay)); errors.Is(err, record.ErrStale) {
@@ -320,7 +294,8 @@ func (w *Worker) heartbeat(m jetstream.Msg) func() {
 // deadLetter is the end of an invocation that used every attempt or failed
 // for good: its event and every attempt's error go to the dead-letter
 // stream, then the record says dead and the message is acknowledged.
-func (w *Worker) deadLetter(f *function, m jetstream.Msg, id string, p policy, last record.AttemptError, attempt int) {
+func (w *Worker) deadLetter(f *function, m jetstream.Msg, j *event.Job, last record.AttemptError, attempt int) {
+	id := j.InvocationID
 	bg := context.Background()
 	log := w.log.With("invocation_id", id, "function", f.name)
 	attempts := []record.AttemptError{}
@@ -334,11 +309,11 @@ func (w *Worker) deadLetter(f *function, m jetstream.Msg, id string, p policy, l
 		Attempts     []record.AttemptError `json:"attempts"`
 		DeadAt       time.Time             `json:"deadAt"`
 		Event        json.RawMessage       `json:"event"`
-	}{id, f.name, attempts, time.Now().UTC(), w.storedEvent(m)})
+	}{id, f.name, attempts, time.Now().UTC(), storedEvent(m.Data(), j.RedactNames())})
 	subj, _ := subject.Dead(f.name)
 	ack, err := w.async.JetStream.PublishMsg(bg, &nats.Msg{
 		Subject: subj, Data: letter,
-		Header: nats.Header{subject.HeaderInvocationID: {id}},
+		Header: event.DeadLetterHeader(id),
 	}, jetstream.WithMsgID(id))
 	if err != nil {
 		log.Error("dead-lettering failed; retrying later", "err", err)
@@ -363,18 +338,17 @@ func (w *Worker) deadLetter(f *function, m jetstream.Msg, id string, p policy, l
 	log.Error("invocation dead", "attempts", len(attempts), "code", last.Code, "err", last.Error)
 	w.metrics.dead.WithLabelValues(f.name).Inc()
 	_ = m.Ack()
-	w.callback(id, f.name, p.callback, record.StatusDead, last.Attempt, nil, &last)
+	w.callback(id, f.name, j.CallbackURL, record.StatusDead, last.Attempt, nil, &last)
 }
 
 // storedEvent is the event as a dead letter keeps it: with the headers the
-// gateway named in subject.HeaderRedact redacted; an event that cannot be
+// gateway named (event.Job.Redact) redacted; an event that cannot be
 // decoded for that is withheld rather than kept with them.
-func (w *Worker) storedEvent(m jetstream.Msg) json.RawMessage {
-	names := strings.Split(m.Headers().Get(subject.HeaderRedact), ",")
-	if len(names) == 1 && names[0] == "" {
-		return eventJSON(m.Data())
+func storedEvent(data []byte, redact []string) json.RawMessage {
+	if len(redact) == 0 {
+		return eventJSON(data)
 	}
-	b, err := event.Redact(m.Data(), names)
+	b, err := event.Redact(data, redact)
 	if err != nil {
 		return json.RawMessage(`"[event withheld: it could not be decoded to redact its headers]"`)
 	}

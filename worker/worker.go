@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -218,10 +217,10 @@ func (w *Worker) InFlight(function string) int64 {
 
 func (w *Worker) serve(f *function, m *nats.Msg) {
 	start := time.Now()
-	reqID := m.Header.Get(subject.HeaderRequestID)
-	ctx := sdk.WithInfo(context.Background(), sdk.Info{RequestID: reqID, FunctionName: f.name, TraceParent: m.Header.Get(subject.HeaderTraceParent)})
-	if ms, err := strconv.ParseInt(m.Header.Get(subject.HeaderDeadline), 10, 64); err == nil {
-		deadline := time.UnixMilli(ms)
+	call := event.ParseCall(m.Header)
+	reqID, deadline := call.RequestID, call.Deadline
+	ctx := sdk.WithInfo(context.Background(), sdk.Info{RequestID: reqID, FunctionName: f.name, TraceParent: call.TraceParent})
+	if !deadline.IsZero() {
 		if !deadline.After(start) {
 			// The caller has given up; running the function would be waste.
 			w.log.Warn("invocation arrived after its deadline", "request_id", reqID, "function", f.name)
@@ -236,7 +235,7 @@ func (w *Worker) serve(f *function, m *nats.Msg) {
 	}
 	reply := w.invoke(ctx, f, m.Data, reqID)
 	outcome := "ok"
-	if code := reply.Header.Get(subject.HeaderError); code != "" {
+	if code := event.ErrorCode(reply); code != "" {
 		outcome = code
 	}
 	w.observe(f, "sync", outcome, start)

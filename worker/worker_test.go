@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -30,10 +29,8 @@ func call(t *testing.T, nc *nats.Conn, function string, ev *event.Event, timeout
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(timeout)
-	m := &nats.Msg{Subject: subj, Data: ev.AppendJSON(nil), Header: nats.Header{
-		subject.HeaderRequestID: {ev.RequestContext.RequestID},
-		subject.HeaderDeadline:  {strconv.FormatInt(deadline.UnixMilli(), 10)},
-	}}
+	c := event.Call{RequestID: ev.RequestContext.RequestID, Deadline: deadline}
+	m := &nats.Msg{Subject: subj, Data: ev.AppendJSON(nil), Header: c.Header()}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(time.Second))
 	defer cancel()
 	return nc.RequestMsgWithContext(ctx, m)
@@ -106,7 +103,7 @@ func TestErrorsAndResults(t *testing.T) {
 	// The deadline travels with the call: the handler's ctx ends with it.
 	sub, _ := subject.Invoke("late")
 	dl := time.Now().Add(200 * time.Millisecond)
-	msg := &nats.Msg{Subject: sub, Data: ev.AppendJSON(nil), Header: nats.Header{subject.HeaderDeadline: {strconv.FormatInt(dl.UnixMilli(), 10)}}}
+	msg := &nats.Msg{Subject: sub, Data: ev.AppendJSON(nil), Header: (&event.Call{Deadline: dl}).Header()}
 	m, err = nc.RequestMsg(msg, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -193,9 +190,9 @@ func TestDrainAnswersWhatItHolds(t *testing.T) {
 		t.Fatal(err)
 	}
 	subj, _ := subject.Invoke("held")
-	dl := strconv.FormatInt(time.Now().Add(20*time.Second).UnixMilli(), 10)
+	call := event.Call{Deadline: time.Now().Add(20 * time.Second)}
 	for range n {
-		m := &nats.Msg{Subject: subj, Reply: inbox, Data: (&event.Event{}).AppendJSON(nil), Header: nats.Header{subject.HeaderDeadline: {dl}}}
+		m := &nats.Msg{Subject: subj, Reply: inbox, Data: (&event.Event{}).AppendJSON(nil), Header: call.Header()}
 		if err := nc.PublishMsg(m); err != nil {
 			t.Fatal(err)
 		}

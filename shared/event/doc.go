@@ -15,4 +15,9 @@
 // body and whose headers carry the status and the response headers (see
 // [Reply.Msg]), so the gateway never parses or re-encodes a body. A 200
 // JSON reply with no other header travels with no NATS headers at all.
+//
+// Every NATS header of every message is built and parsed here and nowhere
+// else (header.go): [Call] for a synchronous request (request id, deadline,
+// trace), [Job] for a queued invocation (its id and the route's retry
+// policy, callback and redaction), [DeadLetterHeader], and the reply's.
 package event

@@ -12,8 +12,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"golang.org/x/net/http/httpguts"
-
-	"github.com/fngate/fngate/shared/subject"
 )
 
 // Error codes a worker puts on a failed reply. The gateway maps each to an
@@ -283,12 +281,12 @@ func (r *Reply) Msg() *nats.Msg {
 	}
 	m := &nats.Msg{Header: make(nats.Header, len(r.Header)+1), Data: r.Body}
 	if r.Status >= 100 && r.Status < 600 {
-		m.Header[subject.HeaderStatus] = status[r.Status]
+		m.Header[HeaderStatus] = status[r.Status]
 	} else {
-		m.Header[subject.HeaderStatus] = []string{strconv.Itoa(r.Status)}
+		m.Header[HeaderStatus] = []string{strconv.Itoa(r.Status)}
 	}
 	for k, vs := range r.Header {
-		m.Header[subject.HeaderResponsePrefix+k] = vs
+		m.Header[HeaderResponsePrefix+k] = vs
 	}
 	return m
 }
@@ -306,9 +304,14 @@ func (r *Reply) compact() bool {
 // ErrorMsg encodes a failed invocation as a NATS reply message.
 func ErrorMsg(e *Error) *nats.Msg {
 	return &nats.Msg{
-		Header: nats.Header{subject.HeaderError: {e.Code}},
+		Header: nats.Header{HeaderError: {e.Code}},
 		Data:   []byte(e.Message),
 	}
+}
+
+// ErrorCode is the error code of a reply that is an [ErrorMsg], else "".
+func ErrorCode(m *nats.Msg) string {
+	return first(m.Header, HeaderError)
 }
 
 // ErrNotReply reports a NATS message that is not a worker reply.
@@ -326,15 +329,15 @@ func ParseReply(m *nats.Msg, h http.Header) (status int, body []byte, err error)
 		h["Content-Type"] = jsonType
 		return http.StatusOK, m.Data, nil
 	}
-	if code := m.Header.Get(subject.HeaderError); code != "" {
+	if code := ErrorCode(m); code != "" {
 		return 0, nil, &Error{Code: code, Message: string(m.Data)}
 	}
-	status, err = strconv.Atoi(m.Header.Get(subject.HeaderStatus))
+	status, err = strconv.Atoi(first(m.Header, HeaderStatus))
 	if err != nil || status < 100 || status > 599 {
 		return 0, nil, ErrNotReply
 	}
 	for k, vs := range m.Header {
-		if name, ok := strings.CutPrefix(k, subject.HeaderResponsePrefix); ok {
+		if name, ok := strings.CutPrefix(k, HeaderResponsePrefix); ok {
 			h[name] = vs
 		}
 	}

@@ -99,13 +99,20 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.St
 	return err
 }
 
+// Defaults of ConsumerConfig.
+const (
+	DefaultAckWait       = 30 * time.Second
+	DefaultMaxAckPending = 1000
+)
+
 // ConsumerConfig tunes a function's durable consumer.
 type ConsumerConfig struct {
 	// AckWait is how long a delivered invocation may go without an ack or
-	// an in-progress heartbeat before it is redelivered (default 30s).
+	// an in-progress heartbeat before it is redelivered (default
+	// DefaultAckWait).
 	AckWait time.Duration
 	// MaxAckPending bounds the invocations of the function in flight across
-	// all workers (default 1000).
+	// all workers (default DefaultMaxAckPending).
 	MaxAckPending int
 }
 
@@ -119,10 +126,10 @@ func EnsureConsumer(ctx context.Context, js jetstream.JetStream, function string
 	}
 	subj, _ := subject.Async(function)
 	if cfg.AckWait == 0 {
-		cfg.AckWait = 30 * time.Second
+		cfg.AckWait = DefaultAckWait
 	}
 	if cfg.MaxAckPending == 0 {
-		cfg.MaxAckPending = 1000
+		cfg.MaxAckPending = DefaultMaxAckPending
 	}
 	c, err := js.CreateOrUpdateConsumer(ctx, subject.StreamInvocations, jetstream.ConsumerConfig{
 		Durable:       name,

@@ -23,11 +23,15 @@ type Idempotency struct {
 	batch *batcher // claims and completions are group-committed
 }
 
+// DefaultIdempotencyTTL is how long the response of an idempotency key
+// is kept unless configured (FNGATE_IDEMPOTENCY_TTL).
+const DefaultIdempotencyTTL = 24 * time.Hour
+
 // NewIdempotency returns a key store keeping responses for ttl (default
-// 24h). Call Close to stop its batcher.
+// DefaultIdempotencyTTL). Call Close to stop its batcher.
 func NewIdempotency(rdb redis.UniversalClient, ttl time.Duration) *Idempotency {
 	if ttl <= 0 {
-		ttl = 24 * time.Hour
+		ttl = DefaultIdempotencyTTL
 	}
 	return &Idempotency{rdb: rdb, ttl: ttl, batch: newBatcher(rdb, 0, nil)}
 }

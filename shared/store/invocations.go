@@ -26,11 +26,15 @@ type Invocations struct {
 	touched map[string]bool
 }
 
+// DefaultRecordTTL is how long an invocation record is kept after its
+// last change unless configured (FNGATE_RECORD_TTL).
+const DefaultRecordTTL = 7 * 24 * time.Hour
+
 // NewInvocations returns a record store; records expire ttl after their
-// last change (default 7 days). Call Close to stop its batcher.
+// last change (default DefaultRecordTTL). Call Close to stop its batcher.
 func NewInvocations(rdb redis.UniversalClient, ttl time.Duration) *Invocations {
 	if ttl <= 0 {
-		ttl = 7 * 24 * time.Hour
+		ttl = DefaultRecordTTL
 	}
 	s := &Invocations{rdb: rdb, ttl: ttl, touched: map[string]bool{}}
 	s.batch = newBatcher(rdb, 10*time.Second, s.trim)

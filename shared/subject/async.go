@@ -14,26 +14,6 @@ const (
 	StreamDead = "FNGATE_DEAD"
 )
 
-// Headers of asynchronous invocation messages.
-const (
-	// HeaderInvocationID carries the invocation id (also the Nats-Msg-Id,
-	// so a re-sent publish is deduplicated by JetStream).
-	HeaderInvocationID = "Fngate-Invocation-Id"
-	// HeaderTimeout is the per-attempt timeout, a Go duration.
-	HeaderTimeout = "Fngate-Timeout"
-	// HeaderMaxAttempts, HeaderRetryInitial and HeaderRetryMax carry the
-	// route's retry policy, so workers need no route lookup.
-	HeaderMaxAttempts  = "Fngate-Max-Attempts"
-	HeaderRetryInitial = "Fngate-Retry-Initial"
-	HeaderRetryMax     = "Fngate-Retry-Max"
-	// HeaderCallbackURL is where the result is POSTed when the invocation ends.
-	HeaderCallbackURL = "Fngate-Callback-Url"
-	// HeaderRedact names the request headers (comma-separated) whose
-	// values copies of the event that are kept, such as dead letters,
-	// replace with event.Redacted; the function still gets them.
-	HeaderRedact = "Fngate-Redact"
-)
-
 // Async returns the JetStream subject of function's queued invocations.
 func Async(function string) (string, error) {
 	if !ValidFunction(function) {

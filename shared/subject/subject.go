@@ -14,25 +14,6 @@ const MaxFunctionLen = 64
 // ErrInvalidFunction reports a function name outside [a-z0-9][a-z0-9_-]{0,63}.
 var ErrInvalidFunction = errors.New("invalid function name")
 
-// NATS header names carried on invocation requests and replies.
-const (
-	// HeaderRequestID carries the gateway's request id to the worker.
-	HeaderRequestID = "Fngate-Request-Id"
-	// HeaderDeadline carries the absolute deadline of the call as Unix
-	// milliseconds; the worker turns it into the handler's context deadline.
-	HeaderDeadline = "Fngate-Deadline"
-	// HeaderTraceParent carries the W3C trace context (the standard name).
-	HeaderTraceParent = "traceparent"
-	// HeaderStatus carries the HTTP status code chosen by the function.
-	HeaderStatus = "Fngate-Status"
-	// HeaderError is set on a reply when the invocation failed; its value is
-	// an error code (see package event) and the payload is the message.
-	HeaderError = "Fngate-Error"
-	// HeaderResponsePrefix prefixes every HTTP response header the function
-	// returned, e.g. "H-Content-Type".
-	HeaderResponsePrefix = "H-"
-)
-
 // ValidFunction reports whether name matches [a-z0-9][a-z0-9_-]{0,63}.
 func ValidFunction(name string) bool {
 	if len(name) == 0 || len(name) > MaxFunctionLen {

@@ -18,6 +18,7 @@ import (
 	"github.com/fngate/fngate/shared/envflag"
 	"github.com/fngate/fngate/shared/gctune"
 	"github.com/fngate/fngate/shared/natsconn"
+	"github.com/fngate/fngate/shared/store"
 )
 
 // options are the settings of the binary beyond gateway.Config.
@@ -70,8 +71,8 @@ func parse(args []string) (*options, error) {
 	s.List(&o.gw.TrustedProxies, "trusted-proxies", "FNGATE_TRUSTED_PROXIES", nil, "CIDRs whose X-Forwarded-For is trusted for sourceIp")
 	s.List(&o.gw.RedactHeaders, "redact-headers", "FNGATE_REDACT_HEADERS", gateway.DefaultRedactHeaders, "request headers stored as \"[redacted]\" in invocation records (the function still gets them); none: redact nothing")
 	s.Int(&o.streamReplicas, "stream-replicas", "FNGATE_STREAM_REPLICAS", 1, "replicas of the JetStream invocation streams (3 in a cluster)")
-	s.Duration(&o.recordTTL, "record-ttl", "FNGATE_RECORD_TTL", 7*24*time.Hour, "how long invocation records are kept in Redis")
-	s.Duration(&o.idempotencyTTL, "idempotency-ttl", "FNGATE_IDEMPOTENCY_TTL", 24*time.Hour, "how long the response of an Idempotency-Key is kept")
+	s.Duration(&o.recordTTL, "record-ttl", "FNGATE_RECORD_TTL", store.DefaultRecordTTL, "how long invocation records are kept in Redis")
+	s.Duration(&o.idempotencyTTL, "idempotency-ttl", "FNGATE_IDEMPOTENCY_TTL", store.DefaultIdempotencyTTL, "how long the response of an Idempotency-Key is kept")
 	s.Duration(&o.gw.IdempotencyGrace, "idempotency-grace", "FNGATE_IDEMPOTENCY_GRACE", gateway.DefaultIdempotencyGrace, "how long past a route's timeout a keyed call keeps waiting for the function's reply to store it")
 	s.String(&o.logLevel, "log-level", "FNGATE_LOG_LEVEL", "info", "debug, info, warn or error")
 	if err := s.Parse(args); err != nil {

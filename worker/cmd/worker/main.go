@@ -25,6 +25,7 @@ import (
 	"github.com/fngate/fngate/shared/envflag"
 	"github.com/fngate/fngate/shared/gctune"
 	"github.com/fngate/fngate/shared/natsconn"
+	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/builtin"
@@ -62,10 +63,10 @@ func parse(args []string) (*options, error) {
 	s.Secret(&o.redisSentinelPassword, "redis-sentinel-password", "FNGATE_REDIS_SENTINEL_PASSWORD", "password of the Redis sentinels themselves (FNGATE_REDIS_URL has the servers')")
 	var async string
 	s.String(&async, "async", "FNGATE_ASYNC", "on", "consume queued asynchronous invocations: on or off")
-	s.Duration(&o.async.AckWait, "ack-wait", "FNGATE_ACK_WAIT", 30*time.Second, "how long a queued invocation may run without a heartbeat before it is redelivered")
-	s.Int(&o.async.MaxAckPending, "max-ack-pending", "FNGATE_MAX_ACK_PENDING", 1000, "a function's queued invocations in flight across all workers")
+	s.Duration(&o.async.AckWait, "ack-wait", "FNGATE_ACK_WAIT", queue.DefaultAckWait, "how long a queued invocation may run without a heartbeat before it is redelivered")
+	s.Int(&o.async.MaxAckPending, "max-ack-pending", "FNGATE_MAX_ACK_PENDING", queue.DefaultMaxAckPending, "a function's queued invocations in flight across all workers")
 	s.List(&o.async.CallbackAllow, "callback-allow", "FNGATE_CALLBACK_ALLOW", nil, "CIDRs and host names callbacks may reach although loopback, private, link-local, CGNAT, multicast or unspecified (a host name may then resolve to anything), comma-separated; default: public addresses only")
-	s.Duration(&o.recordTTL, "record-ttl", "FNGATE_RECORD_TTL", 7*24*time.Hour, "how long invocation records are kept in Redis")
+	s.Duration(&o.recordTTL, "record-ttl", "FNGATE_RECORD_TTL", store.DefaultRecordTTL, "how long invocation records are kept in Redis")
 	s.String(&o.node.Dir, "functions", "FNGATE_FUNCTIONS_DIR", "", "folder of Node.js functions, <dir>/<name>/index.js; empty serves none")
 	s.String(&o.node.Node, "node", "FNGATE_NODE", node.DefaultNode, "node binary (Node.js 18 or newer)")
 	s.Int(&o.node.Procs, "node-procs", "FNGATE_NODE_PROCS", node.DefaultProcs, "long-lived Node processes per function")
