@@ -58,14 +58,8 @@ func appendMultiMap(dst []byte, m map[string][]string) []byte {
 		}
 		first = false
 		dst = appendString(dst, k)
-		dst = append(dst, ':', '[')
-		for i, v := range vs {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendString(dst, v)
-		}
-		dst = append(dst, ']')
+		dst = append(dst, ':')
+		dst = appendList(dst, vs)
 	}
 	return append(dst, '}')
 }
