@@ -58,8 +58,14 @@ func appendMultiMap(dst []byte, m map[string][]string) []byte {
 		}
 		first = false
 		dst = appendString(dst, k)
-		dst = append(dst, ':')
-		dst = appendList(dst, vs)
+		dst = append(dst, ':', '[')
+		for i, v := range vs {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendString(dst, v)
+		}
+		dst = append(dst, ']')
 	}
 	return append(dst, '}')
 }
