@@ -155,22 +155,24 @@ func (g *Gateway) fail(c *gin.Context, err error) {
 	writeError(c, g.log, c.GetString("requestID"), err)
 }
 
-func (g *Gateway) listRoutes(c *gin.Context) {
-	rl, err := g.adminAPI().Routes(c.Request.Context())
+// adminJSON writes v as the 200 JSON answer, or err through the one error
+// mapping: the shape of every admin read.
+func (g *Gateway) adminJSON(c *gin.Context, v any, err error) {
 	if err != nil {
 		g.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, rl)
+	c.JSON(http.StatusOK, v)
+}
+
+func (g *Gateway) listRoutes(c *gin.Context) {
+	rl, err := g.adminAPI().Routes(c.Request.Context())
+	g.adminJSON(c, rl, err)
 }
 
 func (g *Gateway) getRoute(c *gin.Context) {
 	r, err := g.adminAPI().Route(c.Request.Context(), c.Param("id"))
-	if err != nil {
-		g.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, r)
+	g.adminJSON(c, r, err)
 }
 
 // decodeRoute reads a route from the body, rejecting unknown fields.
@@ -206,11 +208,7 @@ func (g *Gateway) replaceRoute(c *gin.Context) {
 	if err == nil {
 		err = g.adminAPI().ReplaceRoute(c.Request.Context(), c.Param("id"), r)
 	}
-	if err != nil {
-		g.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, r)
+	g.adminJSON(c, r, err)
 }
 
 func (g *Gateway) deleteRoute(c *gin.Context) {
@@ -232,20 +230,12 @@ func (g *Gateway) listInvocations(c *gin.Context) {
 		return
 	}
 	page, err := g.adminAPI().Invocations(c.Request.Context(), f)
-	if err != nil {
-		g.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, page)
+	g.adminJSON(c, page, err)
 }
 
 func (g *Gateway) getInvocation(c *gin.Context) {
 	inv, err := g.adminAPI().Invocation(c.Request.Context(), c.Param("id"))
-	if err != nil {
-		g.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, inv)
+	g.adminJSON(c, inv, err)
 }
 
 func (g *Gateway) replayInvocation(c *gin.Context) {

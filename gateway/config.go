@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -106,39 +107,19 @@ const (
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	if c.HTTPAddr == "" {
-		c.HTTPAddr = DefaultHTTPAddr
-	}
-	if c.AdminAddr == "" {
-		c.AdminAddr = DefaultAdminAddr
-	}
+	c.HTTPAddr = cmp.Or(c.HTTPAddr, DefaultHTTPAddr)
+	c.AdminAddr = cmp.Or(c.AdminAddr, DefaultAdminAddr)
 	if c.DefaultDomains == nil {
 		c.DefaultDomains = []string{"localhost", "127.0.0.1"}
 	}
-	if c.MaxBodyBytes == 0 {
-		c.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if c.MaxHeaderBytes == 0 {
-		c.MaxHeaderBytes = DefaultMaxHeaderBytes
-	}
-	if c.NoWorkerWait == 0 {
-		c.NoWorkerWait = DefaultNoWorkerWait
-	}
-	if c.RoutesResync == 0 {
-		c.RoutesResync = DefaultRoutesResync
-	}
-	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = DefaultShutdownTimeout
-	}
-	if c.ReadTimeout == 0 {
-		c.ReadTimeout = 60 * time.Second
-	}
-	if c.WriteTimeout == 0 {
-		c.WriteTimeout = 15*time.Minute + 30*time.Second
-	}
-	if c.IdleTimeout == 0 {
-		c.IdleTimeout = 2 * time.Minute
-	}
+	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, DefaultMaxBodyBytes)
+	c.MaxHeaderBytes = cmp.Or(c.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	c.NoWorkerWait = cmp.Or(c.NoWorkerWait, DefaultNoWorkerWait)
+	c.RoutesResync = cmp.Or(c.RoutesResync, DefaultRoutesResync)
+	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, DefaultShutdownTimeout)
+	c.ReadTimeout = cmp.Or(c.ReadTimeout, 60*time.Second)
+	c.WriteTimeout = cmp.Or(c.WriteTimeout, 15*time.Minute+30*time.Second)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, 2*time.Minute)
 	if c.PublicURL == "" {
 		port := "8080"
 		if _, p, err := net.SplitHostPort(c.HTTPAddr); err == nil && p != "" && p != "0" {
@@ -146,21 +127,13 @@ func (c Config) WithDefaults() Config {
 		}
 		c.PublicURL = "http://localhost:" + port
 	}
-	if c.MaxInflight == 0 {
-		c.MaxInflight = DefaultMaxInflight
-	}
-	if c.MaxInflightBytes == 0 {
-		c.MaxInflightBytes = DefaultMaxInflightBytes
-	}
-	if c.IdempotencyGrace == 0 {
-		c.IdempotencyGrace = DefaultIdempotencyGrace
-	}
+	c.MaxInflight = cmp.Or(c.MaxInflight, DefaultMaxInflight)
+	c.MaxInflightBytes = cmp.Or(c.MaxInflightBytes, DefaultMaxInflightBytes)
+	c.IdempotencyGrace = cmp.Or(c.IdempotencyGrace, DefaultIdempotencyGrace)
 	if c.RedactHeaders == nil {
 		c.RedactHeaders = slices.Clone(DefaultRedactHeaders)
 	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
+	c.Logger = cmp.Or(c.Logger, slog.Default())
 	return c
 }
 

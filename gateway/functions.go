@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -117,9 +116,5 @@ func (a adminAPI) Functions(context.Context) (*adminapi.FunctionList, error) {
 
 func (g *Gateway) listFunctions(c *gin.Context) {
 	fl, err := g.adminAPI().Functions(c.Request.Context())
-	if err != nil {
-		g.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, fl)
+	g.adminJSON(c, fl, err)
 }

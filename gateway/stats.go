@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -118,19 +117,11 @@ func (a adminAPI) AllStats(ctx context.Context) (*adminapi.AllStats, error) {
 // stats is GET /admin/stats: this gateway's counts.
 func (g *Gateway) stats(c *gin.Context) {
 	s, err := g.adminAPI().Stats(c.Request.Context())
-	if err != nil {
-		g.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, s)
+	g.adminJSON(c, s, err)
 }
 
 // statsAll is GET /admin/stats/gateways: every gateway's counts.
 func (g *Gateway) statsAll(c *gin.Context) {
 	all, err := g.adminAPI().AllStats(c.Request.Context())
-	if err != nil {
-		g.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, all)
+	g.adminJSON(c, all, err)
 }

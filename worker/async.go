@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -69,30 +70,14 @@ type AsyncConfig struct {
 }
 
 func (c AsyncConfig) withDefaults() AsyncConfig {
-	if c.AckWait == 0 {
-		c.AckWait = queue.DefaultAckWait
-	}
-	if c.MaxAckPending == 0 {
-		c.MaxAckPending = queue.DefaultMaxAckPending
-	}
-	if c.ResultLimit == 0 {
-		c.ResultLimit = 64 << 10
-	}
-	if c.CallbackAttempts == 0 {
-		c.CallbackAttempts = 5
-	}
-	if c.CallbackTimeout == 0 {
-		c.CallbackTimeout = 10 * time.Second
-	}
-	if c.CallbackConnectTimeout == 0 {
-		c.CallbackConnectTimeout = 3 * time.Second
-	}
-	if c.CallbackSenders == 0 {
-		c.CallbackSenders = 16
-	}
-	if c.CallbackQueue == 0 {
-		c.CallbackQueue = 1000
-	}
+	c.AckWait = cmp.Or(c.AckWait, queue.DefaultAckWait)
+	c.MaxAckPending = cmp.Or(c.MaxAckPending, queue.DefaultMaxAckPending)
+	c.ResultLimit = cmp.Or(c.ResultLimit, 64<<10)
+	c.CallbackAttempts = cmp.Or(c.CallbackAttempts, 5)
+	c.CallbackTimeout = cmp.Or(c.CallbackTimeout, 10*time.Second)
+	c.CallbackConnectTimeout = cmp.Or(c.CallbackConnectTimeout, 3*time.Second)
+	c.CallbackSenders = cmp.Or(c.CallbackSenders, 16)
+	c.CallbackQueue = cmp.Or(c.CallbackQueue, 1000)
 	return c
 }
 

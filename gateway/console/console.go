@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"errors"
 	"fmt"
@@ -57,22 +58,12 @@ type Config struct {
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	if c.PublicURL == "" {
-		c.PublicURL = "http://localhost:8080"
-	}
+	c.PublicURL = cmp.Or(c.PublicURL, "http://localhost:8080")
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
-	if c.SessionTTL == 0 {
-		c.SessionTTL = 12 * time.Hour
-	}
-	if c.LiveInterval == 0 {
-		c.LiveInterval = time.Second
-	}
-	if c.LiveMaxStream == 0 {
-		c.LiveMaxStream = 10 * time.Minute
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
+	c.SessionTTL = cmp.Or(c.SessionTTL, 12*time.Hour)
+	c.LiveInterval = cmp.Or(c.LiveInterval, time.Second)
+	c.LiveMaxStream = cmp.Or(c.LiveMaxStream, 10*time.Minute)
+	c.Logger = cmp.Or(c.Logger, slog.Default())
 	return c
 }
 

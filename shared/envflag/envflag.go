@@ -118,28 +118,28 @@ func split(v string) []string {
 
 // Duration binds a duration flag.
 func (s *Set) Duration(p *time.Duration, name, env string, def time.Duration, u string) {
-	if v, ok := s.env(env); ok {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			s.errs = append(s.errs, fmt.Sprintf("%s=%q is not a duration such as 5s", env, v))
-		} else {
-			def = d
-		}
-	}
-	s.DurationVar(p, name, def, usage(env, u))
+	s.DurationVar(p, name, envDefault(s, env, def, time.ParseDuration, "a duration such as 5s"), usage(env, u))
 }
 
 // Int64 binds an integer flag.
 func (s *Set) Int64(p *int64, name, env string, def int64, u string) {
-	if v, ok := s.env(env); ok {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			s.errs = append(s.errs, fmt.Sprintf("%s=%q is not an integer", env, v))
-		} else {
-			def = n
-		}
+	parse := func(v string) (int64, error) { return strconv.ParseInt(v, 10, 64) }
+	s.Int64Var(p, name, envDefault(s, env, def, parse, "an integer"), usage(env, u))
+}
+
+// envDefault is env's value parsed, else def; a value that does not parse
+// keeps def and is reported by Parse as "ENV="v" is not <what>".
+func envDefault[T any](s *Set, env string, def T, parse func(string) (T, error), what string) T {
+	v, ok := s.env(env)
+	if !ok {
+		return def
 	}
-	s.Int64Var(p, name, def, usage(env, u))
+	x, err := parse(v)
+	if err != nil {
+		s.errs = append(s.errs, fmt.Sprintf("%s=%q is not %s", env, v, what))
+		return def
+	}
+	return x
 }
 
 // Int binds an integer flag.

@@ -4,6 +4,7 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,18 +29,10 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.Replicas == 0 {
-		c.Replicas = 1
-	}
-	if c.MaxAge == 0 {
-		c.MaxAge = 7 * 24 * time.Hour
-	}
-	if c.DeadMaxAge == 0 {
-		c.DeadMaxAge = 30 * 24 * time.Hour
-	}
-	if c.Duplicates == 0 {
-		c.Duplicates = 10 * time.Minute
-	}
+	c.Replicas = cmp.Or(c.Replicas, 1)
+	c.MaxAge = cmp.Or(c.MaxAge, 7*24*time.Hour)
+	c.DeadMaxAge = cmp.Or(c.DeadMaxAge, 30*24*time.Hour)
+	c.Duplicates = cmp.Or(c.Duplicates, 10*time.Minute)
 	return c
 }
 

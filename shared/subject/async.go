@@ -1,7 +1,5 @@
 package subject
 
-import "fmt"
-
 // JetStream names for asynchronous invocations. They are stable and
 // documented so that operators and autoscalers (KEDA's NATS JetStream
 // scaler reads lag per stream and consumer) can rely on them.
@@ -16,27 +14,18 @@ const (
 
 // Async returns the JetStream subject of function's queued invocations.
 func Async(function string) (string, error) {
-	if !ValidFunction(function) {
-		return "", fmt.Errorf("%w: %q", ErrInvalidFunction, function)
-	}
-	return Prefix + ".async." + function, nil
+	return functionName(Prefix+".async.", function)
 }
 
 // Dead returns the subject of function's dead letters.
 func Dead(function string) (string, error) {
-	if !ValidFunction(function) {
-		return "", fmt.Errorf("%w: %q", ErrInvalidFunction, function)
-	}
-	return Prefix + ".dead." + function, nil
+	return functionName(Prefix+".dead.", function)
 }
 
 // Consumer returns the name of the durable pull consumer through which
 // workers take function's queued invocations.
 func Consumer(function string) (string, error) {
-	if !ValidFunction(function) {
-		return "", fmt.Errorf("%w: %q", ErrInvalidFunction, function)
-	}
-	return Prefix + "-" + function, nil
+	return functionName(Prefix+"-", function)
 }
 
 // Subjects bound to the streams.

@@ -31,21 +31,24 @@ func ValidFunction(name string) bool {
 	return true
 }
 
-// Invoke returns the subject on which function is invoked synchronously.
-func Invoke(function string) (string, error) {
+// functionName is prefix+function once function is a valid name: every
+// subject and name built from a function goes through here.
+func functionName(prefix, function string) (string, error) {
 	if !ValidFunction(function) {
 		return "", fmt.Errorf("%w: %q", ErrInvalidFunction, function)
 	}
-	return Prefix + ".invoke." + function, nil
+	return prefix + function, nil
+}
+
+// Invoke returns the subject on which function is invoked synchronously.
+func Invoke(function string) (string, error) {
+	return functionName(Prefix+".invoke.", function)
 }
 
 // QueueGroup returns the queue group that every worker serving function joins,
 // so that N workers share its invocations with no coordination.
 func QueueGroup(function string) (string, error) {
-	if !ValidFunction(function) {
-		return "", fmt.Errorf("%w: %q", ErrInvalidFunction, function)
-	}
-	return Prefix + "-" + function, nil
+	return functionName(Prefix+"-", function)
 }
 
 // Heartbeat is the subject on which workers announce, every few seconds,

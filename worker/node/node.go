@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"errors"
@@ -117,27 +118,13 @@ const (
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	if c.Node == "" {
-		c.Node = DefaultNode
-	}
-	if c.Procs == 0 {
-		c.Procs = DefaultProcs
-	}
-	if c.Concurrency == 0 {
-		c.Concurrency = DefaultConcurrency
-	}
-	if c.MaxOldSpaceMB == 0 {
-		c.MaxOldSpaceMB = DefaultMaxOldSpaceMB
-	}
-	if c.ReloadInterval == 0 {
-		c.ReloadInterval = DefaultReloadInterval
-	}
-	if c.ProbeGrace == 0 {
-		c.ProbeGrace = DefaultProbeGrace
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
+	c.Node = cmp.Or(c.Node, DefaultNode)
+	c.Procs = cmp.Or(c.Procs, DefaultProcs)
+	c.Concurrency = cmp.Or(c.Concurrency, DefaultConcurrency)
+	c.MaxOldSpaceMB = cmp.Or(c.MaxOldSpaceMB, DefaultMaxOldSpaceMB)
+	c.ReloadInterval = cmp.Or(c.ReloadInterval, DefaultReloadInterval)
+	c.ProbeGrace = cmp.Or(c.ProbeGrace, DefaultProbeGrace)
+	c.Logger = cmp.Or(c.Logger, slog.Default())
 	if c.Environ == nil {
 		c.Environ = os.Environ()
 	}
