@@ -2,7 +2,6 @@ package gateway_test
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -28,29 +27,13 @@ import (
 func bare(t *testing.T, cfg gateway.Config, d gateway.Deps) (pub, admin string) {
 	t.Helper()
 	cfg.Logger = gt.Logger(t)
-	cfg.AdminAddr = "127.0.0.1:0" // the listeners below are what it serves on
+	cfg.AdminAddr = "127.0.0.1:0" // gt.Serve's listeners are what it serves on
 	g, err := gateway.New(cfg, d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	al, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.Serve(ctx, pl, al) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := testenv.Recv(t, done, 30*time.Second, "the gateway stopped"); err != nil {
-			t.Error(err)
-		}
-	})
-	return "http://" + pl.Addr().String(), "http://" + al.Addr().String()
+	gw := gt.Serve(t, g)
+	return gw.URL, gw.AdminURL
 }
 
 // TestRoutesUnavailable: a gateway that starts while Redis is down has no

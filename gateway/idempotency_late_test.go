@@ -54,10 +54,8 @@ func giveUp(t *testing.T, how, url, k string, body []byte) {
 // the gateway waits for the reply and stores it, and the retry replays it.
 func TestIdempotencyClientGivesUp(t *testing.T) {
 	t.Parallel()
-	s := gt.New(t, r("*", "/pay", "pay"))
-	gw := s.Gateway(gateway.Config{})
 	pay := &counter{pause: 300 * time.Millisecond}
-	s.Worker(worker.Config{}, map[string]sdk.Handler{"pay": pay})
+	_, gw := counterStack(t, r("*", "/pay", "pay"), pay)
 	for i, how := range []string{"context", "client-timeout"} {
 		k := "order-" + how
 		start := time.Now()

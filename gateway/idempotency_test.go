@@ -46,12 +46,20 @@ func (c *counter) Invoke(ctx context.Context, ev *event.Event) (any, error) {
 	return &event.Response{StatusCode: 201, Headers: map[string]string{"X-Run": fmt.Sprint(n)}, Body: fmt.Sprintf(`{"run":%d,"body":%q}`, n, ev.Body)}, nil
 }
 
+// counterStack serves c as the function of rt, on a new stack with one
+// gateway and one worker.
+func counterStack(t *testing.T, rt route.Route, c *counter) (*gt.Stack, *gt.Gateway) {
+	t.Helper()
+	s := gt.New(t, rt)
+	gw := s.Gateway(gateway.Config{})
+	s.Worker(worker.Config{}, map[string]sdk.Handler{rt.Function: c})
+	return s, gw
+}
+
 func TestIdempotencyConcurrentRunsOnce(t *testing.T) {
 	t.Parallel()
-	s := gt.New(t, r("*", "/pay", "pay"))
-	gw := s.Gateway(gateway.Config{})
 	pay := &counter{pause: 300 * time.Millisecond}
-	s.Worker(worker.Config{}, map[string]sdk.Handler{"pay": pay})
+	_, gw := counterStack(t, r("*", "/pay", "pay"), pay)
 
 	const n = 50
 	resps := make([]*gt.Response, n)
@@ -229,10 +237,8 @@ func TestIdempotencyRedisOutage(t *testing.T) {
 
 func TestIdempotencyAsync(t *testing.T) {
 	t.Parallel()
-	s := gt.New(t, route.Route{Domain: "*", Path: "/job", Function: "job", Mode: "async"})
-	gw := s.Gateway(gateway.Config{})
 	job := &counter{}
-	s.Worker(worker.Config{}, map[string]sdk.Handler{"job": job})
+	s, gw := counterStack(t, route.Route{Domain: "*", Path: "/job", Function: "job", Mode: "async"}, job)
 	id := acceptOK(t, gw.URL+"/job", key("j1"), "payload")
 	resp := gt.Do(t, "POST", gw.URL+"/job", "", key("j1"), []byte("payload"))
 	if resp.Status != 202 || resp.Header.Get("X-Invocation-Id") != id || resp.Header.Get("Idempotent-Replayed") != "true" ||
@@ -252,10 +258,8 @@ func TestIdempotencyAsync(t *testing.T) {
 // is acknowledged without running the function again.
 func TestAsyncLostAckRedelivery(t *testing.T) {
 	t.Parallel()
-	s := gt.New(t, route.Route{Domain: "*", Path: "/job", Function: "job", Mode: "async"})
-	gw := s.Gateway(gateway.Config{})
 	job := &counter{}
-	s.Worker(worker.Config{}, map[string]sdk.Handler{"job": job})
+	s, gw := counterStack(t, route.Route{Domain: "*", Path: "/job", Function: "job", Mode: "async"}, job)
 	id := acceptOK(t, gw.URL+"/job", nil, "x")
 	waitStatus(t, gw, id, record.StatusSucceeded, 10*time.Second)
 	// The same invocation arrives again, as JetStream redelivers a message

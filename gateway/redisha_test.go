@@ -55,6 +55,21 @@ func subscribers(ctx context.Context, nodes ...*testenv.Redis) int64 {
 	return n
 }
 
+// failoverStack is the two failover tests' stack on rdb: the echo route and
+// a worker, gateway a checking the route version every 200ms and b once a
+// minute, both subscribed to route changes on one of nodes.
+func failoverStack(t *testing.T, rdb redis.UniversalClient, nodes ...*testenv.Redis) (a, b *gt.Gateway) {
+	t.Helper()
+	s := gt.NewOnRedis(t, rdb, r("*", "/echo", "echo"))
+	s.Worker(worker.Config{}, builtin.Functions())
+	a = s.Gateway(gateway.Config{RoutesResync: 200 * time.Millisecond})
+	b = s.Gateway(gateway.Config{RoutesResync: time.Minute})
+	testenv.Eventually(t, 10*time.Second, "both gateways subscribed to route changes", func() bool {
+		return subscribers(context.Background(), nodes...) >= 2
+	})
+	return a, b
+}
+
 // TestRedisCluster runs a stack on a three-node Redis Cluster: a route
 // created through the admin API is served by both gateways (the second
 // learns it through pub/sub across the cluster), sync, keyed and async
@@ -117,14 +132,8 @@ func TestRedisSentinelFailover(t *testing.T) {
 	t.Parallel()
 	sg := testenv.RedisSentinel(t)
 	rdb := haClient(t, store.ClientConfig{Addrs: sg.Addrs(), MasterName: sg.MasterName})
-	s := gt.NewOnRedis(t, rdb, r("*", "/echo", "echo"))
-	s.Worker(worker.Config{}, builtin.Functions())
-	a := s.Gateway(gateway.Config{RoutesResync: 200 * time.Millisecond})
-	b := s.Gateway(gateway.Config{RoutesResync: time.Minute})
+	a, b := failoverStack(t, rdb, sg.Master)
 	ctx := context.Background()
-	testenv.Eventually(t, 10*time.Second, "both gateways subscribed to route changes", func() bool {
-		return subscribers(ctx, sg.Master) >= 2
-	})
 
 	if resp := adminDo(t, a, "POST", "/admin/routes", map[string]any{"domain": "*", "path": "/before", "function": "echo"}); resp.Status != 201 {
 		t.Fatalf("create = %d %s", resp.Status, resp.Body)
@@ -208,14 +217,8 @@ func TestRedisClusterFailover(t *testing.T) {
 	t.Parallel()
 	cl := testenv.RedisClusterWithReplicas(t)
 	rdb := haClient(t, store.ClientConfig{Addrs: cl.Addrs()})
-	s := gt.NewOnRedis(t, rdb, r("*", "/echo", "echo"))
-	s.Worker(worker.Config{}, builtin.Functions())
-	a := s.Gateway(gateway.Config{RoutesResync: 200 * time.Millisecond})
-	b := s.Gateway(gateway.Config{RoutesResync: time.Minute})
+	a, b := failoverStack(t, rdb, cl.Nodes...)
 	ctx := context.Background()
-	testenv.Eventually(t, 10*time.Second, "both gateways subscribed to route changes", func() bool {
-		return subscribers(ctx, cl.Nodes...) >= 2
-	})
 	echoEvent(t, gt.Get(t, b.URL+"/echo"))
 	master, err := cl.MasterOf(ctx, store.ChannelRoutes)
 	if err != nil {

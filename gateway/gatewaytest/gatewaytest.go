@@ -186,6 +186,13 @@ func (s *Stack) Gateway(cfg gateway.Config) *Gateway {
 	if err := g.SyncRoutes(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	return Serve(t, g)
+}
+
+// Serve serves g on two loopback listeners, public and admin (cfg's
+// addresses are not used), until the test ends.
+func Serve(t testing.TB, g *gateway.Gateway) *Gateway {
+	t.Helper()
 	pub, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

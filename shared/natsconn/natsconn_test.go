@@ -9,10 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/jwt/v2"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nkeys"
 
 	"github.com/fngate/fngate/shared/envflag"
 	"github.com/fngate/fngate/shared/natsconn"
@@ -131,47 +128,23 @@ func TestTLSAndUserPassword(t *testing.T) {
 // user's .creds file connects and carries a request-reply; without it, it
 // is refused.
 func TestCredsFile(t *testing.T) {
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	okp, err := nkeys.CreateOperator()
-	must(err)
-	opub, _ := okp.PublicKey()
-	oc := jwt.NewOperatorClaims(opub)
-	akp, err := nkeys.CreateAccount()
-	must(err)
-	apub, _ := akp.PublicKey()
-	ajwt, err := jwt.NewAccountClaims(apub).Encode(okp)
-	must(err)
-	ukp, err := nkeys.CreateUser()
-	must(err)
-	upub, _ := ukp.PublicKey()
-	ujwt, err := jwt.NewUserClaims(upub).Encode(akp)
-	must(err)
-	useed, _ := ukp.Seed()
-	creds, err := jwt.FormatUserConfig(ujwt, useed)
-	must(err)
+	o := newOperator(t)
+	_, creds := o.user()
 	path := filepath.Join(t.TempDir(), "worker.creds")
-	must(os.WriteFile(path, creds, 0o600))
-
-	resolver := &server.MemAccResolver{}
-	must(resolver.Store(apub, ajwt))
-	ns := testenv.StartServer(t, &server.Options{TrustedOperators: []*jwt.OperatorClaims{oc}, AccountResolver: resolver})
+	must(t, os.WriteFile(path, creds, 0o600))
+	ns := o.server()
 
 	t.Setenv("FNGATE_NATS_CREDS", path)
 	var sec natsconn.Security
 	fs := envflag.New("test")
 	sec.Bind(fs)
-	must(fs.Parse(nil))
+	must(t, fs.Parse(nil))
 	a, err := connect(t, ns.ClientURL(), sec)
 	if err != nil {
 		t.Fatalf("connect with %s: %v", path, err)
 	}
 	b, err := connect(t, ns.ClientURL(), sec)
-	must(err)
+	must(t, err)
 	roundTrip(t, a, b)
 	if _, err := connect(t, ns.ClientURL(), natsconn.Security{}); err == nil || !strings.Contains(strings.ToLower(err.Error()), "authorization violation") {
 		t.Fatalf("connect without credentials = %v, want an authorization violation", err)

@@ -8,10 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nkeys"
 
 	"github.com/fngate/fngate/shared/natsconn"
 	"github.com/fngate/fngate/shared/testenv"
@@ -44,49 +42,22 @@ func copyFile(t *testing.T, from, to string) {
 // another user's credentials, comes back after the server drops it as the
 // new user.
 func TestCredsFileReadOnReconnect(t *testing.T) {
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	okp, err := nkeys.CreateOperator()
-	must(err)
-	opub, _ := okp.PublicKey()
-	akp, err := nkeys.CreateAccount()
-	must(err)
-	apub, _ := akp.PublicKey()
-	ajwt, err := jwt.NewAccountClaims(apub).Encode(okp)
-	must(err)
-	user := func() (pub string, creds []byte) {
-		ukp, err := nkeys.CreateUser()
-		must(err)
-		pub, _ = ukp.PublicKey()
-		ujwt, err := jwt.NewUserClaims(pub).Encode(akp)
-		must(err)
-		seed, _ := ukp.Seed()
-		creds, err = jwt.FormatUserConfig(ujwt, seed)
-		must(err)
-		return pub, creds
-	}
-	u1, creds1 := user()
-	u2, creds2 := user()
+	o := newOperator(t)
+	u1, creds1 := o.user()
+	u2, creds2 := o.user()
 	path := filepath.Join(t.TempDir(), "worker.creds")
 	replace(t, path, creds1)
-
-	resolver := &server.MemAccResolver{}
-	must(resolver.Store(apub, ajwt))
-	ns := testenv.StartServer(t, &server.Options{TrustedOperators: []*jwt.OperatorClaims{jwt.NewOperatorClaims(opub)}, AccountResolver: resolver})
+	ns := o.server()
 
 	nc, err := connect(t, ns.ClientURL(), natsconn.Security{Creds: path})
-	must(err)
+	must(t, err)
 	if got := authorizedUser(t, ns); got != u1 {
 		t.Fatalf("connected as %q, want the first user %q", got, u1)
 	}
 	replace(t, path, creds2)
 	cid, err := nc.GetClientID()
-	must(err)
-	must(ns.DisconnectClientByID(cid))
+	must(t, err)
+	must(t, ns.DisconnectClientByID(cid))
 	testenv.Eventually(t, 10*time.Second, "reconnected as the rotated file's user", func() bool {
 		return nc.IsConnected() && authorizedUser(t, ns) == u2
 	})
@@ -128,17 +99,7 @@ func TestTLSFilesReadOnReconnect(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true,
-			TLS: true, TLSConfig: tc, TLSVerify: true, TLSTimeout: 5})
-		if err != nil {
-			t.Fatal(err)
-		}
-		go s.Start()
-		if !s.ReadyForConnections(10 * time.Second) {
-			t.Fatal("nats-server not ready")
-		}
-		t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
-		return s
+		return testenv.StartServerOn(t, port, &server.Options{TLS: true, TLSConfig: tc, TLSVerify: true, TLSTimeout: 5})
 	}
 	install(p1)
 	ns := start(p1)

@@ -16,6 +16,19 @@ import (
 	"github.com/fngate/fngate/shared/testenv"
 )
 
+// haClient is NewClient's client for cfg, closed at cleanup; its URL names
+// a closed port, so only cfg's Sentinel or Cluster addresses can work.
+func haClient(t *testing.T, cfg ClientConfig) redis.UniversalClient {
+	t.Helper()
+	cfg.URL = "redis://127.0.0.1:1/0"
+	rdb, err := NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
 // TestCluster runs every store operation against a real three-node Redis
 // Cluster through the client NewClient builds from the nodes' addresses:
 // each Lua script and transaction must stay in one slot, and the
@@ -23,11 +36,7 @@ import (
 func TestCluster(t *testing.T) {
 	t.Parallel()
 	cl := testenv.RedisCluster(t)
-	rdb, err := NewClient(ClientConfig{URL: "redis://127.0.0.1:1/0", Addrs: cl.Addrs()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := haClient(t, ClientConfig{Addrs: cl.Addrs()})
 	if _, ok := rdb.(*redis.ClusterClient); !ok {
 		t.Fatalf("cluster addresses built a %T, want a *redis.ClusterClient", rdb)
 	}
@@ -52,11 +61,7 @@ func TestCluster(t *testing.T) {
 	// One seed address (a cluster's service name, say) is a cluster too:
 	// the client learns the other nodes from it. Reading every record
 	// created above touches every node.
-	seed, err := NewClient(ClientConfig{URL: "redis://127.0.0.1:1/0", Addrs: cl.Addrs()[2:]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = seed.Close() })
+	seed := haClient(t, ClientConfig{Addrs: cl.Addrs()[2:]})
 	seeded := NewInvocations(seed, time.Hour)
 	t.Cleanup(seeded.Close)
 	page, err := seeded.List(ctx, record.Filter{Limit: 500})
@@ -76,11 +81,7 @@ func TestCluster(t *testing.T) {
 func TestSentinelFailover(t *testing.T) {
 	t.Parallel()
 	sg := testenv.RedisSentinel(t)
-	rdb, err := NewClient(ClientConfig{URL: "redis://127.0.0.1:1/0", Addrs: sg.Addrs(), MasterName: sg.MasterName})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := haClient(t, ClientConfig{Addrs: sg.Addrs(), MasterName: sg.MasterName})
 	if _, ok := rdb.(*redis.Client); !ok {
 		t.Fatalf("sentinel config built a %T, want a failover *redis.Client", rdb)
 	}
@@ -239,11 +240,7 @@ func TestSentinelAuth(t *testing.T) {
 func TestSentinelQuorum(t *testing.T) {
 	t.Parallel()
 	sg := testenv.RedisSentinelWith(t, testenv.SentinelOptions{Sentinels: 3})
-	rdb, err := NewClient(ClientConfig{URL: "redis://127.0.0.1:1/0", Addrs: sg.Addrs(), MasterName: sg.MasterName})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := haClient(t, ClientConfig{Addrs: sg.Addrs(), MasterName: sg.MasterName})
 	runSuite(t, rdb)
 	rs := NewRoutes(rdb)
 	ctx := context.Background()
@@ -277,11 +274,7 @@ func TestSentinelQuorum(t *testing.T) {
 func TestClusterFailover(t *testing.T) {
 	t.Parallel()
 	cl := testenv.RedisClusterWithReplicas(t)
-	rdb, err := NewClient(ClientConfig{URL: "redis://127.0.0.1:1/0", Addrs: cl.Addrs()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := haClient(t, ClientConfig{Addrs: cl.Addrs()})
 	runSuite(t, rdb)
 	ctx := context.Background()
 	rs := NewRoutes(rdb)

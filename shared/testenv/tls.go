@@ -108,7 +108,14 @@ func NATSSecure(t testing.TB, user, password string) (*server.Server, PKI) {
 // free port, stopped at cleanup.
 func StartServer(t testing.TB, opts *server.Options) *server.Server {
 	t.Helper()
-	opts.Host, opts.Port, opts.NoLog, opts.NoSigs = "127.0.0.1", -1, true, true
+	return StartServerOn(t, -1, opts)
+}
+
+// StartServerOn is StartServer on a given port: a server restarted on the
+// address its clients reconnect to.
+func StartServerOn(t testing.TB, port int, opts *server.Options) *server.Server {
+	t.Helper()
+	opts.Host, opts.Port, opts.NoLog, opts.NoSigs = "127.0.0.1", port, true, true
 	s, err := server.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)

@@ -287,3 +287,15 @@ func (f *function) current(i int) *proc {
 	defer f.mu.Unlock()
 	return f.slots[i].proc
 }
+
+// wantProbesStarts fails the test unless p was probed wantProbes times and
+// its function has started wantStarts processes.
+func wantProbesStarts(t *testing.T, rt *Runtime, p *proc, wantProbes, wantStarts int) {
+	t.Helper()
+	if n := probes(rt, p); n != wantProbes {
+		t.Fatalf("%d probes, want %d", n, wantProbes)
+	}
+	if n := starts(rt, p.f.name); n != wantStarts {
+		t.Fatalf("%d processes started, want %d", n, wantStarts)
+	}
+}

@@ -465,12 +465,7 @@ func TestAbandonedResultsDropped(t *testing.T) {
 	if r, ok := rec.find(func(r record) bool { return r.Msg == "result of an abandoned invocation dropped" }); ok {
 		t.Fatalf("node sent the result of a cancelled call: %v", r.Attrs)
 	}
-	if n := probes(rt, p); n != 1 {
-		t.Fatalf("%d probes, want 1 (for the timeout only)", n)
-	}
-	if n := starts(rt, "hang"); n != 1 {
-		t.Fatalf("%d processes started, want 1", n)
-	}
+	wantProbesStarts(t, rt, p, 1, 1) // the one probe is for the timeout
 }
 
 // TestTimeoutBusyLoopMany: calls that time out together on a process whose
@@ -510,12 +505,7 @@ func TestTimeoutBusyLoopMany(t *testing.T) {
 	if k := rec.count(func(r record) bool { return r.Msg == "node process killed" }); k != 1 {
 		t.Fatalf("%d kills logged, want 1", k)
 	}
-	if probes := probes(rt, p); probes != 1 {
-		t.Fatalf("%d probes, want 1", probes)
-	}
-	if n := starts(rt, "busy"); n != 2 {
-		t.Fatalf("%d processes started, want 2", n)
-	}
+	wantProbesStarts(t, rt, p, 1, 2)
 }
 
 // TestProcessExit: process.exit in one call fails every call on the process

@@ -30,11 +30,7 @@ import (
 // the gateway finishes in-flight requests before exiting.
 func TestBinariesEndToEnd(t *testing.T) {
 	t.Parallel()
-	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", bin+"/", "github.com/fngate/fngate/gateway/cmd/gateway", "github.com/fngate/fngate/worker/cmd/worker")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinaries(t, "github.com/fngate/fngate/gateway/cmd/gateway", "github.com/fngate/fngate/worker/cmd/worker")
 	rd := testenv.StartRedis(t)
 	httpPort, adminPort, natsPort := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 	routes := filepath.Join(t.TempDir(), "routes.yaml")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,10 +17,7 @@ import (
 // (FLUSHALL), above the version it served, rather than its own table.
 func TestRoutesFileWrittenBack(t *testing.T) {
 	t.Parallel()
-	bin := t.TempDir()
-	if out, err := exec.Command("go", "build", "-o", bin+"/", "github.com/fngate/fngate/gateway/cmd/gateway").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinaries(t, "github.com/fngate/fngate/gateway/cmd/gateway")
 	rd := testenv.StartRedis(t)
 	routes := filepath.Join(t.TempDir(), "routes.yaml")
 	if err := os.WriteFile(routes, []byte("routes:\n  - {domain: \"*\", path: /greet, function: hello}\n  - {domain: \"*\", path: /b, function: hello}\n"), 0o644); err != nil {

@@ -78,16 +78,7 @@ func TestWorkerDefaults(t *testing.T) {
 		ev := &event.Event{Path: "/" + fn, HTTPMethod: "GET"}
 		return nc.Request(subj, ev.AppendJSON(nil), 5*time.Second)
 	}
-	var reply *nats.Msg
-	testenv.Eventually(t, 30*time.Second, "the worker serves the Node.js function", func() bool {
-		select {
-		case err := <-done:
-			t.Fatalf("worker exited: %v", err)
-		default:
-		}
-		reply, err = call("env")
-		return err == nil
-	})
+	reply := awaitReply(t, done, 30*time.Second, "the worker serves the Node.js function", func() (*nats.Msg, error) { return call("env") })
 	status, body, err := event.ParseReply(reply, http.Header{})
 	if err != nil || status != 200 {
 		t.Fatalf("env: %d %s %v", status, body, err)

@@ -51,15 +51,8 @@ func TestWorkerOverSecureNATS(t *testing.T) {
 	defer nc.Close()
 	subj, _ := subject.Invoke("echo")
 	ev := &event.Event{Path: "/echo", HTTPMethod: "GET", QueryStringParameters: map[string]string{"via": "tls"}}
-	var reply *nats.Msg
-	testenv.Eventually(t, 20*time.Second, "the worker answers over TLS", func() bool {
-		select {
-		case err := <-done:
-			t.Fatalf("worker exited: %v", err)
-		default:
-		}
-		reply, err = nc.Request(subj, ev.AppendJSON(nil), 2*time.Second)
-		return err == nil
+	reply := awaitReply(t, done, 20*time.Second, "the worker answers over TLS", func() (*nats.Msg, error) {
+		return nc.Request(subj, ev.AppendJSON(nil), 2*time.Second)
 	})
 	if status, body, err := event.ParseReply(reply, http.Header{}); err != nil || status != 200 || !strings.Contains(string(body), `"via":"tls"`) {
 		t.Fatalf("reply %v %s: status %d, err %v", reply.Header, reply.Data, status, err)
