@@ -279,7 +279,6 @@ func TestAsyncWorkerKilledMidInvocation(t *testing.T) {
 	gw := s.Gateway(gateway.Config{})
 	started := make(chan struct{}, 1)
 	hang := make(chan struct{})
-	t.Cleanup(func() { close(hang) })
 	var runs atomic.Int64
 	first := s.Worker(worker.Config{}, map[string]sdk.Handler{
 		"job": sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) {
@@ -289,10 +288,13 @@ func TestAsyncWorkerKilledMidInvocation(t *testing.T) {
 			return "zombie", nil
 		}),
 	})
+	// Registered after the worker's: runs before its drain, which waits
+	// for the abandoned handler.
+	t.Cleanup(func() { close(hang) })
 	id := acceptOK(t, gw.URL+"/job", nil, "")
 	testenv.Recv(t, started, 10*time.Second, "the first worker started the job")
 	// Kill it: its connection drops with the invocation unacknowledged.
-	first.Kill()
+	s.KillWorker(first)
 	s.Worker(worker.Config{}, map[string]sdk.Handler{
 		"job": sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 			runs.Add(1)

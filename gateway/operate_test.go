@@ -95,7 +95,7 @@ func TestOperateEndpoints(t *testing.T) {
 		return strings.Contains(string(gt.Get(t, gw.AdminURL+"/readyz").Body), `"redis":"ok"`) &&
 			strings.Contains(string(gt.Get(t, gw.AdminURL+"/metrics").Body), "fngate_gateway_redis_up 1")
 	})
-	w.Kill()
+	s.KillWorker(w)
 	if err := w.Ready(context.Background()); err == nil {
 		t.Fatal("a killed worker reports ready")
 	}

@@ -375,14 +375,6 @@ func (w *Worker) Drain(ctx context.Context) error {
 	}
 }
 
-// Kill stops the worker as a crash would, for tests: its NATS connection
-// closes at once, nothing in flight is answered or acknowledged, and its
-// running handlers are abandoned.
-func (w *Worker) Kill() {
-	w.nc.Close()
-	w.closeDispatchers() // the loops end; what they still run cannot reply
-}
-
 // Run starts the worker, serves until ctx ends, then drains.
 func (w *Worker) Run(ctx context.Context) error {
 	if err := w.Start(ctx); err != nil {

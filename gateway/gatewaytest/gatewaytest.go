@@ -56,6 +56,9 @@ type Stack struct {
 	// Async is the base of the workers' async configuration (callback
 	// settings, say); the stack sets JetStream, Records and AckWait.
 	Async worker.AsyncConfig
+
+	mu          sync.Mutex
+	workerConns map[*worker.Worker]*nats.Conn // for KillWorker
 }
 
 // New starts NATS and Redis and stores routes.
@@ -244,7 +247,28 @@ func (s *Stack) Worker(cfg worker.Config, fns map[string]sdk.Handler) *worker.Wo
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = w.Drain(context.Background()) })
+	s.mu.Lock()
+	if s.workerConns == nil {
+		s.workerConns = map[*worker.Worker]*nats.Conn{}
+	}
+	s.workerConns[w] = nc
+	s.mu.Unlock()
 	return w
+}
+
+// KillWorker stops w as a crash would: its NATS connection closes at once,
+// so nothing in flight is answered or acknowledged (JetStream redelivers
+// its invocations after AckWait). Handlers still running are abandoned
+// until the test's cleanup drains the worker: release any that block
+// forever in a cleanup registered after the worker was started.
+func (s *Stack) KillWorker(w *worker.Worker) {
+	s.mu.Lock()
+	nc := s.workerConns[w]
+	s.mu.Unlock()
+	if nc == nil {
+		s.T.Fatal("gatewaytest: KillWorker of a worker this stack did not start")
+	}
+	nc.Close()
 }
 
 // Response is a finished HTTP exchange.
