@@ -1,6 +1,9 @@
 package event
 
-import "strings"
+import (
+	"encoding/json"
+	"strings"
+)
 
 // Redacted replaces the value of a redacted header in stored copies of an
 // event (invocation records, dead letters).
@@ -36,4 +39,23 @@ func Redact(data []byte, names []string) ([]byte, error) {
 		return data, nil
 	}
 	return ev.AppendJSON(nil), nil
+}
+
+// Kept is the event as fngate keeps it (in a record, a dead letter or the
+// admin view of a queued invocation): with the named headers redacted; an
+// event that cannot be decoded for that is withheld rather than kept with
+// them. Data that is not JSON is kept as a JSON string.
+func Kept(data []byte, redact []string) json.RawMessage {
+	if len(redact) != 0 {
+		b, err := Redact(data, redact)
+		if err != nil {
+			return json.RawMessage(`"[event withheld: it could not be decoded to redact its headers]"`)
+		}
+		data = b
+	}
+	if json.Valid(data) {
+		return data
+	}
+	q, _ := json.Marshal(string(data))
+	return q
 }
