@@ -138,14 +138,14 @@ func (g *Gateway) enqueue(ctx context.Context, id, replayOf string, rt *route.Ro
 		CallbackURL: callback,
 		Redact:      g.redactList, // the worker keeps the event redacted the same way
 	}
-	msg := &nats.Msg{Subject: subj, Data: payload, Header: job.Header()}
+	msg := &nats.Msg{Subject: subj, Data: payload, Header: job.Header()} // with the Nats-Msg-Id
 	pctx := context.WithoutCancel(ctx)
 	if d, ok := ctx.Deadline(); ok {
 		var cancel context.CancelFunc
 		pctx, cancel = context.WithDeadline(pctx, d)
 		defer cancel()
 	}
-	if _, err := g.queue.PublishMsg(pctx, msg) // job.Header sets the Nats-Msg-Id; err != nil {
+	if _, err := g.queue.PublishMsg(pctx, msg); err != nil {
 		return fmt.Errorf("%w: %w", ErrQueueUnavailable, err)
 	}
 	return nil
