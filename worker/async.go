@@ -17,6 +17,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 
 	"github.com/fngate/fngate/shared/egress"
 	"github.com/fngate/fngate/shared/event"
@@ -30,7 +31,7 @@ import (
 type RecordStore interface {
 	// Take creates the record of a queued invocation when it has none and
 	// starts its next attempt (see store.Invocations.Take).
-	Take(ctx context.Context, inv *record.Invocation, event []byte, lease time.Duration, expires time.Time) (string, int, error)
+	Take(ctx context.Context, inv *record.Invocation, event []byte, owner string, lease time.Duration, expires time.Time) (string, int, error)
 	// Renew extends a running attempt's lease (its worker is alive).
 	Renew(ctx context.Context, id string, attempt int, until time.Time) error
 	Succeed(ctx context.Context, id string, attempt int, res *record.Result) error
@@ -195,10 +196,11 @@ func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg) {
 	inv, kept := queue.Invocation(m.Subject(), h, m.Data(), meta.Timestamp.UTC())
 	inv.ID = id
 	expires := meta.Timestamp.Add(j.MaxEventAge)
+	owner := nuid.Next() // this delivery, here
 	var st string
 	var attempt int
 	if err := w.persist(stop, log, "taking the invocation", func(ctx context.Context) (err error) {
-		st, attempt, err = w.async.Records.Take(ctx, inv, kept, w.async.AckWait, expires)
+		st, attempt, err = w.async.Records.Take(ctx, inv, kept, owner, w.async.AckWait, expires)
 		return err
 	}); err != nil {
 		_ = m.Nak() // the worker stops: another takes it

@@ -109,7 +109,7 @@ func TestSentinelFailover(t *testing.T) {
 		})
 		changeArrives(t, rs, changes, "/"+tag+"-notified")
 		inv := &record.Invocation{Summary: record.Summary{ID: record.NewInvocationID(), Function: "f", Mode: "async", MaxAttempts: 3}}
-		if st, n, err := invs.Take(ctx, inv, []byte(`{}`), time.Minute, time.Time{}); err != nil || st != record.StatusRunning || n != 1 {
+		if st, n, err := invs.Take(ctx, inv, []byte(`{}`), tag, time.Minute, time.Time{}); err != nil || st != record.StatusRunning || n != 1 {
 			t.Fatalf("Take %s = %q, %d, %v", tag, st, n, err)
 		}
 		if rec, err := idem.Claim(ctx, "r", tag, "fp", time.Minute); err != nil || rec != nil {

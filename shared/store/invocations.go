@@ -152,17 +152,25 @@ func (s *Invocations) Create(ctx context.Context, inv *record.Invocation, event 
 //     last: 'lost' (the lapsed attempt counts);
 //   - its maxEventAge passed: 'expired'.
 //
+// A take repeated by the same taker (owner: one delivery to one worker),
+// whose first try reached Redis but whose answer was lost, gets the
+// attempt it started.
+//
 // ARGV: now (stamp), now (ms), lease end (ms), ttl (ms), maxAttempts,
-// expiry (ms, 0 none), then the fields of a new record.
+// expiry (ms, 0 none), owner, then the fields of a new record.
 var takeInvocation = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('HSET', KEYS[1], 'status', 'queued', 'attempts', 0, unpack(ARGV, 7))
+  redis.call('HSET', KEYS[1], 'status', 'queued', 'attempts', 0, unpack(ARGV, 8))
 end
 local s = redis.call('HGET', KEYS[1], 'status')
 local n = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') or 0
 if s == 'succeeded' or s == 'dead' then return {s, n} end
 local now = tonumber(ARGV[2])
 if s == 'running' then
+  if redis.call('HGET', KEYS[1], 'owner') == ARGV[7] then
+    redis.call('HSET', KEYS[1], 'leaseUntil', ARGV[3])
+    return {'running', n}
+  end
   if tonumber(redis.call('HGET', KEYS[1], 'leaseUntil') or '0') > now then return {'busy', n} end
   if n >= tonumber(ARGV[5]) then return {'lost', n} end
 end
@@ -171,7 +179,7 @@ if ARGV[6] ~= '0' and now >= tonumber(ARGV[6]) then
   return {'expired', n}
 end
 n = n + 1
-redis.call('HSET', KEYS[1], 'status', 'running', 'attempts', n, 'startedAt', ARGV[1], 'updatedAt', ARGV[1], 'leaseUntil', ARGV[3])
+redis.call('HSET', KEYS[1], 'status', 'running', 'attempts', n, 'startedAt', ARGV[1], 'updatedAt', ARGV[1], 'leaseUntil', ARGV[3], 'owner', ARGV[7])
 redis.call('HDEL', KEYS[1], 'nextAttemptAt')
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return {'running', n}`)
@@ -189,18 +197,19 @@ const (
 
 // Take is a worker taking queued invocation inv (its record as
 // queue.Invocation builds it, with event as kept) to run its next
-// attempt, holding it for lease. It creates the record when there is none
+// attempt, holding it for lease; owner names this delivery to this
+// worker, so that a retried Take is answered the same. It creates the record when there is none
 // (the gateway writes none at accept) and reports the outcome (see
 // takeInvocation) with the attempt number: the attempt to run for
 // record.StatusRunning, else the attempts made. expires (zero: never) is
 // when the invocation's maxEventAge ends.
-func (s *Invocations) Take(ctx context.Context, inv *record.Invocation, event []byte, lease time.Duration, expires time.Time) (string, int, error) {
+func (s *Invocations) Take(ctx context.Context, inv *record.Invocation, event []byte, owner string, lease time.Duration, expires time.Time) (string, int, error) {
 	now := time.Now()
 	var exp int64
 	if !expires.IsZero() {
 		exp = expires.UnixMilli()
 	}
-	args := append([]any{stamp(now), now.UnixMilli(), now.Add(lease).UnixMilli(), s.ttl.Milliseconds(), inv.MaxAttempts, exp}, s.fields(inv, event)...)
+	args := append([]any{stamp(now), now.UnixMilli(), now.Add(lease).UnixMilli(), s.ttl.Milliseconds(), inv.MaxAttempts, exp, owner}, s.fields(inv, event)...)
 	var res *redis.Cmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		res = takeInvocation.Eval(ctx, p, []string{keyInvocation(inv.ID)}, args...)

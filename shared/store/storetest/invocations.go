@@ -199,7 +199,7 @@ func invocationsTransitions(t *testing.T, s Invocations) {
 	}
 	take := func(inv *record.Invocation, lease time.Duration) (string, int) {
 		t.Helper()
-		st, n, err := s.Take(ctx, inv, []byte(`{}`), lease, time.Time{})
+		st, n, err := s.Take(ctx, inv, []byte(`{}`), record.NewInvocationID(), lease, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -283,16 +283,16 @@ func invocationsTake(t *testing.T, s Invocations) {
 	inv := newInvocation("f")
 	inv.MaxAttempts = 2
 	inv.CreatedAt, inv.CallbackURL, inv.ReplayOf = created, "https://example.com/cb", record.NewInvocationID()
-	take := func(lease time.Duration, expires time.Time) (string, int) {
+	take := func(owner string, lease time.Duration, expires time.Time) (string, int) {
 		t.Helper()
 		c := *inv
-		st, n, err := s.Take(ctx, &c, []byte(`{"body":"x"}`), lease, expires)
+		st, n, err := s.Take(ctx, &c, []byte(`{"body":"x"}`), owner, lease, expires)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return st, n
 	}
-	if st, n := take(time.Minute, time.Now().Add(time.Hour)); st != record.StatusRunning || n != 1 {
+	if st, n := take("a", time.Minute, time.Now().Add(time.Hour)); st != record.StatusRunning || n != 1 {
 		t.Fatalf("first Take = %q, %d", st, n)
 	}
 	got, err := s.Get(ctx, inv.ID)
@@ -306,9 +306,13 @@ func invocationsTake(t *testing.T, s Invocations) {
 	if page, err := s.List(ctx, record.Filter{Function: "f"}); err != nil || len(page.Invocations) != 1 || page.Invocations[0].ID != inv.ID {
 		t.Fatalf("listing after Take = %+v, %v", page, err)
 	}
-	// A second delivery while the first runs: busy, nothing counted.
-	if st, n := take(time.Minute, time.Time{}); st != "busy" || n != 1 {
+	// Another delivery while the first runs: busy, nothing counted.
+	if st, n := take("b", time.Minute, time.Time{}); st != "busy" || n != 1 {
 		t.Fatalf("Take while running = %q, %d; want busy", st, n)
+	}
+	// The same taker again (its first answer was lost): its attempt.
+	if st, n := take("a", time.Minute, time.Time{}); st != record.StatusRunning || n != 1 {
+		t.Fatalf("Take repeated by its taker = %q, %d; want running 1", st, n)
 	}
 	if err := s.Renew(ctx, inv.ID, 2, time.Now()); !errors.Is(err, record.ErrStale) {
 		t.Fatalf("Renew of another attempt = %v, want ErrStale", err)
@@ -317,16 +321,16 @@ func invocationsTake(t *testing.T, s Invocations) {
 	if err := s.Renew(ctx, inv.ID, 1, time.Now().Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if st, n := take(-time.Second, time.Time{}); st != record.StatusRunning || n != 2 {
+	if st, n := take("c", -time.Second, time.Time{}); st != record.StatusRunning || n != 2 {
 		t.Fatalf("Take after a lapsed lease = %q, %d; want running 2", st, n)
 	}
 	// Attempt 2 lapses too: it was the last.
-	if st, n := take(time.Minute, time.Time{}); st != "lost" || n != 2 {
+	if st, n := take("d", time.Minute, time.Time{}); st != "lost" || n != 2 {
 		t.Fatalf("Take after the last lease lapsed = %q, %d; want lost 2", st, n)
 	}
 	// Expiry: a fresh invocation past it is expired, with no attempt.
 	old := newInvocation("f")
-	st, n, err := s.Take(ctx, old, []byte(`{}`), time.Minute, time.Now().Add(-time.Second))
+	st, n, err := s.Take(ctx, old, []byte(`{}`), "e", time.Minute, time.Now().Add(-time.Second))
 	if err != nil || st != "expired" || n != 0 {
 		t.Fatalf("Take past expiry = %q, %d, %v", st, n, err)
 	}

@@ -37,7 +37,7 @@ type Invocations interface {
 	// Attempts in the order they happen, guarded by the attempt number:
 	// a worker takes an invocation (creating its record), renews its
 	// lease while it runs, and records the outcome.
-	Take(ctx context.Context, inv *record.Invocation, event []byte, lease time.Duration, expires time.Time) (string, int, error)
+	Take(ctx context.Context, inv *record.Invocation, event []byte, owner string, lease time.Duration, expires time.Time) (string, int, error)
 	Renew(ctx context.Context, id string, attempt int, until time.Time) error
 	AttemptFailed(ctx context.Context, id string, ae record.AttemptError, next time.Time) error
 	Succeed(ctx context.Context, id string, attempt int, res *record.Result) error
