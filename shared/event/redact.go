@@ -1,6 +1,7 @@
 package event
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 )
@@ -46,7 +47,7 @@ func Redact(data []byte, names []string) ([]byte, error) {
 // event that cannot be decoded for that is withheld rather than kept with
 // them. Data that is not JSON is kept as a JSON string.
 func Kept(data []byte, redact []string) json.RawMessage {
-	if len(redact) != 0 {
+	if len(redact) != 0 && mayHold(data, redact) {
 		b, err := Redact(data, redact)
 		if err != nil {
 			return json.RawMessage(`"[event withheld: it could not be decoded to redact its headers]"`)
@@ -58,4 +59,18 @@ func Kept(data []byte, redact []string) json.RawMessage {
 	}
 	q, _ := json.Marshal(string(data))
 	return q
+}
+
+// mayHold reports whether data may hold a header of names: the encoder
+// writes header names as lower-case JSON keys, so an event without the
+// quoted name has none of them and needs no decoding.
+func mayHold(data []byte, names []string) bool {
+	for _, n := range names {
+		key := make([]byte, 0, len(n)+2)
+		key = append(append(append(key, '"'), strings.ToLower(strings.TrimSpace(n))...), '"')
+		if bytes.Contains(data, key) {
+			return true
+		}
+	}
+	return false
 }

@@ -210,17 +210,25 @@ func (s *Invocations) Take(ctx context.Context, inv *record.Invocation, event []
 		exp = expires.UnixMilli()
 	}
 	args := append([]any{stamp(now), now.UnixMilli(), now.Add(lease).UnixMilli(), s.ttl.Milliseconds(), inv.MaxAttempts, exp, owner}, s.fields(inv, event)...)
+	// By its digest (EVALSHA): the script's text is sent only when Redis
+	// does not know it yet (NOSCRIPT: first use, or a restarted Redis).
 	var res *redis.Cmd
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		res = takeInvocation.Eval(ctx, p, []string{keyInvocation(inv.ID)}, args...)
-		s.index(ctx, p, inv) // the same score every time: a no-op after the first
-		return nil
-	})
-	if err != nil && errors.Is(err, redis.Nil) {
-		err = nil
-	}
-	if err == nil {
-		err = res.Err()
+	var err error
+	for range 2 {
+		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			res = takeInvocation.EvalSha(ctx, p, []string{keyInvocation(inv.ID)}, args...)
+			s.index(ctx, p, inv) // the same score every time: a no-op after the first
+			return nil
+		})
+		if err == nil || errors.Is(err, redis.Nil) {
+			err = res.Err()
+		}
+		if err == nil || !redis.HasErrorPrefix(err, "NOSCRIPT") {
+			break
+		}
+		if err = takeInvocation.Load(ctx, s.rdb).Err(); err != nil {
+			break
+		}
 	}
 	if err != nil {
 		return "", 0, fmt.Errorf("store: take invocation: %w", err)

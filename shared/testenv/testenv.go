@@ -7,8 +7,8 @@ import (
 	"net/url"
 	"os/exec"
 	"strconv"
-	"syscall"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
