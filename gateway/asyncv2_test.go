@@ -200,7 +200,7 @@ func TestAsyncMaxEventAgeExpires(t *testing.T) {
 	t.Parallel()
 	const age = 1500 * time.Millisecond
 	s := gt.New(t,
-		route.Route{Domain: "*", Path: "/wait", Function: "count", Mode: "async", MaxEventAge: route.Duration(age)},
+		route.Route{Domain: "*", Path: "/wait", Function: "count", Mode: "async", MaxEventAge: route.Duration(age), Retry: &route.Retry{MaxAttempts: 1}},
 		route.Route{Domain: "*", Path: "/busy", Function: "busy", Mode: "async", MaxEventAge: route.Duration(age),
 			Retry: &route.Retry{MaxAttempts: 5, InitialDelay: route.Duration(100 * time.Millisecond)}},
 	)

@@ -210,26 +210,9 @@ func (s *Invocations) Take(ctx context.Context, inv *record.Invocation, event []
 		exp = expires.UnixMilli()
 	}
 	args := append([]any{stamp(now), now.UnixMilli(), now.Add(lease).UnixMilli(), s.ttl.Milliseconds(), inv.MaxAttempts, exp, owner}, s.fields(inv, event)...)
-	// By its digest (EVALSHA): the script's text is sent only when Redis
-	// does not know it yet (NOSCRIPT: first use, or a restarted Redis).
-	var res *redis.Cmd
-	var err error
-	for range 2 {
-		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			res = takeInvocation.EvalSha(ctx, p, []string{keyInvocation(inv.ID)}, args...)
-			s.index(ctx, p, inv) // the same score every time: a no-op after the first
-			return nil
-		})
-		if err == nil || errors.Is(err, redis.Nil) {
-			err = res.Err()
-		}
-		if err == nil || !redis.HasErrorPrefix(err, "NOSCRIPT") {
-			break
-		}
-		if err = takeInvocation.Load(ctx, s.rdb).Err(); err != nil {
-			break
-		}
-	}
+	res, err := s.evalBatched(ctx, takeInvocation, []string{keyInvocation(inv.ID)}, args, func(p redis.Pipeliner) {
+		s.index(ctx, p, inv) // the same score every time: a no-op after the first
+	})
 	if err != nil {
 		return "", 0, fmt.Errorf("store: take invocation: %w", err)
 	}
@@ -243,6 +226,33 @@ func (s *Invocations) Take(ctx context.Context, inv *record.Invocation, event []
 	s.touched[inv.Function] = true
 	s.mu.Unlock()
 	return st, int(n), nil
+}
+
+// evalBatched runs script on key in the batcher's next round trip, with
+// extra's commands, so that concurrent workers share round trips. It
+// sends the script by its digest (EVALSHA), and its text only when Redis
+// does not know it yet (NOSCRIPT: first use, or a restarted Redis).
+func (s *Invocations) evalBatched(ctx context.Context, script *redis.Script, keys []string, args []any, extra func(redis.Pipeliner)) (*redis.Cmd, error) {
+	var res *redis.Cmd
+	var err error
+	for range 2 {
+		err = s.batch.do(ctx, func(p redis.Pipeliner) {
+			res = script.EvalSha(ctx, p, keys, args...)
+			if extra != nil {
+				extra(p)
+			}
+		})
+		if err == nil {
+			err = res.Err()
+		}
+		if err == nil || !redis.HasErrorPrefix(err, "NOSCRIPT") {
+			return res, err
+		}
+		if err = script.Load(ctx, s.rdb).Err(); err != nil {
+			return nil, err
+		}
+	}
+	return res, err
 }
 
 var renewLease = redis.NewScript(`
@@ -302,7 +312,11 @@ func (s *Invocations) transition(ctx context.Context, id string, attempt int, ae
 		errJSON, _ = json.Marshal(ae)
 	}
 	args := append([]any{strconv.Itoa(attempt), s.ttl.Milliseconds(), string(errJSON)}, append(fields, "updatedAt", stamp(time.Now()))...)
-	n, err := transition.Run(ctx, s.rdb, []string{keyInvocation(id), keyInvocationErrors(id)}, args...).Int64()
+	var n int64
+	res, err := s.evalBatched(ctx, transition, []string{keyInvocation(id), keyInvocationErrors(id)}, args, nil)
+	if err == nil {
+		n, err = res.Int64()
+	}
 	switch {
 	case err != nil:
 		return fmt.Errorf("store: update invocation %s: %w", id, err)
