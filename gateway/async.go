@@ -119,8 +119,8 @@ func stored(err error) bool {
 // event, on its own subject (subject.AsyncInvocation) and with id as its
 // Nats-Msg-Id, so that a publish repeated within JetStream's duplicate
 // window is stored once. It returns once JetStream has acknowledged the
-// message. The client leaving does not cut the publish short: only the
-// route's timeout does, so an acknowledged message is never reported lost.
+// message. A publish cut short (the client left, the route's timeout)
+// may have been stored all the same: see stored.
 func (g *Gateway) enqueue(ctx context.Context, id, replayOf string, rt *route.Route, reqID, trace string, payload []byte, callback string) error {
 	if g.queue == nil {
 		return ErrAsyncDisabled
@@ -139,13 +139,7 @@ func (g *Gateway) enqueue(ctx context.Context, id, replayOf string, rt *route.Ro
 		Redact:      g.redactList, // the worker keeps the event redacted the same way
 	}
 	msg := &nats.Msg{Subject: subj, Data: payload, Header: job.Header()} // with the Nats-Msg-Id
-	pctx := context.WithoutCancel(ctx)
-	if d, ok := ctx.Deadline(); ok {
-		var cancel context.CancelFunc
-		pctx, cancel = context.WithDeadline(pctx, d)
-		defer cancel()
-	}
-	if _, err := g.queue.PublishMsg(pctx, msg); err != nil {
+	if _, err := g.queue.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("%w: %w", ErrQueueUnavailable, err)
 	}
 	return nil

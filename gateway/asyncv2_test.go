@@ -294,7 +294,9 @@ func TestAsyncReplayWhenMessageGone(t *testing.T) {
 	if err := st.Purge(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	replay := func() *gt.Response { return gt.Do(t, "POST", gw.AdminURL+"/admin/invocations/"+id+"/replay", "", nil, nil) }
+	replay := func() *gt.Response {
+		return gt.Do(t, "POST", gw.AdminURL+"/admin/invocations/"+id+"/replay", "", nil, nil)
+	}
 	if inv := adminRecord(t, gw, id); inv.Status == record.StatusRunning && inv.LeaseUntil != nil && time.Until(*inv.LeaseUntil) > 500*time.Millisecond {
 		if resp := replay(); resp.Status != 409 {
 			t.Fatalf("replay while the lease is live = %d %s", resp.Status, resp.Body)

@@ -52,8 +52,15 @@ const (
 	// replace with [Redacted]; the function still gets them.
 	HeaderRedact = "Fngate-Redact"
 	// HeaderMaxEventAge is the route's maxEventAge, a Go duration: how long
-	// after its acceptance the invocation may still run.
+	// after its acceptance the invocation may still run (messages of
+	// Async v2 gateways carry it in HeaderPolicy).
 	HeaderMaxEventAge = "Fngate-Max-Event-Age"
+	// HeaderPolicy carries a queued invocation's whole policy in one
+	// header, durations in nanoseconds: "timeout maxAttempts
+	// retryInitial retryMax maxEventAge". One value instead of five keeps
+	// the message small; the five headers above are still read from
+	// messages of older gateways.
+	HeaderPolicy = "Fngate-Policy"
 	// HeaderReplayOf names the invocation a replay runs again.
 	HeaderReplayOf = "Fngate-Replay-Of"
 )
@@ -128,13 +135,15 @@ func (j *Job) RedactNames() []string {
 // key) and in the subject (subject.AsyncInvocation), not in a header of
 // its own.
 func (j *Job) Header() nats.Header {
+	policy := make([]byte, 0, 48)
+	policy = strconv.AppendInt(policy, int64(j.Timeout), 10)
+	policy = strconv.AppendInt(append(policy, ' '), int64(j.MaxAttempts), 10)
+	policy = strconv.AppendInt(append(policy, ' '), int64(j.RetryInitial), 10)
+	policy = strconv.AppendInt(append(policy, ' '), int64(j.RetryMax), 10)
+	policy = strconv.AppendInt(append(policy, ' '), int64(j.MaxEventAge), 10)
 	h := nats.Header{
-		HeaderRequestID:    {j.RequestID},
-		HeaderTimeout:      {j.Timeout.String()},
-		HeaderMaxAttempts:  {strconv.Itoa(j.MaxAttempts)},
-		HeaderRetryInitial: {j.RetryInitial.String()},
-		HeaderRetryMax:     {j.RetryMax.String()},
-		HeaderMaxEventAge:  {j.MaxEventAge.String()},
+		HeaderRequestID: {j.RequestID},
+		HeaderPolicy:    {string(policy)},
 	}
 	if j.InvocationID != "" {
 		h[nats.MsgIdHdr] = []string{j.InvocationID}
@@ -174,19 +183,24 @@ func ParseJob(h nats.Header) Job {
 		RetryInitial: route.DefaultInitialDelay,
 		RetryMax:     route.DefaultMaxDelay,
 	}
-	if d, err := time.ParseDuration(first(h, HeaderTimeout)); err == nil && d > 0 {
+	timeout, initial, maxDelay, age := first(h, HeaderTimeout), first(h, HeaderRetryInitial), first(h, HeaderRetryMax), first(h, HeaderMaxEventAge)
+	attempts := first(h, HeaderMaxAttempts)
+	if p := strings.Fields(first(h, HeaderPolicy)); len(p) == 5 {
+		timeout, attempts, initial, maxDelay, age = p[0]+"ns", p[1], p[2]+"ns", p[3]+"ns", p[4]+"ns"
+	}
+	if d, err := time.ParseDuration(timeout); err == nil && d > 0 {
 		j.Timeout = d
 	}
-	if d, err := time.ParseDuration(first(h, HeaderRetryInitial)); err == nil && d >= 0 {
+	if d, err := time.ParseDuration(initial); err == nil && d >= 0 {
 		j.RetryInitial = d
 	}
-	if d, err := time.ParseDuration(first(h, HeaderRetryMax)); err == nil && d >= j.RetryInitial {
+	if d, err := time.ParseDuration(maxDelay); err == nil && d >= j.RetryInitial {
 		j.RetryMax = d
 	}
-	if d, err := time.ParseDuration(first(h, HeaderMaxEventAge)); err == nil && d > 0 {
+	if d, err := time.ParseDuration(age); err == nil && d > 0 {
 		j.MaxEventAge = d
 	}
-	if n, err := strconv.Atoi(first(h, HeaderMaxAttempts)); err == nil && n > 0 {
+	if n, err := strconv.Atoi(attempts); err == nil && n > 0 {
 		j.MaxAttempts = n
 	}
 	return j

@@ -40,7 +40,7 @@ func TestGatewayKilledUnderAsyncLoad(t *testing.T) {
 		"FNGATE_ROUTES=" + routes,
 	}
 	gw := start(t, bin+"/gateway", env...)
-	start(t, bin+"/worker", "FNGATE_NATS_URL=nats://127.0.0.1:"+itoa(natsPort), "FNGATE_BUILTINS=echo", "FNGATE_METRICS_ADDR=127.0.0.1:0")
+	w := start(t, bin+"/worker", "FNGATE_NATS_URL=nats://127.0.0.1:"+itoa(natsPort), "FNGATE_BUILTINS=echo", "FNGATE_METRICS_ADDR=127.0.0.1:0")
 	base := "http://127.0.0.1:" + itoa(httpPort)
 	testenv.Eventually(t, 20*time.Second, "the gateway queues", func() bool {
 		resp, err := gt.Try("POST", base+"/job", "", nil, []byte("warm-up"))
@@ -75,10 +75,15 @@ func TestGatewayKilledUnderAsyncLoad(t *testing.T) {
 	wg.Wait()
 	t.Logf("%d invocations accepted before the kill", len(ids))
 
-	start(t, bin+"/gateway", env...)
+	gw2 := start(t, bin+"/gateway", env...)
+	defer func() {
+		if t.Failed() {
+			t.Logf("worker:\n%s\ngateway:\n%s", tail(w.logs(), 40), tail(gw2.logs(), 20))
+		}
+	}()
 	for _, id := range ids {
 		var inv record.PublicInvocation
-		testenv.Eventually(t, 2*time.Minute, "invocation "+id+" succeeded", func() bool {
+		testenv.Eventually(t, time.Minute, "invocation "+id+" succeeded", func() bool {
 			resp, err := gt.Try("GET", base+"/invocations/"+id, "", nil, nil)
 			if err != nil || resp.Status != 200 {
 				if err == nil && resp.Status == 404 {
@@ -93,4 +98,9 @@ func TestGatewayKilledUnderAsyncLoad(t *testing.T) {
 			t.Fatalf("invocation %s = %+v, want one attempt", id, inv)
 		}
 	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
