@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fngate/fngate/gateway"
@@ -323,4 +324,41 @@ func TestAsyncReplayWhenMessageGone(t *testing.T) {
 	if again := replay(); again.Status != 202 || !strings.Contains(string(again.Body), acc.InvocationID) {
 		t.Fatalf("second replay = %d %s", again.Status, again.Body)
 	}
+}
+
+// A message queued by a gateway before Async v2 (on the function's own
+// subject, its id in Fngate-Invocation-Id, its policy in five headers)
+// still runs, and its record is made when it is taken.
+func TestAsyncLegacyMessageRuns(t *testing.T) {
+	t.Parallel()
+	s := gt.New(t, route.Route{Domain: "*", Path: "/job", Function: "count", Mode: "async"})
+	gw := s.Gateway(gateway.Config{})
+	var c runCounter
+	s.Worker(worker.Config{}, map[string]sdk.Handler{"count": c.handler()})
+	acceptOK(t, gw.URL+"/job", nil, "new") // the streams and consumer exist
+	js, err := jetstream.New(s.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := record.NewInvocationID()
+	subj, _ := subject.Async("count")
+	ev := event.AppendRequest(nil, &event.Request{Method: "POST", Path: "/job", Body: []byte("old")})
+	msg := &nats.Msg{Subject: subj, Data: ev, Header: nats.Header{
+		event.HeaderInvocationID: {id}, event.HeaderRequestID: {"r"}, event.HeaderTimeout: {"15s"},
+		event.HeaderMaxAttempts: {"3"}, event.HeaderRetryInitial: {"1s"}, event.HeaderRetryMax: {"1m0s"},
+	}}
+	if _, err := js.PublishMsg(context.Background(), msg, jetstream.WithMsgID(id)); err != nil {
+		t.Fatal(err)
+	}
+	// (An older gateway wrote the record at accept; this message has
+	// none, and its subject carries no id: unknown until taken.)
+	var inv record.PublicInvocation
+	testenv.Eventually(t, 20*time.Second, "the legacy invocation succeeded", func() bool {
+		resp, err := gt.Try("GET", gw.URL+"/invocations/"+id, "", nil, nil)
+		return err == nil && resp.Status == 200 && json.Unmarshal(resp.Body, &inv) == nil && inv.Status == record.StatusSucceeded
+	})
+	if inv.Attempts != 1 || inv.Function != "count" {
+		t.Fatalf("legacy invocation = %+v", inv)
+	}
+	c.exactlyOnce(t, []string{"new", "old"}, 10*time.Second)
 }
