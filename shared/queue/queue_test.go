@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fngate/fngate/shared/queue"
+	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/subject"
 	"github.com/fngate/fngate/shared/testenv"
 )
@@ -41,13 +42,21 @@ func TestEnsureStreams(t *testing.T) {
 		}
 		return s.CachedInfo().Config.MaxAge
 	}
-	if got := maxAge(); got != 7*24*time.Hour {
-		t.Fatalf("MaxAge %s, want the default 168h", got)
+	// Never below the largest maxEventAge a route may set (plus a day):
+	// the stream must not drop an invocation a worker would still run.
+	if got := maxAge(); got != route.MaxEventAgeLimit+24*time.Hour {
+		t.Fatalf("MaxAge %s, want the default %s", got, queue.DefaultMaxAge)
 	}
 	if err := queue.EnsureStreams(ctx, js, queue.Config{MaxAge: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
-	if got := maxAge(); got != time.Hour {
-		t.Fatalf("MaxAge %s after asking for 1h", got)
+	if got := maxAge(); got != queue.DefaultMaxAge {
+		t.Fatalf("MaxAge %s after asking for 1h, want the floor %s", got, queue.DefaultMaxAge)
+	}
+	if err := queue.EnsureStreams(ctx, js, queue.Config{MaxAge: 300 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if got := maxAge(); got != 300*time.Hour {
+		t.Fatalf("MaxAge %s after asking for 300h", got)
 	}
 }

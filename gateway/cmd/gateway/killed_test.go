@@ -40,7 +40,7 @@ func TestGatewayKilledUnderAsyncLoad(t *testing.T) {
 		"FNGATE_ROUTES=" + routes,
 	}
 	gw := start(t, bin+"/gateway", env...)
-	w := start(t, bin+"/worker", "FNGATE_NATS_URL=nats://127.0.0.1:"+itoa(natsPort), "FNGATE_BUILTINS=echo", "FNGATE_METRICS_ADDR=127.0.0.1:0")
+	w := start(t, bin+"/worker", "FNGATE_NATS_URL=nats://127.0.0.1:"+itoa(natsPort), "FNGATE_BUILTINS=echo", "FNGATE_METRICS_ADDR=127.0.0.1:0", "FNGATE_REDIS_URL="+rd.URL())
 	base := "http://127.0.0.1:" + itoa(httpPort)
 	testenv.Eventually(t, 20*time.Second, "the gateway queues", func() bool {
 		resp, err := gt.Try("POST", base+"/job", "", nil, []byte("warm-up"))
