@@ -239,14 +239,7 @@ func TestAsyncMaxEventAgeExpires(t *testing.T) {
 		t.Fatalf("attempt errors = %+v", d.AttemptErrors)
 	}
 	// Both have a dead letter.
-	js, err := jetstream.New(s.Conn())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := js.Stream(context.Background(), subject.StreamDead)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := stream(t, s, subject.StreamDead)
 	for fn, id := range map[string]string{"count": waited, "busy": busy} {
 		subj, _ := subject.Dead(fn)
 		m, err := st.GetLastMsgForSubject(context.Background(), subj)
@@ -284,14 +277,7 @@ func TestAsyncReplayWhenMessageGone(t *testing.T) {
 	testenv.Recv(t, started, 10*time.Second, "the job started")
 	// The worker dies mid-run and the message is purged.
 	s.KillWorker(first)
-	js, err := jetstream.New(s.Conn())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := js.Stream(context.Background(), subject.StreamInvocations)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := stream(t, s, subject.StreamInvocations)
 	if err := st.Purge(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -361,4 +347,18 @@ func TestAsyncLegacyMessageRuns(t *testing.T) {
 		t.Fatalf("legacy invocation = %+v", inv)
 	}
 	c.exactlyOnce(t, []string{"new", "old"}, 10*time.Second)
+}
+
+// stream returns the stack's JetStream stream name.
+func stream(t *testing.T, s *gt.Stack, name string) jetstream.Stream {
+	t.Helper()
+	js, err := jetstream.New(s.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,24 +22,10 @@ import (
 // takes it.
 func TestGatewayKilledUnderAsyncLoad(t *testing.T) {
 	t.Parallel()
-	bin := buildBinaries(t, "github.com/fngate/fngate/gateway/cmd/gateway", "github.com/fngate/fngate/worker/cmd/worker")
-	rd := testenv.StartRedis(t)
-	httpPort, adminPort, natsPort := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
-	routes := filepath.Join(t.TempDir(), "routes.yaml")
-	if err := os.WriteFile(routes, []byte("routes:\n  - {domain: \"*\", path: /job, function: echo, mode: async}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{
-		"FNGATE_HTTP_ADDR=127.0.0.1:" + itoa(httpPort),
-		"FNGATE_ADMIN_ADDR=127.0.0.1:" + itoa(adminPort),
-		"FNGATE_NATS_LISTEN=127.0.0.1:" + itoa(natsPort),
-		"FNGATE_NATS_STORE_DIR=" + t.TempDir(),
-		"FNGATE_REDIS_URL=" + rd.URL(),
-		"FNGATE_ROUTES=" + routes,
-	}
-	gw := start(t, bin+"/gateway", env...)
-	w := start(t, bin+"/worker", "FNGATE_NATS_URL=nats://127.0.0.1:"+itoa(natsPort), "FNGATE_BUILTINS=echo", "FNGATE_METRICS_ADDR=127.0.0.1:0", "FNGATE_REDIS_URL="+rd.URL())
-	base := "http://127.0.0.1:" + itoa(httpPort)
+	b := newBinaryStack(t, "routes:\n  - {domain: \"*\", path: /job, function: echo, mode: async}\n")
+	gw := start(t, b.bin+"/gateway", b.gateway...)
+	w := start(t, b.bin+"/worker", "FNGATE_NATS_URL="+b.nats, "FNGATE_BUILTINS=echo", "FNGATE_METRICS_ADDR=127.0.0.1:0", "FNGATE_REDIS_URL="+b.redis.URL())
+	base := b.base
 	testenv.Eventually(t, 20*time.Second, "the gateway queues", func() bool {
 		resp, err := gt.Try("POST", base+"/job", "", nil, []byte("warm-up"))
 		return err == nil && resp.Status == 202
@@ -75,7 +59,7 @@ func TestGatewayKilledUnderAsyncLoad(t *testing.T) {
 	wg.Wait()
 	t.Logf("%d invocations accepted before the kill", len(ids))
 
-	gw2 := start(t, bin+"/gateway", env...)
+	gw2 := start(t, b.bin+"/gateway", b.gateway...)
 	defer func() {
 		if t.Failed() {
 			t.Logf("worker:\n%s\ngateway:\n%s", tail(w.logs(), 40), tail(gw2.logs(), 20))
