@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"sync"
@@ -178,8 +179,7 @@ const (
 // (the worker draining) hands it back to the queue.
 func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg) {
 	bg := context.Background()
-	h := m.Headers()
-	j := event.ParseJob(h)
+	j := event.ParseJob(m.Headers())
 	if j.InvocationID == "" {
 		j.InvocationID = subject.InvocationOf(m.Subject())
 	}
@@ -190,11 +190,10 @@ func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg) {
 		_ = m.Term()
 		return
 	}
-	log := w.log.With("invocation_id", id, "function", f.name)
+	log := &lazyLog{base: w.log, args: []any{"invocation_id", id, "function", f.name}}
 	hb := w.heartbeat(m, id)
 	defer hb.stop()
-	inv, kept := queue.Invocation(m.Subject(), h, m.Data(), meta.Timestamp.UTC())
-	inv.ID = id
+	inv, kept := queue.Invocation(m.Subject(), &j, m.Data(), meta.Timestamp.UTC())
 	expires := meta.Timestamp.Add(j.MaxEventAge)
 	owner := nuid.Next() // this delivery, here
 	var st string
@@ -206,7 +205,7 @@ func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg) {
 		_ = m.Nak() // the worker stops: another takes it
 		return
 	}
-	log = log.With("attempt", attempt)
+	log.args = append(log.args, "attempt", attempt)
 	// From here on the outcome is recorded even while the worker drains
 	// (a drain waits for it); an outage longer than settleTimeout hands
 	// the invocation back, and a redelivery finds its attempt lost.
@@ -320,6 +319,27 @@ func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg) {
 	_ = m.NakWithDelay(delay)
 }
 
+// lazyLog is a logger with an invocation's attributes, built only when
+// something is logged: most invocations log nothing, and slog.Logger.With
+// costs a handler clone each.
+type lazyLog struct {
+	base *slog.Logger
+	args []any
+	l    *slog.Logger
+}
+
+func (g *lazyLog) get() *slog.Logger {
+	if g.l == nil {
+		g.l = g.base.With(g.args...)
+	}
+	return g.l
+}
+
+func (g *lazyLog) Debug(msg string, args ...any) { g.get().Debug(msg, args...) }
+func (g *lazyLog) Info(msg string, args ...any)  { g.get().Info(msg, args...) }
+func (g *lazyLog) Warn(msg string, args ...any)  { g.get().Warn(msg, args...) }
+func (g *lazyLog) Error(msg string, args ...any) { g.get().Error(msg, args...) }
+
 // settleTimeout bounds how long a worker holds an invocation whose
 // outcome it cannot record.
 const settleTimeout = 2 * time.Minute
@@ -327,9 +347,7 @@ const settleTimeout = 2 * time.Minute
 // persist runs op, a write of the record, retrying with backoff while it
 // fails for any reason but the record's (missing, or moved on), until stop:
 // an unreachable Redis holds the invocation, it never spends an attempt.
-func (w *Worker) persist(stop context.Context, log interface {
-	Warn(string, ...any)
-}, what string, op func(context.Context) error) error {
+func (w *Worker) persist(stop context.Context, log *lazyLog, what string, op func(context.Context) error) error {
 	b := backoff.NewExponentialBackOff(backoff.WithInitialInterval(50*time.Millisecond), backoff.WithMaxInterval(2*time.Second), backoff.WithMaxElapsedTime(0))
 	return backoff.RetryNotify(func() error {
 		ctx, cancel := context.WithTimeout(stop, 5*time.Second)
@@ -393,7 +411,7 @@ func (w *Worker) heartbeat(m jetstream.Msg, id string) *beat {
 func (w *Worker) deadLetter(settle context.Context, f *function, m jetstream.Msg, j *event.Job, last record.AttemptError, attempt int, hb *beat) {
 	id := j.InvocationID
 	bg := context.Background()
-	log := w.log.With("invocation_id", id, "function", f.name)
+	log := &lazyLog{base: w.log, args: []any{"invocation_id", id, "function", f.name}}
 	attempts := []record.AttemptError{}
 	var inv *record.Invocation
 	if err := w.persist(settle, log, "reading the attempts", func(ctx context.Context) (err error) {

@@ -2,13 +2,14 @@ package queue
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fngate/fngate/shared/event"
@@ -51,27 +52,45 @@ func (l *Lookup) Queued(ctx context.Context, id string) (*record.Invocation, []b
 	case err != nil:
 		return nil, nil, fmt.Errorf("queue: look up invocation %s: %w", id, err)
 	}
-	inv, ev := Invocation(m.Subject, m.Header, m.Data, m.Time.UTC())
+	j := event.ParseJob(m.Header)
+	if j.InvocationID == "" {
+		j.InvocationID = id
+	}
+	inv, ev := Invocation(m.Subject, &j, m.Data, m.Time.UTC())
 	return inv, ev, nil
 }
 
-// Invocation is the record of a queued message with subject subj,
-// headers h and data, stored at: status queued, no attempt yet. It is
-// what a worker records when it takes the message, before its attempt.
-func Invocation(subj string, h nats.Header, data []byte, at time.Time) (*record.Invocation, []byte) {
-	j := event.ParseJob(h)
+// Invocation is the record of a queued message with subject subj, job j
+// (its parsed headers, its id filled in) and data, stored at: status
+// queued, no attempt yet. It is what a worker records when it takes the
+// message, before its attempt. Its route is the policy the invocation
+// runs with (no domain or path: a message does not carry them).
+func Invocation(subj string, j *event.Job, data []byte, at time.Time) (*record.Invocation, []byte) {
 	fn := strings.TrimPrefix(subj, subject.Prefix+".async.")
 	if i := strings.IndexByte(fn, '.'); i >= 0 {
 		fn = fn[:i]
 	}
-	policy := route.Route{Function: fn, Timeout: route.Duration(j.Timeout), MaxEventAge: route.Duration(j.MaxEventAge),
-		Retry: &route.Retry{MaxAttempts: j.MaxAttempts, InitialDelay: route.Duration(j.RetryInitial), MaxDelay: route.Duration(j.RetryMax)}}
 	inv := &record.Invocation{
 		Summary: record.Summary{ID: j.InvocationID, Function: fn, Mode: route.ModeAsync, Status: record.StatusQueued,
 			MaxAttempts: j.MaxAttempts, CreatedAt: at, UpdatedAt: at},
-		ReplayOf: j.ReplayOf, CallbackURL: j.CallbackURL, Route: policy.JSON(),
+		ReplayOf: j.ReplayOf, CallbackURL: j.CallbackURL, Route: policyJSON(fn, j),
 	}
 	return inv, event.Kept(data, j.RedactNames())
+}
+
+// policyJSON is route.Route{Function, Timeout, Retry, MaxEventAge} as
+// JSON, written by hand: a worker makes one per invocation it takes.
+func policyJSON(fn string, j *event.Job) json.RawMessage {
+	b := make([]byte, 0, 160)
+	b = append(append(append(b, `{"domain":"","path":"","function":"`...), fn...), `","timeout":"`...)
+	b = append(append(b, j.Timeout.String()...), `","retry":{"maxAttempts":`...)
+	b = strconv.AppendInt(b, int64(j.MaxAttempts), 10)
+	if j.RetryInitial != 0 { // omitempty
+		b = append(append(append(b, `,"initialDelay":"`...), j.RetryInitial.String()...), '"')
+	}
+	b = append(b, `,"maxDelay":"`...)
+	b = append(append(b, j.RetryMax.String()...), `"},"maxEventAge":"`...)
+	return append(append(b, j.MaxEventAge.String()...), `"}`...)
 }
 
 // handle returns the invocation stream, looked up once.

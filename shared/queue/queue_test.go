@@ -2,13 +2,16 @@ package queue_test
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/queue"
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/subject"
 	"github.com/fngate/fngate/shared/testenv"
@@ -58,5 +61,27 @@ func TestEnsureStreams(t *testing.T) {
 	}
 	if got := maxAge(); got != 300*time.Hour {
 		t.Fatalf("MaxAge %s after asking for 300h", got)
+	}
+}
+
+// The record a worker makes of a queued message keeps the policy it runs
+// with as the JSON of a route, as json.Marshal writes it.
+func TestInvocationPolicyJSON(t *testing.T) {
+	j := &event.Job{InvocationID: "0123456789abcdef0123456789abcdef", Timeout: 1500 * time.Millisecond, MaxAttempts: 7,
+		RetryInitial: 0, RetryMax: 24 * time.Hour, MaxEventAge: 6 * time.Hour, ReplayOf: "r", CallbackURL: "https://x/cb"}
+	at := time.Now().UTC()
+	inv, ev := queue.Invocation("fngate.async.pay.0123456789abcdef0123456789abcdef", j, []byte(`{"body":"x"}`), at)
+	want, _ := json.Marshal(route.Route{Function: "pay", Timeout: route.Duration(j.Timeout), MaxEventAge: route.Duration(j.MaxEventAge),
+		Retry: &route.Retry{MaxAttempts: 7, InitialDelay: 0, MaxDelay: route.Duration(24 * time.Hour)}})
+	if string(inv.Route) != string(want) {
+		t.Fatalf("route = %s\nwant    %s", inv.Route, want)
+	}
+	if inv.ID != j.InvocationID || inv.Function != "pay" || inv.Status != record.StatusQueued || inv.MaxAttempts != 7 ||
+		!inv.CreatedAt.Equal(at) || inv.ReplayOf != "r" || inv.CallbackURL != "https://x/cb" || string(ev) != `{"body":"x"}` {
+		t.Fatalf("record = %+v, event %s", inv, ev)
+	}
+	// An older gateway's subject carries no id.
+	if inv, _ := queue.Invocation("fngate.async.pay", j, nil, at); inv.Function != "pay" {
+		t.Fatalf("legacy subject: function %q", inv.Function)
 	}
 }

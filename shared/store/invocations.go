@@ -233,26 +233,27 @@ func (s *Invocations) Take(ctx context.Context, inv *record.Invocation, event []
 // sends the script by its digest (EVALSHA), and its text only when Redis
 // does not know it yet (NOSCRIPT: first use, or a restarted Redis).
 func (s *Invocations) evalBatched(ctx context.Context, script *redis.Script, keys []string, args []any, extra func(redis.Pipeliner)) (*redis.Cmd, error) {
-	var res *redis.Cmd
-	var err error
 	for range 2 {
-		err = s.batch.do(ctx, func(p redis.Pipeliner) {
+		// A fresh result each try: a try abandoned at ctx's end may still
+		// be filled in by the batcher.
+		var res *redis.Cmd
+		err := s.batch.do(ctx, func(p redis.Pipeliner) {
 			res = script.EvalSha(ctx, p, keys, args...)
 			if extra != nil {
 				extra(p)
 			}
 		})
-		if err == nil {
-			err = res.Err()
+		if err != nil {
+			return nil, err
 		}
-		if err == nil || !redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if err = res.Err(); err == nil || !redis.HasErrorPrefix(err, "NOSCRIPT") {
 			return res, err
 		}
 		if err = script.Load(ctx, s.rdb).Err(); err != nil {
 			return nil, err
 		}
 	}
-	return res, err
+	return nil, errors.New("store: script not loaded")
 }
 
 var renewLease = redis.NewScript(`

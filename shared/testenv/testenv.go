@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -174,24 +173,6 @@ func (r *Redis) Stop() {
 	_ = r.cmd.Process.Kill()
 	<-r.exited
 	r.exited = nil
-}
-
-// Pause freezes the server (SIGSTOP): connections stay open and nothing
-// answers, as a hung or partitioned Redis; Resume continues it with its
-// data. A test that pauses must resume before its cleanup stops it.
-func (r *Redis) Pause() {
-	r.t.Helper()
-	if err := r.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
-// Resume continues a paused server.
-func (r *Redis) Resume() {
-	r.t.Helper()
-	if err := r.cmd.Process.Signal(syscall.SIGCONT); err != nil {
-		r.t.Fatal(err)
-	}
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
