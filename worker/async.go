@@ -266,7 +266,10 @@ func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg) {
 			return
 		}
 		hb.stop()
-		if err := m.DoubleAck(bg); err != nil {
+		// A plain ack, not waiting for JetStream's confirmation: if it is
+		// lost, the redelivery finds the record succeeded and is acked
+		// without running (the record, not the ack, makes it run once).
+		if err := m.Ack(); err != nil {
 			log.Warn("ack failed; a redelivery will find the record succeeded", "err", err)
 		}
 		w.callback(id, f.name, j.CallbackURL, record.StatusSucceeded, attempt, res, nil)
