@@ -167,6 +167,9 @@ func (g *Gateway) lookup(ctx context.Context, id string, withEvent bool) (inv *r
 		return inv, ev, err
 	}
 	inv, ev, err = get()
+	if err != nil && !errors.Is(err, record.ErrInvocationNotFound) {
+		err = fmt.Errorf("%w: invocation records: %w", ErrQueueUnavailable, err) // 503, not 500
+	}
 	if !errors.Is(err, record.ErrInvocationNotFound) && (err == nil || g.queued == nil) {
 		return inv, ev, err
 	}
@@ -184,7 +187,11 @@ func (g *Gateway) lookup(ctx context.Context, id string, withEvent bool) (inv *r
 			return nil, nil, redisErr
 		}
 	}
-	return get()
+	inv, ev, err = get()
+	if err != nil && !errors.Is(err, record.ErrInvocationNotFound) {
+		err = fmt.Errorf("%w: invocation records: %w", ErrQueueUnavailable, err)
+	}
+	return inv, ev, err
 }
 
 // invocationStatus serves GET /invocations/<id> on the public listener.

@@ -126,7 +126,12 @@ func TestAsyncRedisDown(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !tc.empty { // the warm-up's record survived
-				if inv := publicRecord(t, gw, warm); inv.Status != record.StatusSucceeded {
+				var inv record.PublicInvocation
+				testenv.Eventually(t, 10*time.Second, "the warm-up's record read back", func() bool {
+					resp, err := gt.Try("GET", gw.URL+"/invocations/"+warm, "", nil, nil)
+					return err == nil && resp.Status == 200 && json.Unmarshal(resp.Body, &inv) == nil
+				})
+				if inv.Status != record.StatusSucceeded {
 					t.Fatalf("warm-up after the restart = %+v", inv)
 				}
 			}
