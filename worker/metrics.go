@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/fngate/fngate/shared/buildinfo"
 	"github.com/fngate/fngate/shared/subject"
 )
 
@@ -51,7 +52,7 @@ func newMetrics(w *Worker) *metrics {
 			Help: "Node.js processes replaced, by function and reason (exit, unresponsive, load_timeout, protocol).",
 		}, []string{"function", "reason"}),
 	}
-	m.reg.MustRegister(m.invocations, m.duration, m.retries, m.dead, m.restarts, &workerCollector{w},
+	m.reg.MustRegister(m.invocations, m.duration, m.retries, m.dead, m.restarts, &workerCollector{w}, buildinfo.Collector(buildinfo.Get()),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
