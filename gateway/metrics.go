@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/fngate/fngate/shared/buildinfo"
 )
 
 // metrics are the gateway's Prometheus series, on its own registry.
@@ -91,7 +93,7 @@ func newMetrics(g *Gateway) *metrics {
 		Help: "Request-body bytes reserved by public requests being served, against FNGATE_MAX_INFLIGHT_BYTES.",
 	}, func() float64 { return float64(g.admit.bytes.Load()) })
 	m.reg.MustRegister(refusals, inflightReqs, inflightBytes)
-	m.reg.MustRegister(m.requests, m.latency, m.inflight, m.noResponse, m.redisUp, m.storeBehind, m.storeLost, m.reseeds, routesVersion,
+	m.reg.MustRegister(m.requests, m.latency, m.inflight, m.noResponse, m.redisUp, m.storeBehind, m.storeLost, m.reseeds, routesVersion, buildinfo.Collector(buildinfo.Get()),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

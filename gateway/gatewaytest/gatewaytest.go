@@ -206,11 +206,15 @@ func Serve(t testing.TB, g *gateway.Gateway) *Gateway {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	gw := &Gateway{Gateway: g, URL: "http://" + pub.Addr().String(), AdminURL: "http://" + adm.Addr().String(), stop: cancel, done: make(chan error, 1)}
+	listeners.Store(pub.Addr().String(), false)
+	listeners.Store(adm.Addr().String(), true)
 	go func() { gw.done <- g.Serve(ctx, pub, adm) }()
 	t.Cleanup(func() {
 		if err := gw.Stop(); err != nil {
 			t.Error(err)
 		}
+		listeners.Delete(pub.Addr().String())
+		listeners.Delete(adm.Addr().String())
 	})
 	return gw
 }
@@ -299,7 +303,9 @@ func (r *Response) ErrorCode() string {
 }
 
 // Client is the HTTP client tests use: no keep-alive reuse across tests.
-var Client = &http.Client{Timeout: 60 * time.Second}
+// It holds every admin call to a gateway that Serve started to the OpenAPI
+// document (see CheckContract).
+var Client = &http.Client{Timeout: 60 * time.Second, Transport: contractTransport{http.DefaultTransport}}
 
 // Do sends a request and reads the whole response. host, when set, is sent
 // as the Host header. It fails the test on error, so call it only from the

@@ -2,7 +2,8 @@
 // embeds a NATS server with JetStream. See the README for every setting.
 //
 // "gateway invocations list|get|replay" is the operators' command line for
-// invocation records and dead letters, through a running gateway's admin API.
+// invocation records and dead letters, through a running gateway's admin API;
+// "gateway version" prints the build's version and commit (package buildinfo).
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/fngate/fngate/gateway"
+	"github.com/fngate/fngate/shared/buildinfo"
 	"github.com/fngate/fngate/shared/envflag"
 	"github.com/fngate/fngate/shared/gctune"
 	"github.com/fngate/fngate/shared/natsconn"
@@ -82,6 +84,10 @@ func parse(args []string) (*options, error) {
 }
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "version" {
+		fmt.Println(buildinfo.Get())
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "invocations" {
 		if err := invocationsCLI(os.Args[2:], os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "gateway invocations:", err)
