@@ -11,6 +11,7 @@ import (
 
 	"github.com/fngate/fngate/gateway/adminapi"
 	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/route"
 )
 
@@ -88,6 +89,11 @@ func classify(err error) (int, adminapi.ErrorDetail) {
 		return http.StatusConflict, adminapi.ErrorDetail{Code: "INVOCATION_IN_PROGRESS", Message: err.Error()}
 	case errors.Is(err, ErrAsyncDisabled):
 		return http.StatusServiceUnavailable, adminapi.ErrorDetail{Code: "ASYNC_DISABLED", Message: err.Error()}
+	case errors.Is(err, ErrQueueFull), queue.IsFull(err):
+		// Before QUEUE_UNAVAILABLE: enqueue wraps every publish error in it.
+		return http.StatusServiceUnavailable, adminapi.ErrorDetail{Code: "QUEUE_FULL", Message: ErrQueueFull.Error()}
+	case errors.Is(err, ErrAsyncNotAllowed):
+		return http.StatusBadRequest, adminapi.ErrorDetail{Code: "ASYNC_NOT_ALLOWED", Message: err.Error()}
 	case errors.Is(err, ErrQueueUnavailable):
 		return http.StatusServiceUnavailable, adminapi.ErrorDetail{Code: "QUEUE_UNAVAILABLE", Message: ErrQueueUnavailable.Error()}
 	case errors.Is(err, ErrUnauthorized):
