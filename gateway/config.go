@@ -86,11 +86,11 @@ var DefaultRedactHeaders = []string{"Authorization", "Cookie", "Proxy-Authorizat
 
 // Defaults.
 const (
-	DefaultHTTPAddr        = ":8080"
-	DefaultAdminAddr       = ":8081"
-	DefaultMaxBodyBytes    = 6_000_000
+	DefaultHTTPAddr     = ":8080"
+	DefaultAdminAddr    = ":8081"
+	DefaultMaxBodyBytes = 6_000_000
 	// DefaultAsyncMaxBody is Lambda's limit for asynchronous invocations.
-	DefaultAsyncMaxBody = 1 << 20
+	DefaultAsyncMaxBody    = 1 << 20
 	DefaultMaxHeaderBytes  = 64 << 10
 	DefaultNoWorkerWait    = 5 * time.Second
 	DefaultRoutesResync    = 5 * time.Second
