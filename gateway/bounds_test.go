@@ -71,6 +71,13 @@ func TestQueueFull(t *testing.T) {
 // (FNGATE_ASYNC_MAX_BODY), below the sync one, declared or streamed.
 func TestAsyncMaxBody(t *testing.T) {
 	t.Parallel()
+	// Unset, the limit is 1 MiB, or the sync limit if that is lower.
+	if got := (gateway.Config{}).WithDefaults().AsyncMaxBody; got != 1<<20 {
+		t.Fatalf("default AsyncMaxBody %d", got)
+	}
+	if got := (gateway.Config{MaxBodyBytes: 1000}).WithDefaults().AsyncMaxBody; got != 1000 {
+		t.Fatalf("AsyncMaxBody %d under MaxBodyBytes 1000", got)
+	}
 	s := gt.New(t, r("*", "/echo", "echo"))
 	gw := s.Gateway(gateway.Config{AsyncMaxBody: 1000, MaxBodyBytes: 5000})
 	s.Worker(worker.Config{}, builtin.Functions())

@@ -31,7 +31,7 @@ type Config struct {
 	MaxBodyBytes int64 // FNGATE_MAX_BODY_BYTES
 	// AsyncMaxBody bounds the bodies of asynchronous invocations instead:
 	// each is stored in JetStream until it runs, where a sync body only
-	// passes through. Default DefaultAsyncMaxBody.
+	// passes through. Default DefaultAsyncMaxBody, or MaxBodyBytes if lower.
 	AsyncMaxBody int64 // FNGATE_ASYNC_MAX_BODY
 	// MaxHeaderBytes bounds the request line plus headers; larger get 431.
 	MaxHeaderBytes int // FNGATE_MAX_HEADER_BYTES, default 64 KiB
@@ -119,7 +119,10 @@ func (c Config) WithDefaults() Config {
 		c.DefaultDomains = []string{"localhost", "127.0.0.1"}
 	}
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, DefaultMaxBodyBytes)
-	c.AsyncMaxBody = cmp.Or(c.AsyncMaxBody, DefaultAsyncMaxBody)
+	if c.AsyncMaxBody == 0 {
+		// Unset, it never exceeds the body limit someone lowered.
+		c.AsyncMaxBody = min(DefaultAsyncMaxBody, c.MaxBodyBytes)
+	}
 	c.MaxHeaderBytes = cmp.Or(c.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	c.NoWorkerWait = cmp.Or(c.NoWorkerWait, DefaultNoWorkerWait)
 	c.RoutesResync = cmp.Or(c.RoutesResync, DefaultRoutesResync)

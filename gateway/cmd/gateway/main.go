@@ -64,7 +64,7 @@ func parse(args []string) (*options, error) {
 	s.String(&o.gw.EnvID, "env-id", "FNGATE_ENV_ID", "", "environment id passed in requestContext.envId")
 	s.String(&o.gw.PublicURL, "public-url", "FNGATE_PUBLIC_URL", "", "base URL callers reach the public listener at, for the console's URLs and curl lines; default http://localhost:<http port>")
 	s.Int64(&o.gw.MaxBodyBytes, "max-body-bytes", "FNGATE_MAX_BODY_BYTES", gateway.DefaultMaxBodyBytes, "largest request body; larger get 413")
-	s.Int64(&o.gw.AsyncMaxBody, "async-max-body", "FNGATE_ASYNC_MAX_BODY", gateway.DefaultAsyncMaxBody, "largest body of an asynchronous invocation; larger get 413")
+	s.Int64(&o.gw.AsyncMaxBody, "async-max-body", "FNGATE_ASYNC_MAX_BODY", 0, "largest body of an asynchronous invocation, larger get 413; 0: 1 MiB, or FNGATE_MAX_BODY_BYTES if lower")
 	s.Int64(&o.gw.MaxInflight, "max-inflight", "FNGATE_MAX_INFLIGHT", gateway.DefaultMaxInflight, "most public requests served at once; more get 503 OVERLOADED")
 	s.Int64(&o.gw.MaxInflightBytes, "max-inflight-bytes", "FNGATE_MAX_INFLIGHT_BYTES", gateway.DefaultMaxInflightBytes, "most request-body bytes held at once (declared lengths reserved whole); more get 503 OVERLOADED")
 	s.Int(&o.gw.MaxHeaderBytes, "max-header-bytes", "FNGATE_MAX_HEADER_BYTES", gateway.DefaultMaxHeaderBytes, "largest request line plus headers; larger get 431")
