@@ -18,6 +18,44 @@ import (
 	"github.com/fngate/fngate/worker/builtin"
 )
 
+// TestAsyncMaxBody: queued bodies have their own limit
+// (FNGATE_ASYNC_MAX_BODY), below the sync one, declared or streamed.
+func TestAsyncMaxBody(t *testing.T) {
+	t.Parallel()
+	// Unset, the limit is 1 MiB, or the sync limit if that is lower.
+	if got := (gateway.Config{}).WithDefaults().AsyncMaxBody; got != 1<<20 {
+		t.Fatalf("default AsyncMaxBody %d", got)
+	}
+	if got := (gateway.Config{MaxBodyBytes: 1000}).WithDefaults().AsyncMaxBody; got != 1000 {
+		t.Fatalf("AsyncMaxBody %d under MaxBodyBytes 1000", got)
+	}
+	s := gt.New(t, r("*", "/echo", "echo"))
+	gw := s.Gateway(gateway.Config{AsyncMaxBody: 1000, MaxBodyBytes: 5000})
+	s.Worker(worker.Config{}, builtin.Functions())
+	under, over := bytes.Repeat([]byte("u"), 1000), bytes.Repeat([]byte("o"), 1001)
+	waitStatus(t, gw, acceptOK(t, gw.URL+"/echo", asyncHeader, string(under)), record.StatusSucceeded, 10*time.Second)
+	assertError(t, gt.Do(t, "POST", gw.URL+"/echo", "", asyncHeader, over), http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE")
+	// Chunked: no declared length, refused as it arrives.
+	req, err := http.NewRequest("POST", gw.URL+"/echo", struct{ *bytes.Reader }{bytes.NewReader(over)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = asyncHeader.Clone()
+	resp, err := gt.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("chunked async body over the limit = %d", resp.StatusCode)
+	}
+	// A sync call keeps the sync limit.
+	if resp := gt.Do(t, "POST", gw.URL+"/echo", "", nil, bytes.Repeat([]byte("s"), 5000)); resp.Status != http.StatusOK {
+		t.Fatalf("sync body of 5000 = %d %s", resp.Status, resp.Body)
+	}
+	assertError(t, gt.Do(t, "POST", gw.URL+"/echo", "", nil, bytes.Repeat([]byte("s"), 5001)), http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE")
+}
+
 // TestQueueFull: a stream at FNGATE_QUEUE_MAX_BYTES refuses accepts with
 // 503 QUEUE_FULL and Retry-After (nothing queued, nothing dropped), and
 // accepts again once a worker has drained it.
@@ -65,44 +103,6 @@ func TestQueueFull(t *testing.T) {
 		return err == nil && info.State.Msgs == 0
 	})
 	waitStatus(t, gw, acceptOK(t, gw.URL+"/echo", asyncHeader, string(body)), record.StatusSucceeded, 20*time.Second)
-}
-
-// TestAsyncMaxBody: queued bodies have their own limit
-// (FNGATE_ASYNC_MAX_BODY), below the sync one, declared or streamed.
-func TestAsyncMaxBody(t *testing.T) {
-	t.Parallel()
-	// Unset, the limit is 1 MiB, or the sync limit if that is lower.
-	if got := (gateway.Config{}).WithDefaults().AsyncMaxBody; got != 1<<20 {
-		t.Fatalf("default AsyncMaxBody %d", got)
-	}
-	if got := (gateway.Config{MaxBodyBytes: 1000}).WithDefaults().AsyncMaxBody; got != 1000 {
-		t.Fatalf("AsyncMaxBody %d under MaxBodyBytes 1000", got)
-	}
-	s := gt.New(t, r("*", "/echo", "echo"))
-	gw := s.Gateway(gateway.Config{AsyncMaxBody: 1000, MaxBodyBytes: 5000})
-	s.Worker(worker.Config{}, builtin.Functions())
-	under, over := bytes.Repeat([]byte("u"), 1000), bytes.Repeat([]byte("o"), 1001)
-	waitStatus(t, gw, acceptOK(t, gw.URL+"/echo", asyncHeader, string(under)), record.StatusSucceeded, 10*time.Second)
-	assertError(t, gt.Do(t, "POST", gw.URL+"/echo", "", asyncHeader, over), http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE")
-	// Chunked: no declared length, refused as it arrives.
-	req, err := http.NewRequest("POST", gw.URL+"/echo", struct{ *bytes.Reader }{bytes.NewReader(over)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header = asyncHeader.Clone()
-	resp, err := gt.Client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestEntityTooLarge {
-		t.Fatalf("chunked async body over the limit = %d", resp.StatusCode)
-	}
-	// A sync call keeps the sync limit.
-	if resp := gt.Do(t, "POST", gw.URL+"/echo", "", nil, bytes.Repeat([]byte("s"), 5000)); resp.Status != http.StatusOK {
-		t.Fatalf("sync body of 5000 = %d %s", resp.Status, resp.Body)
-	}
-	assertError(t, gt.Do(t, "POST", gw.URL+"/echo", "", nil, bytes.Repeat([]byte("s"), 5001)), http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE")
 }
 
 // TestAllowAsyncFalse: a route with allowAsync false refuses callers'
