@@ -58,10 +58,25 @@ func TestAsyncMaxBody(t *testing.T) {
 
 // TestQueueFull: a stream at FNGATE_QUEUE_MAX_BYTES refuses accepts with
 // 503 QUEUE_FULL and Retry-After (nothing queued, nothing dropped), and
-// accepts again once a worker has drained it.
+// accepts again once a worker has drained it: on one server (R1) and on
+// a three-node cluster (R3).
 func TestQueueFull(t *testing.T) {
 	t.Parallel()
-	s := gt.New(t, r("*", "/echo", "echo"))
+	t.Run("R1", func(t *testing.T) {
+		t.Parallel()
+		queueFull(t, gt.New(t, r("*", "/echo", "echo")))
+	})
+	t.Run("R3", func(t *testing.T) {
+		t.Parallel()
+		nodes := testenv.NATSCluster(t, 3)
+		s := gt.NewWithNATS(t, nodes[0], r("*", "/echo", "echo"))
+		s.URL = testenv.ClientURLs(nodes)
+		s.StreamReplicas = 3
+		queueFull(t, s)
+	})
+}
+
+func queueFull(t *testing.T, s *gt.Stack) {
 	s.QueueMaxBytes = 1 << 20
 	gw := s.Gateway(gateway.Config{})
 	body := bytes.Repeat([]byte("x"), 200_000)
