@@ -18,6 +18,10 @@ import (
 
 // Config sizes the streams.
 type Config struct {
+	// MaxBytes bounds the invocation stream (default DefaultMaxBytes; -1
+	// unbounded). It discards new messages: a publish to a full stream is
+	// refused (see IsFull), never a queued invocation dropped.
+	MaxBytes int64
 	// Replicas of both streams: 1 for a single server, 3 in a cluster.
 	Replicas int
 	// MaxAge bounds how long an invocation may wait in the queue
@@ -26,10 +30,15 @@ type Config struct {
 	// Duplicates is JetStream's deduplication window for invocation ids
 	// (default 10 minutes).
 	Duplicates time.Duration
-	// MaxBytes bounds the invocation stream (default DefaultMaxBytes; -1
-	// unbounded). It discards new messages: a publish to a full stream is
-	// refused (see IsFull), never a queued invocation dropped.
-	MaxBytes int64
+}
+
+func (c Config) withDefaults() Config {
+	c.Replicas = cmp.Or(c.Replicas, 1)
+	c.MaxAge = cmp.Or(c.MaxAge, 7*24*time.Hour)
+	c.DeadMaxAge = cmp.Or(c.DeadMaxAge, 30*24*time.Hour)
+	c.Duplicates = cmp.Or(c.Duplicates, 10*time.Minute)
+	c.MaxBytes = cmp.Or(c.MaxBytes, DefaultMaxBytes)
+	return c
 }
 
 // DefaultMaxBytes bounds the queued invocations to 1 GiB per replica:
@@ -38,21 +47,13 @@ type Config struct {
 // also holds the dead letters and the Raft logs.
 const DefaultMaxBytes = 1 << 30
 
-// Validate reports a setting JetStream would refuse.
+// Validate reports a MaxBytes that is neither unbounded nor room for
+// one async body.
 func (c Config) Validate() error {
 	if c.MaxBytes < -1 || c.MaxBytes > 0 && c.MaxBytes < 1<<20 {
 		return fmt.Errorf("queue: MaxBytes %d is neither -1 (unbounded) nor at least 1 MiB (room for one async body)", c.MaxBytes)
 	}
 	return nil
-}
-
-func (c Config) withDefaults() Config {
-	c.Replicas = cmp.Or(c.Replicas, 1)
-	c.MaxBytes = cmp.Or(c.MaxBytes, DefaultMaxBytes)
-	c.MaxAge = cmp.Or(c.MaxAge, 7*24*time.Hour)
-	c.DeadMaxAge = cmp.Or(c.DeadMaxAge, 30*24*time.Hour)
-	c.Duplicates = cmp.Or(c.Duplicates, 10*time.Minute)
-	return c
 }
 
 // EnsureStreams creates or updates the invocation and dead-letter streams,

@@ -70,11 +70,11 @@ type Route struct {
 	// Mode is "sync" (the default: the caller waits for the function) or
 	// "async" (the caller gets 202 and the invocation is queued).
 	Mode string `json:"mode,omitempty" yaml:"mode,omitempty"`
-	// Retry is the retry policy of asynchronous invocations.
-	Retry *Retry `json:"retry,omitempty" yaml:"retry,omitempty"`
 	// AllowAsync false refuses callers' X-Invocation-Type: async (or
 	// Event) on a sync route; absent means true. See [Route.AsyncAllowed].
 	AllowAsync *bool `json:"allowAsync,omitempty" yaml:"allowAsync,omitempty"`
+	// Retry is the retry policy of asynchronous invocations.
+	Retry *Retry `json:"retry,omitempty" yaml:"retry,omitempty"`
 	// RecordFailures makes a sync route record its failed calls (5xx) as
 	// invocations, so that they can be replayed asynchronously later.
 	RecordFailures bool `json:"recordFailures,omitempty" yaml:"recordFailures,omitempty"`
