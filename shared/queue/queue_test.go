@@ -37,27 +37,40 @@ func TestEnsureStreams(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	config := func() jetstream.StreamConfig {
+	maxAge := func() time.Duration {
 		s, err := js.Stream(ctx, subject.StreamInvocations)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return s.CachedInfo().Config
+		return s.CachedInfo().Config.MaxAge
 	}
-	if got := config(); got.MaxAge != 7*24*time.Hour || got.MaxBytes != queue.DefaultMaxBytes || got.Discard != jetstream.DiscardNew {
-		t.Fatalf("MaxAge %s MaxBytes %d Discard %s, want the defaults 168h, %d, new", got.MaxAge, got.MaxBytes, got.Discard, queue.DefaultMaxBytes)
+	if got := maxAge(); got != 7*24*time.Hour {
+		t.Fatalf("MaxAge %s, want the default 168h", got)
 	}
-	if err := queue.EnsureStreams(ctx, js, queue.Config{MaxAge: time.Hour, MaxBytes: 2 << 20}); err != nil {
+	if err := queue.EnsureStreams(ctx, js, queue.Config{MaxAge: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
-	if got := config(); got.MaxAge != time.Hour || got.MaxBytes != 2<<20 {
-		t.Fatalf("MaxAge %s MaxBytes %d after asking for 1h and 2 MiB", got.MaxAge, got.MaxBytes)
+	if got := maxAge(); got != time.Hour {
+		t.Fatalf("MaxAge %s after asking for 1h", got)
 	}
-	if err := queue.EnsureStreams(ctx, js, queue.Config{MaxBytes: -1}); err != nil {
-		t.Fatal(err)
-	}
-	if got := config(); got.MaxBytes != -1 {
-		t.Fatalf("MaxBytes %d after asking for unbounded", got.MaxBytes)
+}
+
+// TestMaxBytes: the invocation stream gets FNGATE_QUEUE_MAX_BYTES with
+// DiscardNew, an existing stream follows a changed value (also to
+// unbounded), and values below 1 MiB are refused.
+func TestMaxBytes(t *testing.T) {
+	js, ctx := connect(t, testenv.NATS(t).ClientURL())
+	for _, tc := range []struct{ set, want int64 }{{0, queue.DefaultMaxBytes}, {2 << 20, 2 << 20}, {-1, -1}} {
+		if err := queue.EnsureStreams(ctx, js, queue.Config{MaxBytes: tc.set}); err != nil {
+			t.Fatal(err)
+		}
+		st, err := js.Stream(ctx, subject.StreamInvocations)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.CachedInfo().Config; got.MaxBytes != tc.want || got.Discard != jetstream.DiscardNew {
+			t.Fatalf("MaxBytes %d: stream has %d, discard %s", tc.set, got.MaxBytes, got.Discard)
+		}
 	}
 	for _, bad := range []int64{-2, 1000} {
 		if err := queue.EnsureStreams(ctx, js, queue.Config{MaxBytes: bad}); err == nil {
@@ -80,22 +93,13 @@ func TestIsFull(t *testing.T) {
 				}
 				url = strings.Join(urls, ",")
 			}
-			nc, err := nats.Connect(url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(nc.Close)
-			js, err := jetstream.New(nc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
+			js, ctx := connect(t, url)
 			if err := queue.EnsureStreams(ctx, js, queue.Config{Replicas: replicas, MaxBytes: 1 << 20}); err != nil {
 				t.Fatal(err)
 			}
 			subj, _ := subject.Async("fn")
 			body := make([]byte, 300_000)
+			var err error
 			for i := range 10 { // 1 MiB holds three
 				_, err = js.Publish(ctx, subj, body)
 				if err != nil {
@@ -113,4 +117,22 @@ func TestIsFull(t *testing.T) {
 			}
 		})
 	}
+}
+
+// connect is JetStream on url, with a context that ends with the test or
+// after 30s.
+func connect(t *testing.T, url string) (jetstream.JetStream, context.Context) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	t.Cleanup(cancel)
+	return js, ctx
 }
