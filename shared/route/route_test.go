@@ -54,10 +54,10 @@ func TestNormalize(t *testing.T) {
 		{Route{Domain: "*", Path: "/a", Function: "f", Methods: []string{"BREW"}}, "methods"},
 		{Route{Domain: "*", Path: "/a", Function: "f", Timeout: Duration(time.Hour)}, "timeout"},
 		{Route{Domain: "*", Path: "/a", Function: "f", Mode: "later"}, "mode"},
+		{Route{Domain: "*", Path: "/a", Function: "f", Mode: "async", AllowAsync: new(false)}, "allowAsync"},
 		{Route{Domain: "*", Path: "/a", Function: "f", Retry: &Retry{MaxAttempts: -1}}, "retry.maxAttempts"},
 		{Route{Domain: "*", Path: "/a", Function: "f", Retry: &Retry{InitialDelay: Duration(time.Minute), MaxDelay: Duration(time.Second)}}, "retry.maxDelay"},
 		{Route{Domain: "*", Path: "/invocations/x", Function: "f"}, "path"},
-		{Route{Domain: "*", Path: "/a", Function: "f", Mode: "async", AllowAsync: new(false)}, "allowAsync"},
 	}
 	for _, b := range bad {
 		err := b.r.Normalize()
