@@ -59,13 +59,14 @@ func (c Config) Validate() error {
 // EnsureStreams creates or updates the invocation and dead-letter streams,
 // both on file storage.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) error {
-	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	cfg = cfg.withDefaults()
 	if err := ensureStream(ctx, js, jetstream.StreamConfig{
 		Name:        subject.StreamInvocations,
 		Description: "fngate asynchronous invocations, one subject per function",
+		MaxBytes:    cfg.MaxBytes,
 		Subjects:    []string{subject.AsyncAll()},
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     jetstream.FileStorage,
@@ -73,7 +74,6 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) erro
 		MaxAge:      cfg.MaxAge,
 		Duplicates:  cfg.Duplicates,
 		Discard:     jetstream.DiscardNew,
-		MaxBytes:    cfg.MaxBytes,
 	}); err != nil {
 		return fmt.Errorf("queue: stream %s: %w", subject.StreamInvocations, err)
 	}

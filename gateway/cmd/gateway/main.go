@@ -30,7 +30,6 @@ type options struct {
 	natsSec               natsconn.Security
 	natsListen            string
 	natsStore             string
-	natsSync              string
 	redisURL              string
 	redisAddrs            []string
 	redisMaster           string
@@ -40,6 +39,7 @@ type options struct {
 
 	streamReplicas int
 	queueMaxBytes  int64
+	natsSync       string
 	recordTTL      time.Duration
 	idempotencyTTL time.Duration
 }
@@ -54,7 +54,6 @@ func parse(args []string) (*options, error) {
 	o.natsSec.Bind(s)
 	s.String(&o.natsListen, "nats-listen", "FNGATE_NATS_LISTEN", "127.0.0.1:4222", "where the embedded NATS server listens")
 	s.String(&o.natsStore, "nats-store-dir", "FNGATE_NATS_STORE_DIR", "data/nats", "JetStream store directory of the embedded NATS server")
-	s.String(&o.natsSync, "nats-sync", "FNGATE_NATS_SYNC", natsserver.DefaultSync.String(), "when the embedded NATS server fsyncs JetStream writes: always, or an interval such as 1s (see the README on durability)")
 	s.String(&o.redisURL, "redis-url", "FNGATE_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis URL holding the shared route table")
 	s.List(&o.redisAddrs, "redis-addrs", "FNGATE_REDIS_ADDRS", nil, "Redis Sentinel (with FNGATE_REDIS_MASTER) or Cluster node addresses, comma-separated; FNGATE_REDIS_URL still gives credentials and database")
 	s.String(&o.redisMaster, "redis-master", "FNGATE_REDIS_MASTER", "", "Redis Sentinel master name")
@@ -78,6 +77,7 @@ func parse(args []string) (*options, error) {
 	s.List(&o.gw.RedactHeaders, "redact-headers", "FNGATE_REDACT_HEADERS", gateway.DefaultRedactHeaders, "request headers stored as \"[redacted]\" in invocation records (the function still gets them); none: redact nothing")
 	s.Int(&o.streamReplicas, "stream-replicas", "FNGATE_STREAM_REPLICAS", 1, "replicas of the JetStream invocation streams (3 in a cluster)")
 	s.Int64(&o.queueMaxBytes, "queue-max-bytes", "FNGATE_QUEUE_MAX_BYTES", queue.DefaultMaxBytes, "most bytes the invocation stream holds (per replica); a full queue answers 503 QUEUE_FULL; -1 unbounded")
+	s.String(&o.natsSync, "nats-sync", "FNGATE_NATS_SYNC", natsserver.DefaultSync.String(), "when the embedded NATS server fsyncs JetStream writes: always, or an interval such as 1s (see the README on durability)")
 	s.Duration(&o.recordTTL, "record-ttl", "FNGATE_RECORD_TTL", store.DefaultRecordTTL, "how long invocation records are kept in Redis")
 	s.Duration(&o.idempotencyTTL, "idempotency-ttl", "FNGATE_IDEMPOTENCY_TTL", store.DefaultIdempotencyTTL, "how long the response of an Idempotency-Key is kept")
 	s.Duration(&o.gw.IdempotencyGrace, "idempotency-grace", "FNGATE_IDEMPOTENCY_GRACE", gateway.DefaultIdempotencyGrace, "how long past a route's timeout a keyed call keeps waiting for the function's reply to store it")
