@@ -48,6 +48,11 @@ func (e *ParamError) Unwrap() error { return ErrBadRequest }
 // classify is the one mapping from errors to HTTP status and error body.
 // Messages of function failures stay in the logs: callers see a fixed text.
 func classify(err error) (int, adminapi.ErrorDetail) {
+	if queue.IsFull(err) {
+		// JetStream's refusal of a publish to a full stream, which enqueue
+		// wraps in ErrQueueUnavailable like every publish error.
+		err = ErrQueueFull
+	}
 	var fe *event.Error
 	var re *route.FieldError
 	var pe *ParamError
@@ -89,8 +94,7 @@ func classify(err error) (int, adminapi.ErrorDetail) {
 		return http.StatusConflict, adminapi.ErrorDetail{Code: "INVOCATION_IN_PROGRESS", Message: err.Error()}
 	case errors.Is(err, ErrAsyncDisabled):
 		return http.StatusServiceUnavailable, adminapi.ErrorDetail{Code: "ASYNC_DISABLED", Message: err.Error()}
-	case errors.Is(err, ErrQueueFull), queue.IsFull(err):
-		// Before QUEUE_UNAVAILABLE: enqueue wraps every publish error in it.
+	case errors.Is(err, ErrQueueFull):
 		return http.StatusServiceUnavailable, adminapi.ErrorDetail{Code: "QUEUE_FULL", Message: ErrQueueFull.Error()}
 	case errors.Is(err, ErrAsyncNotAllowed):
 		return http.StatusBadRequest, adminapi.ErrorDetail{Code: "ASYNC_NOT_ALLOWED", Message: err.Error()}
