@@ -15,10 +15,10 @@ type functionRow struct {
 }
 
 func (c *Console) functionList(w http.ResponseWriter, r *http.Request, s session) {
-	fl, err := c.api.Functions(r.Context())
+	fl, err := c.api.Functions(r.Context(), adminapi.FunctionQuery{Limit: adminapi.MaxLimit})
 	var rl *adminapi.RouteList
 	if err == nil {
-		rl, err = c.api.Routes(r.Context())
+		rl, err = c.allRoutes(r.Context())
 	}
 	if err != nil {
 		c.apiFailure(w, r, s, err)

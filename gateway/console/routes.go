@@ -86,10 +86,27 @@ func matches(rt route.Route, q string) bool {
 	return true
 }
 
+// allRoutes pages through the whole table.
+func (c *Console) allRoutes(ctx context.Context) (*adminapi.RouteList, error) {
+	all := &adminapi.RouteList{}
+	q := adminapi.RouteQuery{Limit: adminapi.MaxLimit}
+	for {
+		page, err := c.api.Routes(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		all.Routes = append(all.Routes, page.Routes...)
+		all.Version = page.Version
+		if q.Cursor = page.NextCursor; q.Cursor == "" {
+			return all, nil
+		}
+	}
+}
+
 // routeList shows the associations matching ?q=, routesPerPage at a time
 // (?page=, from 1; out of range shows the nearest page).
 func (c *Console) routeList(w http.ResponseWriter, r *http.Request, s session) {
-	list, err := c.api.Routes(r.Context())
+	list, err := c.allRoutes(r.Context())
 	if err != nil {
 		c.apiFailure(w, r, s, err)
 		return
@@ -277,7 +294,7 @@ func fieldOf(ae *adminapi.Error) string {
 }
 
 func (c *Console) renderForm(w http.ResponseWriter, r *http.Request, s session, status int, f routeForm) {
-	if fl, err := c.api.Functions(r.Context()); err != nil {
+	if fl, err := c.api.Functions(r.Context(), adminapi.FunctionQuery{Limit: adminapi.MaxLimit}); err != nil {
 		c.log.Warn("console: functions unavailable for the route form", "err", err)
 	} else {
 		f.Functions = fl.Functions
