@@ -3,8 +3,8 @@ package gateway
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
