@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/fngate/fngate/shared/route"
@@ -50,9 +51,21 @@ func (g *Gateway) syncLocked(ctx context.Context) error {
 	if old := g.version.Load(); old != ver {
 		g.log.Info("routes loaded", "routes", tab.Len(), "version", ver)
 	}
+	old := g.table.Load()
 	g.swap(tab, ver)
+	// The table replaced is garbage now, as large as the new one: give
+	// its memory back rather than carry both until the runtime's
+	// scavenger does. Snapshots are rare (a start, a gap); changes never
+	// come here.
+	if old != nil && old.Len() >= bigTable {
+		debug.FreeOSMemory()
+	}
 	return nil
 }
+
+// bigTable is the size from which the memory of a replaced table is
+// returned to the system at once.
+const bigTable = 10_000
 
 // scan reads the store's table into a new table, a page at a time.
 func (g *Gateway) scan(ctx context.Context) (*route.Table, int64, error) {
