@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -34,11 +33,7 @@ func invocationsCLI(args []string, out io.Writer) error {
 	if len(args) == 0 {
 		return errors.New(strings.TrimSpace(cliUsage))
 	}
-	base := strings.TrimRight(os.Getenv("FNGATE_ADMIN_URL"), "/")
-	if base == "" {
-		base = "http://127.0.0.1:8081"
-	}
-	c := &adminClient{base: base, token: os.Getenv("FNGATE_ADMIN_TOKEN"), http: &http.Client{Timeout: 60 * time.Second}}
+	c := newAdminClient()
 	fs := flag.NewFlagSet("invocations "+args[0], flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	function := fs.String("function", "", "function name")
@@ -140,6 +135,9 @@ func (c *adminClient) do(method, path string, body []byte, into any) error {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 == 2 && into == nil {
+		return nil
+	}
 	if resp.StatusCode/100 != 2 {
 		var e struct {
 			Error struct{ Code, Message string }
