@@ -299,11 +299,7 @@ func apiError(err error) error {
 // store's current version (catchUp): a list costs the page, not a read of
 // the whole table from Redis.
 func (a adminAPI) Routes(ctx context.Context, q adminapi.RouteQuery) (*adminapi.RouteList, error) {
-	limit, err := pageLimit(q.Limit)
-	if err != nil {
-		return nil, apiError(err)
-	}
-	after, err := decodeCursor(q.Cursor)
+	limit, after, err := pageOf(q.Page)
 	if err != nil {
 		return nil, apiError(err)
 	}
@@ -323,12 +319,14 @@ func (a adminAPI) Routes(ctx context.Context, q adminapi.RouteQuery) (*adminapi.
 	return out, nil
 }
 
-// pageLimit validates a list's limit: 0 is adminapi.DefaultLimit.
-func pageLimit(n int) (int, error) {
-	if n < 0 || n > adminapi.MaxLimit {
-		return 0, &ParamError{Field: "limit", Message: fmt.Sprintf("must be within 0..%d", adminapi.MaxLimit)}
+// pageOf validates a list's page: its limit (0 is adminapi.DefaultLimit)
+// and the key its cursor holds.
+func pageOf(p adminapi.Page) (limit int, after string, err error) {
+	if p.Limit < 0 || p.Limit > adminapi.MaxLimit {
+		return 0, "", &ParamError{Field: "limit", Message: fmt.Sprintf("must be within 0..%d", adminapi.MaxLimit)}
 	}
-	return cmp.Or(n, adminapi.DefaultLimit), nil
+	after, err = decodeCursor(p.Cursor)
+	return cmp.Or(p.Limit, adminapi.DefaultLimit), after, err
 }
 
 // A list's cursor is the sort key of the last item of the page before,

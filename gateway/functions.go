@@ -111,11 +111,7 @@ func (g *Gateway) follow(ctx context.Context, subj, why string, cb nats.MsgHandl
 }
 
 func (a adminAPI) Functions(_ context.Context, q adminapi.FunctionQuery) (*adminapi.FunctionList, error) {
-	limit, err := pageLimit(q.Limit)
-	if err != nil {
-		return nil, apiError(err)
-	}
-	after, err := decodeCursor(q.Cursor)
+	limit, after, err := pageOf(q.Page)
 	if err != nil {
 		return nil, apiError(err)
 	}

@@ -51,19 +51,18 @@ func (g *Gateway) syncLocked(ctx context.Context) error {
 	if old := g.version.Load(); old != ver {
 		g.log.Info("routes loaded", "routes", tab.Len(), "version", ver)
 	}
-	old := g.table.Load()
 	g.swap(tab, ver)
-	// The table replaced is garbage now, as large as the new one: give
-	// its memory back rather than carry both until the runtime's
-	// scavenger does. Snapshots are rare (a start, a gap); changes never
-	// come here.
-	if old != nil && old.Len() >= bigTable {
+	// Reading a large table left its JSON pages, and the table it
+	// replaced, as garbage about as large as the table: give that memory
+	// back now rather than carry it until the runtime's scavenger does.
+	// Snapshots are rare (a start, a gap); changes never come here.
+	if tab.Len() >= bigTable {
 		debug.FreeOSMemory()
 	}
 	return nil
 }
 
-// bigTable is the size from which the memory of a replaced table is
+// bigTable is the size from which the memory a snapshot leaves behind is
 // returned to the system at once.
 const bigTable = 10_000
 

@@ -59,9 +59,14 @@ type RouteQuery struct {
 	Path string `json:"path,omitempty" form:"path"`
 	// Function keeps the routes of this function.
 	Function string `json:"function,omitempty" form:"function"`
+	Page
+}
+
+// Page is where a page of a list starts and how long it is.
+type Page struct {
 	// Cursor is the NextCursor of the previous page: an opaque string.
 	Cursor string `json:"cursor,omitempty" form:"cursor"`
-	// Limit is the most routes in the page: DefaultLimit when 0, at most
+	// Limit is the most items in the page: DefaultLimit when 0, at most
 	// MaxLimit.
 	Limit int `json:"limit,omitempty" form:"limit"`
 }
@@ -78,11 +83,7 @@ type RouteList struct {
 // FunctionQuery selects a page of functions: the query parameters of GET
 // /admin/functions.
 type FunctionQuery struct {
-	// Cursor is the NextCursor of the previous page: an opaque string.
-	Cursor string `json:"cursor,omitempty" form:"cursor"`
-	// Limit is the most functions in the page: DefaultLimit when 0, at
-	// most MaxLimit.
-	Limit int `json:"limit,omitempty" form:"limit"`
+	Page
 }
 
 // FunctionList is one page of the functions some live worker serves, by

@@ -16,7 +16,7 @@ type functionRow struct {
 }
 
 func (c *Console) functionList(w http.ResponseWriter, r *http.Request, s session) {
-	fl, err := c.api.Functions(r.Context(), adminapi.FunctionQuery{Limit: adminapi.MaxLimit})
+	fl, err := c.api.Functions(r.Context(), adminapi.FunctionQuery{Page: adminapi.Page{Limit: adminapi.MaxLimit}})
 	var rl *adminapi.RouteList
 	if err == nil {
 		rl, err = c.allRoutes(r.Context())
@@ -50,7 +50,7 @@ func (c *Console) functionList(w http.ResponseWriter, r *http.Request, s session
 // allRoutes pages through the whole table.
 func (c *Console) allRoutes(ctx context.Context) (*adminapi.RouteList, error) {
 	all := &adminapi.RouteList{}
-	q := adminapi.RouteQuery{Limit: adminapi.MaxLimit}
+	q := adminapi.RouteQuery{Page: adminapi.Page{Limit: adminapi.MaxLimit}}
 	for {
 		page, err := c.api.Routes(ctx, q)
 		if err != nil {

@@ -81,7 +81,7 @@ func (c *Console) routeList(w http.ResponseWriter, r *http.Request, s session) {
 	d := routePage{Domain: strings.TrimSpace(qs.Get("domain")), Path: strings.TrimSpace(qs.Get("path")), Function: strings.TrimSpace(qs.Get("function"))}
 	d.Filtered = d.Domain != "" || d.Path != "" || d.Function != ""
 	cursor := qs.Get("cursor")
-	list, err := c.api.Routes(r.Context(), adminapi.RouteQuery{Domain: d.Domain, Path: d.Path, Function: d.Function, Cursor: cursor, Limit: routesPerPage})
+	list, err := c.api.Routes(r.Context(), adminapi.RouteQuery{Domain: d.Domain, Path: d.Path, Function: d.Function, Page: adminapi.Page{Cursor: cursor, Limit: routesPerPage}})
 	if err != nil {
 		c.apiFailure(w, r, s, err)
 		return
@@ -262,7 +262,7 @@ func fieldOf(ae *adminapi.Error) string {
 }
 
 func (c *Console) renderForm(w http.ResponseWriter, r *http.Request, s session, status int, f routeForm) {
-	if fl, err := c.api.Functions(r.Context(), adminapi.FunctionQuery{Limit: adminapi.MaxLimit}); err != nil {
+	if fl, err := c.api.Functions(r.Context(), adminapi.FunctionQuery{Page: adminapi.Page{Limit: adminapi.MaxLimit}}); err != nil {
 		c.log.Warn("console: functions unavailable for the route form", "err", err)
 	} else {
 		f.Functions = fl.Functions

@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -30,21 +31,29 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/fngate/fngate/shared/natsserver"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/store"
+	"github.com/fngate/fngate/shared/subject"
+	"github.com/fngate/fngate/worker"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 func main() {
-	redisURL := flag.String("redis-url", "", "Redis to fill (emptied first)")
-	gatewayBin := flag.String("gateway", "", "gateway binary")
-	hosts := flag.Int("hosts", 20_000, "tenant hosts")
-	perHost := flag.Int("per-host", 5, "routes per host (one more route on \"*\")")
-	changes := flag.Int("changes", 100, "changes of each kind")
+	var redisURL, gatewayBin string
+	var hosts, perHost, changes int
+	flag.StringVar(&gatewayBin, "gateway", "", "gateway binary")
+	flag.StringVar(&redisURL, "redis-url", "", "Redis to fill (emptied first)")
+	flag.IntVar(&hosts, "hosts", 20_000, "tenant hosts")
+	flag.IntVar(&perHost, "per-host", 5, "routes per host (one more route on \"*\")")
+	flag.IntVar(&changes, "changes", 100, "changes of each kind")
 	flag.Parse()
-	if err := run(*redisURL, *gatewayBin, *hosts, *perHost, *changes); err != nil {
+	if err := run(redisURL, gatewayBin, hosts, perHost, changes); err != nil {
 		fmt.Fprintln(os.Stderr, "routesbench:", err)
 		os.Exit(1)
 	}
@@ -211,6 +220,10 @@ func run(redisURL, gatewayBin string, hosts, perHost, changes int) error {
 		snap := (g.cpu() - cpu0[i]) / snapshots
 		fmt.Printf("  gateway %d CPU per change (%d changes)      %8.3f ms; per snapshot %6.0f ms (ratio %.0fx)   RSS %5.1f MB\n",
 			i+1, n, ms(perChange[i]), ms(snap), float64(snap)/float64(max(perChange[i], time.Microsecond)), mb(g.rss()))
+	}
+
+	if err := functionsAtScale(ns.ClientURL(), gws[0]); err != nil {
+		return err
 	}
 
 	// Matching, in process, on the same table.
@@ -393,3 +406,72 @@ func pct(ds []time.Duration) func(float64) time.Duration {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 func mb(b int64) float64         { return float64(b) / (1 << 20) }
+
+// functionsAtScale runs 10 workers (in process) serving 1,000 functions
+// each, measures the heartbeat bytes per second a gateway receives, and
+// times GET /admin/functions on gateway g, which follows those heartbeats.
+func functionsAtScale(natsURL string, g *gw) error {
+	const workers, functions = 10, 1000
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for range workers {
+		stop, err := startIdleWorker(ctx, natsURL, functions)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	var size, beats atomic.Int64
+	sub, err := nc.Subscribe(subject.Heartbeat, func(m *nats.Msg) { size.Add(int64(len(m.Data))); beats.Add(1) })
+	if err != nil {
+		return err
+	}
+	defer sub.Unsubscribe()
+	const window = 6 * time.Second
+	time.Sleep(window) // counting heartbeats over a fixed window
+	fmt.Printf("  heartbeats: %d workers x %d functions: %.0f KB/s at each gateway (%d beats of %.1f KB in %s)\n",
+		workers, functions, float64(size.Load())/window.Seconds()/1024, beats.Load(), float64(size.Load())/float64(max(beats.Load(), 1))/1024, window)
+	for _, limit := range []int{100, 1000} {
+		var lat []time.Duration
+		for range 50 {
+			t0 := time.Now()
+			out, err := g.admin("GET", fmt.Sprintf("/admin/functions?limit=%d", limit), "")
+			if err != nil {
+				return err
+			}
+			lat = append(lat, time.Since(t0))
+			if limit == 1000 && !bytes.Contains(out, []byte(`"fn-999"`)) {
+				return fmt.Errorf("/admin/functions lacks fn-999: %.200s", out)
+			}
+		}
+		p := pct(lat)
+		fmt.Printf("  GET /admin/functions?limit=%-4d p50 %6.2f ms  p99 %6.2f ms\n", limit, ms(p(50)), ms(p(99)))
+	}
+	return nil
+}
+
+// startIdleWorker starts a worker serving functions functions that do
+// nothing (fn-000...), on a connection of its own; stop drains it.
+func startIdleWorker(ctx context.Context, natsURL string, functions int) (stop func(), err error) {
+	nc, err := nats.Connect(natsURL, nats.Name("routesbench-worker"))
+	if err != nil {
+		return nil, err
+	}
+	w, err := worker.New(nc, worker.Config{Logger: slog.New(slog.DiscardHandler)})
+	for f := 0; err == nil && f < functions; f++ {
+		err = w.Handle(fmt.Sprintf("fn-%03d", f), sdk.HandlerFunc(func(context.Context, *sdk.Event) (any, error) { return nil, nil }))
+	}
+	if err == nil {
+		err = w.Start(ctx)
+	}
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return func() { _ = w.Drain(context.Background()); nc.Close() }, nil
+}

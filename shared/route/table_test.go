@@ -3,6 +3,7 @@ package route
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -56,13 +57,13 @@ func TestTableEdit(t *testing.T) {
 // key of a page's last route continues it.
 func TestTablePage(t *testing.T) {
 	t.Parallel()
-	tab := NewTable(mustRoutes(t,
-		Route{Domain: "b.example", Path: "/api/x", Function: "f"},
-		Route{Domain: "a.example", Path: "/z", Function: "g"},
-		Route{Domain: "a.example", Path: "/api", Function: "f"},
-		Route{Domain: "*", Path: "/api", Function: "f"},
-		Route{Domain: "default", Path: "/", Function: "g"},
-	), nil)
+	var rs []Route
+	for _, f := range []string{"b.example /api/x f", "a.example /z g", "a.example /api f", "* /api f", "default / g"} {
+		d, rest, _ := strings.Cut(f, " ")
+		p, fn, _ := strings.Cut(rest, " ")
+		rs = append(rs, Route{Domain: d, Path: p, Function: fn})
+	}
+	tab := NewTable(mustRoutes(t, rs...), nil)
 	keys := func(rs []Route) (out []string) {
 		for _, r := range rs {
 			out = append(out, r.Domain+r.Path)

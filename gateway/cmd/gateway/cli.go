@@ -16,10 +16,13 @@ import (
 	"github.com/fngate/fngate/shared/record"
 )
 
+// adminURLHelp says where the command line subcommands connect.
+const adminURLHelp = `Talks to a running gateway's admin API (FNGATE_ADMIN_URL, default
+http://127.0.0.1:8081, with FNGATE_ADMIN_TOKEN)`
+
 const cliUsage = `usage: gateway invocations <command> [flags]
 
-Talks to a running gateway's admin API (FNGATE_ADMIN_URL, default
-http://127.0.0.1:8081, with FNGATE_ADMIN_TOKEN).
+` + adminURLHelp + `.
 
 commands:
   list   [-function F] [-status S] [-since T] [-until T] [-limit N]   list records, newest first (status: queued, running, failed, succeeded, dead)
@@ -30,12 +33,10 @@ commands:
 
 // invocationsCLI runs "gateway invocations ...", writing to out.
 func invocationsCLI(args []string, out io.Writer) error {
-	if len(args) == 0 {
-		return errors.New(strings.TrimSpace(cliUsage))
+	c, fs, err := command("invocations", cliUsage, args)
+	if err != nil {
+		return err
 	}
-	c := newAdminClient()
-	fs := flag.NewFlagSet("invocations "+args[0], flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	function := fs.String("function", "", "function name")
 	status := fs.String("status", "", "record status")
 	since := fs.String("since", "", "RFC 3339 time, inclusive")
@@ -113,6 +114,17 @@ func invocationsCLI(args []string, out io.Writer) error {
 		return nil
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0], cliUsage)
+}
+
+// command starts subcommand args[0] of group ("gateway group ..."): its
+// admin API client and a flag set, or the usage when args are empty.
+func command(group, usage string, args []string) (*adminClient, *flag.FlagSet, error) {
+	if len(args) == 0 {
+		return nil, nil, errors.New(strings.TrimSpace(usage))
+	}
+	fs := flag.NewFlagSet(group+" "+args[0], flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return newAdminClient(), fs, nil
 }
 
 type adminClient struct {

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,8 +23,7 @@ import (
 
 const routesUsage = `usage: gateway routes <command> [flags]
 
-Talks to a running gateway's admin API (FNGATE_ADMIN_URL, default
-http://127.0.0.1:8081, with FNGATE_ADMIN_TOKEN), a page at a time.
+` + adminURLHelp + `, a page at a time.
 
 commands:
   list   [-domain D] [-path PREFIX] [-function F] [-limit N]   list routes sorted by domain and path (-limit 0: all)
@@ -36,20 +34,23 @@ commands:
 
 // routesCLI runs "gateway routes ...", writing to out.
 func routesCLI(args []string, out io.Writer) error {
-	if len(args) == 0 {
-		return errors.New(strings.TrimSpace(routesUsage))
+	c, fs, err := command("routes", routesUsage, args)
+	if err != nil {
+		return err
 	}
-	c := newAdminClient()
-	fs := flag.NewFlagSet("routes "+args[0], flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	domain := fs.String("domain", "", "only this domain")
-	path := fs.String("path", "", "only trigger paths starting with this")
-	function := fs.String("function", "", "only this function's routes")
-	limit := fs.Int("limit", 0, "most routes listed (0: all)")
-	format := fs.String("format", "yaml", "yaml or json")
-	file := fs.String("f", "", "routes file")
-	prune := fs.Bool("prune", false, "delete routes the file does not list")
-	dryRun := fs.Bool("dry-run", false, "show the difference only")
+	var o struct {
+		domain, path, function, format, file string
+		limit                                int
+		prune, dryRun                        bool
+	}
+	fs.StringVar(&o.domain, "domain", "", "only this domain")
+	fs.StringVar(&o.path, "path", "", "only trigger paths starting with this")
+	fs.StringVar(&o.function, "function", "", "only this function's routes")
+	fs.IntVar(&o.limit, "limit", 0, "most routes listed (0: all)")
+	fs.StringVar(&o.format, "format", "yaml", "yaml or json")
+	fs.StringVar(&o.file, "f", "", "routes file")
+	fs.BoolVar(&o.prune, "prune", false, "delete routes the file does not list")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "show the difference only")
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%v\n%s", err, routesUsage)
 	}
@@ -58,22 +59,22 @@ func routesCLI(args []string, out io.Writer) error {
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "DOMAIN\tPATH\tFUNCTION\tMETHODS\tMODE\tTIMEOUT")
 		n := 0
-		err := c.eachRoute(url.Values{"domain": {*domain}, "path": {*path}, "function": {*function}}, func(r route.Route) bool {
+		err := c.eachRoute(url.Values{"domain": {o.domain}, "path": {o.path}, "function": {o.function}}, func(r route.Route) bool {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Domain, r.Path, r.Function, strings.Join(r.Methods, ","), cmpOr(r.Mode, route.ModeSync), r.Timeout)
 			n++
-			return *limit == 0 || n < *limit
+			return o.limit == 0 || n < o.limit
 		})
 		if ferr := tw.Flush(); err == nil {
 			err = ferr
 		}
 		return err
 	case "export":
-		return exportRoutes(c, out, *format)
+		return exportRoutes(c, out, o.format)
 	case "apply":
-		if *file == "" {
+		if o.file == "" {
 			return errors.New("apply needs -f FILE")
 		}
-		return applyRoutes(c, out, *file, *prune, *dryRun)
+		return applyRoutes(c, out, o.file, o.prune, o.dryRun)
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0], routesUsage)
 }
@@ -85,6 +86,7 @@ func cmpOr(s, d string) string {
 	return s
 }
 
+// newAdminClient talks to FNGATE_ADMIN_URL with FNGATE_ADMIN_TOKEN.
 func newAdminClient() *adminClient {
 	base := strings.TrimRight(os.Getenv("FNGATE_ADMIN_URL"), "/")
 	if base == "" {
