@@ -226,6 +226,10 @@ func run(redisURL, gatewayBin string, hosts, perHost, changes int) error {
 		return err
 	}
 
+	for i, g := range gws {
+		fmt.Printf("  gateway %d RSS at the end                     %5.1f MB\n", i+1, mb(g.rss()))
+	}
+
 	// Matching, in process, on the same table.
 	tab := route.NewTable(rs, []string{"localhost"})
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -458,7 +462,7 @@ func functionsAtScale(natsURL string, g *gw) error {
 // startIdleWorker starts a worker serving functions functions that do
 // nothing (fn-000...), on a connection of its own; stop drains it.
 func startIdleWorker(ctx context.Context, natsURL string, functions int) (stop func(), err error) {
-	nc, err := nats.Connect(natsURL, nats.Name("routesbench-worker"))
+	nc, err := nats.Connect(natsURL, nats.Name("routesbench-worker"), nats.Timeout(30*time.Second))
 	if err != nil {
 		return nil, err
 	}
