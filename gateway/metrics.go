@@ -36,6 +36,10 @@ type metrics struct {
 	storeBehind prometheus.Gauge
 	storeLost   prometheus.Counter
 	reseeds     prometheus.Counter
+	// routeUpdates count how the table was brought up to date: a change
+	// applied in place, or a snapshot loaded (at start, after a gap in
+	// versions or a resubscription, or for a change too large to publish).
+	changesApplied, snapshots prometheus.Counter
 }
 
 func newMetrics(g *Gateway) *metrics {
@@ -71,6 +75,12 @@ func newMetrics(g *Gateway) *metrics {
 		Name: "fngate_gateway_routes_reseeds_total",
 		Help: "Route tables written back to Redis after it lost its table.",
 	})
+	updates := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "fngate_gateway_routes_updates_total",
+		Help: "Route table updates by how they were made: change (one published change applied in place) or snapshot (the whole table read from Redis).",
+	}, []string{"kind"})
+	m.changesApplied, m.snapshots = updates.WithLabelValues("change"), updates.WithLabelValues("snapshot")
+	m.reg.MustRegister(updates)
 	routesVersion := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "fngate_gateway_routes_version",
 		Help: "Version of the route table served; equal on every gateway once they agree.",

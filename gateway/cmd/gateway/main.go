@@ -2,8 +2,10 @@
 // embeds a NATS server with JetStream. See the README for every setting.
 //
 // "gateway invocations list|get|replay" is the operators' command line for
-// invocation records and dead letters, through a running gateway's admin API;
-// "gateway version" prints the build's version and commit (package buildinfo).
+// invocation records and dead letters, and "gateway routes
+// list|export|apply" for the route table, through a running gateway's
+// admin API; "gateway version" prints the build's version and commit
+// (package buildinfo).
 package main
 
 import (
@@ -98,6 +100,13 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "invocations" {
 		if err := invocationsCLI(os.Args[2:], os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "gateway invocations:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "routes" {
+		if err := routesCLI(os.Args[2:], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "gateway routes:", err)
 			os.Exit(1)
 		}
 		return
