@@ -11,6 +11,7 @@ import (
 
 	"github.com/fngate/fngate/gateway/adminapi"
 	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/route"
 )
 
@@ -47,6 +48,11 @@ func (e *ParamError) Unwrap() error { return ErrBadRequest }
 // classify is the one mapping from errors to HTTP status and error body.
 // Messages of function failures stay in the logs: callers see a fixed text.
 func classify(err error) (int, adminapi.ErrorDetail) {
+	if queue.IsFull(err) {
+		// JetStream's refusal of a publish to a full stream, which enqueue
+		// wraps in ErrQueueUnavailable like every publish error.
+		err = ErrQueueFull
+	}
 	var fe *event.Error
 	var re *route.FieldError
 	var pe *ParamError
@@ -88,6 +94,10 @@ func classify(err error) (int, adminapi.ErrorDetail) {
 		return http.StatusConflict, adminapi.ErrorDetail{Code: "INVOCATION_IN_PROGRESS", Message: err.Error()}
 	case errors.Is(err, ErrAsyncDisabled):
 		return http.StatusServiceUnavailable, adminapi.ErrorDetail{Code: "ASYNC_DISABLED", Message: err.Error()}
+	case errors.Is(err, ErrQueueFull):
+		return http.StatusServiceUnavailable, adminapi.ErrorDetail{Code: "QUEUE_FULL", Message: ErrQueueFull.Error()}
+	case errors.Is(err, ErrAsyncNotAllowed):
+		return http.StatusBadRequest, adminapi.ErrorDetail{Code: "ASYNC_NOT_ALLOWED", Message: err.Error()}
 	case errors.Is(err, ErrQueueUnavailable):
 		return http.StatusServiceUnavailable, adminapi.ErrorDetail{Code: "QUEUE_UNAVAILABLE", Message: ErrQueueUnavailable.Error()}
 	case errors.Is(err, ErrUnauthorized):

@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/fngate/fngate/shared/buildinfo"
 )
 
 // metrics are the gateway's Prometheus series, on its own registry.
@@ -34,6 +36,10 @@ type metrics struct {
 	storeBehind prometheus.Gauge
 	storeLost   prometheus.Counter
 	reseeds     prometheus.Counter
+	// routeUpdates count how the table was brought up to date: a change
+	// applied in place, or a snapshot loaded (at start, after a gap in
+	// versions or a resubscription, or for a change too large to publish).
+	changesApplied, snapshots prometheus.Counter
 }
 
 func newMetrics(g *Gateway) *metrics {
@@ -69,6 +75,12 @@ func newMetrics(g *Gateway) *metrics {
 		Name: "fngate_gateway_routes_reseeds_total",
 		Help: "Route tables written back to Redis after it lost its table.",
 	})
+	updates := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "fngate_gateway_routes_updates_total",
+		Help: "Route table updates by how they were made: change (one published change applied in place) or snapshot (the whole table read from Redis).",
+	}, []string{"kind"})
+	m.changesApplied, m.snapshots = updates.WithLabelValues("change"), updates.WithLabelValues("snapshot")
+	m.reg.MustRegister(updates)
 	routesVersion := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "fngate_gateway_routes_version",
 		Help: "Version of the route table served; equal on every gateway once they agree.",
@@ -91,7 +103,7 @@ func newMetrics(g *Gateway) *metrics {
 		Help: "Request-body bytes reserved by public requests being served, against FNGATE_MAX_INFLIGHT_BYTES.",
 	}, func() float64 { return float64(g.admit.bytes.Load()) })
 	m.reg.MustRegister(refusals, inflightReqs, inflightBytes)
-	m.reg.MustRegister(m.requests, m.latency, m.inflight, m.noResponse, m.redisUp, m.storeBehind, m.storeLost, m.reseeds, routesVersion,
+	m.reg.MustRegister(m.requests, m.latency, m.inflight, m.noResponse, m.redisUp, m.storeBehind, m.storeLost, m.reseeds, routesVersion, buildinfo.Collector(buildinfo.Get()),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

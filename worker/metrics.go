@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/fngate/fngate/shared/buildinfo"
 	"github.com/fngate/fngate/shared/subject"
 )
 
@@ -31,13 +32,13 @@ func newMetrics(w *Worker) *metrics {
 		reg: prometheus.NewRegistry(),
 		invocations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fngate_worker_invocations_total",
-			Help: "Invocations run, by function, mode (sync or async) and outcome (ok or an error code).",
-		}, []string{"function", "mode", "outcome"}),
+			Help: "Invocations run, by function, runtime (go or node), mode (sync or async) and outcome (ok or an error code).",
+		}, []string{"function", "runtime", "mode", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "fngate_worker_invocation_duration_seconds",
-			Help:    "Time a function ran, by function and mode.",
+			Help:    "Time a function ran, by function, runtime (go or node) and mode.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 18),
-		}, []string{"function", "mode"}),
+		}, []string{"function", "runtime", "mode"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fngate_worker_async_retries_total",
 			Help: "Failed asynchronous attempts scheduled for a retry.",
@@ -51,12 +52,12 @@ func newMetrics(w *Worker) *metrics {
 			Help: "Node.js processes replaced, by function and reason (exit, unresponsive, load_timeout, protocol).",
 		}, []string{"function", "reason"}),
 	}
-	m.reg.MustRegister(m.invocations, m.duration, m.retries, m.dead, m.restarts, &workerCollector{w},
+	m.reg.MustRegister(m.invocations, m.duration, m.retries, m.dead, m.restarts, &workerCollector{w}, buildinfo.Collector(buildinfo.Get()),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
-type seriesKey struct{ function, mode, outcome string }
+type seriesKey struct{ function, runtime, mode, outcome string }
 
 type series struct {
 	invocations prometheus.Counter
@@ -65,13 +66,13 @@ type series struct {
 
 // observe records one invocation that took d; series are resolved once and
 // cached.
-func (m *metrics) observe(function, mode, outcome string, d time.Duration) {
-	k := seriesKey{function, mode, outcome}
+func (m *metrics) observe(function, runtime, mode, outcome string, d time.Duration) {
+	k := seriesKey{function, runtime, mode, outcome}
 	v, ok := m.cache.Load(k)
 	if !ok {
 		v, _ = m.cache.LoadOrStore(k, &series{
-			invocations: m.invocations.WithLabelValues(function, mode, outcome),
-			duration:    m.duration.WithLabelValues(function, mode),
+			invocations: m.invocations.WithLabelValues(function, runtime, mode, outcome),
+			duration:    m.duration.WithLabelValues(function, runtime, mode),
 		})
 	}
 	s := v.(*series)

@@ -1,6 +1,7 @@
 package route
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
@@ -71,6 +72,9 @@ type Route struct {
 	// Mode is "sync" (the default: the caller waits for the function) or
 	// "async" (the caller gets 202 and the invocation is queued).
 	Mode string `json:"mode,omitempty" yaml:"mode,omitempty"`
+	// AllowAsync false refuses callers' X-Invocation-Type: async (or
+	// Event) on a sync route; absent means true. See [Route.AsyncAllowed].
+	AllowAsync *bool `json:"allowAsync,omitempty" yaml:"allowAsync,omitempty"`
 	// Retry is the retry policy of asynchronous invocations.
 	Retry *Retry `json:"retry,omitempty" yaml:"retry,omitempty"`
 	// MaxEventAge bounds how long an asynchronous invocation may wait and
@@ -87,8 +91,7 @@ type Route struct {
 	// security domains). Without it the gateway adds no CORS headers.
 	CORS *CORS `json:"cors,omitempty" yaml:"cors,omitempty"`
 
-	encoded []byte // JSON, cached by NewTable
-	label   string // metrics label, cached by NewTable
+	label string // metrics label, cached by a Table
 }
 
 // Label names the route in metrics: domain and trigger path, e.g.
@@ -100,11 +103,10 @@ func (r *Route) Label() string {
 	return r.Domain + r.Path
 }
 
-// JSON returns the route's JSON encoding, cached for routes of a Table.
+// JSON returns the route's JSON encoding. It is not cached: at 100,000
+// routes a cached copy each would be most of a gateway's memory, and only
+// an asynchronous invocation's record needs it.
 func (r *Route) JSON() []byte {
-	if r.encoded != nil {
-		return r.encoded
-	}
 	b, _ := json.Marshal(r)
 	return b
 }
@@ -221,6 +223,10 @@ func (r *Route) RetryPolicy() Retry {
 // Async reports whether the route queues its invocations.
 func (r *Route) Async() bool { return r.Mode == ModeAsync }
 
+// AsyncAllowed reports whether callers may queue invocations of the route
+// (allowAsync, true unless set false).
+func (r *Route) AsyncAllowed() bool { return r.AllowAsync == nil || *r.AllowAsync }
+
 // ID returns the identifier of the route at (domain, path), both already
 // normalised.
 func ID(domain, path string) string {
@@ -269,6 +275,12 @@ func (r *Route) Normalize() error {
 	case ModeAsync:
 	default:
 		return &FieldError{"mode", fmt.Sprintf("%q is not %q or %q", r.Mode, ModeSync, ModeAsync)}
+	}
+	switch {
+	case r.AsyncAllowed():
+		r.AllowAsync = nil // the default has one form
+	case r.Async():
+		return &FieldError{"allowAsync", "an async route must allow async invocations: drop allowAsync: false or the mode"}
 	}
 	if r.Retry != nil {
 		p := r.RetryPolicy()
@@ -429,12 +441,24 @@ type File struct {
 
 // ParseFile decodes and normalises a routes file, rejecting unknown fields
 // and duplicate (domain, path) pairs. Errors name the route's index.
+//
+// A file in JSON ({"routes": [...]}, which is YAML too) is read by the
+// JSON decoder: some twenty times faster than the YAML one, which takes
+// seconds for 100,000 routes.
 func ParseFile(data []byte) ([]Route, error) {
-	dec := yaml.NewDecoder(strings.NewReader(string(data)))
-	dec.KnownFields(true)
 	var f File
-	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("routes file: %w", err)
+	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
+		dec := json.NewDecoder(bytes.NewReader(t))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&f); err != nil {
+			return nil, fmt.Errorf("routes file: %w", err)
+		}
+	} else {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&f); err != nil {
+			return nil, fmt.Errorf("routes file: %w", err)
+		}
 	}
 	seen := make(map[string]int, len(f.Routes))
 	for i := range f.Routes {
