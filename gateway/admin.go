@@ -426,12 +426,8 @@ func (a adminAPI) Invocation(ctx context.Context, id string) (*adminapi.Invocati
 	if a.g.invs == nil {
 		return nil, apiError(ErrAsyncDisabled)
 	}
-	inv, err := a.g.invs.Get(ctx, id)
+	inv, ev, err := a.g.lookup(ctx, id, true)
 	if err != nil {
-		return nil, apiError(err)
-	}
-	ev, err := a.g.invs.Event(ctx, inv.ID)
-	if err != nil && !errors.Is(err, record.ErrInvocationNotFound) {
 		return nil, apiError(err)
 	}
 	return &adminapi.InvocationDetail{Invocation: inv, Event: ev}, nil

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -85,15 +86,18 @@ func callbackURL(h http.Header) (string, error) {
 }
 
 // accept queues an invocation and answers 202 once JetStream has it, or an
-// error if that takes until ctx (the route's timeout) ends. Under an
-// idempotency key (see [Gateway.keyed]) the 202 is the stored response: a
-// retry with the same key gets the same invocation id and queues nothing;
-// when nothing was queued the key is released.
-// The function is sent payload; the record keeps stored (see storedEvent).
-func (g *Gateway) accept(ctx context.Context, rt *route.Route, reqID, trace string, payload, stored []byte, callback string) (response, keyFate) {
+// error if that takes until ctx (the route's timeout) ends. Nothing is
+// written to Redis: the message is the record until a worker takes it
+// (see [Gateway.lookup]). Under an idempotency key (see [Gateway.keyed])
+// the 202 is the stored response: a retry with the same key gets the same
+// invocation id and queues nothing; the key is released only when the
+// message was certainly not stored.
+func (g *Gateway) accept(ctx context.Context, rt *route.Route, reqID, trace string, payload []byte, callback string) (response, keyFate) {
 	id := record.NewInvocationID()
-	inv := &record.Invocation{Summary: record.Summary{ID: id, Function: rt.Function, Mode: route.ModeAsync}, CallbackURL: callback}
-	if _, err := g.enqueue(ctx, inv, rt, reqID, trace, payload, stored, true); err != nil {
+	if err := g.enqueue(ctx, id, "", rt, reqID, trace, payload, callback); err != nil {
+		if stored(err) {
+			return failed(err), keyUnknown
+		}
 		return failed(err), keyRelease
 	}
 	h := http.Header{
@@ -106,48 +110,91 @@ func (g *Gateway) accept(ctx context.Context, rt *route.Route, reqID, trace stri
 	return response{status: http.StatusAccepted, header: h, body: body}, keyComplete
 }
 
-// enqueue records inv (unless a record with its id exists) and publishes
-// the event with the invocation id as Nats-Msg-Id, so a publish repeated
-// within JetStream's duplicate window is stored once. It returns once
-// JetStream has acknowledged the message. It reports whether it made the
-// record.
-// A fresh id (from record.NewInvocationID) skips the existence check. The
-// record keeps stored, the message carries payload.
-func (g *Gateway) enqueue(ctx context.Context, inv *record.Invocation, rt *route.Route, reqID, trace string, payload, stored []byte, fresh bool) (bool, error) {
-	if g.queue == nil || g.invs == nil {
-		return false, ErrAsyncDisabled
+// stored reports whether a failed publish may have been stored all the
+// same: JetStream's answer was lost or came too late. Only a refusal
+// (an API error, or no stream at all) certainly stored nothing.
+func stored(err error) bool {
+	var apiErr *jetstream.APIError
+	return !errors.As(err, &apiErr) && !errors.Is(err, jetstream.ErrNoStreamResponse) && !errors.Is(err, ErrAsyncDisabled)
+}
+
+// enqueue publishes invocation id of rt's function with payload as its
+// event, on its own subject (subject.AsyncInvocation) and with id as its
+// Nats-Msg-Id, so that a publish repeated within JetStream's duplicate
+// window is stored once. It returns once JetStream has acknowledged the
+// message. A publish cut short (the client left, the route's timeout)
+// may have been stored all the same: see stored.
+func (g *Gateway) enqueue(ctx context.Context, id, replayOf string, rt *route.Route, reqID, trace string, payload []byte, callback string) error {
+	if g.queue == nil {
+		return ErrAsyncDisabled
 	}
-	subj, err := subject.Async(rt.Function)
+	subj, err := subject.AsyncInvocation(rt.Function, id)
 	if err != nil {
-		return false, err
+		return err
 	}
 	p := rt.RetryPolicy()
-	inv.MaxAttempts = p.MaxAttempts
-	inv.Route = rt.JSON()
-	created := true
-	if fresh {
-		err = g.invs.CreateNew(ctx, inv, stored)
-	} else {
-		created, err = g.invs.Create(ctx, inv, stored)
-	}
-	if err != nil {
-		return false, fmt.Errorf("%w: %w", ErrQueueUnavailable, err)
-	}
 	job := event.Job{
-		InvocationID: inv.ID, RequestID: reqID, TraceParent: trace,
+		InvocationID: id, RequestID: reqID, TraceParent: trace,
 		Timeout: time.Duration(rt.Timeout), MaxAttempts: p.MaxAttempts,
 		RetryInitial: time.Duration(p.InitialDelay), RetryMax: time.Duration(p.MaxDelay),
-		CallbackURL: inv.CallbackURL,
-		Redact:      g.redactList, // the worker redacts the dead letter it keeps the same way
+		MaxEventAge: rt.EventAge(), ReplayOf: replayOf,
+		CallbackURL: callback,
+		Redact:      g.redactList, // the worker keeps the event redacted the same way
 	}
-	msg := &nats.Msg{Subject: subj, Data: payload, Header: job.Header()}
-	if _, err := g.queue.PublishMsg(ctx, msg, jetstream.WithMsgID(inv.ID)); err != nil {
-		if created {
-			g.log.Error("invocation recorded but not queued", "invocation_id", inv.ID, "err", err)
+	msg := &nats.Msg{Subject: subj, Data: payload, Header: job.Header()} // with the Nats-Msg-Id
+	if _, err := g.queue.PublishMsg(ctx, msg); err != nil {
+		return fmt.Errorf("%w: %w", ErrQueueUnavailable, err)
+	}
+	return nil
+}
+
+// lookup finds invocation id: its record in Redis once a worker took it,
+// else its message in the stream (queued, not taken yet). Redis is read
+// again when the stream has no message: a worker may have recorded and
+// acknowledged it in between, and that must not read as unknown. While
+// Redis is down a queued invocation is still found; event is the kept
+// (redacted) event when withEvent.
+func (g *Gateway) lookup(ctx context.Context, id string, withEvent bool) (inv *record.Invocation, ev []byte, err error) {
+	if g.invs == nil {
+		return nil, nil, ErrAsyncDisabled
+	}
+	get := func() (*record.Invocation, []byte, error) {
+		inv, err := g.invs.Get(ctx, id)
+		if err != nil || !withEvent {
+			return inv, nil, err
 		}
-		return created, fmt.Errorf("%w: %w", ErrQueueUnavailable, err)
+		ev, err := g.invs.Event(ctx, id)
+		if errors.Is(err, record.ErrInvocationNotFound) {
+			err = nil
+		}
+		return inv, ev, err
 	}
-	return created, nil
+	inv, ev, err = get()
+	if err != nil && !errors.Is(err, record.ErrInvocationNotFound) {
+		err = fmt.Errorf("%w: invocation records: %w", ErrQueueUnavailable, err) // 503, not 500
+	}
+	if !errors.Is(err, record.ErrInvocationNotFound) && (err == nil || g.queued == nil) {
+		return inv, ev, err
+	}
+	redisErr := err
+	if g.queued != nil {
+		qinv, qev, qerr := g.queued.Queued(ctx, id)
+		switch {
+		case qerr == nil:
+			return qinv, qev, nil
+		case !errors.Is(qerr, record.ErrInvocationNotFound):
+			g.log.Warn("looking up a queued invocation failed", "invocation_id", id, "err", qerr)
+			if errors.Is(redisErr, record.ErrInvocationNotFound) {
+				return nil, nil, fmt.Errorf("%w: %w", ErrQueueUnavailable, qerr)
+			}
+			return nil, nil, redisErr
+		}
+	}
+	inv, ev, err = get()
+	if err != nil && !errors.Is(err, record.ErrInvocationNotFound) {
+		err = fmt.Errorf("%w: invocation records: %w", ErrQueueUnavailable, err)
+	}
+	return inv, ev, err
 }
 
 // invocationStatus serves GET /invocations/<id> on the public listener.
@@ -170,11 +217,7 @@ func (g *Gateway) invocationStatus(c *gin.Context) {
 		writeError(c, g.log, reqID, ErrInvalidInvocationID)
 		return
 	}
-	if g.invs == nil {
-		writeError(c, g.log, reqID, ErrAsyncDisabled)
-		return
-	}
-	inv, err := g.invs.Get(c.Request.Context(), id)
+	inv, _, err := g.lookup(c.Request.Context(), id, false)
 	if err != nil {
 		writeError(c, g.log, reqID, err)
 		return
@@ -210,7 +253,10 @@ func (g *Gateway) recordFailure(rt *route.Route, reqID string, event []byte, sta
 // Replay queues a new invocation that runs the event of id unchanged,
 // linked to it by replayOf. An invocation is replayed at most once: every
 // replay of it, concurrent or later, returns the same new invocation (to
-// run it again, replay the replay).
+// run it again, replay the replay). One that can still run (its message
+// is queued, or an attempt runs under a live lease) is busy; one whose
+// message is gone (expired, purged, or its worker lost) can be replayed
+// whatever its record says.
 func (g *Gateway) Replay(ctx context.Context, id string) (string, error) {
 	if g.queue == nil || g.invs == nil {
 		return "", ErrAsyncDisabled
@@ -219,37 +265,51 @@ func (g *Gateway) Replay(ctx context.Context, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if orig.Status == record.StatusQueued || orig.Status == record.StatusRunning {
+	if orig.Running(time.Now()) {
 		return "", fmt.Errorf("%w: %s is %s", ErrInvocationBusy, id, orig.Status)
+	}
+	if orig.Status != record.StatusSucceeded && orig.Status != record.StatusDead && g.queued != nil {
+		switch _, _, err := g.queued.Queued(ctx, id); {
+		case err == nil:
+			return "", fmt.Errorf("%w: %s is queued", ErrInvocationBusy, id)
+		case !errors.Is(err, record.ErrInvocationNotFound):
+			return "", fmt.Errorf("%w: %w", ErrQueueUnavailable, err)
+		}
 	}
 	event, err := g.invs.Event(ctx, id)
 	if err != nil {
 		return "", err
 	}
 	var rt route.Route
-	if len(orig.Route) == 0 || json.Unmarshal(orig.Route, &rt) != nil || rt.Normalize() != nil || rt.Function != orig.Function {
+	if len(orig.Route) == 0 || json.Unmarshal(orig.Route, &rt) != nil {
+		rt = route.Route{}
+	}
+	// A record keeps the policy it ran with, not always where it came from.
+	rt.Domain, rt.Path = cmp.Or(rt.Domain, route.DomainAny), cmp.Or(rt.Path, "/")
+	if rt.Normalize() != nil || rt.Function != orig.Function {
 		rt = route.Route{Domain: route.DomainAny, Path: "/", Function: orig.Function}
 		_ = rt.Normalize()
 	}
 	newID := record.ReplayID(id)
-	inv := &record.Invocation{Summary: record.Summary{ID: newID, Function: orig.Function, Mode: route.ModeAsync}, ReplayOf: id, CallbackURL: orig.CallbackURL}
-	if existing, err := g.invs.Get(ctx, newID); err == nil && existing.Status != record.StatusQueued {
-		return newID, nil // replayed already: that replay it is
+	if _, err := g.invs.Get(ctx, newID); err == nil {
+		return newID, nil // replayed already, and taken: that replay it is
 	}
-	// A new replay, or one still queued (its publisher may have died before
-	// publishing): publish. JetStream drops a duplicate within its window,
-	// and a worker never re-runs an invocation that already succeeded.
-	// The stored event is all there is: a replay runs with its redacted
-	// headers.
-	created, err := g.enqueue(ctx, inv, &rt, "replay-"+id, "", event, event, false)
-	if err != nil {
+	if g.queued != nil {
+		if _, _, err := g.queued.Queued(ctx, newID); err == nil {
+			return newID, nil // replayed already, and queued
+		}
+	}
+	// A new replay, or one whose publisher died before the publish:
+	// publish. JetStream drops a duplicate within its window, and a worker
+	// never runs an invocation whose record ended, or runs under a live
+	// lease. The stored event is all there is: a replay runs with its
+	// redacted headers.
+	if err := g.enqueue(ctx, newID, id, &rt, "replay-"+id, "", event, orig.CallbackURL); err != nil {
 		return "", err
 	}
-	if created {
-		if err := g.invs.ReplayCreated(ctx, id, newID); err != nil {
-			g.log.Warn("replay not noted on the original", "invocation_id", id, "err", err)
-		}
-		g.log.Info("invocation replayed", "invocation_id", newID, "replay_of", id)
+	if err := g.invs.ReplayCreated(ctx, id, newID); err != nil {
+		g.log.Warn("replay not noted on the original", "invocation_id", id, "err", err)
 	}
+	g.log.Info("invocation replayed", "invocation_id", newID, "replay_of", id)
 	return newID, nil
 }

@@ -58,12 +58,18 @@ type Publisher interface {
 
 // InvocationStore keeps invocation records; *store.Invocations is one.
 type InvocationStore interface {
-	CreateNew(ctx context.Context, inv *record.Invocation, event []byte) error
 	Create(ctx context.Context, inv *record.Invocation, event []byte) (bool, error)
 	Get(ctx context.Context, id string) (*record.Invocation, error)
 	Event(ctx context.Context, id string) ([]byte, error)
 	List(ctx context.Context, f record.Filter) (*record.Page, error)
 	ReplayCreated(ctx context.Context, id, replayID string) error
+}
+
+// QueueLookup finds a queued invocation's message by its id; a
+// *queue.Lookup is one. It returns record.ErrInvocationNotFound when
+// the stream has no message for id.
+type QueueLookup interface {
+	Queued(ctx context.Context, id string) (*record.Invocation, []byte, error)
 }
 
 // Deps are the gateway's connections. NATS and Routes are required; Queue
@@ -74,6 +80,9 @@ type Deps struct {
 	Routes      RouteStore
 	Queue       Publisher
 	Invocations InvocationStore
+	// Queued finds invocations that wait in the stream, not yet taken by
+	// a worker (a *queue.Lookup); without it only records are looked up.
+	Queued QueueLookup
 	// Idempotency enables Idempotency-Key handling; without it a keyed
 	// request is answered 503.
 	Idempotency IdempotencyStore
@@ -81,14 +90,15 @@ type Deps struct {
 
 // Gateway serves the public HTTP listener and the admin API.
 type Gateway struct {
-	id    string // random, new at each start
-	cfg   Config
-	log   *slog.Logger
-	nats  Requester
-	store RouteStore
-	queue Publisher
-	invs  InvocationStore
-	idem  IdempotencyStore
+	id     string // random, new at each start
+	cfg    Config
+	log    *slog.Logger
+	nats   Requester
+	store  RouteStore
+	queue  Publisher
+	invs   InvocationStore
+	queued QueueLookup
+	idem   IdempotencyStore
 	// redact are the canonical names of Config.RedactHeaders; redactList
 	// the same, comma-separated, for event.Job.Redact.
 	redact     map[string]bool
@@ -122,7 +132,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	if d.NATS == nil || d.Routes == nil {
 		return nil, errors.New("gateway: a NATS requester and a route store are required")
 	}
-	g := &Gateway{id: nuid.Next(), cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, idem: d.Idempotency, redact: cfg.redactSet()}
+	g := &Gateway{id: nuid.Next(), cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, queued: d.Queued, idem: d.Idempotency, redact: cfg.redactSet()}
 	g.admit.maxReqs, g.admit.maxBytes = cfg.MaxInflight, cfg.MaxInflightBytes
 	names := make([]string, 0, len(g.redact))
 	for h := range g.redact {

@@ -122,13 +122,12 @@ func (g *Gateway) serve(x *exchange) response {
 	payload := event.AppendRequest(buf.AvailableBuffer()[:0], &req)
 	if async {
 		x.mode = "async"
-		stored := g.storedEvent(&req, payload)
 		if claim == nil {
-			res, _ := g.accept(ctx, rt, x.reqID, req.Context.TraceParent, payload, stored, callback)
+			res, _ := g.accept(ctx, rt, x.reqID, req.Context.TraceParent, payload, callback)
 			return res
 		}
 		return g.keyed(claim, x.reqID, func() (response, keyFate) {
-			return g.accept(ctx, rt, x.reqID, req.Context.TraceParent, payload, stored, callback)
+			return g.accept(ctx, rt, x.reqID, req.Context.TraceParent, payload, callback)
 		})
 	}
 	deadline, _ := ctx.Deadline()

@@ -7,15 +7,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 
 	"github.com/fngate/fngate/shared/egress"
 	"github.com/fngate/fngate/shared/event"
@@ -27,7 +30,11 @@ import (
 
 // RecordStore keeps invocation records; *store.Invocations is one.
 type RecordStore interface {
-	Start(ctx context.Context, id string, attempt int) (string, error)
+	// Take creates the record of a queued invocation when it has none and
+	// starts its next attempt (see store.Invocations.Take).
+	Take(ctx context.Context, inv *record.Invocation, event []byte, owner string, lease time.Duration, expires time.Time) (string, int, error)
+	// Renew extends a running attempt's lease (its worker is alive).
+	Renew(ctx context.Context, id string, attempt int, until time.Time) error
 	Succeed(ctx context.Context, id string, attempt int, res *record.Result) error
 	AttemptFailed(ctx context.Context, id string, ae record.AttemptError, next time.Time) error
 	Dead(ctx context.Context, id string, ae record.AttemptError, attempt int) error
@@ -121,7 +128,7 @@ func (w *Worker) consume(f *function, stop <-chan struct{}) {
 		return // stopped before the stream existed
 	}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
-		w.spawn(f, func() { w.process(f, m) })
+		w.spawn(f, func() { w.process(ctx, f, m) })
 	}, jetstream.PullMaxMessages(f.concurrency), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
 			w.log.Debug("consume", "function", f.name, "err", err)
@@ -157,44 +164,82 @@ func retryDelay(j *event.Job, n int) time.Duration {
 	return d
 }
 
-// process runs one delivery of a queued invocation.
-func (w *Worker) process(f *function, m jetstream.Msg) {
+// Outcomes of store.Invocations.Take besides the record statuses.
+const (
+	takeBusy    = "busy"
+	takeLost    = "lost"
+	takeExpired = "expired"
+)
+
+// process runs one delivery of a queued invocation. The record is the
+// source of truth for attempts (JetStream's delivery count also counts
+// redeliveries that ran nothing): the worker takes the invocation in
+// the record first, creating it there. While Redis is unreachable it
+// holds the message (in-progress heartbeats) and runs nothing; stop
+// (the worker draining) hands it back to the queue.
+func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg) {
 	bg := context.Background()
 	j := event.ParseJob(m.Headers())
+	if j.InvocationID == "" {
+		j.InvocationID = subject.InvocationOf(m.Subject())
+	}
 	id := j.InvocationID
 	meta, err := m.Metadata()
-	if err != nil || id == "" {
+	if err != nil || !record.ValidInvocationID(id) {
 		w.log.Error("queued message without invocation id or metadata; terminating it", "function", f.name, "err", err)
 		_ = m.Term()
 		return
 	}
-	attempt := int(meta.NumDelivered)
-	log := w.log.With("invocation_id", id, "function", f.name, "attempt", attempt)
-
-	if attempt > j.MaxAttempts {
-		// The last attempt never reported (its worker died): no more runs.
-		w.deadLetter(f, m, &j, record.AttemptError{Attempt: attempt - 1, Code: record.CodeWorkerLost, Error: "the worker running the last attempt stopped before it finished", At: time.Now()}, 0)
+	log := &lazyLog{base: w.log, args: []any{"invocation_id", id, "function", f.name}}
+	hb := w.heartbeat(m, id)
+	defer hb.stop()
+	inv, kept := queue.Invocation(m.Subject(), &j, m.Data(), meta.Timestamp.UTC())
+	expires := meta.Timestamp.Add(j.MaxEventAge)
+	owner := nuid.Next() // this delivery, here
+	var st string
+	var attempt int
+	if err := w.persist(stop, log, "taking the invocation", func(ctx context.Context) (err error) {
+		st, attempt, err = w.async.Records.Take(ctx, inv, kept, owner, w.async.AckWait, expires)
+		return err
+	}); err != nil {
+		_ = m.Nak() // the worker stops: another takes it
 		return
 	}
-	switch st, err := w.async.Records.Start(bg, id, attempt); {
-	case errors.Is(err, record.ErrInvocationNotFound):
-		log.Warn("invocation record missing (expired?); running without it")
-	case err != nil:
-		log.Error("invocation records unreachable; retrying later", "err", err)
-		_ = m.NakWithDelay(time.Second)
-		return
-	case st == record.StatusSucceeded || st == record.StatusDead:
-		// A redelivery after a lost ack: the work is done, never redo it.
+	log.args = append(log.args, "attempt", attempt)
+	// From here on the outcome is recorded even while the worker drains
+	// (a drain waits for it); an outage longer than settleTimeout hands
+	// the invocation back, and a redelivery finds its attempt lost.
+	settle, cancelSettle := context.WithTimeout(bg, settleTimeout)
+	defer cancelSettle()
+	switch st {
+	case record.StatusSucceeded, record.StatusDead:
+		// A redelivery after a lost ack, or a second copy: done already.
 		log.Info("invocation already ended; acknowledging the redelivery", "status", st)
 		_ = m.Ack()
 		return
+	case takeBusy:
+		// Another worker runs it and is alive (a redelivery of a message
+		// that waited in this worker past AckWait, or a second copy): no
+		// attempt is spent; look again once its lease may have lapsed.
+		log.Debug("invocation running elsewhere; looking again later")
+		_ = m.NakWithDelay(w.async.AckWait / 2)
+		return
+	case takeLost:
+		// The last attempt never reported (its worker died): no more runs.
+		w.deadLetter(settle, f, m, &j, record.AttemptError{Attempt: attempt, Code: record.CodeWorkerLost, Error: "the worker running the last attempt stopped before it finished", At: time.Now()}, 0, hb)
+		return
+	case takeExpired:
+		w.deadLetter(settle, f, m, &j, record.AttemptError{Attempt: attempt, Code: record.CodeExpired,
+			Error: fmt.Sprintf("maxEventAge %s passed before the invocation could run", j.MaxEventAge), At: time.Now()}, 0, hb)
+		return
 	}
+	hb.running(attempt)
 
 	ctx, cancel := context.WithTimeout(sdk.WithInfo(bg, sdk.Info{RequestID: j.RequestID, FunctionName: f.name, TraceParent: j.TraceParent}), j.Timeout)
-	stopBeat := w.heartbeat(m)
 	start := time.Now()
 	reply, runErr := w.run(ctx, f, m.Data())
-	stopBeat()
+	settle, cancelSettle = context.WithTimeout(bg, settleTimeout) // the run may have been long
+	defer cancelSettle()
 	failed := runErr != nil || reply.Status >= 500 || reply.Status == http.StatusTooManyRequests
 	outcome := "ok"
 	switch {
@@ -207,17 +252,24 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 	if !failed {
 		cancel()
 		res := w.result(reply)
-		switch err := w.async.Records.Succeed(bg, id, attempt, res); {
+		err := w.persist(settle, log, "recording success", func(ctx context.Context) error {
+			return w.async.Records.Succeed(ctx, id, attempt, res)
+		})
+		switch {
 		case errors.Is(err, record.ErrStale):
 			// Presumed dead, this attempt was handed to another worker.
 			log.Warn("attempt finished after it was taken over; its result is dropped")
 			return
 		case err != nil && !errors.Is(err, record.ErrInvocationNotFound):
-			log.Error("recording success failed; the redelivery will retry", "err", err)
-			_ = m.NakWithDelay(time.Second)
+			log.Error("recording success failed; the redelivery will find the attempt lost", "err", err)
+			_ = m.Nak()
 			return
 		}
-		if err := m.DoubleAck(bg); err != nil {
+		hb.stop()
+		// A plain ack, not waiting for JetStream's confirmation: if it is
+		// lost, the redelivery finds the record succeeded and is acked
+		// without running (the record, not the ack, makes it run once).
+		if err := m.Ack(); err != nil {
 			log.Warn("ack failed; a redelivery will find the record succeeded", "err", err)
 		}
 		w.callback(id, f.name, j.CallbackURL, record.StatusSucceeded, attempt, res, nil)
@@ -241,51 +293,138 @@ func (w *Worker) process(f *function, m jetstream.Msg) {
 	}
 	cancel()
 	if permanent || attempt >= j.MaxAttempts {
-		w.deadLetter(f, m, &j, ae, attempt)
+		w.deadLetter(settle, f, m, &j, ae, attempt, hb)
 		return
 	}
 	delay := max(retryDelay(&j, attempt), retryAfter)
-	w.metrics.retries.WithLabelValues(f.name).Inc()
-	log.Warn("attempt failed; retrying", "code", ae.Code, "err", ae.Error, "retry_in", delay.String())
-	if err := w.async.Records.AttemptFailed(bg, id, ae, time.Now().Add(delay)); errors.Is(err, record.ErrStale) {
+	next := time.Now().Add(delay)
+	err = w.persist(settle, log, "recording the failed attempt", func(ctx context.Context) error {
+		return w.async.Records.AttemptFailed(ctx, id, ae, next)
+	})
+	switch {
+	case errors.Is(err, record.ErrStale):
 		log.Warn("attempt failed after it was taken over; leaving the invocation to its new attempt")
 		return
-	} else if err != nil && !errors.Is(err, record.ErrInvocationNotFound) {
+	case err != nil && !errors.Is(err, record.ErrInvocationNotFound):
 		log.Error("recording the failed attempt failed", "err", err)
+		_ = m.Nak()
+		return
 	}
+	if !next.Before(expires) {
+		// The next attempt would be due past maxEventAge: end it now.
+		w.deadLetter(settle, f, m, &j, record.AttemptError{Attempt: attempt, Code: record.CodeExpired,
+			Error: fmt.Sprintf("the next attempt would be due after maxEventAge %s", j.MaxEventAge), At: time.Now()}, attempt, hb)
+		return
+	}
+	w.metrics.retries.WithLabelValues(f.name).Inc()
+	log.Warn("attempt failed; retrying", "code", ae.Code, "err", ae.Error, "retry_in", delay.String())
+	hb.stop()
 	_ = m.NakWithDelay(delay)
 }
 
-// heartbeat tells JetStream the attempt is alive until the returned func
-// is called, so long functions are not redelivered mid-run.
-func (w *Worker) heartbeat(m jetstream.Msg) func() {
-	done := make(chan struct{})
-	var once sync.Once
+// lazyLog is a logger with an invocation's attributes, built only when
+// something is logged: most invocations log nothing, and slog.Logger.With
+// costs a handler clone each.
+type lazyLog struct {
+	base *slog.Logger
+	args []any
+	l    *slog.Logger
+}
+
+func (g *lazyLog) get() *slog.Logger {
+	if g.l == nil {
+		g.l = g.base.With(g.args...)
+	}
+	return g.l
+}
+
+func (g *lazyLog) Debug(msg string, args ...any) { g.get().Debug(msg, args...) }
+func (g *lazyLog) Info(msg string, args ...any)  { g.get().Info(msg, args...) }
+func (g *lazyLog) Warn(msg string, args ...any)  { g.get().Warn(msg, args...) }
+func (g *lazyLog) Error(msg string, args ...any) { g.get().Error(msg, args...) }
+
+// settleTimeout bounds how long a worker holds an invocation whose
+// outcome it cannot record.
+const settleTimeout = 2 * time.Minute
+
+// persist runs op, a write of the record, retrying with backoff while it
+// fails for any reason but the record's (missing, or moved on), until stop:
+// an unreachable Redis holds the invocation, it never spends an attempt.
+func (w *Worker) persist(stop context.Context, log *lazyLog, what string, op func(context.Context) error) error {
+	b := backoff.NewExponentialBackOff(backoff.WithInitialInterval(50*time.Millisecond), backoff.WithMaxInterval(2*time.Second), backoff.WithMaxElapsedTime(0))
+	return backoff.RetryNotify(func() error {
+		ctx, cancel := context.WithTimeout(stop, 5*time.Second)
+		defer cancel()
+		err := op(ctx)
+		if errors.Is(err, record.ErrStale) || errors.Is(err, record.ErrInvocationNotFound) {
+			return backoff.Permanent(err)
+		}
+		return err
+	}, backoff.WithContext(b, stop), func(err error, d time.Duration) {
+		log.Warn("invocation records unreachable; holding the invocation", "while", what, "err", err, "retry_in", d.String())
+	})
+}
+
+// beat keeps a held message alive: in-progress heartbeats to JetStream,
+// and once an attempt runs, renewals of its lease in the record, so that
+// a redelivery finds it busy, and the attempt is presumed lost only
+// after its worker stopped heartbeating.
+type beat struct {
+	attempt atomic.Int64
+	once    sync.Once
+	done    chan struct{}
+}
+
+// running starts renewing attempt's lease.
+func (b *beat) running(attempt int) { b.attempt.Store(int64(attempt)) }
+
+// stop ends the heartbeats; it may be called more than once.
+func (b *beat) stop() { b.once.Do(func() { close(b.done) }) }
+
+// heartbeat tells JetStream, every AckWait/3, that the message is held,
+// until stop; a lease is renewed only after a heartbeat went out, so a
+// worker cut off from NATS lets its lease lapse.
+func (w *Worker) heartbeat(m jetstream.Msg, id string) *beat {
+	b := &beat{done: make(chan struct{})}
 	go func() {
 		t := time.NewTicker(w.async.AckWait / 3)
 		defer t.Stop()
 		for {
 			select {
-			case <-done:
+			case <-b.done:
 				return
 			case <-t.C:
-				_ = m.InProgress()
+				if m.InProgress() != nil {
+					continue
+				}
+				if n := b.attempt.Load(); n > 0 {
+					ctx, cancel := context.WithTimeout(context.Background(), w.async.AckWait/3)
+					_ = w.async.Records.Renew(ctx, id, int(n), time.Now().Add(w.async.AckWait))
+					cancel()
+				}
 			}
 		}
 	}()
-	return func() { once.Do(func() { close(done) }) }
+	return b
 }
 
 // deadLetter is the end of an invocation that used every attempt or failed
 // for good: its event and every attempt's error go to the dead-letter
 // stream, then the record says dead and the message is acknowledged.
-func (w *Worker) deadLetter(f *function, m jetstream.Msg, j *event.Job, last record.AttemptError, attempt int) {
+func (w *Worker) deadLetter(settle context.Context, f *function, m jetstream.Msg, j *event.Job, last record.AttemptError, attempt int, hb *beat) {
 	id := j.InvocationID
 	bg := context.Background()
-	log := w.log.With("invocation_id", id, "function", f.name)
+	log := &lazyLog{base: w.log, args: []any{"invocation_id", id, "function", f.name}}
 	attempts := []record.AttemptError{}
-	if inv, err := w.async.Records.Get(bg, id); err == nil {
+	var inv *record.Invocation
+	if err := w.persist(settle, log, "reading the attempts", func(ctx context.Context) (err error) {
+		inv, err = w.async.Records.Get(ctx, id)
+		return err
+	}); err == nil {
 		attempts = append(attempts, inv.AttemptErrors...)
+	} else if !errors.Is(err, record.ErrInvocationNotFound) {
+		_ = m.Nak()
+		return
 	}
 	attempts = append(attempts, last)
 	letter, _ := json.Marshal(struct {
@@ -294,18 +433,23 @@ func (w *Worker) deadLetter(f *function, m jetstream.Msg, j *event.Job, last rec
 		Attempts     []record.AttemptError `json:"attempts"`
 		DeadAt       time.Time             `json:"deadAt"`
 		Event        json.RawMessage       `json:"event"`
-	}{id, f.name, attempts, time.Now().UTC(), storedEvent(m.Data(), j.RedactNames())})
+	}{id, f.name, attempts, time.Now().UTC(), event.Kept(m.Data(), j.RedactNames())})
 	subj, _ := subject.Dead(f.name)
-	ack, err := w.async.JetStream.PublishMsg(bg, &nats.Msg{
-		Subject: subj, Data: letter,
-		Header: event.DeadLetterHeader(id),
-	}, jetstream.WithMsgID(id))
-	if err != nil {
+	var ack *jetstream.PubAck
+	if err := w.persist(settle, log, "dead-lettering", func(ctx context.Context) (err error) {
+		ack, err = w.async.JetStream.PublishMsg(ctx, &nats.Msg{
+			Subject: subj, Data: letter,
+			Header: event.DeadLetterHeader(id),
+		}, jetstream.WithMsgID(id))
+		return err
+	}); err != nil {
 		log.Error("dead-lettering failed; retrying later", "err", err)
-		_ = m.NakWithDelay(time.Second)
+		_ = m.Nak()
 		return
 	}
-	if err := w.async.Records.Dead(bg, id, last, attempt); errors.Is(err, record.ErrStale) {
+	if err := w.persist(settle, log, "recording dead", func(ctx context.Context) error {
+		return w.async.Records.Dead(ctx, id, last, attempt)
+	}); errors.Is(err, record.ErrStale) {
 		log.Warn("dead attempt was taken over; withdrawing its dead letter")
 		if !ack.Duplicate {
 			st, err := w.async.JetStream.Stream(bg, subject.StreamDead)
@@ -322,31 +466,9 @@ func (w *Worker) deadLetter(f *function, m jetstream.Msg, j *event.Job, last rec
 	}
 	log.Error("invocation dead", "attempts", len(attempts), "code", last.Code, "err", last.Error)
 	w.metrics.dead.WithLabelValues(f.name).Inc()
+	hb.stop()
 	_ = m.Ack()
 	w.callback(id, f.name, j.CallbackURL, record.StatusDead, last.Attempt, nil, &last)
-}
-
-// storedEvent is the event as a dead letter keeps it: with the headers the
-// gateway named (event.Job.Redact) redacted; an event that cannot be
-// decoded for that is withheld rather than kept with them.
-func storedEvent(data []byte, redact []string) json.RawMessage {
-	if len(redact) == 0 {
-		return eventJSON(data)
-	}
-	b, err := event.Redact(data, redact)
-	if err != nil {
-		return json.RawMessage(`"[event withheld: it could not be decoded to redact its headers]"`)
-	}
-	return b
-}
-
-// eventJSON keeps a valid JSON event as is and quotes anything else.
-func eventJSON(b []byte) json.RawMessage {
-	if json.Valid(b) {
-		return b
-	}
-	q, _ := json.Marshal(string(b))
-	return q
 }
 
 // result is the record form of a reply, its body capped.

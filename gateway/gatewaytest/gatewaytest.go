@@ -185,7 +185,7 @@ func (s *Stack) Gateway(cfg gateway.Config) *Gateway {
 	if err := queue.EnsureStreams(ctx0, js, queue.Config{Replicas: s.StreamReplicas, MaxBytes: s.QueueMaxBytes}); err != nil {
 		t.Fatal(err)
 	}
-	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: s.Routes, Queue: js, Invocations: s.Invocations, Idempotency: s.Idempotency})
+	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: s.Routes, Queue: js, Queued: queue.NewLookup(js), Invocations: s.Invocations, Idempotency: s.Idempotency})
 	if err != nil {
 		t.Fatal(err)
 	}

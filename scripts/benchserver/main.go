@@ -264,7 +264,7 @@ func run(redisURL, storeDir string, sync natsserver.Sync) error {
 	idem := store.NewIdempotency(rdb, time.Hour)
 	defer idem.Close()
 	g, err := gateway.New(gateway.Config{AdminAddr: "127.0.0.1:0", Logger: quiet},
-		gateway.Deps{NATS: gnc, Routes: routes, Queue: gjs, Invocations: invs, Idempotency: idem})
+		gateway.Deps{NATS: gnc, Routes: routes, Queue: gjs, Queued: queue.NewLookup(gjs), Invocations: invs, Idempotency: idem})
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package event
 
 import (
+	"cmp"
 	"strconv"
 	"strings"
 	"time"
@@ -32,9 +33,10 @@ const (
 	// returned, e.g. "H-Content-Type".
 	HeaderResponsePrefix = "H-"
 
-	// HeaderInvocationID carries the invocation id of a queued invocation
-	// or a dead letter (also its Nats-Msg-Id, so a re-sent publish is
-	// deduplicated by JetStream).
+	// HeaderInvocationID carries the invocation id of a dead letter (and
+	// of an invocation queued by a gateway before Async v2). A queued
+	// invocation's id is its Nats-Msg-Id, so that a re-sent publish is
+	// deduplicated by JetStream, and the last token of its subject.
 	HeaderInvocationID = "Fngate-Invocation-Id"
 	// HeaderTimeout is the per-attempt timeout, a Go duration.
 	HeaderTimeout = "Fngate-Timeout"
@@ -49,6 +51,18 @@ const (
 	// values copies of the event that are kept, such as dead letters,
 	// replace with [Redacted]; the function still gets them.
 	HeaderRedact = "Fngate-Redact"
+	// HeaderMaxEventAge is the route's maxEventAge, a Go duration: how long
+	// after its acceptance the invocation may still run (messages of
+	// Async v2 gateways carry it in HeaderPolicy).
+	HeaderMaxEventAge = "Fngate-Max-Event-Age"
+	// HeaderPolicy carries a queued invocation's whole policy in one
+	// header, durations in nanoseconds: "timeout maxAttempts
+	// retryInitial retryMax maxEventAge". One value instead of five keeps
+	// the message small; the five headers above are still read from
+	// messages of older gateways.
+	HeaderPolicy = "Fngate-Policy"
+	// HeaderReplayOf names the invocation a replay runs again.
+	HeaderReplayOf = "Fngate-Replay-Of"
 )
 
 // Call is what the headers of a synchronous request carry besides the
@@ -101,6 +115,11 @@ type Job struct {
 	// copies of the event redact (see [Job.RedactNames]); "" none. It stays
 	// a string: a worker splits it only for a dead letter.
 	Redact string
+	// MaxEventAge bounds the invocation's life from its acceptance (the
+	// message's JetStream timestamp).
+	MaxEventAge time.Duration
+	// ReplayOf is the invocation this one replays; "" none.
+	ReplayOf string
 }
 
 // RedactNames is Redact as a list, for [Redact]; nil when empty.
@@ -112,14 +131,25 @@ func (j *Job) RedactNames() []string {
 }
 
 // Header encodes j as the headers of a queued invocation message.
+// The invocation id travels as the Nats-Msg-Id (JetStream's deduplication
+// key) and in the subject (subject.AsyncInvocation), not in a header of
+// its own.
 func (j *Job) Header() nats.Header {
+	policy := make([]byte, 0, 48)
+	policy = strconv.AppendInt(policy, int64(j.Timeout), 10)
+	policy = strconv.AppendInt(append(policy, ' '), int64(j.MaxAttempts), 10)
+	policy = strconv.AppendInt(append(policy, ' '), int64(j.RetryInitial), 10)
+	policy = strconv.AppendInt(append(policy, ' '), int64(j.RetryMax), 10)
+	policy = strconv.AppendInt(append(policy, ' '), int64(j.MaxEventAge), 10)
 	h := nats.Header{
-		HeaderInvocationID: {j.InvocationID},
-		HeaderRequestID:    {j.RequestID},
-		HeaderTimeout:      {j.Timeout.String()},
-		HeaderMaxAttempts:  {strconv.Itoa(j.MaxAttempts)},
-		HeaderRetryInitial: {j.RetryInitial.String()},
-		HeaderRetryMax:     {j.RetryMax.String()},
+		HeaderRequestID: {j.RequestID},
+		HeaderPolicy:    {string(policy)},
+	}
+	if j.InvocationID != "" {
+		h[nats.MsgIdHdr] = []string{j.InvocationID}
+	}
+	if j.ReplayOf != "" {
+		h[HeaderReplayOf] = []string{j.ReplayOf}
 	}
 	if j.CallbackURL != "" {
 		h[HeaderCallbackURL] = []string{j.CallbackURL}
@@ -136,11 +166,14 @@ func (j *Job) Header() nats.Header {
 // ParseJob decodes the headers of a queued invocation message. A missing
 // or invalid policy value is the route default (route.DefaultTimeout,
 // route.DefaultMaxAttempts, ...), as for a route that names none; a
-// RetryMax below RetryInitial is the default too. InvocationID is "" when
-// the message has none: it is not an invocation.
+// RetryMax below RetryInitial is the default too. InvocationID is the
+// Nats-Msg-Id (or, from an older gateway, Fngate-Invocation-Id); "" when
+// the message has neither: it is not an invocation.
 func ParseJob(h nats.Header) Job {
 	j := Job{
-		InvocationID: first(h, HeaderInvocationID),
+		InvocationID: cmp.Or(first(h, HeaderInvocationID), first(h, nats.MsgIdHdr)),
+		ReplayOf:     first(h, HeaderReplayOf),
+		MaxEventAge:  route.DefaultMaxEventAge,
 		RequestID:    first(h, HeaderRequestID),
 		TraceParent:  first(h, HeaderTraceParent),
 		CallbackURL:  first(h, HeaderCallbackURL),
@@ -150,16 +183,24 @@ func ParseJob(h nats.Header) Job {
 		RetryInitial: route.DefaultInitialDelay,
 		RetryMax:     route.DefaultMaxDelay,
 	}
-	if d, err := time.ParseDuration(first(h, HeaderTimeout)); err == nil && d > 0 {
+	timeout, initial, maxDelay, age := first(h, HeaderTimeout), first(h, HeaderRetryInitial), first(h, HeaderRetryMax), first(h, HeaderMaxEventAge)
+	attempts := first(h, HeaderMaxAttempts)
+	if p := strings.Fields(first(h, HeaderPolicy)); len(p) == 5 {
+		timeout, attempts, initial, maxDelay, age = p[0]+"ns", p[1], p[2]+"ns", p[3]+"ns", p[4]+"ns"
+	}
+	if d, err := time.ParseDuration(timeout); err == nil && d > 0 {
 		j.Timeout = d
 	}
-	if d, err := time.ParseDuration(first(h, HeaderRetryInitial)); err == nil && d >= 0 {
+	if d, err := time.ParseDuration(initial); err == nil && d >= 0 {
 		j.RetryInitial = d
 	}
-	if d, err := time.ParseDuration(first(h, HeaderRetryMax)); err == nil && d >= j.RetryInitial {
+	if d, err := time.ParseDuration(maxDelay); err == nil && d >= j.RetryInitial {
 		j.RetryMax = d
 	}
-	if n, err := strconv.Atoi(first(h, HeaderMaxAttempts)); err == nil && n > 0 {
+	if d, err := time.ParseDuration(age); err == nil && d > 0 {
+		j.MaxEventAge = d
+	}
+	if n, err := strconv.Atoi(attempts); err == nil && n > 0 {
 		j.MaxAttempts = n
 	}
 	return j

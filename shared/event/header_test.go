@@ -44,10 +44,10 @@ func TestParseCallWithoutDeadline(t *testing.T) {
 
 func TestJobRoundTrip(t *testing.T) {
 	for _, j := range []Job{
-		{InvocationID: "0123456789abcdef0123456789abcdef", RequestID: "r", Timeout: 15 * time.Second, MaxAttempts: 3, RetryInitial: time.Second, RetryMax: time.Minute},
+		{InvocationID: "0123456789abcdef0123456789abcdef", RequestID: "r", Timeout: 15 * time.Second, MaxAttempts: 3, RetryInitial: time.Second, RetryMax: time.Minute, MaxEventAge: 6 * time.Hour},
 		{InvocationID: "id", RequestID: "replay-x", TraceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
 			Timeout: 1500 * time.Millisecond, MaxAttempts: 7, RetryInitial: 0, RetryMax: 24 * time.Hour,
-			CallbackURL: "https://example.com/cb?x=1", Redact: "Authorization,Cookie"},
+			CallbackURL: "https://example.com/cb?x=1", Redact: "Authorization,Cookie", MaxEventAge: time.Minute, ReplayOf: "0123456789abcdef0123456789abcdef"},
 	} {
 		h := j.Header()
 		if got := ParseJob(h); !reflect.DeepEqual(got, j) {
@@ -59,9 +59,10 @@ func TestJobRoundTrip(t *testing.T) {
 // A message without a policy (or with a broken one) runs with the route
 // defaults, as a route that names none does.
 func TestParseJobDefaults(t *testing.T) {
-	want := Job{InvocationID: "id", Timeout: 15 * time.Second, MaxAttempts: 3, RetryInitial: time.Second, RetryMax: time.Minute}
+	want := Job{InvocationID: "id", Timeout: 15 * time.Second, MaxAttempts: 3, RetryInitial: time.Second, RetryMax: time.Minute, MaxEventAge: 6 * time.Hour}
 	for _, h := range []nats.Header{
 		{HeaderInvocationID: {"id"}},
+		{nats.MsgIdHdr: {"id"}, HeaderMaxEventAge: {"-1h"}}, // queued by an Async v2 gateway: the id is the Nats-Msg-Id
 		{HeaderInvocationID: {"id"}, HeaderTimeout: {"0s"}, HeaderMaxAttempts: {"0"}, HeaderRetryInitial: {"-1s"}, HeaderRetryMax: {"soon"}},
 		{HeaderInvocationID: {"id"}, HeaderTimeout: {"-3s"}, HeaderMaxAttempts: {"x"}, HeaderRetryMax: {"10ms"}}, // max below initial
 	} {

@@ -1,6 +1,10 @@
 package event
 
-import "strings"
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+)
 
 // Redacted replaces the value of a redacted header in stored copies of an
 // event (invocation records, dead letters).
@@ -36,4 +40,37 @@ func Redact(data []byte, names []string) ([]byte, error) {
 		return data, nil
 	}
 	return ev.AppendJSON(nil), nil
+}
+
+// Kept is the event as fngate keeps it (in a record, a dead letter or the
+// admin view of a queued invocation): with the named headers redacted; an
+// event that cannot be decoded for that is withheld rather than kept with
+// them. Data that is not JSON is kept as a JSON string.
+func Kept(data []byte, redact []string) json.RawMessage {
+	if len(redact) != 0 && mayHold(data, redact) {
+		b, err := Redact(data, redact)
+		if err != nil {
+			return json.RawMessage(`"[event withheld: it could not be decoded to redact its headers]"`)
+		}
+		data = b
+	}
+	if json.Valid(data) {
+		return data
+	}
+	q, _ := json.Marshal(string(data))
+	return q
+}
+
+// mayHold reports whether data may hold a header of names: the encoder
+// writes header names as lower-case JSON keys, so an event without the
+// quoted name has none of them and needs no decoding.
+func mayHold(data []byte, names []string) bool {
+	for _, n := range names {
+		key := make([]byte, 0, len(n)+2)
+		key = append(append(append(key, '"'), strings.ToLower(strings.TrimSpace(n))...), '"')
+		if bytes.Contains(data, key) {
+			return true
+		}
+	}
+	return false
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/subject"
 )
 
@@ -24,17 +25,25 @@ type Config struct {
 	MaxBytes int64
 	// Replicas of both streams: 1 for a single server, 3 in a cluster.
 	Replicas int
-	// MaxAge bounds how long an invocation may wait in the queue
-	// (default 7 days); DeadMaxAge how long dead letters are kept (30 days).
+	// MaxAge bounds how long an invocation may stay in the queue; it must
+	// be longer than any route's maxEventAge (route.MaxEventAgeLimit), so
+	// that a worker marks an invocation EXPIRED before the stream would
+	// drop it silently (default DefaultMaxAge). DeadMaxAge is how long
+	// dead letters are kept (30 days).
 	MaxAge, DeadMaxAge time.Duration
 	// Duplicates is JetStream's deduplication window for invocation ids
 	// (default 10 minutes).
 	Duplicates time.Duration
 }
 
+// DefaultMaxAge is the invocation stream's MaxAge: the longest
+// maxEventAge a route may set plus a day in which workers that were all
+// away can still take an expired invocation and mark it EXPIRED.
+const DefaultMaxAge = route.MaxEventAgeLimit + 24*time.Hour
+
 func (c Config) withDefaults() Config {
 	c.Replicas = cmp.Or(c.Replicas, 1)
-	c.MaxAge = cmp.Or(c.MaxAge, 7*24*time.Hour)
+	c.MaxAge = max(c.MaxAge, DefaultMaxAge)
 	c.DeadMaxAge = cmp.Or(c.DeadMaxAge, 30*24*time.Hour)
 	c.Duplicates = cmp.Or(c.Duplicates, 10*time.Minute)
 	c.MaxBytes = cmp.Or(c.MaxBytes, DefaultMaxBytes)
@@ -142,7 +151,7 @@ func EnsureConsumer(ctx context.Context, js jetstream.JetStream, function string
 	if err != nil {
 		return nil, err
 	}
-	subj, _ := subject.Async(function)
+	filters, _ := subject.AsyncFilters(function)
 	if cfg.AckWait == 0 {
 		cfg.AckWait = DefaultAckWait
 	}
@@ -150,14 +159,14 @@ func EnsureConsumer(ctx context.Context, js jetstream.JetStream, function string
 		cfg.MaxAckPending = DefaultMaxAckPending
 	}
 	c, err := js.CreateOrUpdateConsumer(ctx, subject.StreamInvocations, jetstream.ConsumerConfig{
-		Durable:       name,
-		Description:   "fngate workers of " + function,
-		FilterSubject: subj,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       cfg.AckWait,
-		MaxDeliver:    -1,
-		MaxAckPending: cfg.MaxAckPending,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
+		Durable:        name,
+		Description:    "fngate workers of " + function,
+		FilterSubjects: filters,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        cfg.AckWait,
+		MaxDeliver:     -1,
+		MaxAckPending:  cfg.MaxAckPending,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("queue: consumer %s: %w", name, err)

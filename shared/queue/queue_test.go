@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -11,7 +12,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/queue"
+	"github.com/fngate/fngate/shared/record"
+	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/subject"
 	"github.com/fngate/fngate/shared/testenv"
 )
@@ -44,14 +48,44 @@ func TestEnsureStreams(t *testing.T) {
 		}
 		return s.CachedInfo().Config.MaxAge
 	}
-	if got := maxAge(); got != 7*24*time.Hour {
-		t.Fatalf("MaxAge %s, want the default 168h", got)
+	// Never below the largest maxEventAge a route may set (plus a day):
+	// the stream must not drop an invocation a worker would still run.
+	if got := maxAge(); got != route.MaxEventAgeLimit+24*time.Hour {
+		t.Fatalf("MaxAge %s, want the default %s", got, queue.DefaultMaxAge)
 	}
 	if err := queue.EnsureStreams(ctx, js, queue.Config{MaxAge: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
-	if got := maxAge(); got != time.Hour {
-		t.Fatalf("MaxAge %s after asking for 1h", got)
+	if got := maxAge(); got != queue.DefaultMaxAge {
+		t.Fatalf("MaxAge %s after asking for 1h, want the floor %s", got, queue.DefaultMaxAge)
+	}
+	if err := queue.EnsureStreams(ctx, js, queue.Config{MaxAge: 300 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if got := maxAge(); got != 300*time.Hour {
+		t.Fatalf("MaxAge %s after asking for 300h", got)
+	}
+}
+
+// The record a worker makes of a queued message keeps the policy it runs
+// with as the JSON of a route, as json.Marshal writes it.
+func TestInvocationPolicyJSON(t *testing.T) {
+	j := &event.Job{InvocationID: "0123456789abcdef0123456789abcdef", Timeout: 1500 * time.Millisecond, MaxAttempts: 7,
+		RetryInitial: 0, RetryMax: 24 * time.Hour, MaxEventAge: 6 * time.Hour, ReplayOf: "r", CallbackURL: "https://x/cb"}
+	at := time.Now().UTC()
+	inv, ev := queue.Invocation("fngate.async.pay.0123456789abcdef0123456789abcdef", j, []byte(`{"body":"x"}`), at)
+	want, _ := json.Marshal(route.Route{Function: "pay", Timeout: route.Duration(j.Timeout), MaxEventAge: route.Duration(j.MaxEventAge),
+		Retry: &route.Retry{MaxAttempts: 7, InitialDelay: 0, MaxDelay: route.Duration(24 * time.Hour)}})
+	if string(inv.Route) != string(want) {
+		t.Fatalf("route = %s\nwant    %s", inv.Route, want)
+	}
+	if inv.ID != j.InvocationID || inv.Function != "pay" || inv.Status != record.StatusQueued || inv.MaxAttempts != 7 ||
+		!inv.CreatedAt.Equal(at) || inv.ReplayOf != "r" || inv.CallbackURL != "https://x/cb" || string(ev) != `{"body":"x"}` {
+		t.Fatalf("record = %+v, event %s", inv, ev)
+	}
+	// An older gateway's subject carries no id.
+	if inv, _ := queue.Invocation("fngate.async.pay", j, nil, at); inv.Function != "pay" {
+		t.Fatalf("legacy subject: function %q", inv.Function)
 	}
 }
 

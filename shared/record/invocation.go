@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/fngate/fngate/shared/subject"
 )
 
 // Invocation statuses.
@@ -44,17 +46,7 @@ func ReplayID(id string) string {
 
 // ValidInvocationID reports whether id has the form of the ids
 // NewInvocationID and ReplayID make: 32 lower-case hex characters.
-func ValidInvocationID(id string) bool {
-	if len(id) != 32 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
+func ValidInvocationID(id string) bool { return subject.ValidInvocationID(id) }
 
 // Summary is what every view of an invocation shows, the operators'
 // (Invocation) and the public one (PublicInvocation). Both embed it, so
@@ -87,6 +79,16 @@ type Invocation struct {
 	CallbackURL   string          `json:"callbackUrl,omitempty"`
 	Callback      *CallbackState  `json:"callback,omitempty"`
 	Route         json.RawMessage `json:"route,omitempty"`
+	// LeaseUntil is when a running attempt's worker must heartbeat again;
+	// past it the worker is presumed dead and the attempt lost.
+	LeaseUntil *time.Time `json:"leaseUntil,omitempty"`
+}
+
+// Running reports whether an attempt of inv runs at now: its status is
+// running and its worker's lease is live. (A running record without a
+// lease, from a worker before Async v2, whose message is gone is not.)
+func (inv *Invocation) Running(now time.Time) bool {
+	return inv.Status == StatusRunning && inv.LeaseUntil != nil && inv.LeaseUntil.After(now)
 }
 
 // Result is what the function answered, its body capped.

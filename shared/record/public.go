@@ -12,6 +12,9 @@ const (
 	// CodeWorkerLost: the worker running the last attempt stopped before it
 	// reported.
 	CodeWorkerLost = "WORKER_LOST"
+	// CodeExpired: the invocation's maxEventAge passed before it could
+	// succeed (it waited, or its next retry would have been due, past it).
+	CodeExpired = "EXPIRED"
 	// CodeFunctionStatus: the function answered a 5xx or 429.
 	CodeFunctionStatus = "FUNCTION_STATUS"
 
@@ -33,6 +36,7 @@ var publicMessages = map[string]string{
 	"INVALID_RESPONSE":     "the function returned an invalid response",
 	"INVALID_EVENT":        "the event could not be decoded",
 	CodeWorkerLost:         "the worker running the invocation stopped before it finished",
+	CodeExpired:            "the invocation's maximum event age passed before it could succeed",
 	"TIMEOUT":              "the function did not answer within the route's timeout",
 	"NO_WORKER":            "no worker was serving the function",
 	"UNAVAILABLE":          "the message bus was unavailable",

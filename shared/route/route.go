@@ -2,6 +2,7 @@ package route
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -76,6 +77,10 @@ type Route struct {
 	AllowAsync *bool `json:"allowAsync,omitempty" yaml:"allowAsync,omitempty"`
 	// Retry is the retry policy of asynchronous invocations.
 	Retry *Retry `json:"retry,omitempty" yaml:"retry,omitempty"`
+	// MaxEventAge bounds how long an asynchronous invocation may wait and
+	// retry, from its acceptance: past it, it is dead with code EXPIRED
+	// (default DefaultMaxEventAge, at most MaxEventAgeLimit).
+	MaxEventAge Duration `json:"maxEventAge,omitempty" yaml:"maxEventAge,omitempty"`
 	// RecordFailures makes a sync route record its failed calls (5xx) as
 	// invocations, so that they can be replayed asynchronously later.
 	RecordFailures bool `json:"recordFailures,omitempty" yaml:"recordFailures,omitempty"`
@@ -174,7 +179,29 @@ const (
 	DefaultMaxDelay     = time.Minute
 	MaxAttemptsLimit    = 100
 	MaxRetryDelay       = 24 * time.Hour
+	// DefaultMaxEventAge is Lambda's default for asynchronous events.
+	DefaultMaxEventAge = 6 * time.Hour
+	// MaxEventAgeLimit is the largest maxEventAge a route may set; the
+	// invocation stream keeps messages longer than that (queue.Config).
+	MaxEventAgeLimit = 7 * 24 * time.Hour
 )
+
+// EventAge returns the route's maxEventAge with the default filled in.
+func (r *Route) EventAge() time.Duration {
+	return cmp.Or(time.Duration(r.MaxEventAge), DefaultMaxEventAge)
+}
+
+// MinRetrySpan is the least time p's retries wait in all: the delays
+// before attempts 2..MaxAttempts with their jitter at its lowest (-20%).
+func (p Retry) MinRetrySpan() time.Duration {
+	var sum float64
+	d := float64(p.InitialDelay)
+	for n := 1; n < p.MaxAttempts; n++ {
+		sum += min(d, float64(p.MaxDelay)) * 0.8
+		d *= 2
+	}
+	return time.Duration(sum)
+}
 
 // RetryPolicy returns the route's retry policy with defaults filled in.
 func (r *Route) RetryPolicy() Retry {
@@ -265,6 +292,12 @@ func (r *Route) Normalize() error {
 		case p.MaxDelay < p.InitialDelay || time.Duration(p.MaxDelay) > MaxRetryDelay:
 			return &FieldError{"retry.maxDelay", fmt.Sprintf("%s must be at least initialDelay (%s) and at most %s", p.MaxDelay, p.InitialDelay, MaxRetryDelay)}
 		}
+	}
+	if a := time.Duration(r.MaxEventAge); a < 0 || a > MaxEventAgeLimit || (a != 0 && a < time.Second) {
+		return &FieldError{"maxEventAge", fmt.Sprintf("%s is outside 1s..%s", a, MaxEventAgeLimit)}
+	}
+	if span, age := r.RetryPolicy().MinRetrySpan(), r.EventAge(); span >= age {
+		return &FieldError{"retry", fmt.Sprintf("the retries wait at least %s in all, past maxEventAge %s: they could never all run", span.Round(time.Second), age)}
 	}
 	if c := r.CORS; c != nil {
 		if len(c.AllowOrigins) == 0 {

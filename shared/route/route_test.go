@@ -58,6 +58,13 @@ func TestNormalize(t *testing.T) {
 		{Route{Domain: "*", Path: "/a", Function: "f", Retry: &Retry{MaxAttempts: -1}}, "retry.maxAttempts"},
 		{Route{Domain: "*", Path: "/a", Function: "f", Retry: &Retry{InitialDelay: Duration(time.Minute), MaxDelay: Duration(time.Second)}}, "retry.maxDelay"},
 		{Route{Domain: "*", Path: "/invocations/x", Function: "f"}, "path"},
+		{Route{Domain: "*", Path: "/a", Function: "f", MaxEventAge: Duration(8 * 24 * time.Hour)}, "maxEventAge"},
+		{Route{Domain: "*", Path: "/a", Function: "f", MaxEventAge: Duration(-time.Second)}, "maxEventAge"},
+		{Route{Domain: "*", Path: "/a", Function: "f", MaxEventAge: Duration(time.Millisecond)}, "maxEventAge"},
+		// 1s+2s of retries (2.4s at the lowest jitter) cannot fit in 2s.
+		{Route{Domain: "*", Path: "/a", Function: "f", MaxEventAge: Duration(2 * time.Second)}, "retry"},
+		// Retries capped at 24h, 100 attempts: far past the default 6h.
+		{Route{Domain: "*", Path: "/a", Function: "f", Retry: &Retry{MaxAttempts: 10, InitialDelay: Duration(time.Hour), MaxDelay: Duration(24 * time.Hour)}}, "retry"},
 	}
 	for _, b := range bad {
 		err := b.r.Normalize()
@@ -65,6 +72,25 @@ func TestNormalize(t *testing.T) {
 		if !errors.As(err, &fe) || fe.Field != b.field || !errors.Is(err, ErrInvalid) {
 			t.Errorf("Normalize(%+v) = %v, want field %s", b.r, err, b.field)
 		}
+	}
+}
+
+// maxEventAge defaults to 6h; a policy whose retries fit in it is valid.
+func TestMaxEventAge(t *testing.T) {
+	r := Route{Domain: "*", Path: "/a", Function: "f", Mode: ModeAsync, MaxEventAge: Duration(time.Minute),
+		Retry: &Retry{MaxAttempts: 4, InitialDelay: Duration(5 * time.Second), MaxDelay: Duration(20 * time.Second)}}
+	if err := r.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if r.EventAge() != time.Minute {
+		t.Fatalf("EventAge = %s", r.EventAge())
+	}
+	// 5s+10s+20s, each 20% shorter at the lowest jitter.
+	if got := r.RetryPolicy().MinRetrySpan(); got != 28*time.Second {
+		t.Fatalf("MinRetrySpan = %s, want 28s", got)
+	}
+	if d := (&Route{}).EventAge(); d != 6*time.Hour {
+		t.Fatalf("default EventAge = %s", d)
 	}
 }
 

@@ -108,12 +108,9 @@ func TestSentinelFailover(t *testing.T) {
 			return rs.Put(c, []route.Route{{Domain: "*", Path: "/" + tag, Function: "f"}}) == nil
 		})
 		changeArrives(t, rs, changes, "/"+tag+"-notified")
-		id := record.NewInvocationID()
-		if err := invs.CreateNew(ctx, &record.Invocation{Summary: record.Summary{ID: id, Function: "f", Mode: "async"}}, []byte(`{}`)); err != nil {
-			t.Fatalf("CreateNew %s: %v", tag, err)
-		}
-		if st, err := invs.Start(ctx, id, 1); err != nil || st != record.StatusRunning {
-			t.Fatalf("Start %s = %q, %v", tag, st, err)
+		inv := &record.Invocation{Summary: record.Summary{ID: record.NewInvocationID(), Function: "f", Mode: "async", MaxAttempts: 3}}
+		if st, n, err := invs.Take(ctx, inv, []byte(`{}`), tag, time.Minute, time.Time{}); err != nil || st != record.StatusRunning || n != 1 {
+			t.Fatalf("Take %s = %q, %d, %v", tag, st, n, err)
 		}
 		if rec, err := idem.Claim(ctx, "r", tag, "fp", time.Minute); err != nil || rec != nil {
 			t.Fatalf("Claim %s = %+v, %v", tag, rec, err)

@@ -143,28 +143,135 @@ func (s *Invocations) Create(ctx context.Context, inv *record.Invocation, event 
 	return n == 1, nil
 }
 
-var startInvocation = redis.NewScript(`
+// takeInvocation creates the record of a queued invocation if it has none
+// (status queued, no attempt) and starts its next attempt, unless:
+//   - it ended: returns its status, so a redelivery is acknowledged;
+//   - an attempt runs under a live lease (its worker heartbeats): 'busy',
+//     and nothing is counted, so a redelivery cannot run it twice;
+//   - the running attempt's lease lapsed (its worker died) and it was the
+//     last: 'lost' (the lapsed attempt counts);
+//   - its maxEventAge passed: 'expired'.
+//
+// A take repeated by the same taker (owner: one delivery to one worker),
+// whose first try reached Redis but whose answer was lost, gets the
+// attempt it started.
+//
+// ARGV: now (stamp), now (ms), lease end (ms), ttl (ms), maxAttempts,
+// expiry (ms, 0 none), owner, then the fields of a new record.
+var takeInvocation = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'status', 'queued', 'attempts', 0, unpack(ARGV, 8))
+end
 local s = redis.call('HGET', KEYS[1], 'status')
-if not s then return '' end
-if s == 'succeeded' or s == 'dead' then return s end
-redis.call('HSET', KEYS[1], 'status', 'running', 'attempts', ARGV[1], 'startedAt', ARGV[2], 'updatedAt', ARGV[2])
+local n = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') or 0
+if s == 'succeeded' or s == 'dead' then return {s, n} end
+local now = tonumber(ARGV[2])
+if s == 'running' then
+  if redis.call('HGET', KEYS[1], 'owner') == ARGV[7] then
+    redis.call('HSET', KEYS[1], 'leaseUntil', ARGV[3])
+    return {'running', n}
+  end
+  if tonumber(redis.call('HGET', KEYS[1], 'leaseUntil') or '0') > now then return {'busy', n} end
+  if n >= tonumber(ARGV[5]) then return {'lost', n} end
+end
+if ARGV[6] ~= '0' and now >= tonumber(ARGV[6]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  return {'expired', n}
+end
+n = n + 1
+redis.call('HSET', KEYS[1], 'status', 'running', 'attempts', n, 'startedAt', ARGV[1], 'updatedAt', ARGV[1], 'leaseUntil', ARGV[3], 'owner', ARGV[7])
 redis.call('HDEL', KEYS[1], 'nextAttemptAt')
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return 'running'`)
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return {'running', n}`)
 
-// Start marks attempt n as running, unless the invocation already ended.
-// It returns the status the record had when it ended (succeeded or dead,
-// so a redelivery after a lost ack is not run again), "running", or
-// record.ErrInvocationNotFound.
-func (s *Invocations) Start(ctx context.Context, id string, attempt int) (string, error) {
-	st, err := startInvocation.Run(ctx, s.rdb, []string{keyInvocation(id)}, attempt, stamp(time.Now()), s.ttl.Milliseconds()).Text()
+// Take outcomes besides the ended statuses (record.StatusSucceeded,
+// record.StatusDead) and record.StatusRunning.
+const (
+	// TakeBusy: another worker runs the invocation and heartbeats.
+	TakeBusy = "busy"
+	// TakeLost: the last attempt's worker stopped before it finished.
+	TakeLost = "lost"
+	// TakeExpired: the invocation's maxEventAge has passed.
+	TakeExpired = "expired"
+)
+
+// Take is a worker taking queued invocation inv (its record as
+// queue.Invocation builds it, with event as kept) to run its next
+// attempt, holding it for lease; owner names this delivery to this
+// worker, so that a retried Take is answered the same. It creates the record when there is none
+// (the gateway writes none at accept) and reports the outcome (see
+// takeInvocation) with the attempt number: the attempt to run for
+// record.StatusRunning, else the attempts made. expires (zero: never) is
+// when the invocation's maxEventAge ends.
+func (s *Invocations) Take(ctx context.Context, inv *record.Invocation, event []byte, owner string, lease time.Duration, expires time.Time) (string, int, error) {
+	now := time.Now()
+	var exp int64
+	if !expires.IsZero() {
+		exp = expires.UnixMilli()
+	}
+	args := append([]any{stamp(now), now.UnixMilli(), now.Add(lease).UnixMilli(), s.ttl.Milliseconds(), inv.MaxAttempts, exp, owner}, s.fields(inv, event)...)
+	res, err := s.evalBatched(ctx, takeInvocation, []string{keyInvocation(inv.ID)}, args, func(p redis.Pipeliner) {
+		s.index(ctx, p, inv) // the same score every time: a no-op after the first
+	})
 	if err != nil {
-		return "", fmt.Errorf("store: start invocation: %w", err)
+		return "", 0, fmt.Errorf("store: take invocation: %w", err)
 	}
-	if st == "" {
-		return "", record.ErrInvocationNotFound
+	out, _ := res.Slice()
+	if len(out) != 2 {
+		return "", 0, fmt.Errorf("store: take invocation: unexpected answer %v", out)
 	}
-	return st, nil
+	st, _ := out[0].(string)
+	n, _ := out[1].(int64)
+	s.mu.Lock()
+	s.touched[inv.Function] = true
+	s.mu.Unlock()
+	return st, int(n), nil
+}
+
+// evalBatched runs script on key in the batcher's next round trip, with
+// extra's commands, so that concurrent workers share round trips. It
+// sends the script by its digest (EVALSHA), and its text only when Redis
+// does not know it yet (NOSCRIPT: first use, or a restarted Redis).
+func (s *Invocations) evalBatched(ctx context.Context, script *redis.Script, keys []string, args []any, extra func(redis.Pipeliner)) (*redis.Cmd, error) {
+	for range 2 {
+		// A fresh result each try: a try abandoned at ctx's end may still
+		// be filled in by the batcher.
+		var res *redis.Cmd
+		err := s.batch.do(ctx, func(p redis.Pipeliner) {
+			res = script.EvalSha(ctx, p, keys, args...)
+			if extra != nil {
+				extra(p)
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err = res.Err(); err == nil || !redis.HasErrorPrefix(err, "NOSCRIPT") {
+			return res, err
+		}
+		if err = script.Load(ctx, s.rdb).Err(); err != nil {
+			return nil, err
+		}
+	}
+	return nil, errors.New("store: script not loaded")
+}
+
+var renewLease = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'status') ~= 'running' or redis.call('HGET', KEYS[1], 'attempts') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'leaseUntil', ARGV[2])
+return 1`)
+
+// Renew extends the lease of running attempt to until; it returns
+// record.ErrStale when the attempt is no longer the running one.
+func (s *Invocations) Renew(ctx context.Context, id string, attempt int, until time.Time) error {
+	n, err := renewLease.Run(ctx, s.rdb, []string{keyInvocation(id)}, strconv.Itoa(attempt), until.UnixMilli()).Int64()
+	switch {
+	case err != nil:
+		return fmt.Errorf("store: renew invocation %s: %w", id, err)
+	case n == 0:
+		return record.ErrStale
+	}
+	return nil
 }
 
 var transition = redis.NewScript(`
@@ -206,7 +313,11 @@ func (s *Invocations) transition(ctx context.Context, id string, attempt int, ae
 		errJSON, _ = json.Marshal(ae)
 	}
 	args := append([]any{strconv.Itoa(attempt), s.ttl.Milliseconds(), string(errJSON)}, append(fields, "updatedAt", stamp(time.Now()))...)
-	n, err := transition.Run(ctx, s.rdb, []string{keyInvocation(id), keyInvocationErrors(id)}, args...).Int64()
+	var n int64
+	res, err := s.evalBatched(ctx, transition, []string{keyInvocation(id), keyInvocationErrors(id)}, args, nil)
+	if err == nil {
+		n, err = res.Int64()
+	}
 	switch {
 	case err != nil:
 		return fmt.Errorf("store: update invocation %s: %w", id, err)
@@ -363,6 +474,10 @@ func (s *Invocations) getMany(ctx context.Context, ids []string) ([]*record.Invo
 		inv.StartedAt = unstampPtr(h["startedAt"])
 		inv.FinishedAt = unstampPtr(h["finishedAt"])
 		inv.NextAttemptAt = unstampPtr(h["nextAttemptAt"])
+		if ms, err := strconv.ParseInt(h["leaseUntil"], 10, 64); err == nil && inv.Status == record.StatusRunning {
+			t := time.UnixMilli(ms).UTC()
+			inv.LeaseUntil = &t
+		}
 		if r := h["result"]; r != "" {
 			inv.Result = &record.Result{}
 			_ = json.Unmarshal([]byte(r), inv.Result)
@@ -387,7 +502,7 @@ func (s *Invocations) getMany(ctx context.Context, ids []string) ([]*record.Invo
 
 // recordFields are the hash fields a record is read from (not its event).
 var recordFields = []string{"id", "function", "mode", "status", "attempts", "maxAttempts", "createdAt", "updatedAt",
-	"startedAt", "finishedAt", "nextAttemptAt", "result", "errorCode", "error", "replayOf", "lastReplay", "callbackUrl", "callback", "route"}
+	"startedAt", "finishedAt", "nextAttemptAt", "result", "errorCode", "error", "replayOf", "lastReplay", "callbackUrl", "callback", "route", "leaseUntil"}
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 

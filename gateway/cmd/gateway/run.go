@@ -98,7 +98,7 @@ func run(ctx context.Context, o *options) error {
 	defer invs.Close()
 	idem := store.NewIdempotency(rdb, o.idempotencyTTL)
 	defer idem.Close()
-	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: routes, Queue: js, Invocations: invs, Idempotency: idem})
+	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: routes, Queue: js, Queued: queue.NewLookup(js), Invocations: invs, Idempotency: idem})
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ func TestInvocations(t *testing.T, newStore func(t *testing.T) Invocations) {
 		{"ConcurrentCreate", invocationsConcurrentCreate},
 		{"Listing", invocationsListing},
 		{"Transitions", invocationsTransitions},
+		{"Take", invocationsTake},
 		{"ReplayOnce", invocationsReplayOnce},
 		{"Unknown", invocationsUnknown},
 	})
@@ -196,8 +197,16 @@ func invocationsTransitions(t *testing.T, s Invocations) {
 	if err := s.CreateNew(ctx, inv, []byte(`{}`)); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := s.Start(ctx, id, 1); err != nil || st != record.StatusRunning {
-		t.Fatalf("Start = %q, %v", st, err)
+	take := func(inv *record.Invocation, lease time.Duration) (string, int) {
+		t.Helper()
+		st, n, err := s.Take(ctx, inv, []byte(`{}`), record.NewInvocationID(), lease, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, n
+	}
+	if st, n := take(inv, time.Minute); st != record.StatusRunning || n != 1 {
+		t.Fatalf("Take = %q, %d", st, n)
 	}
 	if got, err := s.Get(ctx, id); err != nil || got.Status != record.StatusRunning || got.Attempts != 1 || got.StartedAt == nil {
 		t.Fatalf("running record = %+v, %v", got, err)
@@ -212,8 +221,8 @@ func invocationsTransitions(t *testing.T, s Invocations) {
 		t.Fatalf("failed record = %+v, %v", got, err)
 	}
 	// Attempt 2 runs; attempt 1, presumed lost, reports late and is refused.
-	if st, err := s.Start(ctx, id, 2); err != nil || st != record.StatusRunning {
-		t.Fatalf("Start(2) = %q, %v", st, err)
+	if st, n := take(inv, time.Minute); st != record.StatusRunning || n != 2 {
+		t.Fatalf("Take (2) = %q, %d", st, n)
 	}
 	if got, _ := s.Get(ctx, id); got.NextAttemptAt != nil {
 		t.Fatalf("running attempt 2 still has a next attempt: %+v", got)
@@ -229,8 +238,8 @@ func invocationsTransitions(t *testing.T, s Invocations) {
 	}
 	// Ended: not started again (a redelivery after a lost ack), no more
 	// transitions.
-	if st, err := s.Start(ctx, id, 3); err != nil || st != record.StatusSucceeded {
-		t.Fatalf("Start after success = %q, %v; want succeeded", st, err)
+	if st, _ := take(inv, time.Minute); st != record.StatusSucceeded {
+		t.Fatalf("Take after success = %q; want succeeded", st)
 	}
 	if err := s.Dead(ctx, id, record.AttemptError{Attempt: 3, Code: "X"}, 0); !errors.Is(err, record.ErrStale) {
 		t.Fatalf("Dead after success = %v, want record.ErrStale", err)
@@ -250,18 +259,83 @@ func invocationsTransitions(t *testing.T, s Invocations) {
 	if err := s.CreateNew(ctx, dead, []byte(`{}`)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Start(ctx, dead.ID, 3); err != nil {
-		t.Fatal(err)
-	}
+	take(dead, time.Minute)
 	if err := s.Dead(ctx, dead.ID, record.AttemptError{Attempt: 3, Code: record.CodeWorkerLost, Error: "lost"}, 0); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := s.Start(ctx, dead.ID, 4); err != nil || st != record.StatusDead {
-		t.Fatalf("Start after dead = %q, %v; want dead", st, err)
+	if st, _ := take(dead, time.Minute); st != record.StatusDead {
+		t.Fatalf("Take after dead = %q; want dead", st)
 	}
 	got, err = s.Get(ctx, dead.ID)
 	if err != nil || got.Status != record.StatusDead || got.ErrorCode != record.CodeWorkerLost || got.FinishedAt == nil || len(got.AttemptErrors) != 1 {
 		t.Fatalf("dead record = %+v, %v", got, err)
+	}
+}
+
+// invocationsTake: taking an invocation without a record creates it from
+// the message (the gateway writes none at accept); an attempt running
+// under a live lease is busy and spends nothing; a lapsed lease counts
+// the lost attempt (and ends the last one as lost); past its expiry an
+// invocation is expired, without an attempt.
+func invocationsTake(t *testing.T, s Invocations) {
+	ctx := context.Background()
+	created := time.Now().Add(-time.Minute).UTC().Truncate(time.Millisecond)
+	inv := newInvocation("f")
+	inv.MaxAttempts = 2
+	inv.CreatedAt, inv.CallbackURL, inv.ReplayOf = created, "https://example.com/cb", record.NewInvocationID()
+	take := func(owner string, lease time.Duration, expires time.Time) (string, int) {
+		t.Helper()
+		c := *inv
+		st, n, err := s.Take(ctx, &c, []byte(`{"body":"x"}`), owner, lease, expires)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, n
+	}
+	if st, n := take("a", time.Minute, time.Now().Add(time.Hour)); st != record.StatusRunning || n != 1 {
+		t.Fatalf("first Take = %q, %d", st, n)
+	}
+	got, err := s.Get(ctx, inv.ID)
+	if err != nil || got.Status != record.StatusRunning || got.Attempts != 1 || got.MaxAttempts != 2 || !got.CreatedAt.Equal(created) ||
+		got.Function != "f" || got.CallbackURL != inv.CallbackURL || got.ReplayOf != inv.ReplayOf || got.LeaseUntil == nil || !got.Running(time.Now()) {
+		t.Fatalf("taken record = %+v, %v", got, err)
+	}
+	if ev, err := s.Event(ctx, inv.ID); err != nil || string(ev) != `{"body":"x"}` {
+		t.Fatalf("event = %s, %v", ev, err)
+	}
+	if page, err := s.List(ctx, record.Filter{Function: "f"}); err != nil || len(page.Invocations) != 1 || page.Invocations[0].ID != inv.ID {
+		t.Fatalf("listing after Take = %+v, %v", page, err)
+	}
+	// Another delivery while the first runs: busy, nothing counted.
+	if st, n := take("b", time.Minute, time.Time{}); st != "busy" || n != 1 {
+		t.Fatalf("Take while running = %q, %d; want busy", st, n)
+	}
+	// The same taker again (its first answer was lost): its attempt.
+	if st, n := take("a", time.Minute, time.Time{}); st != record.StatusRunning || n != 1 {
+		t.Fatalf("Take repeated by its taker = %q, %d; want running 1", st, n)
+	}
+	if err := s.Renew(ctx, inv.ID, 2, time.Now()); !errors.Is(err, record.ErrStale) {
+		t.Fatalf("Renew of another attempt = %v, want ErrStale", err)
+	}
+	// The lease lapses (its worker died): attempt 1 counts, 2 runs.
+	if err := s.Renew(ctx, inv.ID, 1, time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if st, n := take("c", -time.Second, time.Time{}); st != record.StatusRunning || n != 2 {
+		t.Fatalf("Take after a lapsed lease = %q, %d; want running 2", st, n)
+	}
+	// Attempt 2 lapses too: it was the last.
+	if st, n := take("d", time.Minute, time.Time{}); st != "lost" || n != 2 {
+		t.Fatalf("Take after the last lease lapsed = %q, %d; want lost 2", st, n)
+	}
+	// Expiry: a fresh invocation past it is expired, with no attempt.
+	old := newInvocation("f")
+	st, n, err := s.Take(ctx, old, []byte(`{}`), "e", time.Minute, time.Now().Add(-time.Second))
+	if err != nil || st != "expired" || n != 0 {
+		t.Fatalf("Take past expiry = %q, %d, %v", st, n, err)
+	}
+	if got, err := s.Get(ctx, old.ID); err != nil || got.Status != record.StatusQueued || got.Attempts != 0 {
+		t.Fatalf("expired record before Dead = %+v, %v", got, err)
 	}
 }
 
@@ -329,8 +403,8 @@ func invocationsUnknown(t *testing.T, s Invocations) {
 	if _, err := s.Event(ctx, id); !errors.Is(err, record.ErrInvocationNotFound) {
 		t.Errorf("Event = %v", err)
 	}
-	if _, err := s.Start(ctx, id, 1); !errors.Is(err, record.ErrInvocationNotFound) {
-		t.Errorf("Start = %v", err)
+	if err := s.Renew(ctx, id, 1, time.Now()); !errors.Is(err, record.ErrStale) {
+		t.Errorf("Renew = %v", err)
 	}
 	if err := s.Succeed(ctx, id, 1, &record.Result{StatusCode: 200}); !errors.Is(err, record.ErrInvocationNotFound) {
 		t.Errorf("Succeed = %v", err)

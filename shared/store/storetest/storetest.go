@@ -36,8 +36,11 @@ type Invocations interface {
 	CreateNew(ctx context.Context, inv *record.Invocation, event []byte) error
 	Create(ctx context.Context, inv *record.Invocation, event []byte) (bool, error)
 	ReplayCreated(ctx context.Context, id, replayID string) error
-	// Attempts in the order they happen, guarded by the attempt number.
-	Start(ctx context.Context, id string, attempt int) (string, error)
+	// Attempts in the order they happen, guarded by the attempt number:
+	// a worker takes an invocation (creating its record), renews its
+	// lease while it runs, and records the outcome.
+	Take(ctx context.Context, inv *record.Invocation, event []byte, owner string, lease time.Duration, expires time.Time) (string, int, error)
+	Renew(ctx context.Context, id string, attempt int, until time.Time) error
 	AttemptFailed(ctx context.Context, id string, ae record.AttemptError, next time.Time) error
 	Succeed(ctx context.Context, id string, attempt int, res *record.Result) error
 	Dead(ctx context.Context, id string, ae record.AttemptError, attempt int) error
