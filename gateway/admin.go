@@ -65,18 +65,22 @@ func (g *Gateway) AdminHandler() http.Handler {
 	})
 	g.operate(e)
 	a := e.Group("/admin", g.authorize)
-	a.GET("/routes", g.listRoutes)
-	a.POST("/routes", g.createRoute)
-	a.GET("/routes/:id", g.getRoute)
-	a.PUT("/routes/:id", g.replaceRoute)
-	a.DELETE("/routes/:id", g.deleteRoute)
-	a.GET("/functions", g.listFunctions)
-	a.GET("/invocations", g.listInvocations)
-	a.GET("/invocations/:id", g.getInvocation)
-	a.POST("/invocations/:id/replay", g.replayInvocation)
-	a.POST("/invocations/replay", g.replayMany)
-	a.GET("/stats", g.stats)
-	a.GET("/stats/gateways", g.statsAll)
+	// The admin API by resource, then method.
+	for path, methods := range map[string]map[string]gin.HandlerFunc{
+		"/routes":                 {http.MethodGet: g.listRoutes, http.MethodPost: g.createRoute},
+		"/routes/:id":             {http.MethodGet: g.getRoute, http.MethodPut: g.replaceRoute, http.MethodDelete: g.deleteRoute},
+		"/functions":              {http.MethodGet: g.listFunctions},
+		"/invocations":            {http.MethodGet: g.listInvocations},
+		"/invocations/:id":        {http.MethodGet: g.getInvocation},
+		"/invocations/:id/replay": {http.MethodPost: g.replayInvocation},
+		"/invocations/replay":     {http.MethodPost: g.replayMany},
+		"/stats":                  {http.MethodGet: g.stats},
+		"/stats/gateways":         {http.MethodGet: g.statsAll},
+	} {
+		for method, h := range methods {
+			a.Handle(method, path, h)
+		}
+	}
 	g.mountConsole(e)
 	if g.cfg.AdminToken != "" {
 		return e
