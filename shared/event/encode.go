@@ -11,10 +11,10 @@ import (
 func (e *Event) AppendJSON(dst []byte) []byte {
 	dst = appendMember(dst, `{"path":`, e.Path)
 	dst = appendMember(dst, `,"httpMethod":`, e.HTTPMethod)
-	dst = appendObject(append(dst, `,"headers":`...), e.Headers)
-	dst = appendObject(append(dst, `,"multiValueHeaders":`...), e.MultiValueHeaders)
-	dst = appendObject(append(dst, `,"queryStringParameters":`...), e.QueryStringParameters)
-	dst = appendObject(append(dst, `,"multiValueQueryStringParameters":`...), e.MultiValueQueryStringParameters)
+	dst = appendObject(append(dst, `,"headers":`...), e.Headers, appendString)
+	dst = appendObject(append(dst, `,"multiValueHeaders":`...), e.MultiValueHeaders, appendList)
+	dst = appendObject(append(dst, `,"queryStringParameters":`...), e.QueryStringParameters, appendString)
+	dst = appendObject(append(dst, `,"multiValueQueryStringParameters":`...), e.MultiValueQueryStringParameters, appendList)
 	dst = appendMember(dst, `,"body":`, e.Body)
 	dst = strconv.AppendBool(append(dst, `,"isBase64Encoded":`...), e.IsBase64Encoded)
 	return appendContext(dst, &e.RequestContext)
@@ -26,9 +26,9 @@ func appendMember(dst []byte, key, v string) []byte {
 	return appendString(append(dst, key...), v)
 }
 
-// appendObject appends m as a JSON object (null when nil) whose values are
-// strings or lists of strings.
-func appendObject[V string | []string](dst []byte, m map[string]V) []byte {
+// appendObject appends m as a JSON object (null when nil), each value
+// through appendValue. It is inlined, so appendValue is called directly.
+func appendObject[V any](dst []byte, m map[string]V, appendValue func([]byte, V) []byte) []byte {
 	if m == nil {
 		return append(dst, "null"...)
 	}
@@ -37,12 +37,7 @@ func appendObject[V string | []string](dst []byte, m map[string]V) []byte {
 	for k, v := range m {
 		dst = appendKey(dst, k, first)
 		first = false
-		switch v := any(v).(type) {
-		case string:
-			dst = appendString(dst, v)
-		case []string:
-			dst = appendList(dst, v)
-		}
+		dst = appendValue(dst, v)
 	}
 	return append(dst, '}')
 }

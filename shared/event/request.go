@@ -29,18 +29,26 @@ type Request struct {
 func AppendRequest(dst []byte, r *Request) []byte {
 	dst = appendMember(dst, `{"path":`, r.Path)
 	dst = appendMember(dst, `,"httpMethod":`, r.Method)
-	dst, empty := appendValues(append(dst, `,"headers":{`...), r.Header, false, true)
+	dst, empty, repeated := appendValues(append(dst, `,"headers":{`...), r.Header, false, true)
 	if _, hasHost := r.Header["Host"]; r.Host != "" && !hasHost {
-		dst = appendKey(dst, "host", empty)
-		dst = appendString(dst, r.Host)
+		if !empty {
+			dst = append(dst, ',')
+		}
+		dst = appendMember(dst, `"host":`, r.Host)
 	}
-	dst, _ = appendValues(append(dst, `},"multiValueHeaders":{`...), r.Header, true, true)
+	dst = append(dst, `},"multiValueHeaders":{`...)
+	if repeated {
+		dst, _, _ = appendValues(dst, r.Header, true, true)
+	}
 	var q url.Values
 	if r.RawQuery != "" {
 		q, _ = url.ParseQuery(r.RawQuery) // keeps the pairs that parse
 	}
-	dst, _ = appendValues(append(dst, `},"queryStringParameters":{`...), q, false, false)
-	dst, _ = appendValues(append(dst, `},"multiValueQueryStringParameters":{`...), q, true, false)
+	dst, _, repeated = appendValues(append(dst, `},"queryStringParameters":{`...), q, false, false)
+	dst = append(dst, `},"multiValueQueryStringParameters":{`...)
+	if repeated {
+		dst, _, _ = appendValues(dst, q, true, false)
+	}
 	dst = append(dst, `},"body":`...)
 	b64 := !utf8.Valid(r.Body)
 	if b64 {
@@ -58,10 +66,12 @@ func AppendRequest(dst []byte, r *Request) []byte {
 // single-value map (multi false) each key with its last value, in a
 // multi-value map only the keys sent more than once, with their lists.
 // Header names (lower) are lower-cased. empty reports that none was
-// written.
-func appendValues(dst []byte, m map[string][]string, multi, lower bool) (_ []byte, empty bool) {
+// written, repeated that a key has more than one value: without one, the
+// multi-value map is empty and m need not be read again.
+func appendValues(dst []byte, m map[string][]string, multi, lower bool) (_ []byte, empty, repeated bool) {
 	empty = true
 	for k, vs := range m {
+		repeated = repeated || len(vs) > 1
 		if len(vs) == 0 || multi && len(vs) < 2 {
 			continue
 		}
@@ -77,7 +87,7 @@ func appendValues(dst []byte, m map[string][]string, multi, lower bool) (_ []byt
 			dst = appendString(dst, vs[len(vs)-1])
 		}
 	}
-	return dst, empty
+	return dst, empty, repeated
 }
 
 func appendContext(dst []byte, c *RequestContext) []byte {
