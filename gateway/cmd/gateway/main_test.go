@@ -111,7 +111,7 @@ func TestParse(t *testing.T) {
 		t.Fatal(err)
 	}
 	if o.gw.HTTPAddr != "127.0.0.1:9" || o.gw.MaxBodyBytes != 1000 || o.gw.NoWorkerWait != 2*time.Second ||
-		strings.Join(o.gw.DefaultDomains, ",") != "a.example,b.example" || o.redisURL != "redis://127.0.0.1:6379/0" {
+		strings.Join(o.gw.DefaultDomains, ",") != "a.example,b.example" || o.redis.URL != "redis://127.0.0.1:6379/0" {
 		t.Fatalf("parse = %+v", o)
 	}
 	if _, err := parse([]string{"-bogus"}); err == nil {
