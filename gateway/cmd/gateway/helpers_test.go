@@ -1,8 +1,12 @@
 package main
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
+
+	"github.com/fngate/fngate/shared/testenv"
 )
 
 // buildBinaries builds the commands pkgs into a temporary directory, which
@@ -14,4 +18,39 @@ func buildBinaries(t *testing.T, pkgs ...string) (bin string) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// realProcesses builds the gateway and worker commands (bin is their
+// directory) and starts a Redis for them: the tests that run both, in
+// parallel with each other.
+func realProcesses(t *testing.T) (bin string, rd *testenv.Redis) {
+	t.Helper()
+	t.Parallel()
+	return buildBinaries(t, "github.com/fngate/fngate/gateway/cmd/gateway", "github.com/fngate/fngate/worker/cmd/worker"), testenv.StartRedis(t)
+}
+
+// startGateway starts the gateway binary in bin on free loopback ports,
+// with an embedded NATS storing in a directory of its own, rd, the routes
+// file and the further settings env.
+func startGateway(t *testing.T, bin string, rd *testenv.Redis, routes string, env ...string) (gw *proc, httpPort, adminPort, natsPort int) {
+	httpPort, adminPort, natsPort = testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
+	gw = start(t, bin+"/gateway", append([]string{
+		"FNGATE_HTTP_ADDR=127.0.0.1:" + itoa(httpPort),
+		"FNGATE_ADMIN_ADDR=127.0.0.1:" + itoa(adminPort),
+		"FNGATE_NATS_LISTEN=127.0.0.1:" + itoa(natsPort),
+		"FNGATE_NATS_STORE_DIR=" + t.TempDir(),
+		"FNGATE_REDIS_URL=" + rd.URL(),
+		"FNGATE_ROUTES=" + routes,
+	}, env...)...)
+	return gw, httpPort, adminPort, natsPort
+}
+
+// routesFile writes a routes file holding yaml and returns its path.
+func routesFile(t *testing.T, yaml string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "routes.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

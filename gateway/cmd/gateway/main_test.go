@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,26 +28,12 @@ import (
 // SIGTERM: a worker restarted under a request in flight loses nothing, and
 // the gateway finishes in-flight requests before exiting.
 func TestBinariesEndToEnd(t *testing.T) {
-	t.Parallel()
-	bin := buildBinaries(t, "github.com/fngate/fngate/gateway/cmd/gateway", "github.com/fngate/fngate/worker/cmd/worker")
-	rd := testenv.StartRedis(t)
-	httpPort, adminPort, natsPort := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
-	routes := filepath.Join(t.TempDir(), "routes.yaml")
-	if err := os.WriteFile(routes, []byte(`routes:
+	bin, rd := realProcesses(t)
+	routes := routesFile(t, `routes:
   - {domain: "*", path: /greet, function: hello, methods: [GET]}
   - {domain: "*", path: /sleep, function: sleep, timeout: 10s}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	gw := start(t, bin+"/gateway",
-		"FNGATE_HTTP_ADDR=127.0.0.1:"+itoa(httpPort),
-		"FNGATE_ADMIN_ADDR=127.0.0.1:"+itoa(adminPort),
-		"FNGATE_NATS_LISTEN=127.0.0.1:"+itoa(natsPort),
-		"FNGATE_NATS_STORE_DIR="+t.TempDir(),
-		"FNGATE_REDIS_URL="+rd.URL(),
-		"FNGATE_ROUTES="+routes,
-		"FNGATE_NO_WORKER_WAIT=8s",
-	)
+`)
+	gw, httpPort, _, natsPort := startGateway(t, bin, rd, routes, "FNGATE_NO_WORKER_WAIT=8s")
 	workerEnv := []string{"FNGATE_NATS_URL=nats://127.0.0.1:" + itoa(natsPort), "FNGATE_BUILTINS=hello,sleep", "FNGATE_LOG_LEVEL=debug", "FNGATE_METRICS_ADDR=127.0.0.1:0"}
 	w1 := start(t, bin+"/worker", workerEnv...)
 	base := "http://127.0.0.1:" + itoa(httpPort)
