@@ -21,12 +21,16 @@ func buildBinaries(t *testing.T, pkgs ...string) (bin string) {
 }
 
 // realProcesses builds the gateway and worker commands (bin is their
-// directory) and starts a Redis for them: the tests that run both, in
+// directory), starts a Redis for them and writes their routes file: GET
+// /greet (the built-in hello), which the tests poll until the processes
+// answer, and the route given. The tests that run both processes run in
 // parallel with each other.
-func realProcesses(t *testing.T) (bin string, rd *testenv.Redis) {
+func realProcesses(t *testing.T, route string) (bin string, rd *testenv.Redis, routes string) {
 	t.Helper()
 	t.Parallel()
-	return buildBinaries(t, "github.com/fngate/fngate/gateway/cmd/gateway", "github.com/fngate/fngate/worker/cmd/worker"), testenv.StartRedis(t)
+	bin = buildBinaries(t, "github.com/fngate/fngate/gateway/cmd/gateway", "github.com/fngate/fngate/worker/cmd/worker")
+	routes = routesFile(t, "routes:\n  - {domain: \"*\", path: /greet, function: hello, methods: [GET]}\n  - "+route+"\n")
+	return bin, testenv.StartRedis(t), routes
 }
 
 // startGateway starts the gateway binary in bin on free loopback ports,

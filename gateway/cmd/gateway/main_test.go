@@ -28,11 +28,7 @@ import (
 // SIGTERM: a worker restarted under a request in flight loses nothing, and
 // the gateway finishes in-flight requests before exiting.
 func TestBinariesEndToEnd(t *testing.T) {
-	bin, rd := realProcesses(t)
-	routes := routesFile(t, `routes:
-  - {domain: "*", path: /greet, function: hello, methods: [GET]}
-  - {domain: "*", path: /sleep, function: sleep, timeout: 10s}
-`)
+	bin, rd, routes := realProcesses(t, `{domain: "*", path: /sleep, function: sleep, timeout: 10s}`)
 	gw, httpPort, _, natsPort := startGateway(t, bin, rd, routes, "FNGATE_NO_WORKER_WAIT=8s")
 	workerEnv := []string{"FNGATE_NATS_URL=nats://127.0.0.1:" + itoa(natsPort), "FNGATE_BUILTINS=hello,sleep", "FNGATE_LOG_LEVEL=debug", "FNGATE_METRICS_ADDR=127.0.0.1:0"}
 	w1 := start(t, bin+"/worker", workerEnv...)
