@@ -38,6 +38,7 @@ const maxAdminBody = 1 << 20
 //	POST   /admin/invocations/replay       replay every match of a filter (202)
 //	GET    /admin/stats        this gateway's request counts by route
 //	GET    /admin/stats/gateways  every gateway's, gathered over NATS
+//	GET    /admin/openapi.json    the OpenAPI description of all of these (no token)
 //
 // The handlers are codecs around [Gateway.Admin], the same API as Go
 // calls. The operator console at /console/ (package console) is a face on
@@ -64,6 +65,7 @@ func (g *Gateway) AdminHandler() http.Handler {
 		c.JSON(http.StatusNotFound, adminapi.ErrorBody{Error: adminapi.ErrorDetail{Code: "NOT_FOUND", Message: "no such admin endpoint"}, RequestID: c.GetString("requestID")})
 	})
 	g.operate(e)
+	e.GET(adminapi.OpenAPIPath, serveOpenAPI)
 	a := e.Group("/admin", g.authorize)
 	// The admin API by resource, then method.
 	for path, methods := range map[string]map[string]gin.HandlerFunc{

@@ -50,6 +50,9 @@ func wantsAsync(rt *route.Route, h http.Header) (bool, error) {
 	case v == "":
 		return rt.Async(), nil
 	case strings.EqualFold(v, "async"), strings.EqualFold(v, "event"):
+		if !rt.AsyncAllowed() {
+			return false, ErrAsyncNotAllowed
+		}
 		return true, nil
 	case strings.EqualFold(v, "sync"), strings.EqualFold(v, "requestresponse"):
 		// An async route stays async: its callers never wait.

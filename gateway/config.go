@@ -29,6 +29,10 @@ type Config struct {
 	EnvID          string   // FNGATE_ENV_ID, copied into requestContext.envId
 	// MaxBodyBytes bounds request bodies; larger ones get 413. Default 6 MB.
 	MaxBodyBytes int64 // FNGATE_MAX_BODY_BYTES
+	// AsyncMaxBody bounds the bodies of asynchronous invocations instead:
+	// each is stored in JetStream until it runs, where a sync body only
+	// passes through. Default DefaultAsyncMaxBody, or MaxBodyBytes if lower.
+	AsyncMaxBody int64 // FNGATE_ASYNC_MAX_BODY
 	// MaxHeaderBytes bounds the request line plus headers; larger get 431.
 	MaxHeaderBytes int // FNGATE_MAX_HEADER_BYTES, default 64 KiB
 	// NoWorkerWait bounds how long a call that finds no worker subscribed is
@@ -82,9 +86,11 @@ var DefaultRedactHeaders = []string{"Authorization", "Cookie", "Proxy-Authorizat
 
 // Defaults.
 const (
-	DefaultHTTPAddr        = ":8080"
-	DefaultAdminAddr       = ":8081"
-	DefaultMaxBodyBytes    = 6_000_000
+	DefaultHTTPAddr     = ":8080"
+	DefaultAdminAddr    = ":8081"
+	DefaultMaxBodyBytes = 6_000_000
+	// DefaultAsyncMaxBody is Lambda's limit for asynchronous invocations.
+	DefaultAsyncMaxBody    = 1 << 20
 	DefaultMaxHeaderBytes  = 64 << 10
 	DefaultNoWorkerWait    = 5 * time.Second
 	DefaultRoutesResync    = 5 * time.Second
@@ -113,6 +119,10 @@ func (c Config) WithDefaults() Config {
 		c.DefaultDomains = []string{"localhost", "127.0.0.1"}
 	}
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, DefaultMaxBodyBytes)
+	if c.AsyncMaxBody == 0 {
+		// Unset, it never exceeds the body limit someone lowered.
+		c.AsyncMaxBody = min(DefaultAsyncMaxBody, c.MaxBodyBytes)
+	}
 	c.MaxHeaderBytes = cmp.Or(c.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	c.NoWorkerWait = cmp.Or(c.NoWorkerWait, DefaultNoWorkerWait)
 	c.RoutesResync = cmp.Or(c.RoutesResync, DefaultRoutesResync)
@@ -154,14 +164,16 @@ func (c Config) Validate() error {
 	switch {
 	case c.MaxBodyBytes < 0:
 		return errors.New("gateway: MaxBodyBytes must not be negative")
+	case c.AsyncMaxBody < 0:
+		return errors.New("gateway: AsyncMaxBody must not be negative")
 	case c.MaxHeaderBytes < 1024:
 		return errors.New("gateway: MaxHeaderBytes must be at least 1024")
 	case c.MaxInflight < 1:
 		return errors.New("gateway: MaxInflight must be at least 1")
-	case c.MaxInflightBytes < c.MaxBodyBytes:
+	case c.MaxInflightBytes < max(c.MaxBodyBytes, c.AsyncMaxBody):
 		// A body between the two could never be served: refused as
 		// overload, and retried forever.
-		return errors.New("gateway: MaxInflightBytes must be at least MaxBodyBytes")
+		return errors.New("gateway: MaxInflightBytes must be at least MaxBodyBytes and AsyncMaxBody")
 	case c.NoWorkerWait < 0 || c.RoutesResync < 100*time.Millisecond || c.ShutdownTimeout < 0:
 		return errors.New("gateway: NoWorkerWait and ShutdownTimeout must not be negative, RoutesResync at least 100ms")
 	case c.IdempotencyGrace < 0:

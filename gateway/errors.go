@@ -12,6 +12,7 @@ import (
 
 	"github.com/fngate/fngate/gateway/adminapi"
 	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/route"
 )
 
@@ -72,6 +73,8 @@ var answers = []struct {
 	{[]error{ErrInvalidInvocationID}, http.StatusBadRequest, "INVALID_INVOCATION_ID", ""},
 	{[]error{ErrInvocationBusy}, http.StatusConflict, "INVOCATION_IN_PROGRESS", ""},
 	{[]error{ErrAsyncDisabled}, http.StatusServiceUnavailable, "ASYNC_DISABLED", ""},
+	{[]error{ErrQueueFull}, http.StatusServiceUnavailable, "QUEUE_FULL", ErrQueueFull.Error()},
+	{[]error{ErrAsyncNotAllowed}, http.StatusBadRequest, "ASYNC_NOT_ALLOWED", ""},
 	{[]error{ErrQueueUnavailable}, http.StatusServiceUnavailable, "QUEUE_UNAVAILABLE", ErrQueueUnavailable.Error()},
 	{[]error{ErrUnauthorized}, http.StatusUnauthorized, "UNAUTHORIZED", ""},
 	{[]error{ErrAdminHost}, http.StatusForbidden, "ADMIN_HOST_REFUSED", ""},
@@ -82,6 +85,11 @@ var answers = []struct {
 // classify is the one mapping from errors to HTTP status and error body.
 // Messages of function failures stay in the logs: callers see a fixed text.
 func classify(err error) (int, adminapi.ErrorDetail) {
+	if queue.IsFull(err) {
+		// JetStream's refusal of a publish to a full stream, which enqueue
+		// wraps in ErrQueueUnavailable like every publish error.
+		err = ErrQueueFull
+	}
 	for _, a := range answers {
 		for _, target := range a.errs {
 			if errors.Is(err, target) {

@@ -101,7 +101,11 @@ func (g *Gateway) serve(x *exchange) response {
 	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer putBuf(buf)
-	body, held, err := g.readBody(x.c, buf)
+	limit, tooLarge := g.cfg.MaxBodyBytes, ErrBodyTooLarge
+	if async {
+		limit, tooLarge = g.cfg.AsyncMaxBody, ErrAsyncBodyTooLarge
+	}
+	body, held, err := g.readBody(x.c, buf, limit, tooLarge)
 	if err != nil {
 		return failed(err)
 	}
@@ -348,24 +352,24 @@ func putBuf(b *bytes.Buffer) {
 	bufPool.Put(b)
 }
 
-// readBody reads at most MaxBodyBytes into buf and returns the body bytes
+// readBody reads at most limit bytes into buf and returns the body bytes
 // and the bytes it holds of the gateway's body budget (the caller releases
-// them). A declared or actual larger body is ErrBodyTooLarge, before
-// anything is published; a body that does not fit the budget is
+// them). A declared or actual larger body is tooLarge, before anything is
+// published; a body that does not fit the budget is
 // ErrOverloaded, a declared one before a byte of it is read. The buffer
 // grows as bytes arrive, never to a declared length: a caller that
 // declares much and sends little holds budget, not memory.
-func (g *Gateway) readBody(c *gin.Context, buf *bytes.Buffer) ([]byte, int64, error) {
+func (g *Gateway) readBody(c *gin.Context, buf *bytes.Buffer, limit int64, tooLarge error) ([]byte, int64, error) {
 	r := c.Request
-	if r.ContentLength > g.cfg.MaxBodyBytes {
-		return nil, 0, ErrBodyTooLarge
+	if r.ContentLength > limit {
+		return nil, 0, tooLarge
 	}
 	if r.Body == nil || r.ContentLength == 0 {
 		buf.Grow(2048) // room for the event
 		return nil, 0, nil
 	}
 	var held int64
-	var src io.Reader = http.MaxBytesReader(c.Writer, r.Body, g.cfg.MaxBodyBytes)
+	var src io.Reader = http.MaxBytesReader(c.Writer, r.Body, limit)
 	var chunked *budgetReader
 	if r.ContentLength > 0 {
 		if !g.admit.reserve(r.ContentLength) {
@@ -385,7 +389,7 @@ func (g *Gateway) readBody(c *gin.Context, buf *bytes.Buffer) ([]byte, int64, er
 	switch {
 	case err == nil || err == io.EOF:
 	case errors.As(err, &mbe):
-		err = ErrBodyTooLarge
+		err = tooLarge
 	case errors.Is(err, errBodyBudget):
 		g.metrics.refusedBytes.Inc()
 		err = ErrOverloaded

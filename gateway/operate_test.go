@@ -61,8 +61,8 @@ func TestOperateEndpoints(t *testing.T) {
 		return strings.Contains(wm, `fngate_worker_dead_letters_total{function="fail"} 1`)
 	})
 	for _, want := range []string{
-		`fngate_worker_invocations_total{function="echo",mode="sync",outcome="ok"} 1`,
-		`fngate_worker_invocations_total{function="fail",mode="async",outcome="FUNCTION_ERROR"} 1`,
+		`fngate_worker_invocations_total{function="echo",mode="sync",outcome="ok",runtime="go"} 1`,
+		`fngate_worker_invocations_total{function="fail",mode="async",outcome="FUNCTION_ERROR",runtime="go"} 1`,
 		`fngate_worker_inflight_invocations{function="echo"} 0`,
 		`fngate_worker_async_pending{function="fail"} 0`,
 	} {

@@ -27,6 +27,9 @@
 #   TARGETS="cpu1 cpu2" ROUNDS=2 scripts/bench.sh   # only these targets
 #   CPU_N=60000 sets the cpu targets' work per call (?n= SHA-256 rounds;
 #   default the function's, 12000, about 1.3 ms)
+#   NATS_SYNC=always runs the embedded NATS server (every target's) with
+#   that JetStream fsync policy, as FNGATE_NATS_SYNC (default the
+#   gateway's): compare the jetstream and async targets across two runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/deps.sh
@@ -35,6 +38,7 @@ DURATION=${DURATION:-5}
 CONNS=${CONNS:-32}
 TARGETS=${TARGETS:-}
 CPU_N=${CPU_N:-}
+NATS_SYNC=${NATS_SYNC:-}
 
 fngate_need wrk wrk
 fngate_need redis-server redis-server
@@ -61,7 +65,7 @@ redis_pid=$!
 for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 go build -o "$work/benchserver" ./scripts/benchserver
-"$work/benchserver" -redis-url "redis://127.0.0.1:$port/0" -store-dir "$work/nats" >"$work/targets" 2>"$work/benchserver.log" &
+"$work/benchserver" -redis-url "redis://127.0.0.1:$port/0" -store-dir "$work/nats" ${NATS_SYNC:+-nats-sync "$NATS_SYNC"} >"$work/targets" 2>"$work/benchserver.log" &
 pids+=($!)
 bs_pid=$!
 for _ in $(seq 300); do grep -q '^ready' "$work/targets" && break; sleep 0.1; done
@@ -105,7 +109,7 @@ cpu_ticks() {
 # wrk latency to milliseconds.
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.3f", v}'; }
 
-echo "bench: $ROUNDS rounds x ${DURATION}s per target, $CONNS connections, wrk 1 thread, loopback"
+echo "bench: $ROUNDS rounds x ${DURATION}s per target, $CONNS connections, wrk 1 thread, loopback, NATS sync ${NATS_SYNC:-default}"
 if has cpu1 || has cpu2; then
   echo "bench: cpu1/cpu2 workers are separate processes on $(nproc) cores, shared with the gateway, NATS and wrk:"
   sed -n 's/^benchserver: cpu worker/  worker/p' "$work/benchserver.log"

@@ -16,3 +16,16 @@ type RawHandler interface {
 	sdk.Handler
 	InvokeRaw(ctx context.Context, event []byte) (any, error)
 }
+
+// RuntimeGo labels the metrics of functions the worker runs in its own
+// process: every handler that is not a [RuntimeNamer].
+const RuntimeGo = "go"
+
+// RuntimeNamer is implemented by handlers that a runtime outside the
+// worker's process hosts (package node's: "node"). The worker labels the
+// function's invocations and durations with the name (the runtime label
+// of fngate_worker_invocations_total), so that dashboards tell runtimes
+// apart.
+type RuntimeNamer interface {
+	RuntimeName() string
+}

@@ -31,15 +31,15 @@ func newMetrics(w *Worker) *metrics {
 	r.MustRegister(&workerCollector{w})
 	return &metrics{
 		reg:         r.Registry,
-		invocations: r.CounterVec("fngate_worker_invocations_total", "Invocations run, by function, mode (sync or async) and outcome (ok or an error code).", "function", "mode", "outcome"),
-		duration:    r.HistogramVec("fngate_worker_invocation_duration_seconds", "Time a function ran, by function and mode.", prometheus.ExponentialBuckets(0.0005, 2, 18), "function", "mode"),
+		invocations: r.CounterVec("fngate_worker_invocations_total", "Invocations run, by function, runtime (go or node), mode (sync or async) and outcome (ok or an error code).", "function", "runtime", "mode", "outcome"),
+		duration:    r.HistogramVec("fngate_worker_invocation_duration_seconds", "Time a function ran, by function, runtime (go or node) and mode.", prometheus.ExponentialBuckets(0.0005, 2, 18), "function", "runtime", "mode"),
 		retries:     r.CounterVec("fngate_worker_async_retries_total", "Failed asynchronous attempts scheduled for a retry.", "function"),
 		dead:        r.CounterVec("fngate_worker_dead_letters_total", "Asynchronous invocations sent to the dead-letter stream.", "function"),
 		restarts:    r.CounterVec("fngate_worker_node_restarts_total", "Node.js processes replaced, by function and reason (exit, unresponsive, load_timeout, protocol).", "function", "reason"),
 	}
 }
 
-type seriesKey struct{ function, mode, outcome string }
+type seriesKey struct{ function, runtime, mode, outcome string }
 
 type series struct {
 	invocations prometheus.Counter
@@ -48,13 +48,13 @@ type series struct {
 
 // observe records one invocation that took d; series are resolved once and
 // cached.
-func (m *metrics) observe(function, mode, outcome string, d time.Duration) {
-	k := seriesKey{function, mode, outcome}
+func (m *metrics) observe(function, runtime, mode, outcome string, d time.Duration) {
+	k := seriesKey{function, runtime, mode, outcome}
 	v, ok := m.cache.Load(k)
 	if !ok {
 		v, _ = m.cache.LoadOrStore(k, &series{
-			invocations: m.invocations.WithLabelValues(function, mode, outcome),
-			duration:    m.duration.WithLabelValues(function, mode),
+			invocations: m.invocations.WithLabelValues(function, runtime, mode, outcome),
+			duration:    m.duration.WithLabelValues(function, runtime, mode),
 		})
 	}
 	s := v.(*series)

@@ -63,6 +63,7 @@ type function struct {
 	name        string
 	handler     sdk.Handler
 	concurrency int
+	runtime     string // metrics label: RuntimeGo or the handler's RuntimeName
 	sem         chan struct{}
 	sub         *nats.Subscription
 	disp        *dispatcher // sync invocations, see dispatch.go
@@ -109,7 +110,10 @@ func (w *Worker) Handle(name string, h sdk.Handler, opts ...Option) error {
 	if !subject.ValidFunction(name) {
 		return fmt.Errorf("worker: %w: %q", subject.ErrInvalidFunction, name)
 	}
-	f := &function{name: name, handler: h, concurrency: w.cfg.Concurrency}
+	f := &function{name: name, handler: h, concurrency: w.cfg.Concurrency, runtime: RuntimeGo}
+	if rn, ok := h.(RuntimeNamer); ok {
+		f.runtime = rn.RuntimeName()
+	}
 	for _, o := range opts {
 		o(f)
 	}
@@ -250,7 +254,7 @@ func (w *Worker) serve(f *function, m *nats.Msg) {
 func (w *Worker) observe(f *function, mode, outcome string, start time.Time) {
 	now := time.Now()
 	d := now.Sub(start)
-	w.metrics.observe(f.name, mode, outcome, d)
+	w.metrics.observe(f.name, f.runtime, mode, outcome, d)
 	f.recent.add(now, d, outcome == "ok")
 	if mode == "sync" && f.disp != nil {
 		f.disp.record(d) // picks inline or spawned dispatch

@@ -8,6 +8,10 @@ import (
 	"github.com/fngate/fngate/shared/route"
 )
 
+// OpenAPIPath is where the admin listener serves the API's OpenAPI 3.1
+// description (no token needed), linked from the console.
+const OpenAPIPath = "/admin/openapi.json"
+
 // API is the admin API. Every method's error is an [*Error].
 type API interface {
 	// Routes is GET /admin/routes: every route, sorted by domain and path.

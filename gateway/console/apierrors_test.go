@@ -63,6 +63,7 @@ func TestAPIErrorsBesideFields(t *testing.T) {
 		{form("/fresh", "soon"), "timeout", `invalid route: timeout: "soon" is not a duration such as "15s"`},
 		{form("/fresh", "48h"), "timeout", "invalid route: timeout: 48h0m0s is outside 1ms.."},
 		{form("no-slash", ""), "path", "invalid route: path:"},
+		{withValues(form("/fresh", ""), "mode", "async", "refuseAsync", "1"), "mode", "invalid route: allowAsync: an async route must allow async"},
 	} {
 		status, _, body := c.do("POST", "/console/routes", tc.form, map[string]string{"Origin": s.console})
 		if got := fieldErr(body, tc.field); status != http.StatusUnprocessableEntity || !strings.Contains(got, tc.want) {
@@ -71,6 +72,19 @@ func TestAPIErrorsBesideFields(t *testing.T) {
 	}
 	if n := s.routeCount(t); n != 1 {
 		t.Fatalf("refused forms changed the table: %d routes", n)
+	}
+	// The checkbox makes a sync-only route (allowAsync false).
+	if status, _, body := c.do("POST", "/console/routes", withValues(form("/sync-only", ""), "refuseAsync", "1"), map[string]string{"Origin": s.console}); status != http.StatusSeeOther {
+		t.Fatalf("sync-only route form: %d %s", status, body)
+	}
+	rs, _, err := s.Routes.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rt := range rs {
+		if rt.Path == "/sync-only" && rt.AsyncAllowed() || rt.Path == "/taken" && !rt.AsyncAllowed() {
+			t.Fatalf("route %s allowAsync %v", rt.Path, rt.AllowAsync)
+		}
 	}
 
 	for _, tc := range []struct {
@@ -92,4 +106,12 @@ func TestAPIErrorsBesideFields(t *testing.T) {
 			t.Errorf("%s %s: %d, want %d and %q in: %s", tc.method, tc.path, status, tc.status, tc.want, regexp.MustCompile(`(?s)<p class="error"[^>]*>.*?</p>`).FindString(body))
 		}
 	}
+}
+
+// withValues is v with the pairs kv set.
+func withValues(v url.Values, kv ...string) url.Values {
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	return v
 }

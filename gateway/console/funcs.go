@@ -5,9 +5,13 @@ import (
 	"html/template"
 	"strings"
 	"time"
+
+	"github.com/fngate/fngate/gateway/adminapi"
 )
 
 var funcs = template.FuncMap{
+	// openAPI is the admin API's description, linked in every page's footer.
+	"openAPI": func() string { return adminapi.OpenAPIPath },
 	// when is a time element: UTC in the page, the reader's local time once
 	// console.js has run (the UTC time stays in its title).
 	"when": func(v any) template.HTML {

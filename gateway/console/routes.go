@@ -153,6 +153,7 @@ type routeForm struct {
 	Timeout        string
 	StripPrefix    bool
 	RecordFailures bool
+	RefuseAsync    bool // allowAsync false
 	MaxAttempts    string
 	// Errors by field name; "" is the form as a whole.
 	Errors map[string]string
@@ -163,7 +164,8 @@ type routeForm struct {
 
 func formOf(rt route.Route) routeForm {
 	f := routeForm{ID: rt.ID, ResourceType: "function", Function: rt.Function, Path: rt.Path, Methods: map[string]bool{},
-		Mode: rt.Mode, StripPrefix: rt.StripPrefix, RecordFailures: rt.RecordFailures}
+		Mode: rt.Mode, StripPrefix: rt.StripPrefix, RecordFailures: rt.RecordFailures,
+		RefuseAsync: !rt.AsyncAllowed()}
 	switch rt.Domain {
 	case route.DomainDefault:
 		f.DomainKind = "default"
@@ -196,6 +198,7 @@ func readForm(r *http.Request) routeForm {
 		Timeout:        strings.TrimSpace(r.PostFormValue("timeout")),
 		StripPrefix:    r.PostFormValue("stripPrefix") != "",
 		RecordFailures: r.PostFormValue("recordFailures") != "",
+		RefuseAsync:    r.PostFormValue("refuseAsync") != "",
 		MaxAttempts:    strings.TrimSpace(r.PostFormValue("maxAttempts")),
 	}
 	for _, m := range r.PostForm["methods"] {
@@ -235,6 +238,10 @@ func (f *routeForm) route(base *route.Route) (*route.Route, bool) {
 		}
 	}
 	rt.Mode, rt.StripPrefix, rt.RecordFailures = f.Mode, f.StripPrefix, f.RecordFailures
+	rt.AllowAsync = nil
+	if f.RefuseAsync {
+		rt.AllowAsync = new(false)
+	}
 	rt.Timeout = 0
 	if f.Timeout != "" {
 		// Read as the API reads a route's JSON, for the same message.
@@ -272,6 +279,8 @@ func fieldOf(ae *adminapi.Error) string {
 		return ae.Field
 	case strings.HasPrefix(ae.Field, "retry."):
 		return "maxAttempts"
+	case ae.Field == "allowAsync": // refused only beside async mode
+		return "mode"
 	}
 	return ""
 }

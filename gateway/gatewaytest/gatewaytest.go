@@ -53,6 +53,9 @@ type Stack struct {
 	URL string
 	// StreamReplicas of the invocation streams (default 1).
 	StreamReplicas int
+	// QueueMaxBytes bounds the invocation stream (default
+	// queue.DefaultMaxBytes).
+	QueueMaxBytes int64
 	// Async is the base of the workers' async configuration (callback
 	// settings, say); the stack sets JetStream, Records and AckWait.
 	Async worker.AsyncConfig
@@ -179,7 +182,7 @@ func (s *Stack) Gateway(cfg gateway.Config) *Gateway {
 	}
 	ctx0, cancel0 := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel0()
-	if err := queue.EnsureStreams(ctx0, js, queue.Config{Replicas: s.StreamReplicas}); err != nil {
+	if err := queue.EnsureStreams(ctx0, js, queue.Config{Replicas: s.StreamReplicas, MaxBytes: s.QueueMaxBytes}); err != nil {
 		t.Fatal(err)
 	}
 	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: s.Routes, Queue: js, Invocations: s.Invocations, Idempotency: s.Idempotency})
@@ -206,11 +209,15 @@ func Serve(t testing.TB, g *gateway.Gateway) *Gateway {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	gw := &Gateway{Gateway: g, URL: "http://" + pub.Addr().String(), AdminURL: "http://" + adm.Addr().String(), stop: cancel, done: make(chan error, 1)}
+	listeners.Store(pub.Addr().String(), false)
+	listeners.Store(adm.Addr().String(), true)
 	go func() { gw.done <- g.Serve(ctx, pub, adm) }()
 	t.Cleanup(func() {
 		if err := gw.Stop(); err != nil {
 			t.Error(err)
 		}
+		listeners.Delete(pub.Addr().String())
+		listeners.Delete(adm.Addr().String())
 	})
 	return gw
 }
@@ -299,7 +306,9 @@ func (r *Response) ErrorCode() string {
 }
 
 // Client is the HTTP client tests use: no keep-alive reuse across tests.
-var Client = &http.Client{Timeout: 60 * time.Second}
+// It holds every admin call to a gateway that Serve started to the OpenAPI
+// document (see CheckContract).
+var Client = &http.Client{Timeout: 60 * time.Second, Transport: contractTransport{http.DefaultTransport}}
 
 // Do sends a request and reads the whole response. host, when set, is sent
 // as the Host header. It fails the test on error, so call it only from the

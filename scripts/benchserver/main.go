@@ -63,6 +63,7 @@ import (
 func main() {
 	redisURL := flag.String("redis-url", "", "Redis URL for the gateway's routes (required)")
 	storeDir := flag.String("store-dir", "", "JetStream store directory (default: a temp dir)")
+	natsSync := flag.String("nats-sync", natsserver.DefaultSync.String(), "JetStream fsync policy of the embedded server, as FNGATE_NATS_SYNC: always or an interval")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	memProfile := flag.String("memprofile", "", "write an allocation profile at exit to this file")
 	cpuWorker := flag.String("cpu-worker", "", "run as a worker process serving the built-in cpu as this function, on -nats-url, until stdin closes")
@@ -93,14 +94,19 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	if err := run(*redisURL, *storeDir); err != nil {
+	sync, err := natsserver.ParseSync(*natsSync)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchserver:", err)
+		os.Exit(2)
+	}
+	if err := run(*redisURL, *storeDir, sync); err != nil {
 		fmt.Fprintln(os.Stderr, "benchserver:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(redisURL, storeDir string) error {
+func run(redisURL, storeDir string, sync natsserver.Sync) error {
 	if redisURL == "" {
 		return fmt.Errorf("-redis-url is required")
 	}
@@ -116,7 +122,7 @@ func run(redisURL, storeDir string) error {
 	defer stop()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 
-	ns, err := natsserver.Start(natsserver.Config{Listen: "127.0.0.1:-1", StoreDir: storeDir})
+	ns, err := natsserver.Start(natsserver.Config{Listen: "127.0.0.1:-1", StoreDir: storeDir, Sync: sync})
 	if err != nil {
 		return err
 	}

@@ -6,17 +6,19 @@ package metric
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/fngate/fngate/shared/buildinfo"
 )
 
 // Registry is a process's registry; every series made through it is
 // registered on it.
 type Registry struct{ *prometheus.Registry }
 
-// NewRegistry returns a registry holding the Go runtime and process
-// collectors, which every fngate process serves.
+// NewRegistry returns a registry holding the Go runtime, process and build
+// information collectors, which every fngate process serves.
 func NewRegistry() Registry {
 	r := prometheus.NewRegistry()
-	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildinfo.Collector(buildinfo.Get()))
 	return Registry{r}
 }
 

@@ -18,6 +18,10 @@ import (
 
 // Config sizes the streams.
 type Config struct {
+	// MaxBytes bounds the invocation stream (default DefaultMaxBytes; -1
+	// unbounded). It discards new messages: a publish to a full stream is
+	// refused (see IsFull), never a queued invocation dropped.
+	MaxBytes int64
 	// Replicas of both streams: 1 for a single server, 3 in a cluster.
 	Replicas int
 	// MaxAge bounds how long an invocation may wait in the queue
@@ -33,16 +37,36 @@ func (c Config) withDefaults() Config {
 	c.MaxAge = cmp.Or(c.MaxAge, 7*24*time.Hour)
 	c.DeadMaxAge = cmp.Or(c.DeadMaxAge, 30*24*time.Hour)
 	c.Duplicates = cmp.Or(c.Duplicates, 10*time.Minute)
+	c.MaxBytes = cmp.Or(c.MaxBytes, DefaultMaxBytes)
 	return c
+}
+
+// DefaultMaxBytes bounds the queued invocations to 1 GiB per replica:
+// about a million events of 1 KiB, or a thousand at the 1 MiB async body
+// limit; a twentieth of the k8s manifest's 20 GiB JetStream volume, which
+// also holds the dead letters and the Raft logs.
+const DefaultMaxBytes = 1 << 30
+
+// Validate reports a MaxBytes that is neither unbounded nor room for
+// one async body.
+func (c Config) Validate() error {
+	if c.MaxBytes < -1 || c.MaxBytes > 0 && c.MaxBytes < 1<<20 {
+		return fmt.Errorf("queue: MaxBytes %d is neither -1 (unbounded) nor at least 1 MiB (room for one async body)", c.MaxBytes)
+	}
+	return nil
 }
 
 // EnsureStreams creates or updates the invocation and dead-letter streams,
 // both on file storage.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	cfg = cfg.withDefaults()
 	for _, stream := range []jetstream.StreamConfig{{
 		Name:        subject.StreamInvocations,
 		Description: "fngate asynchronous invocations, one subject per function",
+		MaxBytes:    cfg.MaxBytes,
 		Subjects:    []string{subject.AsyncAll()},
 		Retention:   jetstream.WorkQueuePolicy,
 		MaxAge:      cfg.MaxAge,
@@ -79,7 +103,8 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.St
 	have := s.CachedInfo().Config
 	if have.Description == want.Description && slices.Equal(have.Subjects, want.Subjects) &&
 		have.Retention == want.Retention && have.Storage == want.Storage && have.Replicas == want.Replicas &&
-		have.MaxAge == want.MaxAge && have.Duplicates == want.Duplicates && have.Discard == want.Discard {
+		have.MaxAge == want.MaxAge && have.Duplicates == want.Duplicates && have.Discard == want.Discard &&
+		have.MaxBytes == cmp.Or(want.MaxBytes, -1) {
 		return nil
 	}
 	_, err = js.UpdateStream(ctx, want)
@@ -132,4 +157,26 @@ func EnsureConsumer(ctx context.Context, js jetstream.JetStream, function string
 		return nil, fmt.Errorf("queue: consumer %s: %w", name, err)
 	}
 	return c, nil
+}
+
+// errCodeStoreFailed is JetStream's API error code JSStreamStoreFailedF
+// (nats-server's errors.json): the stream refused to store a message, for
+// the reason its description gives.
+const errCodeStoreFailed jetstream.ErrorCode = 10077
+
+// Descriptions of errCodeStoreFailed for a stream at its limits with
+// DiscardNew (nats-server's ErrMaxBytes and ErrMaxMsgs), single server and
+// cluster alike.
+const (
+	descMaxBytes = "maximum bytes exceeded"
+	descMaxMsgs  = "maximum messages exceeded"
+)
+
+// IsFull reports whether err is JetStream refusing a publish because the
+// stream is full: the message was not stored, and may be published again
+// once consumers have taken some.
+func IsFull(err error) bool {
+	var ae *jetstream.APIError
+	return errors.As(err, &ae) && ae.ErrorCode == errCodeStoreFailed &&
+		(ae.Description == descMaxBytes || ae.Description == descMaxMsgs)
 }

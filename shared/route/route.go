@@ -70,6 +70,9 @@ type Route struct {
 	// Mode is "sync" (the default: the caller waits for the function) or
 	// "async" (the caller gets 202 and the invocation is queued).
 	Mode string `json:"mode,omitempty" yaml:"mode,omitempty"`
+	// AllowAsync false refuses callers' X-Invocation-Type: async (or
+	// Event) on a sync route; absent means true. See [Route.AsyncAllowed].
+	AllowAsync *bool `json:"allowAsync,omitempty" yaml:"allowAsync,omitempty"`
 	// Retry is the retry policy of asynchronous invocations.
 	Retry *Retry `json:"retry,omitempty" yaml:"retry,omitempty"`
 	// RecordFailures makes a sync route record its failed calls (5xx) as
@@ -194,6 +197,10 @@ func (r *Route) RetryPolicy() Retry {
 // Async reports whether the route queues its invocations.
 func (r *Route) Async() bool { return r.Mode == ModeAsync }
 
+// AsyncAllowed reports whether callers may queue invocations of the route
+// (allowAsync, true unless set false).
+func (r *Route) AsyncAllowed() bool { return r.AllowAsync == nil || *r.AllowAsync }
+
 // ID returns the identifier of the route at (domain, path), both already
 // normalised.
 func ID(domain, path string) string {
@@ -242,6 +249,12 @@ func (r *Route) Normalize() error {
 	case ModeAsync:
 	default:
 		return &FieldError{"mode", fmt.Sprintf("%q is not %q or %q", r.Mode, ModeSync, ModeAsync)}
+	}
+	switch {
+	case r.AsyncAllowed():
+		r.AllowAsync = nil // the default has one form
+	case r.Async():
+		return &FieldError{"allowAsync", "an async route must allow async invocations: drop allowAsync: false or the mode"}
 	}
 	if r.Retry != nil {
 		p := r.RetryPolicy()

@@ -54,6 +54,7 @@ func TestNormalize(t *testing.T) {
 		{Route{Domain: "*", Path: "/a", Function: "f", Methods: []string{"BREW"}}, "methods"},
 		{Route{Domain: "*", Path: "/a", Function: "f", Timeout: Duration(time.Hour)}, "timeout"},
 		{Route{Domain: "*", Path: "/a", Function: "f", Mode: "later"}, "mode"},
+		{Route{Domain: "*", Path: "/a", Function: "f", Mode: "async", AllowAsync: new(false)}, "allowAsync"},
 		{Route{Domain: "*", Path: "/a", Function: "f", Retry: &Retry{MaxAttempts: -1}}, "retry.maxAttempts"},
 		{Route{Domain: "*", Path: "/a", Function: "f", Retry: &Retry{InitialDelay: Duration(time.Minute), MaxDelay: Duration(time.Second)}}, "retry.maxDelay"},
 		{Route{Domain: "*", Path: "/invocations/x", Function: "f"}, "path"},
@@ -77,9 +78,16 @@ routes:
     methods: [GET, POST]
     timeout: 3s
     stripPrefix: true
+  - {domain: "*", path: /sync-only, function: f, allowAsync: false}
+  - {domain: "*", path: /either, function: f, allowAsync: true}
 `))
-	if err != nil || len(rs) != 1 || time.Duration(rs[0].Timeout) != 3*time.Second || !rs[0].StripPrefix {
+	if err != nil || len(rs) != 3 || time.Duration(rs[0].Timeout) != 3*time.Second || !rs[0].StripPrefix {
 		t.Fatalf("ParseFile = %+v, %v", rs, err)
+	}
+	// allowAsync: absent and true allow (true normalised away), false refuses.
+	if !rs[0].AsyncAllowed() || rs[1].AsyncAllowed() || !rs[2].AsyncAllowed() || rs[2].AllowAsync != nil ||
+		!strings.Contains(string(rs[1].JSON()), `"allowAsync":false`) || strings.Contains(string(rs[0].JSON()), "allowAsync") {
+		t.Fatalf("allowAsync: %s %s %s", rs[0].JSON(), rs[1].JSON(), rs[2].JSON())
 	}
 	for _, bad := range []string{
 		"routes:\n  - {domain: '*', path: /a, function: f, bogus: 1}\n",

@@ -16,7 +16,17 @@ type handler struct {
 	fn   *function // nil for a name the runtime does not have
 }
 
-var _ worker.RawHandler = (*handler)(nil)
+var (
+	_ worker.RawHandler   = (*handler)(nil)
+	_ worker.RuntimeNamer = (*handler)(nil)
+)
+
+// RuntimeName names this runtime in the worker's metrics (their runtime
+// label).
+const RuntimeName = "node"
+
+// RuntimeName labels the function's metrics.
+func (h *handler) RuntimeName() string { return RuntimeName }
 
 // Invoke encodes ev and calls InvokeRaw.
 func (h *handler) Invoke(ctx context.Context, ev *event.Event) (any, error) {

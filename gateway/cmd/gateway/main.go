@@ -2,7 +2,8 @@
 // embeds a NATS server with JetStream. See the README for every setting.
 //
 // "gateway invocations list|get|replay" is the operators' command line for
-// invocation records and dead letters, through a running gateway's admin API.
+// invocation records and dead letters, through a running gateway's admin API;
+// "gateway version" prints the build's version and commit (package buildinfo).
 package main
 
 import (
@@ -12,9 +13,12 @@ import (
 	"time"
 
 	"github.com/fngate/fngate/gateway"
+	"github.com/fngate/fngate/shared/buildinfo"
 	"github.com/fngate/fngate/shared/envflag"
 	"github.com/fngate/fngate/shared/natsconn"
+	"github.com/fngate/fngate/shared/natsserver"
 	"github.com/fngate/fngate/shared/process"
+	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/store"
 )
 
@@ -30,6 +34,8 @@ type options struct {
 	logLevel   slog.Level
 
 	streamReplicas int
+	queueMaxBytes  int64
+	natsSync       string
 	recordTTL      time.Duration
 	idempotencyTTL time.Duration
 }
@@ -50,6 +56,7 @@ func parse(args []string) (*options, error) {
 	s.String(&o.gw.EnvID, "env-id", "FNGATE_ENV_ID", "", "environment id passed in requestContext.envId")
 	s.String(&o.gw.PublicURL, "public-url", "FNGATE_PUBLIC_URL", "", "base URL callers reach the public listener at, for the console's URLs and curl lines; default http://localhost:<http port>")
 	s.Int64(&o.gw.MaxBodyBytes, "max-body-bytes", "FNGATE_MAX_BODY_BYTES", gateway.DefaultMaxBodyBytes, "largest request body; larger get 413")
+	s.Int64(&o.gw.AsyncMaxBody, "async-max-body", "FNGATE_ASYNC_MAX_BODY", 0, "largest body of an asynchronous invocation, larger get 413; 0: 1 MiB, or FNGATE_MAX_BODY_BYTES if lower")
 	s.Int64(&o.gw.MaxInflight, "max-inflight", "FNGATE_MAX_INFLIGHT", gateway.DefaultMaxInflight, "most public requests served at once; more get 503 OVERLOADED")
 	s.Int64(&o.gw.MaxInflightBytes, "max-inflight-bytes", "FNGATE_MAX_INFLIGHT_BYTES", gateway.DefaultMaxInflightBytes, "most request-body bytes held at once (declared lengths reserved whole); more get 503 OVERLOADED")
 	s.Int(&o.gw.MaxHeaderBytes, "max-header-bytes", "FNGATE_MAX_HEADER_BYTES", gateway.DefaultMaxHeaderBytes, "largest request line plus headers; larger get 431")
@@ -62,6 +69,8 @@ func parse(args []string) (*options, error) {
 	s.List(&o.gw.TrustedProxies, "trusted-proxies", "FNGATE_TRUSTED_PROXIES", nil, "CIDRs whose X-Forwarded-For is trusted for sourceIp")
 	s.List(&o.gw.RedactHeaders, "redact-headers", "FNGATE_REDACT_HEADERS", gateway.DefaultRedactHeaders, "request headers stored as \"[redacted]\" in invocation records (the function still gets them); none: redact nothing")
 	s.Int(&o.streamReplicas, "stream-replicas", "FNGATE_STREAM_REPLICAS", 1, "replicas of the JetStream invocation streams (3 in a cluster)")
+	s.Int64(&o.queueMaxBytes, "queue-max-bytes", "FNGATE_QUEUE_MAX_BYTES", queue.DefaultMaxBytes, "most bytes the invocation stream holds (per replica); a full queue answers 503 QUEUE_FULL; -1 unbounded")
+	s.String(&o.natsSync, "nats-sync", "FNGATE_NATS_SYNC", natsserver.DefaultSync.String(), "when the embedded NATS server fsyncs JetStream writes: always, or an interval such as 1s (see the README on durability)")
 	s.Duration(&o.recordTTL, "record-ttl", "FNGATE_RECORD_TTL", store.DefaultRecordTTL, "how long invocation records are kept in Redis")
 	s.Duration(&o.idempotencyTTL, "idempotency-ttl", "FNGATE_IDEMPOTENCY_TTL", store.DefaultIdempotencyTTL, "how long the response of an Idempotency-Key is kept")
 	s.Duration(&o.gw.IdempotencyGrace, "idempotency-grace", "FNGATE_IDEMPOTENCY_GRACE", gateway.DefaultIdempotencyGrace, "how long past a route's timeout a keyed call keeps waiting for the function's reply to store it")
@@ -73,6 +82,10 @@ func parse(args []string) (*options, error) {
 }
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "version" {
+		fmt.Println(buildinfo.Get())
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "invocations" {
 		if err := invocationsCLI(os.Args[2:], os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "gateway invocations:", err)

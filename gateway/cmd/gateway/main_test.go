@@ -71,16 +71,28 @@ func TestBinariesEndToEnd(t *testing.T) {
 	}
 }
 
-func TestGatewayRefusesOpenAdminWithoutToken(t *testing.T) {
-	t.Setenv("FNGATE_ADMIN_ADDR", "0.0.0.0:0")
-	o, err := parse(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o.gw.Logger = slogDiscard()
-	err = run(context.Background(), o)
-	if err == nil || !strings.Contains(err.Error(), "FNGATE_ADMIN_TOKEN") {
-		t.Fatalf("run = %v, want a refusal naming FNGATE_ADMIN_TOKEN", err)
+// TestRunRefusesBadSettings: run refuses, before it connects to anything,
+// settings that cannot work, naming the setting.
+func TestRunRefusesBadSettings(t *testing.T) {
+	for _, tc := range []struct{ env, value, want string }{
+		{"FNGATE_ADMIN_ADDR", "0.0.0.0:0", "FNGATE_ADMIN_TOKEN"},
+		{"FNGATE_NATS_SYNC", "sometimes", "FNGATE_NATS_SYNC"},
+		{"FNGATE_QUEUE_MAX_BYTES", "1000", "FNGATE_QUEUE_MAX_BYTES"},
+		{"FNGATE_ASYNC_MAX_BODY", "-1", "AsyncMaxBody"},
+	} {
+		t.Run(tc.env, func(t *testing.T) {
+			t.Setenv("FNGATE_ADMIN_ADDR", "127.0.0.1:0")
+			t.Setenv(tc.env, tc.value)
+			o, err := parse(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.gw.Logger = slogDiscard()
+			err = run(context.Background(), o)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("run = %v, want a refusal naming %s", err, tc.want)
+			}
+		})
 	}
 }
 

@@ -29,6 +29,14 @@ func run(ctx context.Context, o *options) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	qcfg := queue.Config{Replicas: o.streamReplicas, MaxBytes: o.queueMaxBytes}
+	if err := qcfg.Validate(); err != nil {
+		return fmt.Errorf("FNGATE_QUEUE_MAX_BYTES: %w", err)
+	}
+	natsSync, err := natsserver.ParseSync(o.natsSync)
+	if err != nil {
+		return fmt.Errorf("FNGATE_NATS_SYNC: %w", err)
+	}
 	natsOpts, err := natsconn.Options("fngate-gateway", o.natsSec, log)
 	if err != nil {
 		return err
@@ -38,7 +46,7 @@ func run(ctx context.Context, o *options) error {
 		return errors.New("NATS credentials and TLS (FNGATE_NATS_CREDS, FNGATE_NATS_USER, FNGATE_NATS_TLS_*) need FNGATE_NATS_URL: the embedded NATS server has neither users nor TLS")
 	}
 	if natsURL == "" {
-		ns, err := natsserver.Start(natsserver.Config{Listen: o.natsListen, StoreDir: o.natsStore})
+		ns, err := natsserver.Start(natsserver.Config{Listen: o.natsListen, StoreDir: o.natsStore, Sync: natsSync})
 		if err != nil {
 			return err
 		}
@@ -47,7 +55,7 @@ func run(ctx context.Context, o *options) error {
 			ns.WaitForShutdown()
 		}()
 		natsURL = ns.ClientURL()
-		log.Info("embedded NATS server started", "url", natsURL, "store", o.natsStore)
+		log.Info("embedded NATS server started", "url", natsURL, "store", o.natsStore, "sync", natsSync.String())
 	}
 	nc, err := nats.Connect(natsURL, append(natsOpts, nats.RetryOnFailedConnect(true))...)
 	if err != nil {
@@ -59,9 +67,10 @@ func run(ctx context.Context, o *options) error {
 	}
 	// The largest event must fit in one NATS message: base64 grows a binary
 	// body by 4/3, and the headers are copied into the event twice.
-	need := cfg.MaxBodyBytes*4/3 + 2*int64(cfg.MaxHeaderBytes) + 64<<10
+	body := max(cfg.MaxBodyBytes, cfg.AsyncMaxBody)
+	need := body*4/3 + 2*int64(cfg.MaxHeaderBytes) + 64<<10
 	if mp := nc.MaxPayload(); mp < need {
-		return fmt.Errorf("NATS max_payload is %d bytes but FNGATE_MAX_BODY_BYTES=%d needs %d: raise max_payload on the NATS server or lower the body limit", mp, cfg.MaxBodyBytes, need)
+		return fmt.Errorf("NATS max_payload is %d bytes but a body of %d (FNGATE_MAX_BODY_BYTES, FNGATE_ASYNC_MAX_BODY) needs %d: raise max_payload on the NATS server or lower the body limit", mp, body, need)
 	}
 
 	rdb, err := store.NewClient(o.redis)
@@ -74,7 +83,7 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return fmt.Errorf("JetStream: %w", err)
 	}
-	if err := ensureStreams(ctx, js, o); err != nil {
+	if err := ensureStreams(ctx, js, qcfg); err != nil {
 		return err
 	}
 	if o.routesFile != "" {
@@ -145,11 +154,11 @@ func applyRoutesFile(ctx context.Context, rs *store.Routes, path string) ([]rout
 
 // ensureStreams creates the invocation streams, retrying while JetStream
 // starts (a cluster may take a moment to elect a meta leader).
-func ensureStreams(ctx context.Context, js jetstream.JetStream, o *options) error {
+func ensureStreams(ctx context.Context, js jetstream.JetStream, cfg queue.Config) error {
 	b := backoff.NewExponentialBackOff(backoff.WithMaxElapsedTime(30 * time.Second))
 	return backoff.Retry(func() error {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		return queue.EnsureStreams(cctx, js, queue.Config{Replicas: o.streamReplicas})
+		return queue.EnsureStreams(cctx, js, cfg)
 	}, backoff.WithContext(b, ctx))
 }

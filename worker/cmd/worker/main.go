@@ -4,6 +4,7 @@
 // and benchmarks), a Node.js function winning over a built-in of the same
 // name. Start as many as you like: they share each function's load
 // through NATS queue groups. SIGTERM drains: nothing received is lost.
+// "worker version" prints the build's version and commit (package buildinfo).
 package main
 
 import (
@@ -20,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/fngate/fngate/shared/buildinfo"
 	"github.com/fngate/fngate/shared/envflag"
 	"github.com/fngate/fngate/shared/natsconn"
 	"github.com/fngate/fngate/shared/process"
@@ -84,6 +86,10 @@ func parse(args []string) (*options, error) {
 }
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "version" {
+		fmt.Println(buildinfo.Get())
+		return
+	}
 	o, err := parse(os.Args[1:])
 	process.ExitOnUsage("worker", err)
 	log, ctx, stop := process.Start(o.logLevel)

@@ -1,0 +1,148 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/fngate/fngate/gateway"
+	gt "github.com/fngate/fngate/gateway/gatewaytest"
+	"github.com/fngate/fngate/shared/record"
+	"github.com/fngate/fngate/shared/subject"
+	"github.com/fngate/fngate/shared/testenv"
+	"github.com/fngate/fngate/worker"
+	"github.com/fngate/fngate/worker/builtin"
+)
+
+// TestAsyncMaxBody: queued bodies have their own limit
+// (FNGATE_ASYNC_MAX_BODY), below the sync one, declared or streamed.
+func TestAsyncMaxBody(t *testing.T) {
+	t.Parallel()
+	// Unset, the limit is 1 MiB, or the sync limit if that is lower.
+	if got := (gateway.Config{}).WithDefaults().AsyncMaxBody; got != 1<<20 {
+		t.Fatalf("default AsyncMaxBody %d", got)
+	}
+	if got := (gateway.Config{MaxBodyBytes: 1000}).WithDefaults().AsyncMaxBody; got != 1000 {
+		t.Fatalf("AsyncMaxBody %d under MaxBodyBytes 1000", got)
+	}
+	s := gt.New(t, r("*", "/echo", "echo"))
+	gw := s.Gateway(gateway.Config{AsyncMaxBody: 1000, MaxBodyBytes: 5000})
+	s.Worker(worker.Config{}, builtin.Functions())
+	under, over := bytes.Repeat([]byte("u"), 1000), bytes.Repeat([]byte("o"), 1001)
+	waitStatus(t, gw, acceptOK(t, gw.URL+"/echo", asyncHeader, string(under)), record.StatusSucceeded, 10*time.Second)
+	assertError(t, gt.Do(t, "POST", gw.URL+"/echo", "", asyncHeader, over), http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE")
+	// Chunked: no declared length, refused as it arrives.
+	req, err := http.NewRequest("POST", gw.URL+"/echo", struct{ *bytes.Reader }{bytes.NewReader(over)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = asyncHeader.Clone()
+	resp, err := gt.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("chunked async body over the limit = %d", resp.StatusCode)
+	}
+	// A sync call keeps the sync limit.
+	if resp := gt.Do(t, "POST", gw.URL+"/echo", "", nil, bytes.Repeat([]byte("s"), 5000)); resp.Status != http.StatusOK {
+		t.Fatalf("sync body of 5000 = %d %s", resp.Status, resp.Body)
+	}
+	assertError(t, gt.Do(t, "POST", gw.URL+"/echo", "", nil, bytes.Repeat([]byte("s"), 5001)), http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE")
+}
+
+// TestQueueFull: a stream at FNGATE_QUEUE_MAX_BYTES refuses accepts with
+// 503 QUEUE_FULL and Retry-After (nothing queued, nothing dropped), and
+// accepts again once a worker has drained it: on one server (R1) and on
+// a three-node cluster (R3).
+func TestQueueFull(t *testing.T) {
+	t.Parallel()
+	t.Run("R1", func(t *testing.T) {
+		t.Parallel()
+		queueFull(t, gt.New(t, r("*", "/echo", "echo")))
+	})
+	t.Run("R3", func(t *testing.T) {
+		t.Parallel()
+		nodes := testenv.NATSCluster(t, 3)
+		s := gt.NewWithNATS(t, nodes[0], r("*", "/echo", "echo"))
+		s.URL = testenv.ClientURLs(nodes)
+		s.StreamReplicas = 3
+		queueFull(t, s)
+	})
+}
+
+func queueFull(t *testing.T, s *gt.Stack) {
+	s.QueueMaxBytes = 1 << 20
+	gw := s.Gateway(gateway.Config{})
+	body := bytes.Repeat([]byte("x"), 200_000)
+	var accepted []string
+	var full *gt.Response
+	for range 20 { // 1 MiB holds five
+		resp := gt.Do(t, "POST", gw.URL+"/echo", "", asyncHeader, body)
+		if resp.Status != http.StatusAccepted {
+			full = resp
+			break
+		}
+		accepted = append(accepted, resp.Header.Get("X-Invocation-Id"))
+	}
+	if full == nil {
+		t.Fatalf("%d accepts of 200 kB into a 1 MiB queue, none refused", len(accepted))
+	}
+	assertError(t, full, http.StatusServiceUnavailable, "QUEUE_FULL")
+	if full.Header.Get("Retry-After") == "" || len(accepted) == 0 {
+		t.Fatalf("refusal after %d accepts has no Retry-After: %v", len(accepted), full.Header)
+	}
+	js, err := jetstream.New(s.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := js.Stream(context.Background(), subject.StreamInvocations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := stream.CachedInfo().State.Msgs; n != uint64(len(accepted)) {
+		t.Fatalf("stream holds %d messages after %d accepts", n, len(accepted))
+	}
+	// Every accepted invocation runs; then the queue takes more.
+	s.Worker(worker.Config{}, builtin.Functions())
+	for _, id := range accepted {
+		waitStatus(t, gw, id, record.StatusSucceeded, 20*time.Second)
+	}
+	testenv.Eventually(t, 10*time.Second, "the stream drained", func() bool {
+		info, err := stream.Info(context.Background())
+		return err == nil && info.State.Msgs == 0
+	})
+	waitStatus(t, gw, acceptOK(t, gw.URL+"/echo", asyncHeader, string(body)), record.StatusSucceeded, 20*time.Second)
+}
+
+// TestAllowAsyncFalse: a route with allowAsync false refuses callers'
+// X-Invocation-Type: async or Event and serves sync calls.
+func TestAllowAsyncFalse(t *testing.T) {
+	t.Parallel()
+	s := gt.New(t, r("*", "/echo", "echo"))
+	gw := s.Gateway(gateway.Config{})
+	s.Worker(worker.Config{}, builtin.Functions())
+	put := func(body string) *gt.Response {
+		return gt.Do(t, "POST", gw.AdminURL+"/admin/routes", "", http.Header{"Content-Type": {"application/json"}}, []byte(body))
+	}
+	if resp := put(`{"domain":"*","path":"/sync-only","function":"echo","allowAsync":false}`); resp.Status != http.StatusCreated {
+		t.Fatalf("create = %d %s", resp.Status, resp.Body)
+	}
+	testenv.Eventually(t, 10*time.Second, "the route is served", func() bool {
+		return gt.Get(t, gw.URL+"/sync-only").Status == http.StatusOK
+	})
+	for _, v := range []string{"async", "Event"} {
+		assertError(t, gt.Do(t, "POST", gw.URL+"/sync-only", "", http.Header{"X-Invocation-Type": {v}}, nil), http.StatusBadRequest, "ASYNC_NOT_ALLOWED")
+	}
+	if resp := gt.Do(t, "POST", gw.URL+"/sync-only", "", http.Header{"X-Invocation-Type": {"sync"}}, nil); resp.Status != http.StatusOK {
+		t.Fatalf("sync call = %d %s", resp.Status, resp.Body)
+	}
+	acceptOK(t, gw.URL+"/echo", asyncHeader, "") // absent: allowed
+	// An async route that refuses async makes no sense.
+	assertError(t, put(`{"domain":"*","path":"/both","function":"echo","mode":"async","allowAsync":false}`), http.StatusBadRequest, "INVALID_ROUTE")
+}

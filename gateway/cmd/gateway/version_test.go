@@ -1,0 +1,12 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/fngate/fngate/shared/testenv"
+)
+
+// TestVersion: "gateway version" prints the -X version and the commit.
+func TestVersion(t *testing.T) {
+	testenv.VersionCommand(t, "github.com/fngate/fngate/gateway/cmd/gateway")
+}
