@@ -1,7 +1,8 @@
-// Package process is what every fngate binary does around serving: settings
-// that do not parse end it with exit status 2, its JSON log on stderr at the
-// configured level becomes slog's default, the GC target is set (package
-// gctune), and SIGINT or SIGTERM end the context it serves under.
+// Package process is what every fngate binary does around serving:
+// "version" prints the build information, settings that do not parse end it
+// with exit status 2, its JSON log on stderr at the configured level becomes
+// slog's default, the GC target is set (package gctune), and SIGINT or
+// SIGTERM end the context it serves under.
 package process
 
 import (
@@ -12,16 +13,25 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/fngate/fngate/shared/buildinfo"
 	"github.com/fngate/fngate/shared/gctune"
 )
 
-// ExitOnUsage ends the process with exit status 2 after "<name>: <err>" on
-// stderr, when err (from reading its settings) is not nil.
-func ExitOnUsage(name string, err error) {
+// Parse reads a command's settings from args with parse. "version" alone
+// prints the build information (package buildinfo) and exits 0; settings
+// that do not parse end the process with exit status 2 after
+// "<name>: <err>" on stderr.
+func Parse[O any](name string, args []string, parse func([]string) (O, error)) O {
+	if len(args) == 1 && args[0] == "version" {
+		fmt.Println(buildinfo.Get())
+		os.Exit(0)
+	}
+	o, err := parse(args)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, name+":", err)
 		os.Exit(2)
 	}
+	return o
 }
 
 // Start makes a JSON log on stderr at level slog's default, sets the GC

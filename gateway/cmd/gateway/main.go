@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/fngate/fngate/gateway"
-	"github.com/fngate/fngate/shared/buildinfo"
 	"github.com/fngate/fngate/shared/envflag"
 	"github.com/fngate/fngate/shared/natsconn"
 	"github.com/fngate/fngate/shared/natsserver"
@@ -82,10 +81,6 @@ func parse(args []string) (*options, error) {
 }
 
 func main() {
-	if len(os.Args) == 2 && os.Args[1] == "version" {
-		fmt.Println(buildinfo.Get())
-		return
-	}
 	if len(os.Args) > 1 && os.Args[1] == "invocations" {
 		if err := invocationsCLI(os.Args[2:], os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "gateway invocations:", err)
@@ -93,8 +88,7 @@ func main() {
 		}
 		return
 	}
-	o, err := parse(os.Args[1:])
-	process.ExitOnUsage("gateway", err)
+	o := process.Parse("gateway", os.Args[1:], parse)
 	log, ctx, stop := process.Start(o.logLevel)
 	defer stop()
 	o.gw.Logger = log

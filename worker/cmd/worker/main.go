@@ -21,7 +21,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/fngate/fngate/shared/buildinfo"
 	"github.com/fngate/fngate/shared/envflag"
 	"github.com/fngate/fngate/shared/natsconn"
 	"github.com/fngate/fngate/shared/process"
@@ -86,12 +85,7 @@ func parse(args []string) (*options, error) {
 }
 
 func main() {
-	if len(os.Args) == 2 && os.Args[1] == "version" {
-		fmt.Println(buildinfo.Get())
-		return
-	}
-	o, err := parse(os.Args[1:])
-	process.ExitOnUsage("worker", err)
+	o := process.Parse("worker", os.Args[1:], parse)
 	log, ctx, stop := process.Start(o.logLevel)
 	defer stop()
 	o.w.Logger = log
