@@ -1,14 +1,15 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -172,7 +173,12 @@ func (g *Gateway) adminJSON(c *gin.Context, v any, err error) {
 }
 
 func (g *Gateway) listRoutes(c *gin.Context) {
-	rl, err := g.adminAPI().Routes(c.Request.Context())
+	var q adminapi.RouteQuery
+	if err := c.ShouldBindQuery(&q); err != nil {
+		g.fail(c, &ParamError{Field: "limit", Message: "must be a number within 0..1000"})
+		return
+	}
+	rl, err := g.adminAPI().Routes(c.Request.Context(), q)
 	g.adminJSON(c, rl, err)
 }
 
@@ -295,15 +301,50 @@ func apiError(err error) error {
 	return &adminapi.Error{Status: status, ErrorDetail: detail, Err: err}
 }
 
-func (a adminAPI) Routes(ctx context.Context) (*adminapi.RouteList, error) {
-	rs, ver, err := a.g.store.Snapshot(ctx)
+// Routes pages through the table this gateway serves, once it serves the
+// store's current version (catchUp): a list costs the page, not a read of
+// the whole table from Redis.
+func (a adminAPI) Routes(ctx context.Context, q adminapi.RouteQuery) (*adminapi.RouteList, error) {
+	limit, after, err := pageOf(q.Page)
 	if err != nil {
 		return nil, apiError(err)
 	}
-	slices.SortFunc(rs, func(a, b route.Route) int {
-		return strings.Compare(a.Domain+"\x00"+a.Path, b.Domain+"\x00"+b.Path)
-	})
-	return &adminapi.RouteList{Routes: rs, Version: ver}, nil
+	if err := a.g.catchUp(ctx); err != nil {
+		return nil, apiError(err)
+	}
+	ver := a.g.version.Load()
+	tab := a.g.table.Load()
+	if tab == nil {
+		return nil, apiError(ErrRoutesUnavailable)
+	}
+	rs, more := tab.Page(route.Query{Domain: route.NormalizeHost(q.Domain), PathPrefix: q.Path, Function: q.Function, After: after, Limit: limit})
+	out := &adminapi.RouteList{Routes: rs, Version: ver}
+	if more {
+		out.NextCursor = encodeCursor(rs[len(rs)-1].Key())
+	}
+	return out, nil
+}
+
+// pageOf validates a list's page: its limit (0 is adminapi.DefaultLimit)
+// and the key its cursor holds.
+func pageOf(p adminapi.Page) (limit int, after string, err error) {
+	if p.Limit < 0 || p.Limit > adminapi.MaxLimit {
+		return 0, "", &ParamError{Field: "limit", Message: fmt.Sprintf("must be within 0..%d", adminapi.MaxLimit)}
+	}
+	after, err = decodeCursor(p.Cursor)
+	return cmp.Or(p.Limit, adminapi.DefaultLimit), after, err
+}
+
+// A list's cursor is the sort key of the last item of the page before,
+// in base64 so that clients treat it as opaque.
+func encodeCursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
+
+func decodeCursor(c string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return "", &ParamError{Field: "cursor", Message: "is not a cursor this API returned"}
+	}
+	return string(b), nil
 }
 
 func (a adminAPI) Route(ctx context.Context, id string) (*route.Route, error) {
@@ -335,10 +376,11 @@ func (a adminAPI) DeleteRoute(ctx context.Context, id string) error {
 	return nil
 }
 
-// afterChange reloads this gateway's table at once, so a caller of the admin
-// API reads its own write here; other gateways follow on notification.
+// afterChange waits until this gateway serves the change, so a caller of
+// the admin API reads its own write here; every gateway applies it as it
+// is published.
 func (a adminAPI) afterChange(ctx context.Context) {
-	if err := a.g.SyncRoutes(ctx); err != nil {
+	if err := a.g.catchUp(ctx); err != nil {
 		a.g.log.Warn("reload after admin change failed; the watcher will retry", "err", err)
 	}
 }

@@ -110,11 +110,29 @@ func (g *Gateway) follow(ctx context.Context, subj, why string, cb nats.MsgHandl
 	_ = s.Unsubscribe()
 }
 
-func (a adminAPI) Functions(context.Context) (*adminapi.FunctionList, error) {
-	return &adminapi.FunctionList{Functions: a.g.Functions()}, nil
+func (a adminAPI) Functions(_ context.Context, q adminapi.FunctionQuery) (*adminapi.FunctionList, error) {
+	limit, after, err := pageOf(q.Page)
+	if err != nil {
+		return nil, apiError(err)
+	}
+	all := a.g.Functions()
+	i, _ := slices.BinarySearchFunc(all, after, func(f FunctionLoad, name string) int { return strings.Compare(f.Function, name) })
+	if i < len(all) && after != "" && all[i].Function == after {
+		i++
+	}
+	out := &adminapi.FunctionList{Functions: all[i:min(i+limit, len(all))]}
+	if i+limit < len(all) {
+		out.NextCursor = encodeCursor(out.Functions[len(out.Functions)-1].Function)
+	}
+	return out, nil
 }
 
 func (g *Gateway) listFunctions(c *gin.Context) {
-	fl, err := g.adminAPI().Functions(c.Request.Context())
+	var q adminapi.FunctionQuery
+	if err := c.ShouldBindQuery(&q); err != nil {
+		g.fail(c, &ParamError{Field: "limit", Message: "must be a number within 0..1000"})
+		return
+	}
+	fl, err := g.adminAPI().Functions(c.Request.Context(), q)
 	g.adminJSON(c, fl, err)
 }

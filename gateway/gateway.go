@@ -40,10 +40,10 @@ type Requester interface {
 
 // RouteStore is the shared route table; *store.Routes is one.
 type RouteStore interface {
-	Snapshot(ctx context.Context) ([]route.Route, int64, error)
+	Scan(ctx context.Context, fn func(page []route.Route) error) (int64, error)
 	Version(ctx context.Context) (int64, error)
 	Seed(ctx context.Context, rs []route.Route, above int64) (int64, error)
-	Changes(ctx context.Context) <-chan struct{}
+	Changes(ctx context.Context) <-chan route.Change
 	Get(ctx context.Context, id string) (*route.Route, error)
 	Create(ctx context.Context, r *route.Route) error
 	Replace(ctx context.Context, id string, r *route.Route) error
@@ -101,9 +101,12 @@ type Gateway struct {
 	version  atomic.Int64
 	inflight atomic.Int64
 	admit    admission
-	reload   sync.Mutex    // one reload at a time
-	routes   []route.Route // of table; under reload
-	lost     atomic.Bool   // the store's table is older than ours
+	reload   sync.Mutex  // one reload at a time
+	lost     atomic.Bool // the store's table is older than ours
+	watching atomic.Bool // watchRoutes applies published changes
+	// advanced is closed when the version served advances (see catchUp).
+	advancedMu sync.Mutex
+	advanced   chan struct{}
 	// settling counts idempotent calls still waiting for their reply
 	// after their handler returned; Serve waits for them.
 	settling sync.WaitGroup

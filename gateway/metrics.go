@@ -35,26 +35,33 @@ type metrics struct {
 	storeBehind prometheus.Gauge
 	storeLost   prometheus.Counter
 	reseeds     prometheus.Counter
+	// routeUpdates count how the table was brought up to date: a change
+	// applied in place, or a snapshot loaded (at start, after a gap in
+	// versions or a resubscription, or for a change too large to publish).
+	changesApplied, snapshots prometheus.Counter
 }
 
 func newMetrics(g *Gateway) *metrics {
 	r := metric.NewRegistry()
 	refusals := r.CounterVec("fngate_gateway_overload_refusals_total", "Public requests answered 503 OVERLOADED, by the limit reached: requests (FNGATE_MAX_INFLIGHT) or bytes (FNGATE_MAX_INFLIGHT_BYTES).", "limit")
+	updates := r.CounterVec("fngate_gateway_routes_updates_total", "Route table updates by how they were made: change (one published change applied in place) or snapshot (the whole table read from Redis).", "kind")
 	r.GaugeFunc("fngate_gateway_routes_version", "Version of the route table served; equal on every gateway once they agree.", func() float64 { return float64(g.version.Load()) })
 	r.GaugeFunc("fngate_gateway_inflight_requests", "Public requests being served, against FNGATE_MAX_INFLIGHT.", func() float64 { return float64(g.admit.reqs.Load()) })
 	r.GaugeFunc("fngate_gateway_inflight_body_bytes", "Request-body bytes reserved by public requests being served, against FNGATE_MAX_INFLIGHT_BYTES.", func() float64 { return float64(g.admit.bytes.Load()) })
 	return &metrics{
-		reg:          r.Registry,
-		requests:     r.CounterVec("fngate_gateway_requests_total", "Public requests by route (domain and trigger path; empty when none matched), status code and mode.", "route", "status", "mode"),
-		latency:      r.HistogramVec("fngate_gateway_request_duration_seconds", "Time from request to response, by route and mode.", prometheus.ExponentialBuckets(0.0005, 2, 16), "route", "mode"),
-		inflight:     r.GaugeFunc("fngate_gateway_inflight_calls", "Function calls waiting for a worker's reply.", func() float64 { return float64(g.InFlight()) }),
-		noResponse:   r.Counter("fngate_gateway_no_responder_retries_total", "Calls that found no worker subscribed and were retried."),
-		refusedReqs:  refusals.WithLabelValues("requests"),
-		refusedBytes: refusals.WithLabelValues("bytes"),
-		redisUp:      r.Gauge("fngate_gateway_redis_up", "1 when Redis answered the gateway's last check (route version, /readyz), else 0. Calls keep being served from the last route table either way."),
-		storeBehind:  r.Gauge("fngate_gateway_routes_store_behind", "1 while Redis holds an older route table than the one served (it lost data) and routes have not been written back yet."),
-		storeLost:    r.Counter("fngate_gateway_routes_store_lost_total", "Times Redis was found holding an older or no route table than the one served."),
-		reseeds:      r.Counter("fngate_gateway_routes_reseeds_total", "Route tables written back to Redis after it lost its table."),
+		reg:            r.Registry,
+		requests:       r.CounterVec("fngate_gateway_requests_total", "Public requests by route (domain and trigger path; empty when none matched), status code and mode.", "route", "status", "mode"),
+		latency:        r.HistogramVec("fngate_gateway_request_duration_seconds", "Time from request to response, by route and mode.", prometheus.ExponentialBuckets(0.0005, 2, 16), "route", "mode"),
+		inflight:       r.GaugeFunc("fngate_gateway_inflight_calls", "Function calls waiting for a worker's reply.", func() float64 { return float64(g.InFlight()) }),
+		noResponse:     r.Counter("fngate_gateway_no_responder_retries_total", "Calls that found no worker subscribed and were retried."),
+		refusedReqs:    refusals.WithLabelValues("requests"),
+		refusedBytes:   refusals.WithLabelValues("bytes"),
+		redisUp:        r.Gauge("fngate_gateway_redis_up", "1 when Redis answered the gateway's last check (route version, /readyz), else 0. Calls keep being served from the last route table either way."),
+		storeBehind:    r.Gauge("fngate_gateway_routes_store_behind", "1 while Redis holds an older route table than the one served (it lost data) and routes have not been written back yet."),
+		storeLost:      r.Counter("fngate_gateway_routes_store_lost_total", "Times Redis was found holding an older or no route table than the one served."),
+		reseeds:        r.Counter("fngate_gateway_routes_reseeds_total", "Route tables written back to Redis after it lost its table."),
+		changesApplied: updates.WithLabelValues("change"),
+		snapshots:      updates.WithLabelValues("snapshot"),
 	}
 }
 

@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/fngate/fngate/shared/route"
 )
 
-// SyncRoutes loads the route table from the store and swaps it in.
+// SyncRoutes loads the whole route table from the store (a snapshot, read
+// a page at a time) and swaps it in. Changes are applied one by one as
+// they are published (see applyChange); a snapshot is for the start, a
+// gap in versions and a change too large to publish.
 //
 // Every change to the table raises its version, deleting the last route
 // included, so a store whose version is below the one served has lost
@@ -21,14 +25,21 @@ import (
 func (g *Gateway) SyncRoutes(ctx context.Context) error {
 	g.reload.Lock()
 	defer g.reload.Unlock()
-	rs, ver, err := g.store.Snapshot(ctx)
+	return g.syncLocked(ctx)
+}
+
+func (g *Gateway) syncLocked(ctx context.Context) error {
+	tab, ver, err := g.scan(ctx)
 	if err != nil {
-		return fmt.Errorf("gateway: load routes: %w", err)
+		return err
 	}
 	// The same version with its table gone is a loss too (a legitimate
 	// deletion of the last route raises the version).
-	if held := g.version.Load(); g.table.Load() != nil && (ver < held || ver == held && len(rs) == 0 && len(g.routes) > 0) {
-		if rs, ver, err = g.reseed(ctx, ver, held); err != nil || ver <= held {
+	if held, cur := g.version.Load(), g.table.Load(); cur != nil && (ver < held || ver == held && tab.Len() == 0 && cur.Len() > 0) {
+		if err = g.reseed(ctx, ver, held, cur); err != nil {
+			return err
+		}
+		if tab, ver, err = g.scan(ctx); err != nil || ver <= held {
 			return err
 		}
 	}
@@ -36,24 +47,139 @@ func (g *Gateway) SyncRoutes(ctx context.Context) error {
 		g.log.Info("route store holds a table again", "version", ver)
 	}
 	g.metrics.storeBehind.Set(0)
-	g.routes = rs
-	g.table.Store(route.NewTable(rs, g.cfg.DefaultDomains))
-	if old := g.version.Swap(ver); old != ver {
-		g.log.Info("routes loaded", "routes", len(rs), "version", ver)
+	g.metrics.snapshots.Inc()
+	if old := g.version.Load(); old != ver {
+		g.log.Info("routes loaded", "routes", tab.Len(), "version", ver)
+	}
+	g.swap(tab, ver)
+	// Reading a large table left its JSON pages, and the table it
+	// replaced, as garbage about as large as the table: give that memory
+	// back now rather than carry it until the runtime's scavenger does.
+	// Snapshots are rare (a start, a gap); changes never come here.
+	if tab.Len() >= bigTable {
+		debug.FreeOSMemory()
 	}
 	return nil
 }
 
+// bigTable is the size from which the memory a snapshot leaves behind is
+// returned to the system at once.
+const bigTable = 10_000
+
+// scan reads the store's table into a new table, a page at a time.
+func (g *Gateway) scan(ctx context.Context) (*route.Table, int64, error) {
+	b := route.NewBuilder(g.cfg.DefaultDomains)
+	ver, err := g.store.Scan(ctx, func(page []route.Route) error {
+		b.Set(page...)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("gateway: load routes: %w", err)
+	}
+	return b.Table(), ver, nil
+}
+
+// swap serves tab as the table of version ver and wakes whoever waits
+// for a version (see catchUp). Under reload.
+func (g *Gateway) swap(tab *route.Table, ver int64) {
+	g.table.Store(tab)
+	g.version.Store(ver)
+	g.advancedMu.Lock()
+	if g.advanced != nil {
+		close(g.advanced)
+		g.advanced = nil
+	}
+	g.advancedMu.Unlock()
+}
+
+// applyChange brings the table served up to date with a published change:
+// the next version is applied in place, in the time the changed routes
+// take; anything else (no table yet, a gap in versions, a change not
+// described, a store gone back) loads a snapshot, or nothing when the
+// version served is current.
+func (g *Gateway) applyChange(ctx context.Context, c route.Change) error {
+	g.reload.Lock()
+	defer g.reload.Unlock()
+	held, tab := g.version.Load(), g.table.Load()
+	switch {
+	case tab == nil:
+	case c.Subscribed: // changes may have been missed: compare versions
+		ver, err := g.store.Version(ctx)
+		if err != nil || ver == held {
+			return err
+		}
+	case c.Version == held+1 && !c.Resync:
+		b := tab.Edit()
+		b.Delete(c.Del...)
+		b.Set(c.Set...)
+		g.metrics.changesApplied.Inc()
+		g.swap(b.Table(), c.Version)
+		return nil
+	case c.Version > 0 && c.Version <= held:
+		// Applied already (this gateway's own write, or in a snapshot).
+		// A store that went back is found by the version check.
+		return nil
+	case !c.Resync:
+		g.log.Info("gap in route versions; loading a snapshot", "served_version", held, "change_version", c.Version)
+	}
+	return g.syncLocked(ctx)
+}
+
+// catchUp returns once this gateway serves the store's current version
+// (or a later one), so that a caller of the admin API reads its own write
+// here; the watcher applies the change when it is published. Without a
+// watcher (a gateway not serving), or when the change does not arrive in
+// time, it loads a snapshot.
+func (g *Gateway) catchUp(ctx context.Context) error {
+	ver, err := g.store.Version(ctx)
+	if err != nil {
+		return err
+	}
+	if g.watching.Load() {
+		deadline := time.NewTimer(catchUpWait)
+		defer deadline.Stop()
+		for {
+			g.advancedMu.Lock()
+			if g.advanced == nil {
+				g.advanced = make(chan struct{})
+			}
+			advanced := g.advanced
+			g.advancedMu.Unlock()
+			if g.version.Load() >= ver {
+				return nil
+			}
+			select {
+			case <-advanced:
+				continue
+			case <-deadline.C:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			break
+		}
+	}
+	g.reload.Lock()
+	defer g.reload.Unlock()
+	if g.version.Load() >= ver {
+		return nil
+	}
+	return g.syncLocked(ctx)
+}
+
+// catchUpWait is how long an admin write waits for its change to come
+// back on the watch before loading a snapshot.
+const catchUpWait = 2 * time.Second
+
 // reseed answers a store whose table (version ver) is older than the one
-// served (held): it writes back FNGATE_ROUTES when configured, else the
-// table this gateway serves, at a version above held (an idempotent step:
-// when several gateways do it at once, one wins), then reads the store
-// again. The table served stays until the store is ahead of it again.
-func (g *Gateway) reseed(ctx context.Context, ver, held int64) ([]route.Route, int64, error) {
+// served (held, tab): it writes back FNGATE_ROUTES when configured, else
+// the table this gateway serves, at a version above held (an idempotent
+// step: when several gateways do it at once, one wins). The table served
+// stays until the store is ahead of it again.
+func (g *Gateway) reseed(ctx context.Context, ver, held int64, tab *route.Table) error {
 	g.metrics.storeBehind.Set(1)
 	seed, from := g.cfg.SeedRoutes, "FNGATE_ROUTES"
 	if len(seed) == 0 {
-		seed, from = g.routes, "the table this gateway serves"
+		seed, from = tab.Routes(), "the table this gateway serves"
 	}
 	if !g.lost.Swap(true) {
 		g.metrics.storeLost.Inc()
@@ -67,24 +193,22 @@ func (g *Gateway) reseed(ctx context.Context, ver, held int64) ([]route.Route, i
 		err = json.Unmarshal(b, &copied)
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("gateway: copy routes: %w", err)
+		return fmt.Errorf("gateway: copy routes: %w", err)
 	}
 	if _, err := g.store.Seed(ctx, copied, held); err != nil {
-		return nil, 0, fmt.Errorf("gateway: write routes back: %w", err)
+		return fmt.Errorf("gateway: write routes back: %w", err)
 	}
 	g.metrics.reseeds.Inc()
-	rs, ver, err := g.store.Snapshot(ctx)
-	if err != nil {
-		return nil, 0, fmt.Errorf("gateway: load routes: %w", err)
-	}
-	return rs, ver, nil
+	return nil
 }
 
-// watchRoutes reloads on every change notification and checks the version
-// every RoutesResync, so a missed notification (or a Redis restart) heals.
+// watchRoutes applies every published change and checks the version
+// every RoutesResync, so a missed message (or a Redis restart) heals.
 // While Redis is unreachable the last table keeps serving.
 func (g *Gateway) watchRoutes(ctx context.Context) {
 	changes := g.store.Changes(ctx)
+	g.watching.Store(true)
+	defer g.watching.Store(false)
 	tick := time.NewTicker(g.cfg.RoutesResync)
 	defer tick.Stop()
 	failing := false
@@ -93,8 +217,8 @@ func (g *Gateway) watchRoutes(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-changes:
-			err = g.SyncRoutes(ctx)
+		case c := <-changes:
+			err = g.applyChange(ctx, c)
 		case <-tick.C:
 			var ver int64
 			if ver, err = g.store.Version(ctx); err == nil && (ver != g.version.Load() || g.table.Load() == nil) {

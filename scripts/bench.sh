@@ -16,6 +16,13 @@
 #   cpu2       the same on 2 worker processes (each worker GOMAXPROCS=1)
 # After each async run a worker drains the queued invocations: the drain rate.
 #
+#   scripts/bench.sh routes   the control plane at 100,000 routes instead
+#   (scripts/routesbench): two gateway processes on a Redis holding
+#   100,001 routes over 20,000 hosts; startup, RSS, admin change latency,
+#   time until both gateways serve a change, CPU per change against a
+#   snapshot load (the baseline), routes file re-applied as a diff, match
+#   latency. ROUNDS runs of it.
+#
 # Prints requests/s and p50/p99 latency (median over rounds) for each target
 # and the ratios. Machines are shared and noisy: read the ratios, not the
 # absolute numbers. It also prints the CPU time the system under test (the
@@ -40,10 +47,13 @@ TARGETS=${TARGETS:-}
 CPU_N=${CPU_N:-}
 NATS_SYNC=${NATS_SYNC:-}
 
-fngate_need wrk wrk
+MODE=${1:-}
 fngate_need redis-server redis-server
 fngate_need redis-cli redis-tools
-fngate_need_node
+if [ "$MODE" != routes ]; then
+  fngate_need wrk wrk
+  fngate_need_node
+fi
 
 work=$(mktemp -d)
 pids=()
@@ -63,6 +73,17 @@ redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no --dir "$w
 pids+=($!)
 redis_pid=$!
 for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+if [ "$MODE" = routes ]; then
+  go build -o "$work/gateway" ./gateway/cmd/gateway
+  go build -o "$work/routesbench" ./scripts/routesbench
+  echo "bench: routes, $ROUNDS rounds; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  for round in $(seq "$ROUNDS"); do
+    echo "round $round"
+    "$work/routesbench" -redis-url "redis://127.0.0.1:$port/0" -gateway "$work/gateway"
+  done
+  exit 0
+fi
 
 go build -o "$work/benchserver" ./scripts/benchserver
 "$work/benchserver" -redis-url "redis://127.0.0.1:$port/0" -store-dir "$work/nats" ${NATS_SYNC:+-nats-sync "$NATS_SYNC"} >"$work/targets" 2>"$work/benchserver.log" &

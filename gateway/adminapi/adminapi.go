@@ -14,8 +14,9 @@ const OpenAPIPath = "/admin/openapi.json"
 
 // API is the admin API. Every method's error is an [*Error].
 type API interface {
-	// Routes is GET /admin/routes: every route, sorted by domain and path.
-	Routes(ctx context.Context) (*RouteList, error)
+	// Routes is GET /admin/routes: one page of the routes q selects,
+	// sorted by domain and path.
+	Routes(ctx context.Context, q RouteQuery) (*RouteList, error)
 	// Route is GET /admin/routes/{id}.
 	Route(ctx context.Context, id string) (*route.Route, error)
 	// CreateRoute is POST /admin/routes: r is normalised in place (its ID
@@ -25,8 +26,9 @@ type API interface {
 	ReplaceRoute(ctx context.Context, id string, r *route.Route) error
 	// DeleteRoute is DELETE /admin/routes/{id}.
 	DeleteRoute(ctx context.Context, id string) error
-	// Functions is GET /admin/functions.
-	Functions(ctx context.Context) (*FunctionList, error)
+	// Functions is GET /admin/functions: one page of the functions live
+	// workers serve, sorted by name.
+	Functions(ctx context.Context, q FunctionQuery) (*FunctionList, error)
 	// Invocations is GET /admin/invocations: one page of records (at most
 	// 500) matching f.
 	Invocations(ctx context.Context, f Filter) (*record.Page, error)
@@ -45,15 +47,54 @@ type API interface {
 	AllStats(ctx context.Context) (*AllStats, error)
 }
 
-// RouteList is the route table with its version.
-type RouteList struct {
-	Routes  []route.Route `json:"routes"`
-	Version int64         `json:"version"`
+// Page sizes of the lists.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// RouteQuery selects a page of routes: the query parameters of GET
+// /admin/routes. Every filter is optional; they combine with and.
+type RouteQuery struct {
+	// Domain lists only this domain ("default", "*" or a host name).
+	Domain string `json:"domain,omitempty" form:"domain"`
+	// Path keeps routes whose trigger path starts with it ("/api" keeps
+	// /api, /api/users and /apix).
+	Path string `json:"path,omitempty" form:"path"`
+	// Function keeps the routes of this function.
+	Function string `json:"function,omitempty" form:"function"`
+	Page
 }
 
-// FunctionList is every function some live worker serves, by name.
+// Page is where a page of a list starts and how long it is.
+type Page struct {
+	// Cursor is the NextCursor of the previous page: an opaque string.
+	Cursor string `json:"cursor,omitempty" form:"cursor"`
+	// Limit is the most items in the page: DefaultLimit when 0, at most
+	// MaxLimit.
+	Limit int `json:"limit,omitempty" form:"limit"`
+}
+
+// RouteList is one page of routes, with the version of the table it was
+// read from. NextCursor, when not empty, fetches the next page with the
+// same filters; the last page has none.
+type RouteList struct {
+	Routes     []route.Route `json:"routes"`
+	Version    int64         `json:"version"`
+	NextCursor string        `json:"nextCursor,omitempty"`
+}
+
+// FunctionQuery selects a page of functions: the query parameters of GET
+// /admin/functions.
+type FunctionQuery struct {
+	Page
+}
+
+// FunctionList is one page of the functions some live worker serves, by
+// name. NextCursor, when not empty, fetches the next page.
 type FunctionList struct {
-	Functions []FunctionLoad `json:"functions"`
+	Functions  []FunctionLoad `json:"functions"`
+	NextCursor string         `json:"nextCursor,omitempty"`
 }
 
 // FunctionLoad is one function as the live workers serve it.

@@ -18,7 +18,7 @@ import (
 // access page makes; any other call would panic on the nil API.
 type routesOnly struct{ adminapi.API }
 
-func (routesOnly) Routes(context.Context) (*adminapi.RouteList, error) {
+func (routesOnly) Routes(context.Context, adminapi.RouteQuery) (*adminapi.RouteList, error) {
 	return &adminapi.RouteList{Routes: []route.Route{{ID: "r1", Domain: "default", Path: "/api/hello", Function: "hello-world",
 		Methods: []string{"GET"}, Timeout: route.Duration(15 * time.Second)}}, Version: 1}, nil
 }

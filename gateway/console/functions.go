@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -15,10 +16,10 @@ type functionRow struct {
 }
 
 func (c *Console) functionList(w http.ResponseWriter, r *http.Request, s session) {
-	fl, err := c.api.Functions(r.Context())
+	fl, err := c.api.Functions(r.Context(), adminapi.FunctionQuery{Page: adminapi.Page{Limit: adminapi.MaxLimit}})
 	var rl *adminapi.RouteList
 	if err == nil {
-		rl, err = c.api.Routes(r.Context())
+		rl, err = c.allRoutes(r.Context())
 	}
 	if err != nil {
 		c.apiFailure(w, r, s, err)
@@ -44,4 +45,21 @@ func (c *Console) functionList(w http.ResponseWriter, r *http.Request, s session
 	}
 	slices.SortFunc(out, func(a, b *functionRow) int { return strings.Compare(a.Function, b.Function) })
 	c.render(w, http.StatusOK, "functions", c.view(s, "functions", "Functions", out))
+}
+
+// allRoutes pages through the whole table.
+func (c *Console) allRoutes(ctx context.Context) (*adminapi.RouteList, error) {
+	all := &adminapi.RouteList{}
+	q := adminapi.RouteQuery{Page: adminapi.Page{Limit: adminapi.MaxLimit}}
+	for {
+		page, err := c.api.Routes(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		all.Routes = append(all.Routes, page.Routes...)
+		all.Version = page.Version
+		if q.Cursor = page.NextCursor; q.Cursor == "" {
+			return all, nil
+		}
+	}
 }

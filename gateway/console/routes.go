@@ -62,63 +62,48 @@ func shellQuote(s string) string {
 // routesPerPage is how many associations the HTTP access table shows at once.
 const routesPerPage = 50
 
-// routePage is one page of the HTTP access table.
+// routePage is one page of the HTTP access table: read a page at a time
+// from the admin API (never the whole table), filtered as it filters.
 type routePage struct {
-	Rows       []routeRow
-	Version    int64
-	Query      string       // the filter, as typed
-	Total      int          // associations in the table
-	Matched    int          // of those, matching the filter
-	First      int          // 1-based number of the first row shown
-	Last       int          // of the last row shown
-	Prev, Next template.URL // query strings of the neighbouring pages, if any
+	Rows    []routeRow
+	Version int64
+	// The filter, as typed: a domain, a trigger path prefix, a function.
+	Domain, Path, Function string
+	Filtered               bool
+	Later                  bool         // not the first page
+	First, Next            template.URL // query strings of the first and next pages, if any
 }
 
-// matches reports whether rt matches the filter q: every word of q, case
-// folded, is part of its domain, trigger path, function or mode.
-func matches(rt route.Route, q string) bool {
-	hay := strings.ToLower(strings.Join([]string{rt.Domain, rt.Path, rt.Function, string(rt.Mode)}, " "))
-	for _, w := range strings.Fields(strings.ToLower(q)) {
-		if !strings.Contains(hay, w) {
-			return false
-		}
-	}
-	return true
-}
-
-// routeList shows the associations matching ?q=, routesPerPage at a time
-// (?page=, from 1; out of range shows the nearest page).
+// routeList shows the associations the filter (?domain=, ?path=,
+// ?function=) selects, routesPerPage at a time from ?cursor=.
 func (c *Console) routeList(w http.ResponseWriter, r *http.Request, s session) {
-	list, err := c.api.Routes(r.Context())
+	qs := r.URL.Query()
+	d := routePage{Domain: strings.TrimSpace(qs.Get("domain")), Path: strings.TrimSpace(qs.Get("path")), Function: strings.TrimSpace(qs.Get("function"))}
+	d.Filtered = d.Domain != "" || d.Path != "" || d.Function != ""
+	cursor := qs.Get("cursor")
+	list, err := c.api.Routes(r.Context(), adminapi.RouteQuery{Domain: d.Domain, Path: d.Path, Function: d.Function, Page: adminapi.Page{Cursor: cursor, Limit: routesPerPage}})
 	if err != nil {
 		c.apiFailure(w, r, s, err)
 		return
 	}
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	matched := list.Routes
-	if q != "" {
-		matched = slices.DeleteFunc(slices.Clone(list.Routes), func(rt route.Route) bool { return !matches(rt, q) })
-	}
-	pages := max(1, (len(matched)+routesPerPage-1)/routesPerPage)
-	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
-	page = min(max(page, 1), pages)
-	from, to := (page-1)*routesPerPage, min(page*routesPerPage, len(matched))
-	d := routePage{Version: list.Version, Query: q, Total: len(list.Routes), Matched: len(matched), First: from + 1, Last: to}
-	for _, rt := range matched[from:to] {
+	d.Version = list.Version
+	for _, rt := range list.Routes {
 		d.Rows = append(d.Rows, c.rowOf(rt))
 	}
-	link := func(p int) template.URL {
-		v := url.Values{"page": {strconv.Itoa(p)}}
-		if q != "" {
-			v.Set("q", q)
+	link := func(cursor string) template.URL {
+		v := url.Values{}
+		for k, f := range map[string]string{"domain": d.Domain, "path": d.Path, "function": d.Function, "cursor": cursor} {
+			if f != "" {
+				v.Set(k, f)
+			}
 		}
 		return queryURL(v)
 	}
-	if page > 1 {
-		d.Prev = link(page - 1)
+	if cursor != "" {
+		d.Later, d.First = true, link("")
 	}
-	if page < pages {
-		d.Next = link(page + 1)
+	if list.NextCursor != "" {
+		d.Next = link(list.NextCursor)
 	}
 	v := c.view(s, "routes", "HTTP access", d)
 	v.Notice = notice(r)
@@ -286,7 +271,7 @@ func fieldOf(ae *adminapi.Error) string {
 }
 
 func (c *Console) renderForm(w http.ResponseWriter, r *http.Request, s session, status int, f routeForm) {
-	if fl, err := c.api.Functions(r.Context()); err != nil {
+	if fl, err := c.api.Functions(r.Context(), adminapi.FunctionQuery{Page: adminapi.Page{Limit: adminapi.MaxLimit}}); err != nil {
 		c.log.Warn("console: functions unavailable for the route form", "err", err)
 	} else {
 		f.Functions = fl.Functions

@@ -27,3 +27,11 @@ func TestApply(t *testing.T) {
 		t.Errorf("GC percent in effect = %d, want %d", got, DefaultPercent)
 	}
 }
+
+func TestPercentFor(t *testing.T) {
+	for live, want := range map[uint64]int{0: DefaultPercent, 1 << 20: DefaultPercent, 8 << 20: DefaultPercent, 16 << 20: 200, 32 << 20: 100, 64 << 20: 50, 1 << 30: MinPercent} {
+		if got := percentFor(live); got != want {
+			t.Errorf("percentFor(%d MiB) = %d, want %d", live>>20, got, want)
+		}
+	}
+}

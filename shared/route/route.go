@@ -1,6 +1,7 @@
 package route
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -85,8 +86,7 @@ type Route struct {
 	// security domains). Without it the gateway adds no CORS headers.
 	CORS *CORS `json:"cors,omitempty" yaml:"cors,omitempty"`
 
-	encoded []byte // JSON, cached by NewTable
-	label   string // metrics label, cached by NewTable
+	label string // metrics label, cached by a Table
 }
 
 // Label names the route in metrics: domain and trigger path, e.g.
@@ -98,11 +98,10 @@ func (r *Route) Label() string {
 	return r.Domain + r.Path
 }
 
-// JSON returns the route's JSON encoding, cached for routes of a Table.
+// JSON returns the route's JSON encoding. It is not cached: at 100,000
+// routes a cached copy each would be most of a gateway's memory, and only
+// an asynchronous invocation's record needs it.
 func (r *Route) JSON() []byte {
-	if r.encoded != nil {
-		return r.encoded
-	}
 	b, _ := json.Marshal(r)
 	return b
 }
@@ -409,12 +408,24 @@ type File struct {
 
 // ParseFile decodes and normalises a routes file, rejecting unknown fields
 // and duplicate (domain, path) pairs. Errors name the route's index.
+//
+// A file in JSON ({"routes": [...]}, which is YAML too) is read by the
+// JSON decoder: some twenty times faster than the YAML one, which takes
+// seconds for 100,000 routes.
 func ParseFile(data []byte) ([]Route, error) {
-	dec := yaml.NewDecoder(strings.NewReader(string(data)))
-	dec.KnownFields(true)
 	var f File
-	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("routes file: %w", err)
+	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
+		dec := json.NewDecoder(bytes.NewReader(t))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&f); err != nil {
+			return nil, fmt.Errorf("routes file: %w", err)
+		}
+	} else {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&f); err != nil {
+			return nil, fmt.Errorf("routes file: %w", err)
+		}
 	}
 	seen := make(map[string]int, len(f.Routes))
 	for i := range f.Routes {

@@ -160,7 +160,7 @@ func TestSentinelFailover(t *testing.T) {
 // change notification arrives, for at most 20s: a notification published
 // while the subscription was reconnecting is lost, as in production, where
 // the version check heals it.
-func changeArrives(t *testing.T, rs *Routes, changes <-chan struct{}, path string) {
+func changeArrives(t *testing.T, rs *Routes, changes <-chan route.Change, path string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for i := 1; time.Now().Before(deadline); i++ {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,10 +16,13 @@ import (
 	"github.com/fngate/fngate/shared/record"
 )
 
+// adminURLHelp says where the command line subcommands connect.
+const adminURLHelp = `Talks to a running gateway's admin API (FNGATE_ADMIN_URL, default
+http://127.0.0.1:8081, with FNGATE_ADMIN_TOKEN)`
+
 const cliUsage = `usage: gateway invocations <command> [flags]
 
-Talks to a running gateway's admin API (FNGATE_ADMIN_URL, default
-http://127.0.0.1:8081, with FNGATE_ADMIN_TOKEN).
+` + adminURLHelp + `.
 
 commands:
   list   [-function F] [-status S] [-since T] [-until T] [-limit N]   list records, newest first (status: queued, running, failed, succeeded, dead)
@@ -31,16 +33,10 @@ commands:
 
 // invocationsCLI runs "gateway invocations ...", writing to out.
 func invocationsCLI(args []string, out io.Writer) error {
-	if len(args) == 0 {
-		return errors.New(strings.TrimSpace(cliUsage))
+	c, fs, err := command("invocations", cliUsage, args)
+	if err != nil {
+		return err
 	}
-	base := strings.TrimRight(os.Getenv("FNGATE_ADMIN_URL"), "/")
-	if base == "" {
-		base = "http://127.0.0.1:8081"
-	}
-	c := &adminClient{base: base, token: os.Getenv("FNGATE_ADMIN_TOKEN"), http: &http.Client{Timeout: 60 * time.Second}}
-	fs := flag.NewFlagSet("invocations "+args[0], flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	function := fs.String("function", "", "function name")
 	status := fs.String("status", "", "record status")
 	since := fs.String("since", "", "RFC 3339 time, inclusive")
@@ -120,6 +116,17 @@ func invocationsCLI(args []string, out io.Writer) error {
 	return fmt.Errorf("unknown command %q\n%s", args[0], cliUsage)
 }
 
+// command starts subcommand args[0] of group ("gateway group ..."): its
+// admin API client and a flag set, or the usage when args are empty.
+func command(group, usage string, args []string) (*adminClient, *flag.FlagSet, error) {
+	if len(args) == 0 {
+		return nil, nil, errors.New(strings.TrimSpace(usage))
+	}
+	fs := flag.NewFlagSet(group+" "+args[0], flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return newAdminClient(), fs, nil
+}
+
 type adminClient struct {
 	base, token string
 	http        *http.Client
@@ -140,6 +147,9 @@ func (c *adminClient) do(method, path string, body []byte, into any) error {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 == 2 && into == nil {
+		return nil
+	}
 	if resp.StatusCode/100 != 2 {
 		var e struct {
 			Error struct{ Code, Message string }

@@ -2,12 +2,15 @@
 // embeds a NATS server with JetStream. See the README for every setting.
 //
 // "gateway invocations list|get|replay" is the operators' command line for
-// invocation records and dead letters, through a running gateway's admin API;
-// "gateway version" prints the build's version and commit (package buildinfo).
+// invocation records and dead letters, and "gateway routes
+// list|export|apply" for the route table, through a running gateway's
+// admin API; "gateway version" prints the build's version and commit
+// (package buildinfo).
 package main
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -81,12 +84,15 @@ func parse(args []string) (*options, error) {
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "invocations" {
-		if err := invocationsCLI(os.Args[2:], os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, "gateway invocations:", err)
-			os.Exit(1)
+	// The operators' commands, through a running gateway's admin API.
+	if len(os.Args) > 1 {
+		if cli, ok := map[string]func([]string, io.Writer) error{"invocations": invocationsCLI, "routes": routesCLI}[os.Args[1]]; ok {
+			if err := cli(os.Args[2:], os.Stdout); err != nil {
+				fmt.Fprintln(os.Stderr, "gateway "+os.Args[1]+":", err)
+				os.Exit(1)
+			}
+			return
 		}
-		return
 	}
 	o := process.Parse("gateway", os.Args[1:], parse)
 	log, ctx, stop := process.Start(o.logLevel)

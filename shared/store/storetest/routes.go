@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,31 +111,84 @@ func routesPut(t *testing.T, s Routes) {
 }
 
 // routesChanges: a subscriber hears at once that it is subscribed (so it
-// can load the table then and miss nothing), and of each later change.
+// can load the table then and miss nothing), and then each change in
+// order, with its version and the routes it set and deleted, whole; a
+// Put that changes nothing publishes nothing and keeps the version.
 func routesChanges(t *testing.T, s Routes) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	changes := s.Changes(ctx)
-	wait := func(what string) {
+	// Changes of other checks on the same server may still arrive (a
+	// Cluster passes messages between its nodes late): this check's
+	// routes are all under /chg, and changes without them are skipped.
+	ours := func(c route.Change) bool {
+		for _, r := range append(c.Set, c.Del...) {
+			if strings.HasPrefix(r.Path, "/chg") {
+				return true
+			}
+		}
+		return c.Resync
+	}
+	next := func(what string) route.Change {
 		t.Helper()
-		select {
-		case <-changes:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("no value on Changes within 10s %s", what)
+		timeout := time.After(10 * time.Second)
+		for {
+			select {
+			case c := <-changes:
+				if ours(c) {
+					return c
+				}
+			case <-timeout:
+				t.Fatalf("no value on Changes within 10s %s", what)
+				return route.Change{}
+			}
 		}
 	}
-	wait("after subscribing")
-	if err := s.Create(ctx, &route.Route{Domain: "*", Path: "/a", Function: "a"}); err != nil {
+	if c := next("after subscribing"); !c.Resync {
+		t.Fatalf("first value = %+v, want a Resync", c)
+	}
+	paths := func(rs []route.Route) (out []string) {
+		for _, r := range rs {
+			out = append(out, r.Domain+r.Path+":"+r.Function)
+		}
+		return out
+	}
+	want := func(what string, v int64, set, del []string) {
+		t.Helper()
+		c := next(what)
+		if c.Version != v || c.Resync || !slices.Equal(paths(c.Set), set) || !slices.Equal(paths(c.Del), del) {
+			t.Fatalf("%s: change = v%d set %v del %v resync %v; want v%d set %v del %v", what, c.Version, paths(c.Set), paths(c.Del), c.Resync, v, set, del)
+		}
+	}
+	a := &route.Route{Domain: "*", Path: "/chg/a", Function: "a"}
+	if err := s.Create(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	wait("after a change")
-	// Notifications coalesce: several changes, at least one value.
-	for _, p := range []string{"/b", "/c", "/d"} {
-		if err := s.Create(ctx, &route.Route{Domain: "*", Path: p, Function: "f"}); err != nil {
-			t.Fatal(err)
-		}
+	want("create", 1, []string{"*/chg/a:a"}, nil)
+	if err := s.Replace(ctx, a.ID, &route.Route{Domain: "*", Path: "/chg/a", Function: "a2"}); err != nil {
+		t.Fatal(err)
 	}
-	wait("after three changes")
+	want("update", 2, []string{"*/chg/a:a2"}, nil)
+	moved := &route.Route{Domain: "b.example", Path: "/chg/a", Function: "a2"}
+	if err := s.Replace(ctx, a.ID, moved); err != nil {
+		t.Fatal(err)
+	}
+	want("domain move", 3, []string{"b.example/chg/a:a2"}, []string{"*/chg/a:a2"})
+	if err := s.Put(ctx, []route.Route{{Domain: "b.example", Path: "/chg/a", Function: "a2"}, {Domain: "*", Path: "/chg/c", Function: "c"}}); err != nil {
+		t.Fatal(err)
+	}
+	want("put of one new and one unchanged route", 4, []string{"*/chg/c:c"}, nil)
+	if err := s.Put(ctx, []route.Route{{Domain: "*", Path: "/chg/c", Function: "c"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, moved.ID); err != nil {
+		t.Fatal(err)
+	}
+	want("delete (the unchanged put before it published nothing)", 5, nil, []string{"b.example/chg/a:a2"})
+	if v, err := s.Apply(ctx, nil, []string{route.ID("*", "/chg/c"), "missing"}); err != nil || v != 6 {
+		t.Fatalf("Apply(delete /c) = %d, %v; want 6", v, err)
+	}
+	want("apply", 6, nil, []string{"*/chg/c:c"})
 }
 
 // routesSeed: a gateway that finds the table lost (its version below the

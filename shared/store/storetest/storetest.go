@@ -23,11 +23,13 @@ type Routes interface {
 	Replace(ctx context.Context, id string, r *route.Route) error
 	Delete(ctx context.Context, id string) error
 	Put(ctx context.Context, rs []route.Route) error
+	Apply(ctx context.Context, set []route.Route, del []string) (int64, error)
 	// Reads.
 	Get(ctx context.Context, id string) (*route.Route, error)
 	Snapshot(ctx context.Context) ([]route.Route, int64, error)
 	Version(ctx context.Context) (int64, error)
-	Changes(ctx context.Context) <-chan struct{}
+	Scan(ctx context.Context, fn func(page []route.Route) error) (int64, error)
+	Changes(ctx context.Context) <-chan route.Change
 	// Recovery of a lost table.
 	Seed(ctx context.Context, rs []route.Route, above int64) (int64, error)
 }

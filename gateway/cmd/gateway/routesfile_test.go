@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/store"
+	"github.com/fngate/fngate/shared/testenv"
+)
+
+// TestRoutesFileAppliedAsDiff: FNGATE_ROUTES writes only the routes that
+// differ from the store's. Applied again unchanged, it writes nothing and
+// raises no version (so no gateway reloads anything); a route changed
+// through the admin API since is put back as the file has it, in one
+// change, and routes beyond the file stay.
+func TestRoutesFileAppliedAsDiff(t *testing.T) {
+	t.Parallel()
+	rs := store.NewRoutes(testenv.StartRedis(t).Client())
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), "routes.yaml")
+	if err := os.WriteFile(file, []byte("routes:\n  - {domain: \"*\", path: /a, function: hello}\n  - {domain: \"*\", path: /b, function: hello}\n  - {domain: shop.example, path: /, function: shop}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	version := func() int64 {
+		t.Helper()
+		v, err := rs.Version(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if _, err := applyRoutesFile(ctx, rs, file); err != nil {
+		t.Fatal(err)
+	}
+	v := version()
+	if _, err := applyRoutesFile(ctx, rs, file); err != nil {
+		t.Fatal(err)
+	}
+	if got := version(); got != v {
+		t.Fatalf("an unchanged routes file raised the version from %d to %d", v, got)
+	}
+	if err := rs.Create(ctx, &route.Route{Domain: "*", Path: "/extra", Function: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.Replace(ctx, route.ID("*", "/b"), &route.Route{Domain: "*", Path: "/b", Function: "changed"}); err != nil {
+		t.Fatal(err)
+	}
+	v = version()
+	if _, err := applyRoutesFile(ctx, rs, file); err != nil {
+		t.Fatal(err)
+	}
+	if got := version(); got != v+1 {
+		t.Fatalf("version after putting one route back = %d, want %d", got, v+1)
+	}
+	if b, err := rs.Get(ctx, route.ID("*", "/b")); err != nil || b.Function != "hello" {
+		t.Fatalf("/b after the file = %+v, %v; want the file's function", b, err)
+	}
+	if _, err := rs.Get(ctx, route.ID("*", "/extra")); err != nil {
+		t.Fatalf("a route beyond the file is gone: %v", err)
+	}
+}
