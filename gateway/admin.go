@@ -172,14 +172,18 @@ func (g *Gateway) adminJSON(c *gin.Context, v any, err error) {
 	c.JSON(http.StatusOK, v)
 }
 
-func (g *Gateway) listRoutes(c *gin.Context) {
-	var q adminapi.RouteQuery
+func (g *Gateway) listRoutes(c *gin.Context) { adminPage(g, c, g.adminAPI().Routes) }
+
+// adminPage answers one page of a list: its query from the URL (a limit
+// that is not a number is INVALID_REQUEST), then the page list returns.
+func adminPage[Q, P any](g *Gateway, c *gin.Context, list func(context.Context, Q) (P, error)) {
+	var q Q
 	if err := c.ShouldBindQuery(&q); err != nil {
 		g.fail(c, &ParamError{Field: "limit", Message: "must be a number within 0..1000"})
 		return
 	}
-	rl, err := g.adminAPI().Routes(c.Request.Context(), q)
-	g.adminJSON(c, rl, err)
+	p, err := list(c.Request.Context(), q)
+	g.adminJSON(c, p, err)
 }
 
 func (g *Gateway) getRoute(c *gin.Context) {
