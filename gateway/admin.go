@@ -68,18 +68,22 @@ func (g *Gateway) AdminHandler() http.Handler {
 	g.operate(e)
 	e.GET(adminapi.OpenAPIPath, serveOpenAPI)
 	a := e.Group("/admin", g.authorize)
-	a.GET("/routes", g.listRoutes)
-	a.POST("/routes", g.createRoute)
-	a.GET("/routes/:id", g.getRoute)
-	a.PUT("/routes/:id", g.replaceRoute)
-	a.DELETE("/routes/:id", g.deleteRoute)
-	a.GET("/functions", g.listFunctions)
-	a.GET("/invocations", g.listInvocations)
-	a.GET("/invocations/:id", g.getInvocation)
-	a.POST("/invocations/:id/replay", g.replayInvocation)
-	a.POST("/invocations/replay", g.replayMany)
-	a.GET("/stats", g.stats)
-	a.GET("/stats/gateways", g.statsAll)
+	// The admin API by resource, then method.
+	for path, methods := range map[string]map[string]gin.HandlerFunc{
+		"/routes":                 {http.MethodGet: g.listRoutes, http.MethodPost: g.createRoute},
+		"/routes/:id":             {http.MethodGet: g.getRoute, http.MethodPut: g.replaceRoute, http.MethodDelete: g.deleteRoute},
+		"/functions":              {http.MethodGet: g.listFunctions},
+		"/invocations":            {http.MethodGet: g.listInvocations},
+		"/invocations/:id":        {http.MethodGet: g.getInvocation},
+		"/invocations/:id/replay": {http.MethodPost: g.replayInvocation},
+		"/invocations/replay":     {http.MethodPost: g.replayMany},
+		"/stats":                  {http.MethodGet: g.stats},
+		"/stats/gateways":         {http.MethodGet: g.statsAll},
+	} {
+		for method, h := range methods {
+			a.Handle(method, path, h)
+		}
+	}
 	g.mountConsole(e)
 	if g.cfg.AdminToken != "" {
 		return e
@@ -168,14 +172,18 @@ func (g *Gateway) adminJSON(c *gin.Context, v any, err error) {
 	c.JSON(http.StatusOK, v)
 }
 
-func (g *Gateway) listRoutes(c *gin.Context) {
-	var q adminapi.RouteQuery
+func (g *Gateway) listRoutes(c *gin.Context) { adminPage(g, c, g.adminAPI().Routes) }
+
+// adminPage answers one page of a list: its query from the URL (a limit
+// that is not a number is INVALID_REQUEST), then the page list returns.
+func adminPage[Q, P any](g *Gateway, c *gin.Context, list func(context.Context, Q) (P, error)) {
+	var q Q
 	if err := c.ShouldBindQuery(&q); err != nil {
 		g.fail(c, &ParamError{Field: "limit", Message: "must be a number within 0..1000"})
 		return
 	}
-	rl, err := g.adminAPI().Routes(c.Request.Context(), q)
-	g.adminJSON(c, rl, err)
+	p, err := list(c.Request.Context(), q)
+	g.adminJSON(c, p, err)
 }
 
 func (g *Gateway) getRoute(c *gin.Context) {

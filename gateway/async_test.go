@@ -14,14 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
-	"github.com/fngate/fngate/shared/subject"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/builtin"
@@ -175,16 +172,7 @@ func TestAsyncRetriesThenDead(t *testing.T) {
 		}
 	}
 	// The dead letter holds the original event and every attempt's error.
-	js, _ := jetstream.New(testenv.Conn(t, s.NATS))
-	st, err := js.Stream(context.Background(), subject.StreamDead)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dsub, _ := subject.Dead("flaky")
-	msg, err := st.GetLastMsgForSubject(context.Background(), dsub)
-	if err != nil {
-		t.Fatal(err)
-	}
+	msg := lastDeadLetter(t, s, "flaky")
 	var letter struct {
 		InvocationID string
 		Attempts     []record.AttemptError
@@ -367,29 +355,18 @@ func TestAsyncTenThousandWhileNoWorker(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	var mu sync.Mutex
-	runs := map[string]int{}
-	count := sdk.HandlerFunc(func(ctx context.Context, ev *event.Event) (any, error) {
-		mu.Lock()
-		runs[ev.RequestContext.RequestID]++
-		mu.Unlock()
-		return "ok", nil
-	})
+	count := &runCounter{}
 	for range 2 {
 		s.Worker(worker.Config{}, map[string]sdk.Handler{"count": count})
 	}
 	testenv.Eventually(t, 3*time.Minute, "every invocation ran", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(runs) == n
+		return len(count.counts()) == n
 	})
-	mu.Lock()
-	for id, c := range runs {
+	for id, c := range count.counts() {
 		if c != 1 {
 			t.Errorf("request %s ran %d times", id, c)
 		}
 	}
-	mu.Unlock()
 	// Every accepted id has exactly one succeeded record.
 	succeeded := 0
 	f := record.Filter{Function: "count", Limit: 500}

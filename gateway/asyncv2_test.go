@@ -25,13 +25,14 @@ import (
 	"github.com/fngate/fngate/worker/sdk"
 )
 
-// runCounter is a function that counts its runs by event body.
-type runCounter struct {
+// bodyCounter is a function that counts its runs by event body (runCounter
+// counts by request id).
+type bodyCounter struct {
 	mu   sync.Mutex
 	runs map[string]int
 }
 
-func (c *runCounter) handler() sdk.Handler {
+func (c *bodyCounter) handler() sdk.Handler {
 	c.runs = map[string]int{}
 	return sdk.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
 		c.mu.Lock()
@@ -43,7 +44,7 @@ func (c *runCounter) handler() sdk.Handler {
 
 // exactlyOnce waits until each of bodies ran, then checks none ran twice
 // and nothing else ran.
-func (c *runCounter) exactlyOnce(t *testing.T, bodies []string, within time.Duration) {
+func (c *bodyCounter) exactlyOnce(t *testing.T, bodies []string, within time.Duration) {
 	t.Helper()
 	testenv.Eventually(t, within, fmt.Sprintf("%d invocations ran", len(bodies)), func() bool {
 		c.mu.Lock()
@@ -88,7 +89,7 @@ func TestAsyncRedisDown(t *testing.T) {
 			t.Parallel()
 			s := gt.New(t, route.Route{Domain: "*", Path: "/job", Function: "count", Mode: "async", Retry: &route.Retry{MaxAttempts: 1}})
 			gw := s.Gateway(gateway.Config{})
-			var c runCounter
+			var c bodyCounter
 			s.Worker(worker.Config{}, map[string]sdk.Handler{"count": c.handler()})
 			warm := acceptOK(t, gw.URL+"/job", nil, "warm-up") // the consumer exists
 			c.exactlyOnce(t, []string{"warm-up"}, 10*time.Second)
@@ -153,7 +154,7 @@ func TestAsyncLookupRightAfterAccept(t *testing.T) {
 	t.Parallel()
 	s := gt.New(t, route.Route{Domain: "*", Path: "/job", Function: "count", Mode: "async"})
 	gw := s.Gateway(gateway.Config{})
-	var c runCounter
+	var c bodyCounter
 	s.Worker(worker.Config{Concurrency: 64}, map[string]sdk.Handler{"count": c.handler()})
 	const n, clients = 2000, 8
 	var next atomic.Int64
@@ -215,7 +216,7 @@ func TestAsyncMaxEventAgeExpires(t *testing.T) {
 	waited := acceptOK(t, gw.URL+"/wait", nil, "late")
 	accepted := time.Now()
 	testenv.Eventually(t, 10*time.Second, "maxEventAge passed", func() bool { return time.Since(accepted) > age })
-	var c runCounter
+	var c bodyCounter
 	var busyRuns atomic.Int64
 	s.Worker(worker.Config{}, map[string]sdk.Handler{
 		"count": c.handler(),
@@ -325,7 +326,7 @@ func TestAsyncLegacyMessageRuns(t *testing.T) {
 	t.Parallel()
 	s := gt.New(t, route.Route{Domain: "*", Path: "/job", Function: "count", Mode: "async"})
 	gw := s.Gateway(gateway.Config{})
-	var c runCounter
+	var c bodyCounter
 	s.Worker(worker.Config{}, map[string]sdk.Handler{"count": c.handler()})
 	acceptOK(t, gw.URL+"/job", nil, "new") // the streams and consumer exist
 	js, err := jetstream.New(s.Conn())

@@ -14,7 +14,6 @@ import (
 
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
-	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/subject"
@@ -38,14 +37,7 @@ func TestClusterLeaderKilled(t *testing.T) {
 	s.URL = testenv.ClientURLs(nodes)
 	s.StreamReplicas = 3
 	gw := s.Gateway(gateway.Config{NoWorkerWait: 5 * time.Second})
-	var mu sync.Mutex
-	runs := map[string]int{}
-	count := sdk.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
-		mu.Lock()
-		runs[ev.RequestContext.RequestID]++
-		mu.Unlock()
-		return "ok", nil
-	})
+	count := &runCounter{}
 	s.Worker(worker.Config{}, map[string]sdk.Handler{"count": count})
 	s.Worker(worker.Config{}, map[string]sdk.Handler{"count": count})
 
@@ -142,9 +134,7 @@ func TestClusterLeaderKilled(t *testing.T) {
 		t.Fatal("no async invocation accepted")
 	}
 	testenv.Eventually(t, 60*time.Second, "every accepted invocation ran", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		done := true
+		runs, done := count.counts(), true
 		accepted.Range(func(k, _ any) bool {
 			if runs[k.(string)] == 0 {
 				done = false
@@ -153,14 +143,13 @@ func TestClusterLeaderKilled(t *testing.T) {
 		})
 		return done
 	})
-	mu.Lock()
+	runs := count.counts()
 	accepted.Range(func(k, _ any) bool {
 		if c := runs[k.(string)]; c != 1 {
 			t.Errorf("accepted %s ran %d times", k, c)
 		}
 		return true
 	})
-	mu.Unlock()
 	accepted.Range(func(_, v any) bool {
 		inv, err := s.Invocations.Get(context.Background(), v.(string))
 		if err != nil || inv.Status != record.StatusSucceeded {

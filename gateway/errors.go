@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -16,7 +17,7 @@ import (
 )
 
 // Errors the gateway answers with. Each maps to one status and code in
-// classify.
+// answers.
 var (
 	ErrRouteNotFound     = errors.New("no route matches this host and path")
 	ErrMethodNotAllowed  = errors.New("the route does not accept this method")
@@ -45,6 +46,42 @@ func (e *ParamError) Error() string { return "invalid request: " + e.Field + ": 
 // Unwrap makes errors.Is(err, ErrBadRequest) true.
 func (e *ParamError) Unwrap() error { return ErrBadRequest }
 
+// answers maps sentinel errors, the gateway's own and its dependencies',
+// to a status and code, tried in order with errors.Is. A message replaces
+// err.Error() where that text is not for callers.
+var answers = []struct {
+	errs    []error
+	status  int
+	code    string
+	message string
+}{
+	{[]error{ErrRouteNotFound, route.ErrNotFound}, http.StatusNotFound, "ROUTE_NOT_FOUND", ""},
+	{[]error{ErrMethodNotAllowed}, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", ""},
+	{[]error{ErrBodyTooLarge}, http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", ""},
+	{[]error{ErrHeadersTooLarge}, http.StatusRequestHeaderFieldsTooLarge, "HEADERS_TOO_LARGE", ""},
+	{[]error{ErrNoWorker}, http.StatusServiceUnavailable, "NO_WORKER", ""},
+	{[]error{ErrOverloaded}, http.StatusServiceUnavailable, "OVERLOADED", ""},
+	{[]error{route.ErrInvalidPath}, http.StatusBadRequest, "INVALID_PATH", "the path climbs above / or contains an encoded slash (%2F)"},
+	{[]error{ErrRoutesUnavailable}, http.StatusServiceUnavailable, "ROUTES_UNAVAILABLE", ""},
+	{[]error{nats.ErrConnectionClosed, nats.ErrConnectionDraining, nats.ErrConnectionReconnecting, nats.ErrDisconnected}, http.StatusServiceUnavailable, "UNAVAILABLE", "the message bus is unavailable"},
+	{[]error{ErrCORSOrigin}, http.StatusForbidden, "CORS_ORIGIN_DENIED", ""},
+	{[]error{ErrIdempotencyKey}, http.StatusBadRequest, "INVALID_IDEMPOTENCY_KEY", ""},
+	{[]error{ErrIdempotencyConflict}, http.StatusConflict, "IDEMPOTENCY_KEY_IN_USE", ""},
+	{[]error{ErrIdempotencyMismatch}, http.StatusUnprocessableEntity, "IDEMPOTENCY_KEY_MISMATCH", ""},
+	{[]error{ErrIdempotencyUnavailable}, http.StatusServiceUnavailable, "IDEMPOTENCY_UNAVAILABLE", ErrIdempotencyUnavailable.Error()},
+	{[]error{ErrInvocationNotFound}, http.StatusNotFound, "INVOCATION_NOT_FOUND", "no such invocation, or its record expired"},
+	{[]error{ErrInvalidInvocationID}, http.StatusBadRequest, "INVALID_INVOCATION_ID", ""},
+	{[]error{ErrInvocationBusy}, http.StatusConflict, "INVOCATION_IN_PROGRESS", ""},
+	{[]error{ErrAsyncDisabled}, http.StatusServiceUnavailable, "ASYNC_DISABLED", ""},
+	{[]error{ErrQueueFull}, http.StatusServiceUnavailable, "QUEUE_FULL", ErrQueueFull.Error()},
+	{[]error{ErrAsyncNotAllowed}, http.StatusBadRequest, "ASYNC_NOT_ALLOWED", ""},
+	{[]error{ErrQueueUnavailable}, http.StatusServiceUnavailable, "QUEUE_UNAVAILABLE", ErrQueueUnavailable.Error()},
+	{[]error{ErrUnauthorized}, http.StatusUnauthorized, "UNAUTHORIZED", ""},
+	{[]error{ErrAdminHost}, http.StatusForbidden, "ADMIN_HOST_REFUSED", ""},
+	{[]error{ErrAdminCrossSite}, http.StatusForbidden, "ADMIN_CROSS_SITE_REFUSED", ""},
+	{[]error{ErrAdminContentType}, http.StatusUnsupportedMediaType, "ADMIN_CONTENT_TYPE_REFUSED", ""},
+}
+
 // classify is the one mapping from errors to HTTP status and error body.
 // Messages of function failures stay in the logs: callers see a fixed text.
 func classify(err error) (int, adminapi.ErrorDetail) {
@@ -53,61 +90,17 @@ func classify(err error) (int, adminapi.ErrorDetail) {
 		// wraps in ErrQueueUnavailable like every publish error.
 		err = ErrQueueFull
 	}
+	for _, a := range answers {
+		for _, target := range a.errs {
+			if errors.Is(err, target) {
+				return a.status, adminapi.ErrorDetail{Code: a.code, Message: cmp.Or(a.message, err.Error())}
+			}
+		}
+	}
 	var fe *event.Error
 	var re *route.FieldError
 	var pe *ParamError
 	switch {
-	case errors.Is(err, ErrRouteNotFound), errors.Is(err, route.ErrNotFound):
-		return http.StatusNotFound, adminapi.ErrorDetail{Code: "ROUTE_NOT_FOUND", Message: err.Error()}
-	case errors.Is(err, ErrMethodNotAllowed):
-		return http.StatusMethodNotAllowed, adminapi.ErrorDetail{Code: "METHOD_NOT_ALLOWED", Message: err.Error()}
-	case errors.Is(err, ErrBodyTooLarge):
-		return http.StatusRequestEntityTooLarge, adminapi.ErrorDetail{Code: "BODY_TOO_LARGE", Message: err.Error()}
-	case errors.Is(err, ErrHeadersTooLarge):
-		return http.StatusRequestHeaderFieldsTooLarge, adminapi.ErrorDetail{Code: "HEADERS_TOO_LARGE", Message: err.Error()}
-	case errors.Is(err, ErrNoWorker):
-		return http.StatusServiceUnavailable, adminapi.ErrorDetail{Code: "NO_WORKER", Message: err.Error()}
-	case errors.Is(err, ErrOverloaded):
-		return http.StatusServiceUnavailable, adminapi.ErrorDetail{Code: "OVERLOADED", Message: err.Error()}
-	case errors.Is(err, route.ErrInvalidPath):
-		return http.StatusBadRequest, adminapi.ErrorDetail{Code: "INVALID_PATH", Message: "the path climbs above / or contains an encoded slash (%2F)"}
-	case errors.Is(err, ErrRoutesUnavailable):
-		return http.StatusServiceUnavailable, adminapi.ErrorDetail{Code: "ROUTES_UNAVAILABLE", Message: err.Error()}
-	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionDraining),
-		errors.Is(err, nats.ErrConnectionReconnecting), errors.Is(err, nats.ErrDisconnected):
-		return http.StatusServiceUnavailable, adminapi.ErrorDetail{Code: "UNAVAILABLE", Message: "the message bus is unavailable"}
-	case errors.Is(err, ErrCORSOrigin):
-		return http.StatusForbidden, adminapi.ErrorDetail{Code: "CORS_ORIGIN_DENIED", Message: err.Error()}
-	case errors.Is(err, ErrIdempotencyKey):
-		return http.StatusBadRequest, adminapi.ErrorDetail{Code: "INVALID_IDEMPOTENCY_KEY", Message: err.Error()}
-	case errors.Is(err, ErrIdempotencyConflict):
-		return http.StatusConflict, adminapi.ErrorDetail{Code: "IDEMPOTENCY_KEY_IN_USE", Message: err.Error()}
-	case errors.Is(err, ErrIdempotencyMismatch):
-		return http.StatusUnprocessableEntity, adminapi.ErrorDetail{Code: "IDEMPOTENCY_KEY_MISMATCH", Message: err.Error()}
-	case errors.Is(err, ErrIdempotencyUnavailable):
-		return http.StatusServiceUnavailable, adminapi.ErrorDetail{Code: "IDEMPOTENCY_UNAVAILABLE", Message: ErrIdempotencyUnavailable.Error()}
-	case errors.Is(err, ErrInvocationNotFound):
-		return http.StatusNotFound, adminapi.ErrorDetail{Code: "INVOCATION_NOT_FOUND", Message: "no such invocation, or its record expired"}
-	case errors.Is(err, ErrInvalidInvocationID):
-		return http.StatusBadRequest, adminapi.ErrorDetail{Code: "INVALID_INVOCATION_ID", Message: err.Error()}
-	case errors.Is(err, ErrInvocationBusy):
-		return http.StatusConflict, adminapi.ErrorDetail{Code: "INVOCATION_IN_PROGRESS", Message: err.Error()}
-	case errors.Is(err, ErrAsyncDisabled):
-		return http.StatusServiceUnavailable, adminapi.ErrorDetail{Code: "ASYNC_DISABLED", Message: err.Error()}
-	case errors.Is(err, ErrQueueFull):
-		return http.StatusServiceUnavailable, adminapi.ErrorDetail{Code: "QUEUE_FULL", Message: ErrQueueFull.Error()}
-	case errors.Is(err, ErrAsyncNotAllowed):
-		return http.StatusBadRequest, adminapi.ErrorDetail{Code: "ASYNC_NOT_ALLOWED", Message: err.Error()}
-	case errors.Is(err, ErrQueueUnavailable):
-		return http.StatusServiceUnavailable, adminapi.ErrorDetail{Code: "QUEUE_UNAVAILABLE", Message: ErrQueueUnavailable.Error()}
-	case errors.Is(err, ErrUnauthorized):
-		return http.StatusUnauthorized, adminapi.ErrorDetail{Code: "UNAUTHORIZED", Message: err.Error()}
-	case errors.Is(err, ErrAdminHost):
-		return http.StatusForbidden, adminapi.ErrorDetail{Code: "ADMIN_HOST_REFUSED", Message: err.Error()}
-	case errors.Is(err, ErrAdminCrossSite):
-		return http.StatusForbidden, adminapi.ErrorDetail{Code: "ADMIN_CROSS_SITE_REFUSED", Message: err.Error()}
-	case errors.Is(err, ErrAdminContentType):
-		return http.StatusUnsupportedMediaType, adminapi.ErrorDetail{Code: "ADMIN_CONTENT_TYPE_REFUSED", Message: err.Error()}
 	case errors.As(err, &re):
 		return http.StatusBadRequest, adminapi.ErrorDetail{Code: "INVALID_ROUTE", Message: re.Error(), Field: re.Field}
 	case errors.Is(err, route.ErrConflict):

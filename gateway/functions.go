@@ -127,12 +127,4 @@ func (a adminAPI) Functions(_ context.Context, q adminapi.FunctionQuery) (*admin
 	return out, nil
 }
 
-func (g *Gateway) listFunctions(c *gin.Context) {
-	var q adminapi.FunctionQuery
-	if err := c.ShouldBindQuery(&q); err != nil {
-		g.fail(c, &ParamError{Field: "limit", Message: "must be a number within 0..1000"})
-		return
-	}
-	fl, err := g.adminAPI().Functions(c.Request.Context(), q)
-	g.adminJSON(c, fl, err)
-}
+func (g *Gateway) listFunctions(c *gin.Context) { adminPage(g, c, g.adminAPI().Functions) }

@@ -20,9 +20,7 @@ import (
 func TestFunctionsRecentStats(t *testing.T) {
 	t.Parallel()
 	s := gt.New(t,
-		r("*", "/echo", "echo"),
-		r("*", "/fail", "fail"),
-		r("*", "/sleep", "sleep"),
+		r("*", "/echo", "echo"), r("*", "/fail", "fail"), r("*", "/sleep", "sleep"),
 		route.Route{Domain: "*", Path: "/job", Function: "echo", Mode: route.ModeAsync},
 	)
 	gw := s.Gateway(gateway.Config{})

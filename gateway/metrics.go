@@ -13,10 +13,9 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/fngate/fngate/shared/buildinfo"
+	"github.com/fngate/fngate/shared/metric"
 )
 
 // metrics are the gateway's Prometheus series, on its own registry.
@@ -43,69 +42,27 @@ type metrics struct {
 }
 
 func newMetrics(g *Gateway) *metrics {
-	m := &metrics{
-		reg: prometheus.NewRegistry(),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "fngate_gateway_requests_total",
-			Help: "Public requests by route (domain and trigger path; empty when none matched), status code and mode.",
-		}, []string{"route", "status", "mode"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "fngate_gateway_request_duration_seconds",
-			Help:    "Time from request to response, by route and mode.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
-		}, []string{"route", "mode"}),
-		noResponse: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "fngate_gateway_no_responder_retries_total",
-			Help: "Calls that found no worker subscribed and were retried.",
-		}),
+	r := metric.NewRegistry()
+	refusals := r.CounterVec("fngate_gateway_overload_refusals_total", "Public requests answered 503 OVERLOADED, by the limit reached: requests (FNGATE_MAX_INFLIGHT) or bytes (FNGATE_MAX_INFLIGHT_BYTES).", "limit")
+	updates := r.CounterVec("fngate_gateway_routes_updates_total", "Route table updates by how they were made: change (one published change applied in place) or snapshot (the whole table read from Redis).", "kind")
+	r.GaugeFunc("fngate_gateway_routes_version", "Version of the route table served; equal on every gateway once they agree.", func() float64 { return float64(g.version.Load()) })
+	r.GaugeFunc("fngate_gateway_inflight_requests", "Public requests being served, against FNGATE_MAX_INFLIGHT.", func() float64 { return float64(g.admit.reqs.Load()) })
+	r.GaugeFunc("fngate_gateway_inflight_body_bytes", "Request-body bytes reserved by public requests being served, against FNGATE_MAX_INFLIGHT_BYTES.", func() float64 { return float64(g.admit.bytes.Load()) })
+	return &metrics{
+		reg:            r.Registry,
+		requests:       r.CounterVec("fngate_gateway_requests_total", "Public requests by route (domain and trigger path; empty when none matched), status code and mode.", "route", "status", "mode"),
+		latency:        r.HistogramVec("fngate_gateway_request_duration_seconds", "Time from request to response, by route and mode.", prometheus.ExponentialBuckets(0.0005, 2, 16), "route", "mode"),
+		inflight:       r.GaugeFunc("fngate_gateway_inflight_calls", "Function calls waiting for a worker's reply.", func() float64 { return float64(g.InFlight()) }),
+		noResponse:     r.Counter("fngate_gateway_no_responder_retries_total", "Calls that found no worker subscribed and were retried."),
+		refusedReqs:    refusals.WithLabelValues("requests"),
+		refusedBytes:   refusals.WithLabelValues("bytes"),
+		redisUp:        r.Gauge("fngate_gateway_redis_up", "1 when Redis answered the gateway's last check (route version, /readyz), else 0. Calls keep being served from the last route table either way."),
+		storeBehind:    r.Gauge("fngate_gateway_routes_store_behind", "1 while Redis holds an older route table than the one served (it lost data) and routes have not been written back yet."),
+		storeLost:      r.Counter("fngate_gateway_routes_store_lost_total", "Times Redis was found holding an older or no route table than the one served."),
+		reseeds:        r.Counter("fngate_gateway_routes_reseeds_total", "Route tables written back to Redis after it lost its table."),
+		changesApplied: updates.WithLabelValues("change"),
+		snapshots:      updates.WithLabelValues("snapshot"),
 	}
-	m.redisUp = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "fngate_gateway_redis_up",
-		Help: "1 when Redis answered the gateway's last check (route version, /readyz), else 0. Calls keep being served from the last route table either way.",
-	})
-	m.storeBehind = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "fngate_gateway_routes_store_behind",
-		Help: "1 while Redis holds an older route table than the one served (it lost data) and routes have not been written back yet.",
-	})
-	m.storeLost = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "fngate_gateway_routes_store_lost_total",
-		Help: "Times Redis was found holding an older or no route table than the one served.",
-	})
-	m.reseeds = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "fngate_gateway_routes_reseeds_total",
-		Help: "Route tables written back to Redis after it lost its table.",
-	})
-	updates := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "fngate_gateway_routes_updates_total",
-		Help: "Route table updates by how they were made: change (one published change applied in place) or snapshot (the whole table read from Redis).",
-	}, []string{"kind"})
-	m.changesApplied, m.snapshots = updates.WithLabelValues("change"), updates.WithLabelValues("snapshot")
-	m.reg.MustRegister(updates)
-	routesVersion := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "fngate_gateway_routes_version",
-		Help: "Version of the route table served; equal on every gateway once they agree.",
-	}, func() float64 { return float64(g.version.Load()) })
-	m.inflight = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "fngate_gateway_inflight_calls",
-		Help: "Function calls waiting for a worker's reply.",
-	}, func() float64 { return float64(g.InFlight()) })
-	refusals := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "fngate_gateway_overload_refusals_total",
-		Help: "Public requests answered 503 OVERLOADED, by the limit reached: requests (FNGATE_MAX_INFLIGHT) or bytes (FNGATE_MAX_INFLIGHT_BYTES).",
-	}, []string{"limit"})
-	m.refusedReqs, m.refusedBytes = refusals.WithLabelValues("requests"), refusals.WithLabelValues("bytes")
-	inflightReqs := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "fngate_gateway_inflight_requests",
-		Help: "Public requests being served, against FNGATE_MAX_INFLIGHT.",
-	}, func() float64 { return float64(g.admit.reqs.Load()) })
-	inflightBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "fngate_gateway_inflight_body_bytes",
-		Help: "Request-body bytes reserved by public requests being served, against FNGATE_MAX_INFLIGHT_BYTES.",
-	}, func() float64 { return float64(g.admit.bytes.Load()) })
-	m.reg.MustRegister(refusals, inflightReqs, inflightBytes)
-	m.reg.MustRegister(m.requests, m.latency, m.inflight, m.noResponse, m.redisUp, m.storeBehind, m.storeLost, m.reseeds, routesVersion, buildinfo.Collector(buildinfo.Get()),
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return m
 }
 
 // seriesKey names the series of one (route, status, mode).

@@ -24,8 +24,9 @@ import (
 // as shipped: the gateway and worker users can do their work, sync, async
 // and dead letters, and a worker cannot invoke functions or read the queue.
 func TestShippedNATSPermissions(t *testing.T) {
-	t.Setenv("FNGATE_NATS_GATEWAY_PASSWORD", "gw-secret")
-	t.Setenv("FNGATE_NATS_WORKER_PASSWORD", "wk-secret")
+	const gwPassword, wkPassword = "gw-secret", "wk-secret" // nats.conf reads them from the environment
+	t.Setenv("FNGATE_NATS_GATEWAY_PASSWORD", gwPassword)
+	t.Setenv("FNGATE_NATS_WORKER_PASSWORD", wkPassword)
 	opts, err := server.ProcessConfigFile("../deployments/nats/nats.conf")
 	if err != nil {
 		t.Fatal(err)
@@ -38,8 +39,8 @@ func TestShippedNATSPermissions(t *testing.T) {
 		route.Route{Domain: "*", Path: "/job", Function: "echo", Mode: "async"},
 		route.Route{Domain: "*", Path: "/doomed", Function: "fail", Mode: "async", Retry: &route.Retry{MaxAttempts: 1}},
 	)
-	s.GatewayNATS = []nats.Option{nats.UserInfo("gateway", "gw-secret")}
-	s.WorkerNATS = []nats.Option{nats.UserInfo("worker", "wk-secret")}
+	s.GatewayNATS = []nats.Option{nats.UserInfo("gateway", gwPassword)}
+	s.WorkerNATS = []nats.Option{nats.UserInfo("worker", wkPassword)}
 	gw := s.Gateway(gateway.Config{})
 	s.Worker(worker.Config{}, builtin.Functions())
 
@@ -49,7 +50,7 @@ func TestShippedNATSPermissions(t *testing.T) {
 	waitStatus(t, gw, acceptOK(t, gw.URL+"/job", nil, "x"), record.StatusSucceeded, 15*time.Second)
 	// Gateways may ask one another for their counts (the console's live
 	// view): a request as the gateway user gets the gateway's answer.
-	gnc, err := nats.Connect(ns.ClientURL(), nats.UserInfo("gateway", "gw-secret"))
+	gnc, err := nats.Connect(ns.ClientURL(), nats.UserInfo("gateway", gwPassword))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func TestShippedNATSPermissions(t *testing.T) {
 
 	// The worker user may not invoke functions nor read the queue directly.
 	violations := make(chan error, 4)
-	nc, err := nats.Connect(ns.ClientURL(), nats.UserInfo("worker", "wk-secret"),
+	nc, err := nats.Connect(ns.ClientURL(), nats.UserInfo("worker", wkPassword),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { violations <- err }))
 	if err != nil {
 		t.Fatal(err)

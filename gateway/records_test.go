@@ -11,14 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
-	"github.com/fngate/fngate/shared/subject"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/sdk"
@@ -250,16 +247,7 @@ func TestStoredEventRedacted(t *testing.T) {
 	if adm := adminRecord(t, gw, id); !strings.HasSuffix(adm.AttemptErrors[0].Error, "denied") { // else the function lacked the credentials
 		t.Errorf("deny failed with %q", adm.AttemptErrors[0].Error)
 	}
-	js, _ := jetstream.New(testenv.Conn(t, s.NATS))
-	st, err := js.Stream(context.Background(), subject.StreamDead)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dsub, _ := subject.Dead("deny")
-	msg, err := st.GetLastMsgForSubject(context.Background(), dsub)
-	if err != nil {
-		t.Fatal(err)
-	}
+	msg := lastDeadLetter(t, s, "deny")
 	var letter struct{ Event event.Event }
 	if err := json.Unmarshal(msg.Data, &letter); err != nil || letter.Event.Body != "dead" || letter.Event.Headers["authorization"] != event.Redacted ||
 		letter.Event.Headers["cookie"] != event.Redacted || letter.Event.Headers["x-other"] != "kept" || strings.Contains(string(msg.Data), "top-secret") {

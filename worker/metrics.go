@@ -9,10 +9,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/fngate/fngate/shared/buildinfo"
+	"github.com/fngate/fngate/shared/metric"
 	"github.com/fngate/fngate/shared/subject"
 )
 
@@ -28,33 +27,16 @@ type metrics struct {
 }
 
 func newMetrics(w *Worker) *metrics {
-	m := &metrics{
-		reg: prometheus.NewRegistry(),
-		invocations: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "fngate_worker_invocations_total",
-			Help: "Invocations run, by function, runtime (go or node), mode (sync or async) and outcome (ok or an error code).",
-		}, []string{"function", "runtime", "mode", "outcome"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "fngate_worker_invocation_duration_seconds",
-			Help:    "Time a function ran, by function, runtime (go or node) and mode.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 18),
-		}, []string{"function", "runtime", "mode"}),
-		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "fngate_worker_async_retries_total",
-			Help: "Failed asynchronous attempts scheduled for a retry.",
-		}, []string{"function"}),
-		dead: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "fngate_worker_dead_letters_total",
-			Help: "Asynchronous invocations sent to the dead-letter stream.",
-		}, []string{"function"}),
-		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "fngate_worker_node_restarts_total",
-			Help: "Node.js processes replaced, by function and reason (exit, unresponsive, load_timeout, protocol).",
-		}, []string{"function", "reason"}),
+	r := metric.NewRegistry()
+	r.MustRegister(&workerCollector{w})
+	return &metrics{
+		reg:         r.Registry,
+		invocations: r.CounterVec("fngate_worker_invocations_total", "Invocations run, by function, runtime (go or node), mode (sync or async) and outcome (ok or an error code).", "function", "runtime", "mode", "outcome"),
+		duration:    r.HistogramVec("fngate_worker_invocation_duration_seconds", "Time a function ran, by function, runtime (go or node) and mode.", prometheus.ExponentialBuckets(0.0005, 2, 18), "function", "runtime", "mode"),
+		retries:     r.CounterVec("fngate_worker_async_retries_total", "Failed asynchronous attempts scheduled for a retry.", "function"),
+		dead:        r.CounterVec("fngate_worker_dead_letters_total", "Asynchronous invocations sent to the dead-letter stream.", "function"),
+		restarts:    r.CounterVec("fngate_worker_node_restarts_total", "Node.js processes replaced, by function and reason (exit, unresponsive, load_timeout, protocol).", "function", "reason"),
 	}
-	m.reg.MustRegister(m.invocations, m.duration, m.retries, m.dead, m.restarts, &workerCollector{w}, buildinfo.Collector(buildinfo.Get()),
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return m
 }
 
 type seriesKey struct{ function, runtime, mode, outcome string }

@@ -360,10 +360,14 @@ func (w *Worker) Drain(ctx context.Context) error {
 	// A draining subscription is removed once the server has confirmed the
 	// unsubscribe, so everything it sent before is in the channel by then;
 	// the loops run that, then end.
+	poll := time.NewTicker(5 * time.Millisecond)
+	defer poll.Stop()
 	for _, s := range subs {
 		for s.IsValid() {
-			if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
-				return fmt.Errorf("worker: drain %s: %w", s.Subject, err)
+			select {
+			case <-poll.C:
+			case <-ctx.Done():
+				return fmt.Errorf("worker: drain %s: %w", s.Subject, ctx.Err())
 			}
 		}
 	}
@@ -386,15 +390,4 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	return w.Drain(context.WithoutCancel(ctx))
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -38,16 +38,13 @@ func TestSessions(t *testing.T) {
 }
 
 func TestSafeNext(t *testing.T) {
-	for in, want := range map[string]string{
-		"/console/invocations?status=dead": "/console/invocations?status=dead",
-		"":                                 "/console/routes",
-		"//evil.example/console/":          "/console/routes",
-		"https://evil.example/console/":    "/console/routes",
-		`/console/\evil`:                   "/console/routes",
-		"/admin/routes":                    "/console/routes",
-	} {
-		if got := safeNext(in); got != want {
-			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+	if got := safeNext("/console/invocations?status=dead"); got != "/console/invocations?status=dead" {
+		t.Errorf("safeNext of a console page = %q", got)
+	}
+	// Anything else, another site included, leads to the routes page.
+	for _, in := range []string{"", "//evil.example/console/", "https://evil.example/console/", `/console/\evil`, "/admin/routes"} {
+		if got := safeNext(in); got != "/console/routes" {
+			t.Errorf("safeNext(%q) = %q, want /console/routes", in, got)
 		}
 	}
 }

@@ -57,10 +57,10 @@ func TestThrottle(t *testing.T) {
 
 func TestClientOf(t *testing.T) {
 	for addr, want := range map[string]string{
-		"127.0.0.1:5555":             "127.0.0.1",
-		"[2001:db8:1:2:3:4:5:6]:443": "2001:db8:1:2::/64",
-		"[2001:db8:1:2:ff::1]:443":   "2001:db8:1:2::/64",
-		"[::ffff:10.1.2.3]:80":       "10.1.2.3",
+		// An IPv4 client, also as an IPv4-mapped IPv6 address, is its address;
+		"127.0.0.1:5555": "127.0.0.1", "[::ffff:10.1.2.3]:80": "10.1.2.3",
+		// an IPv6 client is its /64, which one user commonly holds whole.
+		"[2001:db8:1:2:3:4:5:6]:443": "2001:db8:1:2::/64", "[2001:db8:1:2:ff::1]:443": "2001:db8:1:2::/64",
 	} {
 		r := httptest.NewRequest("POST", "/console/login", nil)
 		r.RemoteAddr = addr

@@ -15,10 +15,7 @@ import (
 
 func TestSpecial(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		ip   string
-		want string
-	}{
+	for _, tc := range []struct{ ip, want string }{
 		{"127.0.0.1", "loopback"},
 		{"127.255.255.254", "loopback"},
 		{"::1", "loopback"},

@@ -11,6 +11,7 @@ package envflag
 import (
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -125,6 +126,15 @@ func (s *Set) Duration(p *time.Duration, name, env string, def time.Duration, u 
 func (s *Set) Int64(p *int64, name, env string, def int64, u string) {
 	parse := func(v string) (int64, error) { return strconv.ParseInt(v, 10, 64) }
 	s.Int64Var(p, name, envDefault(s, env, def, parse, "an integer"), usage(env, u))
+}
+
+// LogLevel binds a log level flag: debug, info, warn or error (as
+// slog.Level reads them, so also "warn+2").
+func (s *Set) LogLevel(p *slog.Level, name, env string, def slog.Level, u string) {
+	parse := func(v string) (l slog.Level, err error) { return l, l.UnmarshalText([]byte(v)) }
+	def = envDefault(s, env, def, parse, "a log level (debug, info, warn or error)")
+	s.TextVar(p, name, def, usage(env, u))
+	s.Lookup(name).DefValue = strings.ToLower(def.String())
 }
 
 // envDefault is env's value parsed, else def; a value that does not parse

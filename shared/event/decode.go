@@ -79,19 +79,31 @@ func (d *decoder) str() (string, error) {
 			return s, nil
 		case c == '\\':
 			return d.escaped(start)
-		case c < 0x20:
-			return "", errSlow
-		case c >= utf8.RuneSelf:
-			r, n := utf8.DecodeRuneInString(d.s[d.i:])
-			if r == utf8.RuneError && n == 1 {
+		case c >= 0x20 && c < utf8.RuneSelf:
+			d.i++
+		default:
+			n := d.nonASCII()
+			if n == 0 {
 				return "", errSlow
 			}
 			d.i += n
-		default:
-			d.i++
 		}
 	}
 	return "", errSlow
+}
+
+// nonASCII is the length of the character at d.i, which is not printable
+// ASCII: a valid multi-byte UTF-8 sequence, or 0 for a control character or
+// invalid UTF-8, which are left to encoding/json.
+func (d *decoder) nonASCII() int {
+	if d.s[d.i] < utf8.RuneSelf {
+		return 0
+	}
+	r, n := utf8.DecodeRuneInString(d.s[d.i:])
+	if r == utf8.RuneError && n == 1 {
+		return 0
+	}
+	return n
 }
 
 // escaped finishes a string that has escapes, started at start.
@@ -148,18 +160,16 @@ func (d *decoder) escaped(start int) (string, error) {
 			default:
 				return "", errSlow
 			}
-		case c < 0x20:
-			return "", errSlow
-		case c >= utf8.RuneSelf:
-			r, n := utf8.DecodeRuneInString(d.s[d.i:])
-			if r == utf8.RuneError && n == 1 {
+		case c >= 0x20 && c < utf8.RuneSelf:
+			buf = append(buf, c)
+			d.i++
+		default:
+			n := d.nonASCII()
+			if n == 0 {
 				return "", errSlow
 			}
 			buf = append(buf, d.s[d.i:d.i+n]...)
 			d.i += n
-		default:
-			buf = append(buf, c)
-			d.i++
 		}
 	}
 	return "", errSlow
@@ -255,40 +265,29 @@ func (d *decoder) multiMap(p *map[string][]string) error {
 	return err
 }
 
+// eventKeys and contextKeys are the keys of an event and of its
+// requestContext in the order Event.AppendJSON writes them.
+var (
+	eventKeys = [...]string{"path", "httpMethod", "headers", "multiValueHeaders", "queryStringParameters",
+		"multiValueQueryStringParameters", "body", "isBase64Encoded", "requestContext"}
+	contextKeys = [...]string{"requestId", "envId", "functionName", "domain", "sourceIp", "triggerPath", "traceparent"}
+)
+
 func (d *decoder) event(e *Event) error {
-	var seen uint16
-	err := d.object(func(k string) error {
-		var bit uint16
-		var read func() error
-		switch k {
-		case "path":
-			bit, read = 1, func() error { return d.strInto(&e.Path) }
-		case "httpMethod":
-			bit, read = 2, func() error { return d.strInto(&e.HTTPMethod) }
-		case "headers":
-			bit, read = 4, func() error { return d.strMap(&e.Headers) }
-		case "multiValueHeaders":
-			bit, read = 8, func() error { return d.multiMap(&e.MultiValueHeaders) }
-		case "queryStringParameters":
-			bit, read = 16, func() error { return d.strMap(&e.QueryStringParameters) }
-		case "multiValueQueryStringParameters":
-			bit, read = 32, func() error { return d.multiMap(&e.MultiValueQueryStringParameters) }
-		case "body":
-			bit, read = 64, func() error { return d.strInto(&e.Body) }
-		case "isBase64Encoded":
-			bit, read = 128, func() error { return d.boolInto(&e.IsBase64Encoded) }
-		case "requestContext":
-			bit, read = 256, func() error { return d.requestContext(&e.RequestContext) }
-		default:
-			return errSlow
-		}
-		if seen&bit != 0 {
-			return errSlow // a repeated key: encoding/json's merge rules apply
-		}
-		seen |= bit
-		return read()
-	})
-	if err != nil {
+	// read[i] reads the value of eventKeys[i]. Closures made here, not a
+	// table of funcs taking d and e: those would make both escape.
+	read := [len(eventKeys)]func() error{
+		func() error { return d.strInto(&e.Path) },
+		func() error { return d.strInto(&e.HTTPMethod) },
+		func() error { return d.strMap(&e.Headers) },
+		func() error { return d.multiMap(&e.MultiValueHeaders) },
+		func() error { return d.strMap(&e.QueryStringParameters) },
+		func() error { return d.multiMap(&e.MultiValueQueryStringParameters) },
+		func() error { return d.strInto(&e.Body) },
+		func() error { return d.boolInto(&e.IsBase64Encoded) },
+		func() error { return d.requestContext(&e.RequestContext) },
+	}
+	if err := d.fields(eventKeys[:], func(i int) error { return read[i]() }); err != nil {
 		return err
 	}
 	d.ws()
@@ -296,6 +295,42 @@ func (d *decoder) event(e *Event) error {
 		return errSlow
 	}
 	return nil
+}
+
+func (d *decoder) requestContext(c *RequestContext) error {
+	to := [len(contextKeys)]*string{&c.RequestID, &c.EnvID, &c.FunctionName, &c.Domain, &c.SourceIP, &c.TriggerPath, &c.TraceParent}
+	return d.fields(contextKeys[:], func(i int) error { return d.strInto(to[i]) })
+}
+
+// fields reads an object whose keys are among keys (16 at most), calling
+// read with the index of each. An unknown or repeated key is slow:
+// encoding/json's case folding and merge rules apply.
+func (d *decoder) fields(keys []string, read func(i int) error) error {
+	var seen uint16
+	next := 0
+	return d.object(func(k string) error {
+		i := index(keys, k, next)
+		if i < 0 || seen&(1<<i) != 0 {
+			return errSlow
+		}
+		seen |= 1 << i
+		next = i + 1
+		return read(i)
+	})
+}
+
+// index finds k in keys, trying from start on first: keys mostly come in
+// the order Event.AppendJSON writes them, so the first try is a hit.
+func index(keys []string, k string, start int) int {
+	for n, i := 0, start; n < len(keys); n, i = n+1, i+1 {
+		if i == len(keys) {
+			i = 0
+		}
+		if keys[i] == k {
+			return i
+		}
+	}
+	return -1
 }
 
 // boolInto reads true or false (null is left to encoding/json).
@@ -310,35 +345,4 @@ func (d *decoder) boolInto(p *bool) error {
 		return errSlow
 	}
 	return nil
-}
-
-func (d *decoder) requestContext(c *RequestContext) error {
-	var seen uint8
-	return d.object(func(k string) error {
-		var p *string
-		var bit uint8
-		switch k {
-		case "requestId":
-			p, bit = &c.RequestID, 1
-		case "envId":
-			p, bit = &c.EnvID, 2
-		case "functionName":
-			p, bit = &c.FunctionName, 4
-		case "domain":
-			p, bit = &c.Domain, 8
-		case "sourceIp":
-			p, bit = &c.SourceIP, 16
-		case "triggerPath":
-			p, bit = &c.TriggerPath, 32
-		case "traceparent":
-			p, bit = &c.TraceParent, 64
-		default:
-			return errSlow
-		}
-		if seen&bit != 0 {
-			return errSlow
-		}
-		seen |= bit
-		return d.strInto(p)
-	})
 }

@@ -9,65 +9,45 @@ import (
 // document as encoding/json, without reflection and in about a tenth of the
 // time, since the gateway encodes one event per request.
 func (e *Event) AppendJSON(dst []byte) []byte {
-	dst = append(dst, `{"path":`...)
-	dst = appendString(dst, e.Path)
-	dst = append(dst, `,"httpMethod":`...)
-	dst = appendString(dst, e.HTTPMethod)
-	dst = append(dst, `,"headers":`...)
-	dst = appendMap(dst, e.Headers)
-	dst = append(dst, `,"multiValueHeaders":`...)
-	dst = appendMultiMap(dst, e.MultiValueHeaders)
-	dst = append(dst, `,"queryStringParameters":`...)
-	dst = appendMap(dst, e.QueryStringParameters)
-	dst = append(dst, `,"multiValueQueryStringParameters":`...)
-	dst = appendMultiMap(dst, e.MultiValueQueryStringParameters)
-	dst = append(dst, `,"body":`...)
-	dst = appendString(dst, e.Body)
-	dst = append(dst, `,"isBase64Encoded":`...)
-	dst = strconv.AppendBool(dst, e.IsBase64Encoded)
+	dst = appendMember(dst, `{"path":`, e.Path)
+	dst = appendMember(dst, `,"httpMethod":`, e.HTTPMethod)
+	dst = appendObject(append(dst, `,"headers":`...), e.Headers, appendString)
+	dst = appendObject(append(dst, `,"multiValueHeaders":`...), e.MultiValueHeaders, appendList)
+	dst = appendObject(append(dst, `,"queryStringParameters":`...), e.QueryStringParameters, appendString)
+	dst = appendObject(append(dst, `,"multiValueQueryStringParameters":`...), e.MultiValueQueryStringParameters, appendList)
+	dst = appendMember(dst, `,"body":`, e.Body)
+	dst = strconv.AppendBool(append(dst, `,"isBase64Encoded":`...), e.IsBase64Encoded)
 	return appendContext(dst, &e.RequestContext)
 }
 
-func appendMap(dst []byte, m map[string]string) []byte {
+// appendMember appends key (the JSON up to the value, such as `,"body":`)
+// and v as a JSON string.
+func appendMember(dst []byte, key, v string) []byte {
+	return appendString(append(dst, key...), v)
+}
+
+// appendObject appends m as a JSON object (null when nil), each value
+// through appendValue. It is inlined, so appendValue is called directly.
+func appendObject[V any](dst []byte, m map[string]V, appendValue func([]byte, V) []byte) []byte {
 	if m == nil {
 		return append(dst, "null"...)
 	}
 	dst = append(dst, '{')
 	first := true
 	for k, v := range m {
-		if !first {
-			dst = append(dst, ',')
-		}
+		dst = appendKey(dst, k, first)
 		first = false
-		dst = appendString(dst, k)
-		dst = append(dst, ':')
-		dst = appendString(dst, v)
+		dst = appendValue(dst, v)
 	}
 	return append(dst, '}')
 }
 
-func appendMultiMap(dst []byte, m map[string][]string) []byte {
-	if m == nil {
-		return append(dst, "null"...)
+// appendKey appends `"k":`, after a comma unless k opens its object.
+func appendKey(dst []byte, k string, first bool) []byte {
+	if !first {
+		dst = append(dst, ',')
 	}
-	dst = append(dst, '{')
-	first := true
-	for k, vs := range m {
-		if !first {
-			dst = append(dst, ',')
-		}
-		first = false
-		dst = appendString(dst, k)
-		dst = append(dst, ':', '[')
-		for i, v := range vs {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendString(dst, v)
-		}
-		dst = append(dst, ']')
-	}
-	return append(dst, '}')
+	return append(appendString(dst, k), ':')
 }
 
 const hex = "0123456789abcdef"

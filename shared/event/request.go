@@ -27,74 +27,27 @@ type Request struct {
 // that is not UTF-8 base64-encoded. The gateway calls it
 // once per request, so it allocates nothing beyond parsing the query.
 func AppendRequest(dst []byte, r *Request) []byte {
-	dst = append(dst, `{"path":`...)
-	dst = appendString(dst, r.Path)
-	dst = append(dst, `,"httpMethod":`...)
-	dst = appendString(dst, r.Method)
-	_, hasHost := r.Header["Host"]
-	addHost := r.Host != "" && !hasHost
-	dst = append(dst, `,"headers":{`...)
-	first := true
-	for k, vs := range r.Header {
-		if len(vs) == 0 {
-			continue
-		}
-		if !first {
+	dst = appendMember(dst, `{"path":`, r.Path)
+	dst = appendMember(dst, `,"httpMethod":`, r.Method)
+	dst, empty, repeated := appendValues(append(dst, `,"headers":{`...), r.Header, false, true)
+	if _, hasHost := r.Header["Host"]; r.Host != "" && !hasHost {
+		if !empty {
 			dst = append(dst, ',')
 		}
-		first = false
-		dst = appendLowerKey(dst, k)
-		dst = appendString(dst, vs[len(vs)-1])
-	}
-	if addHost {
-		if !first {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, `"host":`...)
-		dst = appendString(dst, r.Host)
+		dst = appendMember(dst, `"host":`, r.Host)
 	}
 	dst = append(dst, `},"multiValueHeaders":{`...)
-	first = true
-	for k, vs := range r.Header {
-		if len(vs) < 2 {
-			continue
-		}
-		if !first {
-			dst = append(dst, ',')
-		}
-		first = false
-		dst = appendLowerKey(dst, k)
-		dst = appendList(dst, vs)
+	if repeated {
+		dst, _, _ = appendValues(dst, r.Header, true, true)
 	}
-	dst = append(dst, '}')
 	var q url.Values
 	if r.RawQuery != "" {
 		q, _ = url.ParseQuery(r.RawQuery) // keeps the pairs that parse
 	}
-	dst = append(dst, `,"queryStringParameters":{`...)
-	first = true
-	for k, vs := range q {
-		if !first {
-			dst = append(dst, ',')
-		}
-		first = false
-		dst = appendString(dst, k)
-		dst = append(dst, ':')
-		dst = appendString(dst, vs[len(vs)-1])
-	}
+	dst, _, repeated = appendValues(append(dst, `},"queryStringParameters":{`...), q, false, false)
 	dst = append(dst, `},"multiValueQueryStringParameters":{`...)
-	first = true
-	for k, vs := range q {
-		if len(vs) < 2 {
-			continue
-		}
-		if !first {
-			dst = append(dst, ',')
-		}
-		first = false
-		dst = appendString(dst, k)
-		dst = append(dst, ':')
-		dst = appendList(dst, vs)
+	if repeated {
+		dst, _, _ = appendValues(dst, q, true, false)
 	}
 	dst = append(dst, `},"body":`...)
 	b64 := !utf8.Valid(r.Body)
@@ -105,27 +58,47 @@ func AppendRequest(dst []byte, r *Request) []byte {
 	} else {
 		dst = appendBytesString(dst, r.Body)
 	}
-	dst = append(dst, `,"isBase64Encoded":`...)
-	dst = strconv.AppendBool(dst, b64)
+	dst = strconv.AppendBool(append(dst, `,"isBase64Encoded":`...), b64)
 	return appendContext(dst, &r.Context)
 }
 
+// appendValues appends the members of an event's map made from m: in a
+// single-value map (multi false) each key with its last value, in a
+// multi-value map only the keys sent more than once, with their lists.
+// Header names (lower) are lower-cased. empty reports that none was
+// written, repeated that a key has more than one value: without one, the
+// multi-value map is empty and m need not be read again.
+func appendValues(dst []byte, m map[string][]string, multi, lower bool) (_ []byte, empty, repeated bool) {
+	empty = true
+	for k, vs := range m {
+		repeated = repeated || len(vs) > 1
+		if len(vs) == 0 || multi && len(vs) < 2 {
+			continue
+		}
+		start := len(dst)
+		dst = appendKey(dst, k, empty)
+		empty = false
+		if lower {
+			lowerASCII(dst[start:])
+		}
+		if multi {
+			dst = appendList(dst, vs)
+		} else {
+			dst = appendString(dst, vs[len(vs)-1])
+		}
+	}
+	return dst, empty, repeated
+}
+
 func appendContext(dst []byte, c *RequestContext) []byte {
-	dst = append(dst, `,"requestContext":{"requestId":`...)
-	dst = appendString(dst, c.RequestID)
-	dst = append(dst, `,"envId":`...)
-	dst = appendString(dst, c.EnvID)
-	dst = append(dst, `,"functionName":`...)
-	dst = appendString(dst, c.FunctionName)
-	dst = append(dst, `,"domain":`...)
-	dst = appendString(dst, c.Domain)
-	dst = append(dst, `,"sourceIp":`...)
-	dst = appendString(dst, c.SourceIP)
-	dst = append(dst, `,"triggerPath":`...)
-	dst = appendString(dst, c.TriggerPath)
+	dst = appendMember(dst, `,"requestContext":{"requestId":`, c.RequestID)
+	dst = appendMember(dst, `,"envId":`, c.EnvID)
+	dst = appendMember(dst, `,"functionName":`, c.FunctionName)
+	dst = appendMember(dst, `,"domain":`, c.Domain)
+	dst = appendMember(dst, `,"sourceIp":`, c.SourceIP)
+	dst = appendMember(dst, `,"triggerPath":`, c.TriggerPath)
 	if c.TraceParent != "" {
-		dst = append(dst, `,"traceparent":`...)
-		dst = appendString(dst, c.TraceParent)
+		dst = appendMember(dst, `,"traceparent":`, c.TraceParent)
 	}
 	return append(dst, "}}"...)
 }
@@ -141,14 +114,11 @@ func appendList(dst []byte, vs []string) []byte {
 	return append(dst, ']')
 }
 
-// appendLowerKey appends `"k":` with k lower-cased (ASCII).
-func appendLowerKey(dst []byte, k string) []byte {
-	start := len(dst)
-	dst = appendString(dst, k)
-	for i := start; i < len(dst); i++ {
-		if c := dst[i]; c >= 'A' && c <= 'Z' {
-			dst[i] = c + ('a' - 'A')
+// lowerASCII lower-cases the ASCII letters of b in place.
+func lowerASCII(b []byte) {
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
 		}
 	}
-	return append(dst, ':')
 }

@@ -72,31 +72,25 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) erro
 		return err
 	}
 	cfg = cfg.withDefaults()
-	if err := ensureStream(ctx, js, jetstream.StreamConfig{
+	for _, stream := range []jetstream.StreamConfig{{
 		Name:        subject.StreamInvocations,
 		Description: "fngate asynchronous invocations, one subject per function",
 		MaxBytes:    cfg.MaxBytes,
 		Subjects:    []string{subject.AsyncAll()},
 		Retention:   jetstream.WorkQueuePolicy,
-		Storage:     jetstream.FileStorage,
-		Replicas:    cfg.Replicas,
 		MaxAge:      cfg.MaxAge,
-		Duplicates:  cfg.Duplicates,
 		Discard:     jetstream.DiscardNew,
-	}); err != nil {
-		return fmt.Errorf("queue: stream %s: %w", subject.StreamInvocations, err)
-	}
-	if err := ensureStream(ctx, js, jetstream.StreamConfig{
+	}, {
 		Name:        subject.StreamDead,
 		Description: "fngate dead letters: invocations that used every attempt",
 		Subjects:    []string{subject.DeadAll()},
 		Retention:   jetstream.LimitsPolicy,
-		Storage:     jetstream.FileStorage,
-		Replicas:    cfg.Replicas,
 		MaxAge:      cfg.DeadMaxAge,
-		Duplicates:  cfg.Duplicates,
-	}); err != nil {
-		return fmt.Errorf("queue: stream %s: %w", subject.StreamDead, err)
+	}} {
+		stream.Storage, stream.Replicas, stream.Duplicates = jetstream.FileStorage, cfg.Replicas, cfg.Duplicates
+		if err := ensureStream(ctx, js, stream); err != nil {
+			return fmt.Errorf("queue: stream %s: %w", stream.Name, err)
+		}
 	}
 	return nil
 }

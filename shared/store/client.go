@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fngate/fngate/shared/envflag"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -29,6 +30,16 @@ type ClientConfig struct {
 	// sentinels with requirepass (Bitnami's chart gives them the Redis
 	// password when auth is on). The URL's password is the data servers'.
 	SentinelPassword string
+}
+
+// Bind binds the client settings to their FNGATE_REDIS_* flags and
+// variables, the same in every binary; holds says what the binary keeps in
+// Redis.
+func (c *ClientConfig) Bind(s *envflag.Set, holds string) {
+	s.String(&c.URL, "redis-url", "FNGATE_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis URL holding "+holds)
+	s.List(&c.Addrs, "redis-addrs", "FNGATE_REDIS_ADDRS", nil, "Redis Sentinel (with FNGATE_REDIS_MASTER) or Cluster node addresses, comma-separated; FNGATE_REDIS_URL still gives credentials and database")
+	s.String(&c.MasterName, "redis-master", "FNGATE_REDIS_MASTER", "", "Redis Sentinel master name")
+	s.Secret(&c.SentinelPassword, "redis-sentinel-password", "FNGATE_REDIS_SENTINEL_PASSWORD", "password of the Redis sentinels themselves (FNGATE_REDIS_URL has the servers')")
 }
 
 // NewClient returns a go-redis universal client for cfg.

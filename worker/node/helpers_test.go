@@ -229,19 +229,22 @@ func newEvent(fn string, q map[string]string, body string) *event.Event {
 	}
 }
 
-// invoke calls function fn of rt with a timeout through InvokeRaw.
-func invoke(rt *Runtime, fn string, timeout time.Duration, q map[string]string) (any, error) {
+// call calls function fn of rt with ev and a timeout through InvokeRaw.
+func call(rt *Runtime, fn string, ev *event.Event, timeout time.Duration) (any, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	return rt.Handler(fn).(worker.RawHandler).InvokeRaw(ctx, newEvent(fn, q, "").AppendJSON(nil))
+	return rt.Handler(fn).(worker.RawHandler).InvokeRaw(ctx, ev.AppendJSON(nil))
+}
+
+// invoke calls function fn of rt with an event of query q.
+func invoke(rt *Runtime, fn string, timeout time.Duration, q map[string]string) (any, error) {
+	return call(rt, fn, newEvent(fn, q, ""), timeout)
 }
 
 // invokeEvent is invoke that also returns the request id of the event.
 func invokeEvent(rt *Runtime, fn string, timeout time.Duration, q map[string]string) (string, any, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
 	ev := newEvent(fn, q, "")
-	res, err := rt.Handler(fn).(worker.RawHandler).InvokeRaw(ctx, ev.AppendJSON(nil))
+	res, err := call(rt, fn, ev, timeout)
 	return ev.RequestContext.RequestID, res, err
 }
 
@@ -267,6 +270,37 @@ func errCode(err error) string {
 		return fe.Code
 	}
 	return ""
+}
+
+// timeOutTogether makes n calls of fn with query q at once, all with one
+// deadline d from now, and fails t for each not answered with a timeout.
+// It returns the calls' request ids.
+func timeOutTogether(t *testing.T, rt *Runtime, fn string, n int, d time.Duration, q map[string]string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	rids := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range rids {
+		wg.Go(func() {
+			ev := newEvent(fn, q, "")
+			rids[i] = ev.RequestContext.RequestID
+			_, err := rt.Handler(fn).(worker.RawHandler).InvokeRaw(ctx, ev.AppendJSON(nil))
+			if errCode(err) != event.CodeTimeout {
+				t.Errorf("call %d: err = %v, want %s", i, err, event.CodeTimeout)
+			}
+		})
+	}
+	wg.Wait()
+	return rids
+}
+
+// startAlone starts function fn's fixture alone and returns its runtime,
+// its log, and its process with the pid it started with.
+func startAlone(t *testing.T, fn string) (rt *Runtime, rec *recorder, p *proc, pid int) {
+	t.Helper()
+	rt, rec = startFixtures(t, Config{}, fn)
+	return rt, rec, rt.fns[fn].current(0), pidOf(t, rt, fn)
 }
 
 // pidOf calls a fixture that answers {pid} and returns the pid.

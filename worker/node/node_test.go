@@ -156,10 +156,8 @@ func TestResults(t *testing.T) {
 func TestContext(t *testing.T) {
 	t.Parallel()
 	rt, _ := startFixtures(t, Config{}, "echo")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
 	ev := newEvent("echo", map[string]string{"v": "ctx"}, "")
-	res, err := rt.Handler("echo").(worker.RawHandler).InvokeRaw(ctx, ev.AppendJSON(nil))
+	res, err := call(rt, "echo", ev, 5*time.Second)
 	var got struct {
 		Value        string
 		RequestID    string
@@ -385,26 +383,9 @@ func TestTimeoutHang(t *testing.T) {
 // and the process is kept.
 func TestTimeoutHangMany(t *testing.T) {
 	t.Parallel()
-	rt, rec := startFixtures(t, Config{}, "hang")
-	oldPID := pidOf(t, rt, "hang")
-	p := rt.fns["hang"].current(0)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
-	defer cancel()
+	rt, rec, p, oldPID := startAlone(t, "hang")
 	const n = 8
-	rids := make([]string, n)
-	var wg sync.WaitGroup
-	for i := range rids {
-		wg.Go(func() {
-			ev := newEvent("hang", map[string]string{"hang": "1"}, "")
-			rids[i] = ev.RequestContext.RequestID
-			_, err := rt.Handler("hang").(worker.RawHandler).InvokeRaw(ctx, ev.AppendJSON(nil))
-			if errCode(err) != event.CodeTimeout {
-				t.Errorf("call %d: err = %v, want %s", i, err, event.CodeTimeout)
-			}
-		})
-	}
-	wg.Wait()
+	rids := timeOutTogether(t, rt, "hang", n, 400*time.Millisecond, map[string]string{"hang": "1"})
 	for _, rid := range rids {
 		testenv.Eventually(t, 5*time.Second, "abandoned call "+rid+" logged", func() bool {
 			_, ok := rec.find(func(r record) bool { return r.Msg == verdictAlive && r.Attrs["request_id"] == rid })
@@ -472,25 +453,10 @@ func TestAbandonedResultsDropped(t *testing.T) {
 // event loop is blocked cost one probe and one kill.
 func TestTimeoutBusyLoopMany(t *testing.T) {
 	t.Parallel()
-	rt, rec := startFixtures(t, Config{}, "busy")
-	oldPID := pidOf(t, rt, "busy")
-	p := rt.fns["busy"].current(0)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
-	defer cancel()
+	rt, rec, p, oldPID := startAlone(t, "busy")
 	const n = 4
-	var wg sync.WaitGroup
 	start := time.Now()
-	for i := range n {
-		wg.Go(func() {
-			ev := newEvent("busy", map[string]string{"spin": "1"}, "")
-			_, err := rt.Handler("busy").(worker.RawHandler).InvokeRaw(ctx, ev.AppendJSON(nil))
-			if errCode(err) != event.CodeTimeout {
-				t.Errorf("call %d: err = %v, want %s", i, err, event.CodeTimeout)
-			}
-		})
-	}
-	wg.Wait()
+	timeOutTogether(t, rt, "busy", n, 700*time.Millisecond, map[string]string{"spin": "1"})
 	took := time.Since(start)
 	t.Logf("calls timed out after %s (deadline 700ms)", took)
 	if took > slack {
@@ -874,14 +840,12 @@ func TestLoadTimeout(t *testing.T) {
 func TestLargeEvent(t *testing.T) {
 	t.Parallel()
 	rt, _ := startFixtures(t, Config{}, "echo")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	var sb strings.Builder
 	for i := 0; sb.Len() < 1<<20; i++ {
 		fmt.Fprintf(&sb, "%d,", i)
 	}
 	ev := newEvent("echo", nil, sb.String())
-	res, err := rt.Handler("echo").(worker.RawHandler).InvokeRaw(ctx, ev.AppendJSON(nil))
+	res, err := call(rt, "echo", ev, 30*time.Second)
 	var got struct{ Body string }
 	result(t, res, err, &got)
 	if got.Body != ev.Body {

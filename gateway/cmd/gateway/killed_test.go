@@ -21,11 +21,11 @@ import (
 // acknowledged the message; nothing about it is in Redis until a worker
 // takes it.
 func TestGatewayKilledUnderAsyncLoad(t *testing.T) {
-	t.Parallel()
-	b := newBinaryStack(t, "routes:\n  - {domain: \"*\", path: /job, function: echo, mode: async}\n")
-	gw := start(t, b.bin+"/gateway", b.gateway...)
-	w := start(t, b.bin+"/worker", "FNGATE_NATS_URL="+b.nats, "FNGATE_BUILTINS=echo", "FNGATE_METRICS_ADDR=127.0.0.1:0", "FNGATE_REDIS_URL="+b.redis.URL())
-	base := b.base
+	bin, rd, routes := realProcesses(t, `{domain: "*", path: /job, function: echo, mode: async}`)
+	env, httpPort, _, natsPort := gatewayEnv(t, rd, routes)
+	gw := start(t, bin+"/gateway", env...)
+	w := start(t, bin+"/worker", "FNGATE_NATS_URL=nats://127.0.0.1:"+itoa(natsPort), "FNGATE_BUILTINS=echo", "FNGATE_METRICS_ADDR=127.0.0.1:0", "FNGATE_REDIS_URL="+rd.URL())
+	base := "http://127.0.0.1:" + itoa(httpPort)
 	testenv.Eventually(t, 20*time.Second, "the gateway queues", func() bool {
 		resp, err := gt.Try("POST", base+"/job", "", nil, []byte("warm-up"))
 		return err == nil && resp.Status == 202
@@ -59,7 +59,7 @@ func TestGatewayKilledUnderAsyncLoad(t *testing.T) {
 	wg.Wait()
 	t.Logf("%d invocations accepted before the kill", len(ids))
 
-	gw2 := start(t, b.bin+"/gateway", b.gateway...)
+	gw2 := start(t, bin+"/gateway", env...)
 	defer func() {
 		if t.Failed() {
 			t.Logf("worker:\n%s\ngateway:\n%s", tail(w.logs(), 40), tail(gw2.logs(), 20))

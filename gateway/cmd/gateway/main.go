@@ -9,37 +9,31 @@
 package main
 
 import (
-	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/fngate/fngate/gateway"
-	"github.com/fngate/fngate/shared/buildinfo"
 	"github.com/fngate/fngate/shared/envflag"
-	"github.com/fngate/fngate/shared/gctune"
 	"github.com/fngate/fngate/shared/natsconn"
 	"github.com/fngate/fngate/shared/natsserver"
+	"github.com/fngate/fngate/shared/process"
 	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/store"
 )
 
 // options are the settings of the binary beyond gateway.Config.
 type options struct {
-	gw                    gateway.Config
-	natsURL               string
-	natsSec               natsconn.Security
-	natsListen            string
-	natsStore             string
-	redisURL              string
-	redisAddrs            []string
-	redisMaster           string
-	redisSentinelPassword string
-	routesFile            string
-	logLevel              string
+	gw         gateway.Config
+	natsURL    string
+	natsSec    natsconn.Security
+	natsListen string
+	natsStore  string
+	redis      store.ClientConfig
+	routesFile string
+	logLevel   slog.Level
 
 	streamReplicas int
 	queueMaxBytes  int64
@@ -58,10 +52,7 @@ func parse(args []string) (*options, error) {
 	o.natsSec.Bind(s)
 	s.String(&o.natsListen, "nats-listen", "FNGATE_NATS_LISTEN", "127.0.0.1:4222", "where the embedded NATS server listens")
 	s.String(&o.natsStore, "nats-store-dir", "FNGATE_NATS_STORE_DIR", "data/nats", "JetStream store directory of the embedded NATS server")
-	s.String(&o.redisURL, "redis-url", "FNGATE_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis URL holding the shared route table")
-	s.List(&o.redisAddrs, "redis-addrs", "FNGATE_REDIS_ADDRS", nil, "Redis Sentinel (with FNGATE_REDIS_MASTER) or Cluster node addresses, comma-separated; FNGATE_REDIS_URL still gives credentials and database")
-	s.String(&o.redisMaster, "redis-master", "FNGATE_REDIS_MASTER", "", "Redis Sentinel master name")
-	s.Secret(&o.redisSentinelPassword, "redis-sentinel-password", "FNGATE_REDIS_SENTINEL_PASSWORD", "password of the Redis sentinels themselves (FNGATE_REDIS_URL has the servers')")
+	o.redis.Bind(s, "the shared route table")
 	s.String(&o.routesFile, "routes", "FNGATE_ROUTES", "", "routes file (YAML) applied to Redis at start")
 	s.List(&o.gw.DefaultDomains, "default-domains", "FNGATE_DEFAULT_DOMAINS", []string{"localhost", "127.0.0.1"}, "hosts that routes with domain \"default\" match")
 	s.String(&o.gw.EnvID, "env-id", "FNGATE_ENV_ID", "", "environment id passed in requestContext.envId")
@@ -85,7 +76,7 @@ func parse(args []string) (*options, error) {
 	s.Duration(&o.recordTTL, "record-ttl", "FNGATE_RECORD_TTL", store.DefaultRecordTTL, "how long invocation records are kept in Redis")
 	s.Duration(&o.idempotencyTTL, "idempotency-ttl", "FNGATE_IDEMPOTENCY_TTL", store.DefaultIdempotencyTTL, "how long the response of an Idempotency-Key is kept")
 	s.Duration(&o.gw.IdempotencyGrace, "idempotency-grace", "FNGATE_IDEMPOTENCY_GRACE", gateway.DefaultIdempotencyGrace, "how long past a route's timeout a keyed call keeps waiting for the function's reply to store it")
-	s.String(&o.logLevel, "log-level", "FNGATE_LOG_LEVEL", "info", "debug, info, warn or error")
+	s.LogLevel(&o.logLevel, "log-level", "FNGATE_LOG_LEVEL", slog.LevelInfo, "debug, info, warn or error")
 	if err := s.Parse(args); err != nil {
 		return nil, err
 	}
@@ -93,41 +84,20 @@ func parse(args []string) (*options, error) {
 }
 
 func main() {
-	if len(os.Args) == 2 && os.Args[1] == "version" {
-		fmt.Println(buildinfo.Get())
-		return
-	}
-	if len(os.Args) > 1 && os.Args[1] == "invocations" {
-		if err := invocationsCLI(os.Args[2:], os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, "gateway invocations:", err)
-			os.Exit(1)
+	// The operators' commands, through a running gateway's admin API.
+	if len(os.Args) > 1 {
+		if cli, ok := map[string]func([]string, io.Writer) error{"invocations": invocationsCLI, "routes": routesCLI}[os.Args[1]]; ok {
+			if err := cli(os.Args[2:], os.Stdout); err != nil {
+				fmt.Fprintln(os.Stderr, "gateway "+os.Args[1]+":", err)
+				os.Exit(1)
+			}
+			return
 		}
-		return
 	}
-	if len(os.Args) > 1 && os.Args[1] == "routes" {
-		if err := routesCLI(os.Args[2:], os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, "gateway routes:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	o, err := parse(os.Args[1:])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "gateway:", err)
-		os.Exit(2)
-	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		fmt.Fprintln(os.Stderr, "gateway: FNGATE_LOG_LEVEL:", err)
-		os.Exit(2)
-	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	slog.SetDefault(log)
-	o.gw.Logger = log
-	gctune.Apply()
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	o := process.Parse("gateway", os.Args[1:], parse)
+	log, ctx, stop := process.Start(o.logLevel)
 	defer stop()
+	o.gw.Logger = log
 	start := time.Now()
 	if err := run(ctx, o); err != nil {
 		log.Error("gateway exited", "err", err, "uptime", time.Since(start).String())

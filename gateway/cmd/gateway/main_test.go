@@ -28,16 +28,11 @@ import (
 // SIGTERM: a worker restarted under a request in flight loses nothing, and
 // the gateway finishes in-flight requests before exiting.
 func TestBinariesEndToEnd(t *testing.T) {
-	t.Parallel()
-	b := newBinaryStack(t, `routes:
-  - {domain: "*", path: /greet, function: hello, methods: [GET]}
-  - {domain: "*", path: /sleep, function: sleep, timeout: 10s}
-`)
-	bin := b.bin
-	gw := start(t, bin+"/gateway", append(b.gateway, "FNGATE_NO_WORKER_WAIT=8s")...)
-	workerEnv := []string{"FNGATE_NATS_URL=" + b.nats, "FNGATE_BUILTINS=hello,sleep", "FNGATE_LOG_LEVEL=debug", "FNGATE_METRICS_ADDR=127.0.0.1:0"}
+	bin, rd, routes := realProcesses(t, `{domain: "*", path: /sleep, function: sleep, timeout: 10s}`)
+	gw, httpPort, _, natsPort := startGateway(t, bin, rd, routes, "FNGATE_NO_WORKER_WAIT=8s")
+	workerEnv := []string{"FNGATE_NATS_URL=nats://127.0.0.1:" + itoa(natsPort), "FNGATE_BUILTINS=hello,sleep", "FNGATE_LOG_LEVEL=debug", "FNGATE_METRICS_ADDR=127.0.0.1:0"}
 	w1 := start(t, bin+"/worker", workerEnv...)
-	base := b.base
+	base := "http://127.0.0.1:" + itoa(httpPort)
 	testenv.Eventually(t, 20*time.Second, "gateway and worker answer", func() bool {
 		code, body := get(base + "/greet?name=Bin")
 		return code == 200 && strings.Contains(body, "Hello, Bin!")
@@ -109,7 +104,7 @@ func TestParse(t *testing.T) {
 		t.Fatal(err)
 	}
 	if o.gw.HTTPAddr != "127.0.0.1:9" || o.gw.MaxBodyBytes != 1000 || o.gw.NoWorkerWait != 2*time.Second ||
-		strings.Join(o.gw.DefaultDomains, ",") != "a.example,b.example" || o.redisURL != "redis://127.0.0.1:6379/0" {
+		strings.Join(o.gw.DefaultDomains, ",") != "a.example,b.example" || o.redis.URL != "redis://127.0.0.1:6379/0" {
 		t.Fatalf("parse = %+v", o)
 	}
 	if _, err := parse([]string{"-bogus"}); err == nil {

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,16 +25,7 @@ import (
 // the declared lengths. (Before, each connection made the gateway allocate
 // its declared 6 MB: RSS grew by some 750 MiB.)
 func TestSlowBodiesBoundedMemory(t *testing.T) {
-	t.Parallel()
-	bin := buildBinaries(t, "github.com/fngate/fngate/gateway/cmd/gateway", "github.com/fngate/fngate/worker/cmd/worker")
-	rd := testenv.StartRedis(t)
-	routes := filepath.Join(t.TempDir(), "routes.yaml")
-	if err := os.WriteFile(routes, []byte(`routes:
-  - {domain: "*", path: /greet, function: hello, methods: [GET]}
-  - {domain: "*", path: /upload, function: hello}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	bin, rd, routes := realProcesses(t, `{domain: "*", path: /upload, function: hello}`)
 	const margin = 24 << 20 // goroutines, connection buffers, GC slack
 	t.Run("32MiB budget", func(t *testing.T) { slowBodies(t, bin, rd, routes, 32<<20, 32<<20+margin) })
 	t.Run("1GiB budget", func(t *testing.T) { slowBodies(t, bin, rd, routes, 1<<30, margin) })
@@ -44,22 +34,12 @@ func TestSlowBodiesBoundedMemory(t *testing.T) {
 // slowBodies runs the attack on a gateway with the given body budget and
 // fails if its RSS grows by more than maxGrowth.
 func slowBodies(t *testing.T, bin string, rd *testenv.Redis, routes string, budget, maxGrowth int) {
-	httpPort, adminPort, natsPort := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 	const (
 		declared = 6_000_000
 		conns    = 130
 	)
 	admitted := min(conns, budget/declared)
-	gw := start(t, bin+"/gateway",
-		"FNGATE_HTTP_ADDR=127.0.0.1:"+itoa(httpPort),
-		"FNGATE_ADMIN_ADDR=127.0.0.1:"+itoa(adminPort),
-		"FNGATE_NATS_LISTEN=127.0.0.1:"+itoa(natsPort),
-		"FNGATE_NATS_STORE_DIR="+t.TempDir(),
-		"FNGATE_REDIS_URL="+rd.URL(),
-		"FNGATE_ROUTES="+routes,
-		"FNGATE_MAX_INFLIGHT_BYTES="+itoa(budget),
-		"FNGATE_MAX_INFLIGHT=1000",
-	)
+	gw, httpPort, adminPort, natsPort := startGateway(t, bin, rd, routes, "FNGATE_MAX_INFLIGHT_BYTES="+itoa(budget), "FNGATE_MAX_INFLIGHT=1000")
 	start(t, bin+"/worker", "FNGATE_NATS_URL=nats://127.0.0.1:"+itoa(natsPort), "FNGATE_BUILTINS=hello", "FNGATE_METRICS_ADDR=127.0.0.1:0")
 	base := "http://127.0.0.1:" + itoa(httpPort)
 	testenv.Eventually(t, 20*time.Second, "gateway and worker answer", func() bool {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,10 +27,7 @@ func TestGatewayOverSecureNATS(t *testing.T) {
 	t.Parallel()
 	ns, pki := testenv.NATSSecure(t, "fngate", "s3cret")
 	rd := testenv.StartRedis(t)
-	routes := filepath.Join(t.TempDir(), "routes.yaml")
-	if err := os.WriteFile(routes, []byte("routes:\n  - {domain: \"*\", path: /echo, function: echo}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	routes := routesFile(t, "routes:\n  - {domain: \"*\", path: /echo, function: echo}\n")
 	natsURL := "nats://" + ns.Addr().String()
 	httpPort := testenv.FreePort(t)
 	args := func(password string) []string {
@@ -111,10 +107,7 @@ func TestShippedNATSTLSConf(t *testing.T) {
 	ns := testenv.StartServer(t, sopts)
 	natsURL := "nats://" + ns.Addr().String()
 	rd := testenv.StartRedis(t)
-	routes := filepath.Join(t.TempDir(), "routes.yaml")
-	if err := os.WriteFile(routes, []byte("routes:\n  - {domain: \"*\", path: /echo, function: echo}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	routes := routesFile(t, "routes:\n  - {domain: \"*\", path: /echo, function: echo}\n")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,10 +19,7 @@ func TestGatewayThroughSentinelsWithPasswords(t *testing.T) {
 	t.Parallel()
 	sg := testenv.RedisSentinelWith(t, testenv.SentinelOptions{Password: "data-secret", SentinelPassword: "sentinel-secret"})
 	ns := testenv.NATS(t)
-	routes := filepath.Join(t.TempDir(), "routes.yaml")
-	if err := os.WriteFile(routes, []byte("routes:\n  - {domain: \"*\", path: /echo, function: echo}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	routes := routesFile(t, "routes:\n  - {domain: \"*\", path: /echo, function: echo}\n")
 	httpPort := testenv.FreePort(t)
 	o, err := parse([]string{
 		"-http-addr", "127.0.0.1:" + itoa(httpPort), "-admin-addr", "127.0.0.1:0",

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,10 +17,7 @@ func TestRoutesFileWrittenBack(t *testing.T) {
 	t.Parallel()
 	bin := buildBinaries(t, "github.com/fngate/fngate/gateway/cmd/gateway")
 	rd := testenv.StartRedis(t)
-	routes := filepath.Join(t.TempDir(), "routes.yaml")
-	if err := os.WriteFile(routes, []byte("routes:\n  - {domain: \"*\", path: /greet, function: hello}\n  - {domain: \"*\", path: /b, function: hello}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	routes := routesFile(t, "routes:\n  - {domain: \"*\", path: /greet, function: hello}\n  - {domain: \"*\", path: /b, function: hello}\n")
 	adminPort := testenv.FreePort(t)
 	start(t, bin+"/gateway",
 		"FNGATE_HTTP_ADDR=127.0.0.1:"+itoa(testenv.FreePort(t)),

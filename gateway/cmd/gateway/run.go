@@ -73,7 +73,7 @@ func run(ctx context.Context, o *options) error {
 		return fmt.Errorf("NATS max_payload is %d bytes but a body of %d (FNGATE_MAX_BODY_BYTES, FNGATE_ASYNC_MAX_BODY) needs %d: raise max_payload on the NATS server or lower the body limit", mp, body, need)
 	}
 
-	rdb, err := store.NewClient(store.ClientConfig{URL: o.redisURL, Addrs: o.redisAddrs, MasterName: o.redisMaster, SentinelPassword: o.redisSentinelPassword})
+	rdb, err := store.NewClient(o.redis)
 	if err != nil {
 		return fmt.Errorf("FNGATE_REDIS_*: %w", err)
 	}

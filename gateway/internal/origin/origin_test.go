@@ -27,19 +27,13 @@ func TestSame(t *testing.T) {
 		origin, site string
 		want         bool
 	}{
-		{"", "", true},
-		{"", "none", true},
-		{"http://localhost:8081", "same-origin", true},
-		{"HTTP://LOCALHOST:8081", "", true},
-		{"http://localhost:8081", "same-site", false},
-		{"", "cross-site", false},
-		{"", "cross-origin", false},
-		{"http://evil.example", "", false},
-		{"http://localhost:8082", "", false},
-		{"http://localhost", "", false},
-		{"null", "", false},
-		{"-", "", false},
-		{"http://localhost:8081/x", "", false},
+		// Nothing says another origin, or the request's own origin says so.
+		{"", "", true}, {"", "none", true}, {"http://localhost:8081", "same-origin", true}, {"HTTP://LOCALHOST:8081", "", true},
+		// Sec-Fetch-Site names another origin, even with the same Origin.
+		{"http://localhost:8081", "same-site", false}, {"", "cross-site", false}, {"", "cross-origin", false},
+		// Origin is another origin (host, port or scheme), opaque, or not an origin.
+		{"http://evil.example", "", false}, {"http://localhost:8082", "", false}, {"http://localhost", "", false},
+		{"null", "", false}, {"-", "", false}, {"http://localhost:8081/x", "", false},
 	} {
 		r := httptest.NewRequest(http.MethodPost, "http://localhost:8081/admin/routes", nil)
 		if tc.origin != "" {

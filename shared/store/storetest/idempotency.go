@@ -16,13 +16,7 @@ import (
 // response is replayed, a release frees only its own running claim, a
 // lease ends, and a completion without a claim is lost.
 func TestIdempotency(t *testing.T, newStore func(t *testing.T) Idempotency) {
-	run(t, newStore, []check[Idempotency]{
-		{"ClaimCompleteReplay", idemClaimCompleteReplay},
-		{"OneClaimWins", idemOneClaimWins},
-		{"ManyKeys", idemManyKeys},
-		{"Release", idemRelease},
-		{"LeaseEnds", idemLeaseEnds},
-	})
+	run(t, newStore, idemClaimCompleteReplay, idemOneClaimWins, idemManyKeys, idemRelease, idemLeaseEnds)
 }
 
 func idemClaimCompleteReplay(t *testing.T, s Idempotency) {
@@ -93,28 +87,17 @@ func idemOneClaimWins(t *testing.T, s Idempotency) {
 func idemManyKeys(t *testing.T, s Idempotency) {
 	ctx := context.Background()
 	const n = 60
-	errs := make(chan error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			key := fmt.Sprint("key-", i)
-			rec, err := s.Claim(ctx, "route", key, "fp", time.Minute)
-			if err == nil && rec != nil {
-				err = fmt.Errorf("fresh key %d already claimed: %+v", i, rec)
-			}
-			if err == nil {
-				err = s.Complete(ctx, "route", key, "fp", 201, http.Header{"X-N": {fmt.Sprint(i)}}, []byte("done"))
-			}
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
+	parallel(t, n, func(i int) error {
+		key := fmt.Sprint("key-", i)
+		rec, err := s.Claim(ctx, "route", key, "fp", time.Minute)
+		if err == nil && rec != nil {
+			err = fmt.Errorf("fresh key %d already claimed: %+v", i, rec)
 		}
-	}
+		if err == nil {
+			err = s.Complete(ctx, "route", key, "fp", 201, http.Header{"X-N": {fmt.Sprint(i)}}, []byte("done"))
+		}
+		return err
+	})
 	rec, err := s.Claim(ctx, "route", "key-5", "fp", time.Minute)
 	if err != nil || rec == nil || rec.State != record.IdemDone || rec.Status != 201 || rec.Header.Get("X-N") != "5" || string(rec.Body) != "done" {
 		t.Fatalf("claim of a completed key = %+v, %v", rec, err)

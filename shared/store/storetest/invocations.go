@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,15 +15,7 @@ import (
 // replays at most once), listing with filters and cursors, the attempt
 // transitions and their guards, callbacks, and unknown ids.
 func TestInvocations(t *testing.T, newStore func(t *testing.T) Invocations) {
-	run(t, newStore, []check[Invocations]{
-		{"CreateAndGet", invocationsCreateAndGet},
-		{"ConcurrentCreate", invocationsConcurrentCreate},
-		{"Listing", invocationsListing},
-		{"Transitions", invocationsTransitions},
-		{"Take", invocationsTake},
-		{"ReplayOnce", invocationsReplayOnce},
-		{"Unknown", invocationsUnknown},
-	})
+	run(t, newStore, invocationsCreateAndGet, invocationsConcurrentCreate, invocationsListing, invocationsTransitions, invocationsTake, invocationsReplayOnce, invocationsUnknown)
 }
 
 func newInvocation(fn string) *record.Invocation {
@@ -80,24 +71,13 @@ func invocationsCreateAndGet(t *testing.T, s Invocations) {
 func invocationsConcurrentCreate(t *testing.T, s Invocations) {
 	ctx := context.Background()
 	const n = 60
-	errs := make(chan error, n)
-	var wg sync.WaitGroup
-	for i := range n {
+	parallel(t, n, func(i int) error {
 		fn := "even"
 		if i%2 == 1 {
 			fn = "odd"
 		}
-		wg.Go(func() {
-			errs <- s.CreateNew(ctx, newInvocation(fn), []byte(fmt.Sprintf(`{"n":%d}`, i)))
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+		return s.CreateNew(ctx, newInvocation(fn), []byte(fmt.Sprintf(`{"n":%d}`, i)))
+	})
 	page, err := s.List(ctx, record.Filter{Limit: 500})
 	if err != nil || len(page.Invocations) != n || page.NextCursor != "" {
 		t.Fatalf("List = %d records (cursor %q), %v; want %d", len(page.Invocations), page.NextCursor, err, n)
@@ -350,24 +330,13 @@ func invocationsReplayOnce(t *testing.T, s Invocations) {
 	replayID := record.ReplayID(orig.ID)
 	const n = 8
 	created := make(chan bool, n)
-	errs := make(chan error, n)
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			replay := &record.Invocation{Summary: record.Summary{ID: replayID, Function: "f", Mode: "async"}, ReplayOf: orig.ID}
-			ok, err := s.Create(ctx, replay, []byte(`{"n":1}`))
-			created <- ok
-			errs <- err
-		})
-	}
-	wg.Wait()
+	parallel(t, n, func(int) error {
+		replay := &record.Invocation{Summary: record.Summary{ID: replayID, Function: "f", Mode: "async"}, ReplayOf: orig.ID}
+		ok, err := s.Create(ctx, replay, []byte(`{"n":1}`))
+		created <- ok
+		return err
+	})
 	close(created)
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
 	wins := 0
 	for ok := range created {
 		if ok {

@@ -15,12 +15,7 @@ import (
 // conflicts, replacement, deletion, Put, the snapshot and its version,
 // change notifications, and seeding a table that was lost.
 func TestRoutes(t *testing.T, newStore func(t *testing.T) Routes) {
-	run(t, newStore, []check[Routes]{
-		{"Lifecycle", routesLifecycle},
-		{"Put", routesPut},
-		{"Changes", routesChanges},
-		{"Seed", routesSeed},
-	})
+	run(t, newStore, routesLifecycle, routesPut, routesChanges, routesSeed)
 }
 
 func routesLifecycle(t *testing.T, s Routes) {

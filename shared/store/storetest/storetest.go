@@ -3,8 +3,13 @@ package storetest
 import (
 	"context"
 	"net/http"
+	"reflect"
+	"runtime"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
@@ -59,15 +64,31 @@ type Idempotency interface {
 	Release(ctx context.Context, routeID, scope, fp string) error
 }
 
-// check is one subtest of a suite.
-type check[S any] struct {
-	name string
-	run  func(*testing.T, S)
+// run runs each check as a subtest named after it without its suite's
+// prefix (idemRelease: "Release"), one after another, each on a store of
+// its own.
+func run[S any](t *testing.T, newStore func(*testing.T) S, checks ...func(*testing.T, S)) {
+	for _, check := range checks {
+		name := runtime.FuncForPC(reflect.ValueOf(check).Pointer()).Name()
+		name = strings.TrimLeftFunc(name[strings.LastIndexByte(name, '.')+1:], unicode.IsLower)
+		t.Run(name, func(t *testing.T) { check(t, newStore(t)) })
+	}
 }
 
-// run runs each check, one after another, on a store of its own.
-func run[S any](t *testing.T, newStore func(*testing.T) S, checks []check[S]) {
-	for _, c := range checks {
-		t.Run(c.name, func(t *testing.T) { c.run(t, newStore(t)) })
+// parallel calls f(0) to f(n-1) at once and fails t with an error any of
+// them returned.
+func parallel(t *testing.T, n int, f func(i int) error) {
+	t.Helper()
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs <- f(i) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -14,19 +14,16 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/fngate/fngate/shared/buildinfo"
 	"github.com/fngate/fngate/shared/envflag"
-	"github.com/fngate/fngate/shared/gctune"
 	"github.com/fngate/fngate/shared/natsconn"
+	"github.com/fngate/fngate/shared/process"
 	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/worker"
@@ -35,20 +32,17 @@ import (
 )
 
 type options struct {
-	w                     worker.Config
-	node                  node.Config
-	async                 worker.AsyncConfig
-	natsURL               string
-	natsSec               natsconn.Security
-	redisURL              string
-	redisAddrs            []string
-	redisMaster           string
-	redisSentinelPassword string
-	noAsync               bool
-	recordTTL             time.Duration
-	builtins              []string
-	logLevel              string
-	metricsAddr           string
+	w           worker.Config
+	node        node.Config
+	async       worker.AsyncConfig
+	natsURL     string
+	natsSec     natsconn.Security
+	redis       store.ClientConfig
+	noAsync     bool
+	recordTTL   time.Duration
+	builtins    []string
+	logLevel    slog.Level
+	metricsAddr string
 }
 
 func parse(args []string) (*options, error) {
@@ -59,28 +53,19 @@ func parse(args []string) (*options, error) {
 	s.Int(&o.w.Concurrency, "concurrency", "FNGATE_CONCURRENCY", 64, "invocations of one function run at once by this worker")
 	s.Duration(&o.w.HeartbeatInterval, "heartbeat-interval", "FNGATE_HEARTBEAT_INTERVAL", 2*time.Second, "how often the worker announces its functions and load to gateways")
 	s.Duration(&o.w.DrainTimeout, "drain-timeout", "FNGATE_DRAIN_TIMEOUT", 30*time.Second, "how long in-flight invocations may finish after SIGTERM")
-	s.String(&o.redisURL, "redis-url", "FNGATE_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis holding invocation records (asynchronous invocations)")
-	s.List(&o.redisAddrs, "redis-addrs", "FNGATE_REDIS_ADDRS", nil, "Redis Sentinel (with FNGATE_REDIS_MASTER) or Cluster node addresses, comma-separated")
-	s.String(&o.redisMaster, "redis-master", "FNGATE_REDIS_MASTER", "", "Redis Sentinel master name")
-	s.Secret(&o.redisSentinelPassword, "redis-sentinel-password", "FNGATE_REDIS_SENTINEL_PASSWORD", "password of the Redis sentinels themselves (FNGATE_REDIS_URL has the servers')")
+	o.redis.Bind(s, "invocation records (asynchronous invocations)")
 	var async string
 	s.String(&async, "async", "FNGATE_ASYNC", "on", "consume queued asynchronous invocations: on or off")
 	s.Duration(&o.async.AckWait, "ack-wait", "FNGATE_ACK_WAIT", queue.DefaultAckWait, "how long a queued invocation may run without a heartbeat before it is redelivered")
 	s.Int(&o.async.MaxAckPending, "max-ack-pending", "FNGATE_MAX_ACK_PENDING", queue.DefaultMaxAckPending, "a function's queued invocations in flight across all workers")
 	s.List(&o.async.CallbackAllow, "callback-allow", "FNGATE_CALLBACK_ALLOW", nil, "CIDRs and host names callbacks may reach although loopback, private, link-local, CGNAT, multicast or unspecified (a host name may then resolve to anything), comma-separated; default: public addresses only")
 	s.Duration(&o.recordTTL, "record-ttl", "FNGATE_RECORD_TTL", store.DefaultRecordTTL, "how long invocation records are kept in Redis")
-	s.String(&o.node.Dir, "functions", "FNGATE_FUNCTIONS_DIR", "", "folder of Node.js functions, <dir>/<name>/index.js; empty serves none")
-	s.String(&o.node.Node, "node", "FNGATE_NODE", node.DefaultNode, "node binary (Node.js 18 or newer)")
-	s.Int(&o.node.Procs, "node-procs", "FNGATE_NODE_PROCS", node.DefaultProcs, "long-lived Node processes per function")
-	s.Int(&o.node.MaxOldSpaceMB, "node-max-old-space-mb", "FNGATE_NODE_MAX_OLD_SPACE_MB", node.DefaultMaxOldSpaceMB, "memory limit of each Node process (--max-old-space-size)")
-	s.Duration(&o.node.ProbeGrace, "node-probe-grace", "FNGATE_NODE_PROBE_GRACE", node.DefaultProbeGrace, "after a Node call times out, how long its process may take to answer a ping before it is deemed blocked and replaced")
-	s.Duration(&o.node.ReloadInterval, "node-reload-interval", "FNGATE_NODE_RELOAD_INTERVAL", node.DefaultReloadInterval, "how often function files are checked for edits")
+	o.node.Bind(s)
 	var uid string
-	s.List(&o.node.PassEnv, "function-env", "FNGATE_FUNCTION_ENV", nil, "names of further variables of the worker's environment that Node.js functions get (they always get PATH, HOME, LANG, TZ, NODE_*)")
 	s.String(&uid, "function-uid", "FNGATE_FUNCTION_UID", "", "run Node.js functions as this uid (N), or one uid each from a base (N+), when the worker runs as root")
 	// Demo functions (fail, panic, sleep, cpu) are served only when asked.
 	s.List(&o.builtins, "builtins", "FNGATE_BUILTINS", []string{"none"}, "built-in Go functions to serve: all, none, or names")
-	s.String(&o.logLevel, "log-level", "FNGATE_LOG_LEVEL", "info", "debug, info, warn or error")
+	s.LogLevel(&o.logLevel, "log-level", "FNGATE_LOG_LEVEL", slog.LevelInfo, "debug, info, warn or error")
 	s.String(&o.metricsAddr, "metrics-addr", "FNGATE_METRICS_ADDR", ":9091", "where /healthz, /readyz and /metrics are served; empty: nowhere")
 	if err := s.Parse(args); err != nil {
 		return nil, err
@@ -100,26 +85,10 @@ func parse(args []string) (*options, error) {
 }
 
 func main() {
-	if len(os.Args) == 2 && os.Args[1] == "version" {
-		fmt.Println(buildinfo.Get())
-		return
-	}
-	o, err := parse(os.Args[1:])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		os.Exit(2)
-	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		fmt.Fprintln(os.Stderr, "worker: FNGATE_LOG_LEVEL:", err)
-		os.Exit(2)
-	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	slog.SetDefault(log)
-	o.w.Logger = log
-	gctune.Apply()
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	o := process.Parse("worker", os.Args[1:], parse)
+	log, ctx, stop := process.Start(o.logLevel)
 	defer stop()
+	o.w.Logger = log
 	if err := run(ctx, o); err != nil {
 		log.Error("worker exited", "err", err)
 		os.Exit(1)
@@ -167,7 +136,7 @@ func run(ctx context.Context, o *options) error {
 	}
 	var checks []func(context.Context) error
 	if !o.noAsync {
-		rdb, err := store.NewClient(store.ClientConfig{URL: o.redisURL, Addrs: o.redisAddrs, MasterName: o.redisMaster, SentinelPassword: o.redisSentinelPassword})
+		rdb, err := store.NewClient(o.redis)
 		if err != nil {
 			return fmt.Errorf("FNGATE_REDIS_*: %w", err)
 		}
