@@ -124,6 +124,18 @@ func TestChartRefusesBadValues(t *testing.T) {
 	}
 }
 
+// TestChartLongReleaseName: with the longest release name helm accepts (53
+// characters), every name is still valid (a Service's a DNS label of at
+// most 63).
+func TestChartLongReleaseName(t *testing.T) {
+	t.Parallel()
+	release := strings.Repeat("r", 53)
+	objs := decodeAll(t, runHelm(t, "template", release, chartDir, "--set", "serviceMonitor.enabled=true"))
+	if len(objs) == 0 {
+		t.Fatal("nothing rendered")
+	}
+}
+
 func helmCmd(args ...string) (string, error) {
 	cmd := exec.Command("go", append([]string{"run", helm}, args...)...)
 	// Helm's own files (repositories, cache) go to a scratch folder:
@@ -185,7 +197,11 @@ func decodeAll(t *testing.T, manifest string) []object {
 			t.Errorf("%s %q does not decode strictly: %v\n%s", meta.Kind, meta.Name, err, doc)
 			continue
 		}
-		for _, e := range validation.IsDNS1123Subdomain(meta.Name) {
+		nameOK := validation.IsDNS1123Subdomain
+		if meta.Kind == "Service" {
+			nameOK = validation.IsDNS1035Label // it becomes a DNS name
+		}
+		for _, e := range nameOK(meta.Name) {
 			t.Errorf("%s %q: name: %s", meta.Kind, meta.Name, e)
 		}
 		for k, v := range meta.Labels {

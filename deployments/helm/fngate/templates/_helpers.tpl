@@ -1,9 +1,12 @@
-{{/* The release's name prefix of every object. */}}
+{{/*
+The release's name prefix of every object, at most 40 characters so that
+the longest suffix (-worker-metrics) keeps a Service name within 63.
+*/}}
 {{- define "fngate.fullname" -}}
 {{- if contains .Chart.Name .Release.Name -}}
-{{- .Release.Name | trunc 50 | trimSuffix "-" -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 50 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 40 | trimSuffix "-" -}}
 {{- end -}}
 {{- end -}}
 
