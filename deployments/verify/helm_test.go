@@ -30,8 +30,8 @@ import (
 )
 
 // helm is the Helm command, built from its Go module at a pinned version
-// (as scripts/test.sh runs staticcheck): no helm binary is installed, and
-// fngate's go.mod stays free of it.
+// (go install, as scripts/test.sh's go run of staticcheck): no helm binary
+// is installed, and fngate's go.mod stays free of it.
 const helm = "helm.sh/helm/v4/cmd/helm@v4.3.2"
 
 const chartDir = "../helm/fngate"
@@ -136,20 +136,41 @@ func TestChartLongReleaseName(t *testing.T) {
 	}
 }
 
-func helmCmd(args ...string) (string, error) {
-	cmd := exec.Command("go", append([]string{"run", helm}, args...)...)
-	// Helm's own files (repositories, cache) go to a scratch folder:
-	// nothing here reaches a repository.
-	home, err := os.MkdirTemp("", "fngate-helm")
+// helmBin is the helm binary TestMain installs for this run.
+var helmBin string
+
+// TestMain builds helm once: parallel "go run"s on an empty build cache
+// would each compile it.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "fngate-helm")
 	if err != nil {
-		return "", err
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	defer os.RemoveAll(home)
-	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+home+"/cache", "HELM_CONFIG_HOME="+home+"/config", "HELM_DATA_HOME="+home+"/data")
+	install := exec.Command("go", "install", helm)
+	install.Env = append(os.Environ(), "GOBIN="+filepath.Join(dir, "bin"))
+	install.Stdout, install.Stderr = os.Stderr, os.Stderr
+	code := 1
+	if err := install.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "go install %s: %v\n", helm, err)
+	} else {
+		helmBin = filepath.Join(dir, "bin", "helm")
+		// Helm's own files (repositories, cache) go to the scratch folder:
+		// nothing here reaches a repository.
+		for k, sub := range map[string]string{"HELM_CACHE_HOME": "cache", "HELM_CONFIG_HOME": "config", "HELM_DATA_HOME": "data"} {
+			os.Setenv(k, filepath.Join(dir, sub))
+		}
+		code = m.Run()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func helmCmd(args ...string) (string, error) {
 	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(helmBin, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
-	if err != nil {
+	if err := cmd.Run(); err != nil {
 		return stdout.String() + stderr.String(), err
 	}
 	return stdout.String(), nil
