@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/fngate/fngate/shared/route"
@@ -136,39 +137,43 @@ func TestChartLongReleaseName(t *testing.T) {
 	}
 }
 
-// helmBin is the helm binary TestMain installs for this run.
-var helmBin string
+var (
+	// scratch holds helm's binary and its own files (repositories,
+	// cache): nothing here reaches a repository.
+	scratch     string
+	helmOnce    sync.Once
+	helmBin     string
+	helmInstall error
+)
 
-// TestMain builds helm once: parallel "go run"s on an empty build cache
-// would each compile it.
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "fngate-helm")
-	if err != nil {
+	var err error
+	if scratch, err = os.MkdirTemp("", "fngate-helm"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	install := exec.Command("go", "install", helm)
-	install.Env = append(os.Environ(), "GOBIN="+filepath.Join(dir, "bin"))
-	install.Stdout, install.Stderr = os.Stderr, os.Stderr
-	code := 1
-	if err := install.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "go install %s: %v\n", helm, err)
-	} else {
-		helmBin = filepath.Join(dir, "bin", "helm")
-		// Helm's own files (repositories, cache) go to the scratch folder:
-		// nothing here reaches a repository.
-		for k, sub := range map[string]string{"HELM_CACHE_HOME": "cache", "HELM_CONFIG_HOME": "config", "HELM_DATA_HOME": "data"} {
-			os.Setenv(k, filepath.Join(dir, sub))
-		}
-		code = m.Run()
-	}
-	os.RemoveAll(dir)
+	code := m.Run()
+	os.RemoveAll(scratch)
 	os.Exit(code)
 }
 
+// helmCmd runs helm, installed on first use: once, as parallel "go run"s
+// on an empty build cache would each compile it.
 func helmCmd(args ...string) (string, error) {
+	helmOnce.Do(func() {
+		install := exec.Command("go", "install", helm)
+		install.Env = append(os.Environ(), "GOBIN="+filepath.Join(scratch, "bin"))
+		if out, err := install.CombinedOutput(); err != nil {
+			helmInstall = fmt.Errorf("go install %s: %v\n%s", helm, err, out)
+		}
+		helmBin = filepath.Join(scratch, "bin", "helm")
+	})
+	if helmInstall != nil {
+		return "", helmInstall
+	}
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(helmBin, args...)
+	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+filepath.Join(scratch, "cache"), "HELM_CONFIG_HOME="+filepath.Join(scratch, "config"), "HELM_DATA_HOME="+filepath.Join(scratch, "data"))
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		return stdout.String() + stderr.String(), err
