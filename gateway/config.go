@@ -98,8 +98,8 @@ const (
 	// MinAdminTokenLen is the shortest admin token accepted: the console's
 	// sign-in is throttled, the bearer check is not.
 	MinAdminTokenLen = 16
-	// DefaultMaxInflight fits the k8s manifest's 512Mi limit (GOMEMLIMIT
-	// 450MiB): a request in flight without a body costs some 27 KiB of RSS
+	// DefaultMaxInflight fits the Helm chart's 512Mi limit (GOMEMLIMIT 90%
+	// of it, 460MiB): a request in flight without a body costs some 27 KiB of RSS
 	// (measured: goroutine, connection buffers, request, event, NATS
 	// message), so 4096 of them take about 110 MiB next to the process's
 	// own ~35 MiB. A body costs about 5 times its size (the body, the event

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every check: gofmt, go mod tidy, go vet, staticcheck, and go test -race over the
-# whole module.
+# Runs every check: gofmt, go mod tidy, go vet, staticcheck, the deployment
+# files' checks (deployments/verify), and go test -race over the whole
+# module.
 # Integration tests start a real in-process nats-server and real redis-server
 # processes on free loopback ports (single servers, a Sentinel group, a
 # Cluster); this script installs redis-server, redis-tools and Node.js from
@@ -37,6 +38,23 @@ echo "== go vet"
 go vet ./...
 echo "== staticcheck"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+echo "== deployments: Helm chart and compose.yaml (deployments/verify)"
+# A module of its own, so that fngate's go.mod does not grow by the
+# Kubernetes, Helm and compose libraries: helm lint and helm template (helm
+# built from its Go module at the version pinned in helm_test.go, about 5
+# minutes of CPU on an empty cache) for the chart's default values and its
+# ci/ variants, every rendered object strictly decoded into its Kubernetes
+# type, compose.yaml loaded by compose-go.
+(
+  cd deployments/verify
+  if ! tidy=$(go mod tidy -diff 2>&1); then
+    echo "go mod tidy would change deployments/verify/go.mod/go.sum:" >&2
+    echo "$tidy" >&2
+    exit 1
+  fi
+  go vet ./...
+  go test -count=1 -timeout 20m ./...
+)
 echo "== go test -race"
 # -p 2: the machines have two cores; the integration tests start servers.
 rm -rf .artifacts && mkdir -p .artifacts

@@ -11,12 +11,15 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
+// root is the repository root, from this package's directory.
+const root = "../../.."
+
 // TestDeploymentsIsolation checks what the deployments promise about
-// secrets and demos: Kubernetes pods mount no service account token, their
-// secrets live only in FNGATE_* variables (which never reach a function),
-// NATS has the users of nats.conf with the same permissions in the Helm
-// values and compose, and the production images carry no example routes,
-// functions or built-ins.
+// secrets and demos: NATS has the users of nats.conf with the same
+// permissions in the Helm values and compose, and the production images
+// carry no example routes, functions or built-ins. (The Helm chart's pods,
+// their service account tokens and secrets are checked on the rendered
+// chart in deployments/verify.)
 func TestDeploymentsIsolation(t *testing.T) {
 	t.Parallel()
 	read := func(f string) string {
@@ -26,51 +29,6 @@ func TestDeploymentsIsolation(t *testing.T) {
 			t.Fatal(err)
 		}
 		return string(data)
-	}
-
-	type envVar struct {
-		Name      string         `yaml:"name"`
-		Value     string         `yaml:"value"`
-		ValueFrom map[string]any `yaml:"valueFrom"`
-	}
-	for _, f := range []string{"deployments/k8s/gateway.yaml", "deployments/k8s/worker.yaml"} {
-		var d struct {
-			Kind string `yaml:"kind"`
-			Spec struct {
-				Template struct {
-					Spec struct {
-						AutomountServiceAccountToken *bool `yaml:"automountServiceAccountToken"`
-						Containers                   []struct {
-							Env []envVar `yaml:"env"`
-						} `yaml:"containers"`
-					} `yaml:"spec"`
-				} `yaml:"template"`
-			} `yaml:"spec"`
-		}
-		if err := yaml.NewDecoder(strings.NewReader(read(f))).Decode(&d); err != nil || d.Kind != "Deployment" {
-			t.Fatalf("%s: first document: %v (kind %q)", f, err, d.Kind)
-		}
-		pod := d.Spec.Template.Spec
-		if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
-			t.Errorf("%s: automountServiceAccountToken is not false", f)
-		}
-		names := map[string]bool{}
-		for _, c := range pod.Containers {
-			for _, e := range c.Env {
-				names[e.Name] = true
-				if e.ValueFrom != nil && !strings.HasPrefix(e.Name, "FNGATE_") {
-					t.Errorf("%s: secret in %s, which FNGATE_FUNCTION_ENV could pass to functions; use an FNGATE_* variable", f, e.Name)
-				}
-				if strings.Contains(e.Value, "$(") && !strings.Contains(e.Value, "$(FNGATE_") {
-					t.Errorf("%s: %s refers to a variable that is not FNGATE_*: %s", f, e.Name, e.Value)
-				}
-			}
-		}
-		for _, want := range []string{"FNGATE_NATS_USER", "FNGATE_NATS_PASSWORD", "FNGATE_REDIS_URL"} {
-			if !names[want] {
-				t.Errorf("%s: no %s", f, want)
-			}
-		}
 	}
 
 	// The NATS users: the Helm values grant what nats.conf grants.
@@ -87,7 +45,7 @@ func TestDeploymentsIsolation(t *testing.T) {
 			} `yaml:"merge"`
 		} `yaml:"config"`
 	}
-	if err := yaml.Unmarshal([]byte(read("deployments/k8s/nats-values.yaml")), &values); err != nil {
+	if err := yaml.Unmarshal([]byte(read("deployments/helm/nats-values.yaml")), &values); err != nil {
 		t.Fatal(err)
 	}
 	perms := func(users []any) map[string]any {

@@ -1,0 +1,9 @@
+// Package verify checks the deployment files against the Kubernetes API
+// types, the compose specification and fngate's code, offline: the Helm
+// chart in deployments/helm/fngate, rendered by the helm tool pinned in this
+// module's go.mod, and compose.yaml, loaded by compose-go (the library
+// docker compose uses).
+//
+// It is a module of its own so that fngate's go.mod does not grow by the
+// Kubernetes, Helm and compose libraries; scripts/test.sh runs its tests.
+package verify
