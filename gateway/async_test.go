@@ -265,24 +265,8 @@ func TestAsyncWorkerKilledMidInvocation(t *testing.T) {
 	t.Parallel()
 	s := gt.New(t, route.Route{Domain: "*", Path: "/job", Function: "job", Mode: "async"})
 	gw := s.Gateway(gateway.Config{})
-	started := make(chan struct{}, 1)
-	hang := make(chan struct{})
 	var runs atomic.Int64
-	first := s.Worker(worker.Config{}, map[string]sdk.Handler{
-		"job": sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) {
-			runs.Add(1)
-			started <- struct{}{}
-			<-hang // a worker that never finishes: it is killed below
-			return "zombie", nil
-		}),
-	})
-	// Registered after the worker's: runs before its drain, which waits
-	// for the abandoned handler.
-	t.Cleanup(func() { close(hang) })
-	id := acceptOK(t, gw.URL+"/job", nil, "")
-	testenv.Recv(t, started, 10*time.Second, "the first worker started the job")
-	// Kill it: its connection drops with the invocation unacknowledged.
-	s.KillWorker(first)
+	id := killedMidRun(t, s, gw, &runs, "")
 	s.Worker(worker.Config{}, map[string]sdk.Handler{
 		"job": sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) {
 			runs.Add(1)
@@ -488,4 +472,29 @@ func TestSyncFailuresRecordedAndReplayed(t *testing.T) {
 		t.Fatalf("second replay by filter replayed %d", len(out.Replayed))
 	}
 	assertError(t, gt.Get(t, gw.AdminURL+"/admin/invocations?status=weird"), 400, "INVALID_REQUEST")
+}
+
+// killedMidRun queues an invocation of the stack's async route /job
+// (function job) with body, lets a worker start it (counting the run in
+// runs) and kills that worker mid-run: its connection drops with the
+// invocation unacknowledged. It returns the invocation id.
+func killedMidRun(t *testing.T, s *gt.Stack, gw *gt.Gateway, runs *atomic.Int64, body string) string {
+	t.Helper()
+	started := make(chan struct{}, 1)
+	hang := make(chan struct{})
+	first := s.Worker(worker.Config{}, map[string]sdk.Handler{
+		"job": sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+			runs.Add(1)
+			started <- struct{}{}
+			<-hang // a worker that never finishes: it is killed below
+			return "zombie", nil
+		}),
+	})
+	// Registered after the worker's: runs before its drain, which waits
+	// for the abandoned handler.
+	t.Cleanup(func() { close(hang) })
+	id := acceptOK(t, gw.URL+"/job", nil, body)
+	testenv.Recv(t, started, 10*time.Second, "the first worker started the job")
+	s.KillWorker(first)
+	return id
 }

@@ -270,20 +270,8 @@ func TestAsyncReplayWhenMessageGone(t *testing.T) {
 	t.Parallel()
 	s := gt.New(t, route.Route{Domain: "*", Path: "/job", Function: "job", Mode: "async"})
 	gw := s.Gateway(gateway.Config{})
-	started := make(chan struct{}, 1)
-	hang := make(chan struct{})
-	first := s.Worker(worker.Config{}, map[string]sdk.Handler{
-		"job": sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) {
-			started <- struct{}{}
-			<-hang
-			return "zombie", nil
-		}),
-	})
-	t.Cleanup(func() { close(hang) })
-	id := acceptOK(t, gw.URL+"/job", nil, "x")
-	testenv.Recv(t, started, 10*time.Second, "the job started")
 	// The worker dies mid-run and the message is purged.
-	s.KillWorker(first)
+	id := killedMidRun(t, s, gw, new(atomic.Int64), "x")
 	st := stream(t, s, subject.StreamInvocations)
 	if err := st.Purge(context.Background()); err != nil {
 		t.Fatal(err)

@@ -55,27 +55,40 @@ var answers = []struct {
 	code    string
 	message string
 }{
+	// The request and its route.
 	{[]error{ErrRouteNotFound, route.ErrNotFound}, http.StatusNotFound, "ROUTE_NOT_FOUND", ""},
 	{[]error{ErrMethodNotAllowed}, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", ""},
+	{[]error{route.ErrInvalidPath}, http.StatusBadRequest, "INVALID_PATH", "the path climbs above / or contains an encoded slash (%2F)"},
 	{[]error{ErrBodyTooLarge}, http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", ""},
 	{[]error{ErrHeadersTooLarge}, http.StatusRequestHeaderFieldsTooLarge, "HEADERS_TOO_LARGE", ""},
+
+	// Capacity and the message bus. UNAVAILABLE comes before the rows below,
+	// whose errors may wrap a NATS connection error.
 	{[]error{ErrNoWorker}, http.StatusServiceUnavailable, "NO_WORKER", ""},
 	{[]error{ErrOverloaded}, http.StatusServiceUnavailable, "OVERLOADED", ""},
-	{[]error{route.ErrInvalidPath}, http.StatusBadRequest, "INVALID_PATH", "the path climbs above / or contains an encoded slash (%2F)"},
 	{[]error{ErrRoutesUnavailable}, http.StatusServiceUnavailable, "ROUTES_UNAVAILABLE", ""},
 	{[]error{nats.ErrConnectionClosed, nats.ErrConnectionDraining, nats.ErrConnectionReconnecting, nats.ErrDisconnected}, http.StatusServiceUnavailable, "UNAVAILABLE", "the message bus is unavailable"},
+
+	// CORS and idempotency keys.
 	{[]error{ErrCORSOrigin}, http.StatusForbidden, "CORS_ORIGIN_DENIED", ""},
 	{[]error{ErrIdempotencyKey}, http.StatusBadRequest, "INVALID_IDEMPOTENCY_KEY", ""},
 	{[]error{ErrIdempotencyConflict}, http.StatusConflict, "IDEMPOTENCY_KEY_IN_USE", ""},
 	{[]error{ErrIdempotencyMismatch}, http.StatusUnprocessableEntity, "IDEMPOTENCY_KEY_MISMATCH", ""},
 	{[]error{ErrIdempotencyUnavailable}, http.StatusServiceUnavailable, "IDEMPOTENCY_UNAVAILABLE", ErrIdempotencyUnavailable.Error()},
+
+	// Invocation records.
 	{[]error{ErrInvocationNotFound}, http.StatusNotFound, "INVOCATION_NOT_FOUND", "no such invocation, or its record expired"},
 	{[]error{ErrInvalidInvocationID}, http.StatusBadRequest, "INVALID_INVOCATION_ID", ""},
 	{[]error{ErrInvocationBusy}, http.StatusConflict, "INVOCATION_IN_PROGRESS", ""},
+
+	// Asynchronous accepts; QUEUE_FULL before QUEUE_UNAVAILABLE, which wraps
+	// every publish error.
 	{[]error{ErrAsyncDisabled}, http.StatusServiceUnavailable, "ASYNC_DISABLED", ""},
-	{[]error{ErrQueueFull}, http.StatusServiceUnavailable, "QUEUE_FULL", ErrQueueFull.Error()},
 	{[]error{ErrAsyncNotAllowed}, http.StatusBadRequest, "ASYNC_NOT_ALLOWED", ""},
+	{[]error{ErrQueueFull}, http.StatusServiceUnavailable, "QUEUE_FULL", ErrQueueFull.Error()},
 	{[]error{ErrQueueUnavailable}, http.StatusServiceUnavailable, "QUEUE_UNAVAILABLE", ErrQueueUnavailable.Error()},
+
+	// The admin listener's guards.
 	{[]error{ErrUnauthorized}, http.StatusUnauthorized, "UNAUTHORIZED", ""},
 	{[]error{ErrAdminHost}, http.StatusForbidden, "ADMIN_HOST_REFUSED", ""},
 	{[]error{ErrAdminCrossSite}, http.StatusForbidden, "ADMIN_CROSS_SITE_REFUSED", ""},

@@ -255,14 +255,9 @@ func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg) {
 		err := w.persist(settle, log, "recording success", func(ctx context.Context) error {
 			return w.async.Records.Succeed(ctx, id, attempt, res)
 		})
-		switch {
-		case errors.Is(err, record.ErrStale):
-			// Presumed dead, this attempt was handed to another worker.
-			log.Warn("attempt finished after it was taken over; its result is dropped")
-			return
-		case err != nil && !errors.Is(err, record.ErrInvocationNotFound):
-			log.Error("recording success failed; the redelivery will find the attempt lost", "err", err)
-			_ = m.Nak()
+		// Stale: presumed dead, this attempt was handed to another worker.
+		if !recorded(err, m, log, "attempt finished after it was taken over; its result is dropped",
+			"recording success failed; the redelivery will find the attempt lost") {
 			return
 		}
 		hb.stop()
@@ -301,13 +296,8 @@ func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg) {
 	err = w.persist(settle, log, "recording the failed attempt", func(ctx context.Context) error {
 		return w.async.Records.AttemptFailed(ctx, id, ae, next)
 	})
-	switch {
-	case errors.Is(err, record.ErrStale):
-		log.Warn("attempt failed after it was taken over; leaving the invocation to its new attempt")
-		return
-	case err != nil && !errors.Is(err, record.ErrInvocationNotFound):
-		log.Error("recording the failed attempt failed", "err", err)
-		_ = m.Nak()
+	if !recorded(err, m, log, "attempt failed after it was taken over; leaving the invocation to its new attempt",
+		"recording the failed attempt failed") {
 		return
 	}
 	if !next.Before(expires) {
@@ -523,4 +513,21 @@ func truncate(b []byte, n int) string {
 		return string(b[:n]) + "…"
 	}
 	return string(b)
+}
+
+// recorded reports whether the attempt may go on after recording its
+// outcome returned err. ErrStale (the attempt was taken over) logs stale
+// and stops; any other error but a missing record (expired: the attempt
+// goes on without it) logs failed, hands the message back and stops.
+func recorded(err error, m jetstream.Msg, log *lazyLog, stale, failed string) bool {
+	switch {
+	case errors.Is(err, record.ErrStale):
+		log.Warn(stale)
+		return false
+	case err != nil && !errors.Is(err, record.ErrInvocationNotFound):
+		log.Error(failed, "err", err)
+		_ = m.Nak()
+		return false
+	}
+	return true
 }

@@ -108,18 +108,20 @@ func TestChart(t *testing.T) {
 // rendering with a message rather than rendering something wrong.
 func TestChartRefusesBadValues(t *testing.T) {
 	t.Parallel()
-	for _, c := range []struct{ set, want string }{
-		{"worker.keda.enabled=true", "needs worker.functions"},
-		{"gateway.env.GOGC=200", "not an FNGATE_* setting"},
-		{"gateway.resources.limits.memory=0.5Gi", "GOMEMLIMIT is computed from it"},
-		{"redis.master=", "needs redis.master"},
-		{"worker.keda.enabled=true,worker.functions[0].name=a.b", "is not a function name"},
-	} {
-		t.Run(c.set, func(t *testing.T) {
+	// A --set value and a text the refusal must contain.
+	refusals := map[string]string{
+		"worker.keda.enabled=true":                              "needs worker.functions",
+		"gateway.env.GOGC=200":                                  "not an FNGATE_* setting",
+		"gateway.resources.limits.memory=0.5Gi":                 "GOMEMLIMIT is computed from it",
+		"redis.master=":                                         "needs redis.master",
+		"worker.keda.enabled=true,worker.functions[0].name=a.b": "is not a function name",
+	}
+	for set, want := range refusals {
+		t.Run(set, func(t *testing.T) {
 			t.Parallel()
-			out, err := helmCmd("template", "fngate", chartDir, "--set", c.set)
-			if err == nil || !strings.Contains(out, c.want) {
-				t.Errorf("helm template --set %s: %v\n%s\nwant an error with %q", c.set, err, out, c.want)
+			out, err := helmCmd("template", "fngate", chartDir, "--set", set)
+			if err == nil || !strings.Contains(out, want) {
+				t.Errorf("helm template --set %s: %v\n%s\nwant an error with %q", set, err, out, want)
 			}
 		})
 	}
