@@ -230,7 +230,9 @@ func (w *Worker) serve(f *function, m *nats.Msg) {
 	if w.log.Enabled(ctx, slog.LevelDebug) {
 		w.log.Debug("invocation started", "request_id", reqID, "function", f.name)
 	}
+	fb := w.startFallback(f, &call, m.Data, start)
 	reply := w.invoke(ctx, f, m.Data, reqID)
+	w.endFallback(f, fb, reply)
 	outcome := "ok"
 	if code := event.ErrorCode(reply); code != "" {
 		outcome = code
