@@ -119,7 +119,7 @@ func (g *Gateway) serve(x *exchange) response {
 		return res
 	}
 	req := g.requestEvent(x, rt, body)
-	payload := event.AppendRequest(buf.AvailableBuffer()[:0], &req)
+	payload := event.Append(buf.AvailableBuffer()[:0], &req)
 	if async {
 		x.mode = "async"
 		if claim == nil {
@@ -173,6 +173,8 @@ func (g *Gateway) requestEvent(x *exchange, rt *route.Route, body []byte) event.
 			TriggerPath:  rt.Path,
 			TraceParent:  traceParent(r.Header),
 		},
+		Format: rt.PayloadFormat,
+		Proto:  r.Proto,
 	}
 }
 
@@ -365,7 +367,7 @@ func (g *Gateway) storedEvent(req *event.Request, payload []byte) []byte {
 	}
 	r := *req
 	r.Header = h
-	return event.AppendRequest(make([]byte, 0, len(payload)+64), &r)
+	return event.Append(make([]byte, 0, len(payload)+64), &r)
 }
 
 func putBuf(b *bytes.Buffer) {

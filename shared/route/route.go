@@ -98,6 +98,11 @@ type Route struct {
 	// result lands in the invocation record. Zero: callers wait (unless
 	// they send Prefer: respond-async, wait=N).
 	FallbackAfter Duration `json:"fallbackAfter,omitempty" yaml:"fallbackAfter,omitempty"`
+	// PayloadFormat is the event the function gets and how its answer is
+	// read: "cloudbase" (the default), or Amazon API Gateway's Lambda
+	// proxy formats "apigw-v1" (REST API) and "apigw-v2" (HTTP API,
+	// Function URLs), for functions written for AWS Lambda.
+	PayloadFormat string `json:"payloadFormat,omitempty" yaml:"payloadFormat,omitempty"`
 
 	label string // metrics label, cached by a Table
 }

@@ -112,16 +112,32 @@ function load(reload) {
     // A require of its own per load, so that old module trees are not kept
     // alive as children of this script.
     const m = require('node:module').createRequire(entry)(entry);
-    if (!m || typeof m.main !== 'function') {
-      throw new Error(`${entry} does not export a main function: write exports.main = async (event, context) => { ... }`);
+    main = lambdaEntry(m);
+    if (!main) {
+      throw new Error(`${entry} does not export a main function: write exports.main = async (event, context) => { ... } (or, written for AWS Lambda, exports.handler)`);
     }
-    main = m.main;
   } catch (err) {
     loadError = describe(err);
   }
   send(T_LOADED, 0, JSON.stringify(loadError
     ? { ok: false, reload, error: loadError.message, stack: loadError.stack }
     : { ok: true, reload, node: process.version }));
+}
+
+// lambdaEntry is the function m exports: main, or, for code written for
+// AWS Lambda, handler when there is no main (#17). Its context carries
+// Lambda's names too (see lambdaContext).
+function lambdaEntry(m) {
+  if (!m) return null;
+  if (typeof m.main === 'function') return m.main;
+  return typeof m.handler === 'function' ? m.handler : null;
+}
+
+// lambdaContext adds the names AWS Lambda's context has to context.
+function lambdaContext(context) {
+  context.awsRequestId = context.requestId;
+  context.callbackWaitsForEmptyEventLoop = true;
+  return context;
 }
 
 function fail(id, code, err, rid) {
@@ -142,7 +158,7 @@ function call(id, deadline, body) {
     return send(T_ERROR, id, JSON.stringify({ code: 'FUNCTION_LOAD_ERROR', message: loadError.message, stack: loadError.stack, rid }));
   }
   const fn = main;
-  const context = {
+  const context = lambdaContext({
     requestId: rid,
     functionName: rc.functionName || name,
     envId: rc.envId || '',
@@ -155,7 +171,7 @@ function call(id, deadline, body) {
       // accepts.
       return deadline > 0 ? Math.max(0, Math.round(deadline - Date.now())) : 2147483647;
     },
-  };
+  });
   live.add(id);
   als.run({ id, rid }, () => {
     new Promise((resolve, reject) => {

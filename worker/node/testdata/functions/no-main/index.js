@@ -1,1 +1,1 @@
-exports.handler = async () => 'main is missing';
+exports.other = async () => "main is missing";
