@@ -1,0 +1,40 @@
+package console_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fngate/fngate/shared/route"
+)
+
+// TestRouteFormSyncOptions: the route form sets a route's fallbackAfter
+// and payloadFormat (#17), shows the API's refusal of a bad value beside
+// its field, and shows the values when the route is edited.
+func TestRouteFormSyncOptions(t *testing.T) {
+	s := newStack(t)
+	c := newClient(t, s.console)
+	csrf := c.signIn()
+	origin := map[string]string{"Origin": s.console}
+	form := url.Values{"_csrf": {csrf}, "resourceType": {"function"}, "function": {"hello"}, "domainKind": {"default"}, "path": {"/aws"},
+		"fallbackAfter": {"1ms"}, "payloadFormat": {"apigw-v2"}}
+	status, _, page := c.do("POST", "/console/routes", form, origin)
+	if status != http.StatusUnprocessableEntity && status != http.StatusBadRequest || !strings.Contains(page, `id="fallbackAfter-error"`) {
+		t.Fatalf("bad fallbackAfter: %d, error beside the field: %v", status, strings.Contains(page, `id="fallbackAfter-error"`))
+	}
+	form.Set("fallbackAfter", "2s")
+	if status, _, _ := c.do("POST", "/console/routes", form, origin); status != http.StatusSeeOther {
+		t.Fatalf("create: %d", status)
+	}
+	rs, _, err := s.Routes.Snapshot(context.Background())
+	if err != nil || len(rs) != 1 || time.Duration(rs[0].FallbackAfter) != 2*time.Second || rs[0].PayloadFormat != route.FormatAPIGatewayV2 {
+		t.Fatalf("routes = %+v, %v", rs, err)
+	}
+	_, _, page = c.do("GET", "/console/routes/"+rs[0].ID+"/edit", nil, nil)
+	if !strings.Contains(page, `name="fallbackAfter" value="2s"`) || !strings.Contains(page, `value="apigw-v2" selected`) {
+		t.Fatalf("edit form does not show the options")
+	}
+}
