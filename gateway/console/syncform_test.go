@@ -16,9 +16,9 @@ import (
 // its field, and shows the values when the route is edited.
 func TestRouteFormSyncOptions(t *testing.T) {
 	s := newStack(t)
+	origin := map[string]string{"Origin": s.console}
 	c := newClient(t, s.console)
 	csrf := c.signIn()
-	origin := map[string]string{"Origin": s.console}
 	form := url.Values{"_csrf": {csrf}, "resourceType": {"function"}, "function": {"hello"}, "domainKind": {"default"}, "path": {"/aws"},
 		"fallbackAfter": {"1ms"}, "payloadFormat": {"apigw-v2"}}
 	status, _, page := c.do("POST", "/console/routes", form, origin)

@@ -30,17 +30,21 @@ const (
 // formats are built with encoding/json: they are off the hot path.
 func Append(dst []byte, r *Request) []byte {
 	var v any
+	now := time.Now().UTC()
 	switch r.Format {
 	case FormatAPIGatewayV1:
-		v = apigwV1(r)
+		v = apigwV1(r, now)
 	case FormatAPIGatewayV2:
-		v = apigwV2(r)
+		v = apigwV2(r, now)
 	default:
 		return AppendRequest(dst, r)
 	}
 	b, _ := json.Marshal(v)
 	return append(dst, b...)
 }
+
+// lambdaTime is the layout of requestTime (1.0) and time (2.0).
+const lambdaTime = "02/Jan/2006:15:04:05 -0700"
 
 // lambdaBody is the body as both formats carry it: text as is, anything
 // that is not UTF-8 base64-encoded.
@@ -56,27 +60,36 @@ type v1Identity struct {
 	UserAgent string `json:"userAgent"`
 }
 
+// lambdaContext is what both formats' requestContext carry: the API
+// (fngate's environment id), the domain, the request id and the stage
+// ("$default"); the account is empty.
+type lambdaContext struct {
+	AccountID  string `json:"accountId"`
+	APIID      string `json:"apiId"`
+	DomainName string `json:"domainName"`
+	RequestID  string `json:"requestId"`
+	Stage      string `json:"stage"`
+}
+
+func newLambdaContext(r *Request) lambdaContext {
+	return lambdaContext{APIID: r.Context.EnvID, DomainName: r.Context.Domain, RequestID: r.Context.RequestID, Stage: "$default"}
+}
+
 type v1Context struct {
-	AccountID        string     `json:"accountId"`
-	APIID            string     `json:"apiId"`
-	DomainName       string     `json:"domainName"`
+	lambdaContext
 	HTTPMethod       string     `json:"httpMethod"`
 	Identity         v1Identity `json:"identity"`
 	Path             string     `json:"path"`
 	Protocol         string     `json:"protocol"`
-	RequestID        string     `json:"requestId"`
 	RequestTime      string     `json:"requestTime"`
 	RequestTimeEpoch int64      `json:"requestTimeEpoch"`
 	ResourcePath     string     `json:"resourcePath"`
-	Stage            string     `json:"stage"`
 }
 
 // apigwV1 is the payload 1.0 event (events.APIGatewayProxyRequest):
 // headers and query parameters both single-valued (the last value) and
 // multi-valued (all of them), header names as sent.
-func apigwV1(r *Request) any {
-	now := time.Now().UTC()
-	body, b64 := lambdaBody(r.Body)
+func apigwV1(r *Request, now time.Time) any {
 	headers, multiHeaders := map[string]string{}, map[string][]string{}
 	for k, vs := range r.Header {
 		if len(vs) > 0 {
@@ -94,6 +107,7 @@ func apigwV1(r *Request) any {
 			query[k] = vs[len(vs)-1]
 		}
 	}
+	body, b64 := lambdaBody(r.Body)
 	return struct {
 		Resource              string              `json:"resource"`
 		Path                  string              `json:"path"`
@@ -111,11 +125,11 @@ func apigwV1(r *Request) any {
 		Resource: r.Context.TriggerPath, Path: r.Path, HTTPMethod: r.Method,
 		Headers: headers, MultiValueHeaders: multiHeaders, QueryStringParameters: query, MultiValueQuery: multiQuery,
 		RequestContext: v1Context{
-			APIID: r.Context.EnvID, DomainName: r.Context.Domain, HTTPMethod: r.Method,
+			lambdaContext: newLambdaContext(r), HTTPMethod: r.Method,
 			Identity: v1Identity{SourceIP: r.Context.SourceIP, UserAgent: r.Header.Get("User-Agent")},
-			Path:     r.Path, Protocol: r.Proto, RequestID: r.Context.RequestID,
-			RequestTime: now.Format("02/Jan/2006:15:04:05 -0700"), RequestTimeEpoch: now.UnixMilli(),
-			ResourcePath: r.Context.TriggerPath, Stage: "$default",
+			Path:     r.Path, Protocol: r.Proto,
+			RequestTime: now.Format(lambdaTime), RequestTimeEpoch: now.UnixMilli(),
+			ResourcePath: r.Context.TriggerPath,
 		},
 		Body: nullable(body, len(r.Body) > 0), IsBase64Encoded: b64,
 	}
@@ -137,14 +151,10 @@ type v2HTTP struct {
 }
 
 type v2Context struct {
-	AccountID    string `json:"accountId"`
-	APIID        string `json:"apiId"`
-	DomainName   string `json:"domainName"`
+	lambdaContext
 	DomainPrefix string `json:"domainPrefix"`
 	HTTP         v2HTTP `json:"http"`
-	RequestID    string `json:"requestId"`
 	RouteKey     string `json:"routeKey"`
-	Stage        string `json:"stage"`
 	Time         string `json:"time"`
 	TimeEpoch    int64  `json:"timeEpoch"`
 }
@@ -152,9 +162,7 @@ type v2Context struct {
 // apigwV2 is the payload 2.0 event (events.APIGatewayV2HTTPRequest):
 // header names lower-cased and repeated values comma-joined, as are
 // repeated query values; the Cookie headers split into cookies.
-func apigwV2(r *Request) any {
-	now := time.Now().UTC()
-	body, b64 := lambdaBody(r.Body)
+func apigwV2(r *Request, now time.Time) any {
 	headers := make(map[string]string, len(r.Header)+1)
 	var cookies []string
 	for k, vs := range r.Header {
@@ -181,6 +189,7 @@ func apigwV2(r *Request) any {
 		}
 	}
 	prefix, _, _ := strings.Cut(r.Context.Domain, ".")
+	body, b64 := lambdaBody(r.Body)
 	return struct {
 		Version               string            `json:"version"`
 		RouteKey              string            `json:"routeKey"`
@@ -196,10 +205,9 @@ func apigwV2(r *Request) any {
 		Version: "2.0", RouteKey: "$default", RawPath: r.Path, RawQueryString: r.RawQuery, Cookies: cookies,
 		Headers: headers, QueryStringParameters: query,
 		RequestContext: v2Context{
-			APIID: r.Context.EnvID, DomainName: r.Context.Domain, DomainPrefix: prefix,
-			HTTP:      v2HTTP{Method: r.Method, Path: r.Path, Protocol: r.Proto, SourceIP: r.Context.SourceIP, UserAgent: r.Header.Get("User-Agent")},
-			RequestID: r.Context.RequestID, RouteKey: "$default", Stage: "$default",
-			Time: now.Format("02/Jan/2006:15:04:05 -0700"), TimeEpoch: now.UnixMilli(),
+			lambdaContext: newLambdaContext(r), DomainPrefix: prefix,
+			HTTP:     v2HTTP{Method: r.Method, Path: r.Path, Protocol: r.Proto, SourceIP: r.Context.SourceIP, UserAgent: r.Header.Get("User-Agent")},
+			RouteKey: "$default", Time: now.Format(lambdaTime), TimeEpoch: now.UnixMilli(),
 		},
 		Body: body, IsBase64Encoded: b64,
 	}
