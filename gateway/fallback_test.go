@@ -65,6 +65,10 @@ func TestFallbackAfterWait(t *testing.T) {
 	if n := slow.runs.Load(); n != 1 {
 		t.Fatalf("the function ran %d times", n)
 	}
+	// The operators' view shows it like any other invocation.
+	if d := adminRecord(t, gw, id); d.Mode != route.ModeSync || d.Status != record.StatusSucceeded || d.Event.Body != `{"n":1}` {
+		t.Fatalf("admin record = %+v, event %+v", d.Invocation, d.Event)
+	}
 	t.Logf("202 after %s", took)
 }
 

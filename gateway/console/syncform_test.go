@@ -8,7 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fngate/fngate/gateway/gatewaytest"
+	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/testenv"
+	"github.com/fngate/fngate/worker"
+	"github.com/fngate/fngate/worker/sdk"
 )
 
 // TestRouteFormSyncOptions: the route form sets a route's fallbackAfter
@@ -36,5 +41,35 @@ func TestRouteFormSyncOptions(t *testing.T) {
 	_, _, page = c.do("GET", "/console/routes/"+rs[0].ID+"/edit", nil, nil)
 	if !strings.Contains(page, `name="fallbackAfter" value="2s"`) || !strings.Contains(page, `value="apigw-v2" selected`) {
 		t.Fatalf("edit form does not show the options")
+	}
+}
+
+// TestConsoleShowsFallback: a sync call answered 202 at the end of its
+// route's fallbackAfter is listed and shown by the console like any
+// other invocation, running and then succeeded.
+func TestConsoleShowsFallback(t *testing.T) {
+	s := newStack(t)
+	s.Worker(worker.Config{}, map[string]sdk.Handler{"slowc": sdk.HandlerFunc(func(context.Context, *event.Event) (any, error) {
+		time.Sleep(time.Second) // the work
+		return map[string]string{"done": "yes"}, nil
+	})})
+	rt := route.Route{Domain: "*", Path: "/slowc", Function: "slowc", Timeout: route.Duration(10 * time.Second), FallbackAfter: route.Duration(300 * time.Millisecond)}
+	if err := s.Routes.Create(context.Background(), &rt); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	testenv.Eventually(t, 10*time.Second, "the route serves", func() bool {
+		r := gatewaytest.Get(t, s.gw.URL+"/slowc")
+		id = r.Header.Get("X-Invocation-Id")
+		return r.Status == http.StatusAccepted
+	})
+	c := newClient(t, s.console)
+	c.signIn()
+	testenv.Eventually(t, 10*time.Second, "the console shows it succeeded", func() bool {
+		status, _, page := c.do("GET", "/console/invocations/"+id, nil, nil)
+		return status == http.StatusOK && strings.Contains(page, "succeeded") && strings.Contains(page, "done")
+	})
+	if _, _, page := c.do("GET", "/console/invocations?function=slowc", nil, nil); !strings.Contains(page, id) {
+		t.Fatalf("the list does not show %s", id)
 	}
 }
