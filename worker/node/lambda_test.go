@@ -5,11 +5,15 @@ import (
 	"encoding/json"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
+	invrecord "github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/sdk"
 )
@@ -116,4 +120,25 @@ func checkLambdaBinaryAndError(t *testing.T, base string, binary, reversed []byt
 	if r.Status != 502 || r.ErrorCode() != "FUNCTION_ERROR" || bytes.Contains(r.Body, []byte("declined")) {
 		t.Fatalf("error = %d %s", r.Status, r.Body)
 	}
+}
+
+// TestNodeFallback: a Node function that outlives its caller's wait
+// (Prefer: respond-async, wait=1) is answered 202, and its worker records
+// the result the function returns later.
+func TestNodeFallback(t *testing.T) {
+	t.Parallel()
+	fx, _ := startFixtures(t, Config{Logger: gt.Logger(t)}, "hang")
+	stack := gt.New(t, route.Route{Domain: "*", Path: "/hang", Function: "hang", Timeout: route.Duration(10 * time.Second)})
+	stack.Worker(worker.Config{Concurrency: fx.Concurrency()}, map[string]sdk.Handler{"hang": fx.Handler("hang")})
+	gw := stack.Gateway(gateway.Config{})
+	r := gt.Do(t, "GET", gw.URL+"/hang?wait=2500", "", http.Header{"Prefer": {"respond-async, wait=1"}}, nil)
+	id := r.Header.Get("X-Invocation-Id")
+	if r.Status != 202 || id == "" || r.Header.Get("Preference-Applied") != "respond-async" {
+		t.Fatalf("fallback = %d %s %v", r.Status, r.Body, r.Header)
+	}
+	testenv.Eventually(t, 15*time.Second, "the record succeeded", func() bool {
+		var inv invrecord.PublicInvocation
+		decode(t, gt.Get(t, gw.URL+"/invocations/"+id), 200, &inv)
+		return inv.Status == invrecord.StatusSucceeded && inv.Result != nil && strings.Contains(inv.Result.Body, `"pid"`)
+	})
 }
