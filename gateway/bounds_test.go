@@ -68,11 +68,7 @@ func TestQueueFull(t *testing.T) {
 	})
 	t.Run("R3", func(t *testing.T) {
 		t.Parallel()
-		nodes := testenv.NATSCluster(t, 3)
-		s := gt.NewWithNATS(t, nodes[0], r("*", "/echo", "echo"))
-		s.URL = testenv.ClientURLs(nodes)
-		s.StreamReplicas = 3
-		queueFull(t, s)
+		queueFull(t, stackR3(t, r("*", "/echo", "echo")))
 	})
 }
 

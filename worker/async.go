@@ -384,40 +384,46 @@ func (w *Worker) persist(stop context.Context, log *lazyLog, what string, op fun
 // after its worker stopped heartbeating.
 type beat struct {
 	attempt atomic.Int64
-	once    sync.Once
-	done    chan struct{}
+	mu      sync.Mutex
+	stopped bool
+	t       *time.Timer
 }
 
 // running starts renewing attempt's lease.
 func (b *beat) running(attempt int) { b.attempt.Store(int64(attempt)) }
 
 // stop ends the heartbeats; it may be called more than once.
-func (b *beat) stop() { b.once.Do(func() { close(b.done) }) }
+func (b *beat) stop() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stopped = true
+	b.t.Stop()
+}
 
 // heartbeat tells JetStream, every AckWait/3, that the message is held,
 // until stop; a lease is renewed only after a heartbeat went out, so a
-// worker cut off from NATS lets its lease lapse.
+// worker cut off from NATS lets its lease lapse. A timer, not a goroutine
+// with a ticker: most invocations end long before the first heartbeat,
+// and then they cost no goroutine at all.
 func (w *Worker) heartbeat(m jetstream.Msg, id string) *beat {
-	b := &beat{done: make(chan struct{})}
-	go func() {
-		t := time.NewTicker(w.async.AckWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-b.done:
-				return
-			case <-t.C:
-				if m.InProgress() != nil {
-					continue
-				}
-				if n := b.attempt.Load(); n > 0 {
-					ctx, cancel := context.WithTimeout(context.Background(), w.async.AckWait/3)
-					_ = w.async.Records.Renew(ctx, id, int(n), time.Now().Add(w.async.AckWait))
-					cancel()
-				}
+	b := &beat{}
+	every := w.async.AckWait / 3
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.t = time.AfterFunc(every, func() {
+		if m.InProgress() == nil {
+			if n := b.attempt.Load(); n > 0 {
+				ctx, cancel := context.WithTimeout(context.Background(), every)
+				_ = w.async.Records.Renew(ctx, id, int(n), time.Now().Add(w.async.AckWait))
+				cancel()
 			}
 		}
-	}()
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if !b.stopped {
+			b.t.Reset(every)
+		}
+	})
 	return b
 }
 

@@ -101,9 +101,9 @@ func (s *Invocations) fields(inv *record.Invocation, event []byte) []any {
 		"attempts", inv.Attempts, "maxAttempts", inv.MaxAttempts,
 		"createdAt", stamp(now), "updatedAt", stamp(now),
 	}
-	for k, v := range map[string]string{"replayOf": inv.ReplayOf, "callbackUrl": inv.CallbackURL, "errorCode": inv.ErrorCode, "error": inv.Error, "route": string(inv.Route)} {
-		if v != "" {
-			fields = append(fields, k, v)
+	for _, f := range [...]struct{ k, v string }{{"replayOf", inv.ReplayOf}, {"callbackUrl", inv.CallbackURL}, {"errorCode", inv.ErrorCode}, {"error", inv.Error}, {"route", string(inv.Route)}} {
+		if f.v != "" {
+			fields = append(fields, f.k, f.v)
 		}
 	}
 	if inv.Result != nil {
