@@ -29,8 +29,13 @@ type Config struct {
 	// be longer than any route's maxEventAge (route.MaxEventAgeLimit), so
 	// that a worker marks an invocation EXPIRED before the stream would
 	// drop it silently (default DefaultMaxAge). DeadMaxAge is how long
-	// dead letters are kept (30 days).
+	// dead letters are kept (default DefaultDeadMaxAge).
 	MaxAge, DeadMaxAge time.Duration
+	// DeadMaxBytes bounds the dead-letter stream (default
+	// DefaultDeadMaxBytes; -1 unbounded). It discards the oldest dead
+	// letters: a dead invocation is always recorded, and its record (in
+	// Redis, with every attempt's error) outlives its letter.
+	DeadMaxBytes int64
 	// Duplicates is JetStream's deduplication window for invocation ids
 	// (default 10 minutes).
 	Duplicates time.Duration
@@ -44,7 +49,8 @@ const DefaultMaxAge = route.MaxEventAgeLimit + 24*time.Hour
 func (c Config) withDefaults() Config {
 	c.Replicas = cmp.Or(c.Replicas, 1)
 	c.MaxAge = max(c.MaxAge, DefaultMaxAge)
-	c.DeadMaxAge = cmp.Or(c.DeadMaxAge, 30*24*time.Hour)
+	c.DeadMaxAge = cmp.Or(c.DeadMaxAge, DefaultDeadMaxAge)
+	c.DeadMaxBytes = cmp.Or(c.DeadMaxBytes, DefaultDeadMaxBytes)
 	c.Duplicates = cmp.Or(c.Duplicates, 10*time.Minute)
 	c.MaxBytes = cmp.Or(c.MaxBytes, DefaultMaxBytes)
 	return c
@@ -56,11 +62,24 @@ func (c Config) withDefaults() Config {
 // also holds the dead letters and the Raft logs.
 const DefaultMaxBytes = 1 << 30
 
+// Defaults of the dead-letter stream's bounds (Config.DeadMaxAge,
+// Config.DeadMaxBytes).
+const (
+	DefaultDeadMaxAge   = 30 * 24 * time.Hour
+	DefaultDeadMaxBytes = 1 << 30
+)
+
 // Validate reports a MaxBytes that is neither unbounded nor room for
 // one async body.
 func (c Config) Validate() error {
 	if c.MaxBytes < -1 || c.MaxBytes > 0 && c.MaxBytes < 1<<20 {
 		return fmt.Errorf("queue: MaxBytes %d is neither -1 (unbounded) nor at least 1 MiB (room for one async body)", c.MaxBytes)
+	}
+	if c.DeadMaxBytes < -1 || c.DeadMaxBytes > 0 && c.DeadMaxBytes < 1<<20 {
+		return fmt.Errorf("queue: DeadMaxBytes %d is neither -1 (unbounded) nor at least 1 MiB (room for one dead letter)", c.DeadMaxBytes)
+	}
+	if c.DeadMaxAge < 0 {
+		return fmt.Errorf("queue: DeadMaxAge %s is negative", c.DeadMaxAge)
 	}
 	return nil
 }
@@ -86,6 +105,8 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) erro
 		Subjects:    []string{subject.DeadAll()},
 		Retention:   jetstream.LimitsPolicy,
 		MaxAge:      cfg.DeadMaxAge,
+		MaxBytes:    cfg.DeadMaxBytes,
+		Discard:     jetstream.DiscardOld,
 	}} {
 		stream.Storage, stream.Replicas, stream.Duplicates = jetstream.FileStorage, cfg.Replicas, cfg.Duplicates
 		if err := ensureStream(ctx, js, stream); err != nil {
