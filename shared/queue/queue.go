@@ -34,7 +34,8 @@ type Config struct {
 	// DeadMaxBytes bounds the dead-letter stream (default
 	// DefaultDeadMaxBytes; -1 unbounded). It discards the oldest dead
 	// letters: a dead invocation is always recorded, and its record (in
-	// Redis, with every attempt's error) outlives its letter.
+	// Redis, with every attempt's error) outlives its letter. Like
+	// MaxBytes, it reserves that much of the server's JetStream storage.
 	DeadMaxBytes int64
 	// Duplicates is JetStream's deduplication window for invocation ids
 	// (default 10 minutes).
@@ -66,7 +67,7 @@ const DefaultMaxBytes = 1 << 30
 // Config.DeadMaxBytes).
 const (
 	DefaultDeadMaxAge   = 30 * 24 * time.Hour
-	DefaultDeadMaxBytes = 1 << 30
+	DefaultDeadMaxBytes = 256 << 20
 )
 
 // Validate reports a MaxBytes that is neither unbounded nor room for
@@ -194,6 +195,14 @@ func EnsureConsumer(ctx context.Context, js jetstream.JetStream, function string
 // the reason its description gives.
 const errCodeStoreFailed jetstream.ErrorCode = 10077
 
+// JetStream's API error codes for a server out of storage
+// (JSInsufficientResourcesErr: its JetStream store is full) and an
+// account out of storage (JSStorageResourcesExceededErr).
+const (
+	errCodeInsufficientResources jetstream.ErrorCode = 10023
+	errCodeStorageExceeded       jetstream.ErrorCode = 10047
+)
+
 // Descriptions of errCodeStoreFailed for a stream at its limits with
 // DiscardNew (nats-server's ErrMaxBytes and ErrMaxMsgs), single server and
 // cluster alike.
@@ -205,8 +214,21 @@ const (
 // IsFull reports whether err is JetStream refusing a publish because the
 // stream is full: the message was not stored, and may be published again
 // once consumers have taken some.
+//
+// A server whose JetStream storage is exhausted (its max_file_store, by
+// default three quarters of the disk, or its account's storage limit)
+// refuses the same way, with its own codes: that is a full queue too,
+// not an unavailable one.
 func IsFull(err error) bool {
 	var ae *jetstream.APIError
-	return errors.As(err, &ae) && ae.ErrorCode == errCodeStoreFailed &&
-		(ae.Description == descMaxBytes || ae.Description == descMaxMsgs)
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode {
+	case errCodeStoreFailed:
+		return ae.Description == descMaxBytes || ae.Description == descMaxMsgs
+	case errCodeInsufficientResources, errCodeStorageExceeded:
+		return true
+	}
+	return false
 }

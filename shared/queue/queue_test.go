@@ -207,6 +207,33 @@ func TestIsFull(t *testing.T) {
 	}
 }
 
+// TestIsFullServerOutOfStorage: a server whose JetStream storage is
+// exhausted (max_file_store, here 2 MiB; by default three quarters of
+// the disk) refuses a publish to an unbounded stream with an error IsFull
+// recognises, so the gateway answers QUEUE_FULL, not QUEUE_UNAVAILABLE.
+// Before, IsFull knew only a stream at its own MaxBytes.
+func TestIsFullServerOutOfStorage(t *testing.T) {
+	ns := testenv.NATSMaxStore(t, 2<<20)
+	js, ctx := connect(t, ns.ClientURL())
+	if err := queue.EnsureStreams(ctx, js, queue.Config{MaxBytes: -1, DeadMaxBytes: -1}); err != nil {
+		t.Fatal(err)
+	}
+	subj, _ := subject.Async("fn")
+	body := make([]byte, 300_000)
+	var err error
+	for i := range 20 { // 2 MiB holds six
+		if _, err = js.Publish(ctx, subj, body); err != nil {
+			break
+		}
+		if i == 19 {
+			t.Fatal("20 publishes of 300 kB into 2 MiB of storage, none refused")
+		}
+	}
+	if !queue.IsFull(err) {
+		t.Fatalf("publish to a server out of storage: %v, IsFull false", err)
+	}
+}
+
 // connect is JetStream on url, with a context that ends with the test or
 // after 30s.
 func connect(t *testing.T, url string) (jetstream.JetStream, context.Context) {
