@@ -183,11 +183,17 @@ func (s *Stack) Gateway(cfg gateway.Config) *Gateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx0, cancel0 := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel0()
-	if err := queue.EnsureStreams(ctx0, js, queue.Config{Replicas: s.StreamReplicas, MaxBytes: s.QueueMaxBytes, DeadMaxBytes: s.DeadMaxBytes}); err != nil {
-		t.Fatal(err)
-	}
+	// A cluster just formed may not count every peer online yet ("no
+	// suitable peers for placement"): ask again, as a gateway does.
+	testenv.Eventually(t, 20*time.Second, "the invocation streams created", func() bool {
+		ctx0, cancel0 := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel0()
+		err := queue.EnsureStreams(ctx0, js, queue.Config{Replicas: s.StreamReplicas, MaxBytes: s.QueueMaxBytes, DeadMaxBytes: s.DeadMaxBytes})
+		if err != nil {
+			t.Logf("creating the invocation streams: %v", err)
+		}
+		return err == nil
+	})
 	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: s.Routes, Queue: js, Queued: queue.NewLookup(js), Invocations: s.Invocations, Idempotency: s.Idempotency})
 	if err != nil {
 		t.Fatal(err)
