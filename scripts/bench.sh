@@ -153,11 +153,15 @@ for round in $(seq "$ROUNDS"); do
     echo "$n $rps $p50 $p99 $round $cpu" >>"$work/results"
     printf '  round %d %-9s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms  cpu %6.1f us/req\n' "$round" "$n" "$rps" "$p50" "$p99" "$cpu"
     if [ "$n" = async ]; then
+      c0=$(cpu_ticks)
       d=$(curl -sf -X POST "${control}drain")
+      c1=$(cpu_ticks)
       rate=$(sed -n 's/.*"perSecond":\([0-9.]*\).*/\1/p' <<<"$d")
       count=$(sed -n 's/.*"invocations":\([0-9]*\).*/\1/p' <<<"$d")
-      echo "drain $rate 0 0 $round 0" >>"$work/results"
-      printf '  round %d %-9s %10.0f invocations/s end to end (%s queued invocations run)\n' "$round" "drain" "$rate" "$count"
+      # CPU per invocation drained (worker, NATS and Redis), as for a request.
+      cpu=$(awk -v d=$((c1 - c0)) -v hz="$hz" -v n="$count" 'BEGIN{printf "%.1f", (n > 0) ? d / hz / n * 1e6 : 0}')
+      echo "drain $rate 0 0 $round $cpu" >>"$work/results"
+      printf '  round %d %-9s %10.0f invocations/s end to end (%s queued invocations run)  cpu %6.1f us/invocation\n' "$round" "drain" "$rate" "$count" "$cpu"
     fi
   done
 done
@@ -168,7 +172,7 @@ median() { sort -g | awk '{a[NR]=$1} END{if (NR%2) print a[(NR+1)/2]; else print
 declare -A RPS
 if has async; then
   RPS[drain]=$(awk '$1=="drain"{print $2}' "$work/results" | median)
-  printf '  %-9s %10.0f invocations/s drained\n' drain "${RPS[drain]}"
+  printf '  %-9s %10.0f invocations/s drained  cpu %6.1f us/invocation\n' drain "${RPS[drain]}" "$(awk '$1=="drain"{print $6}' "$work/results" | median)"
 fi
 for n in "${names[@]}"; do
   rps=$(awk -v n="$n" '$1==n{print $2}' "$work/results" | median)
@@ -191,7 +195,7 @@ ratio() {
 show() {
   { has "$1" || [ "$1" = drain ]; } && has "$2" || return 0
   local cost="    "
-  case "$1" in drain|cpu2) ;; *) cost=$(ratio "$1" "$2" 6) ;; esac
+  case "$1" in cpu2) ;; *) cost=$(ratio "$1" "$2" 6) ;; esac
   printf '  %-7s / %-9s  %s  cost %s   %s\n' "$1" "$2" "$(ratio "$1" "$2" 2)" "$cost" "$3"
 }
 show gateway nats "sync Go echo vs bare NATS request-reply (target >= 0.85)"

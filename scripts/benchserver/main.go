@@ -38,6 +38,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	httppprof "net/http/pprof"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -280,6 +281,10 @@ func run(redisURL, storeDir string, sync natsserver.Sync) error {
 		}
 		_ = json.NewEncoder(rw).Encode(res)
 	})
+	// Profiles of the running benchserver, e.g. of the gateway under a
+	// target's load or of a drain (go tool pprof <control>/debug/pprof/profile).
+	ctl.HandleFunc("GET /debug/pprof/", httppprof.Index)
+	ctl.HandleFunc("GET /debug/pprof/profile", httppprof.Profile)
 
 	gln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

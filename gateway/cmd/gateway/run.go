@@ -29,9 +29,9 @@ func run(ctx context.Context, o *options) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	qcfg := queue.Config{Replicas: o.streamReplicas, MaxBytes: o.queueMaxBytes}
+	qcfg := queue.Config{Replicas: o.streamReplicas, MaxBytes: o.queueMaxBytes, DeadMaxBytes: o.deadMaxBytes, DeadMaxAge: o.deadMaxAge}
 	if err := qcfg.Validate(); err != nil {
-		return fmt.Errorf("FNGATE_QUEUE_MAX_BYTES: %w", err)
+		return fmt.Errorf("FNGATE_QUEUE_MAX_BYTES, FNGATE_DEAD_MAX_BYTES, FNGATE_DEAD_MAX_AGE: %w", err)
 	}
 	natsSync, err := natsserver.ParseSync(o.natsSync)
 	if err != nil {
