@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"unique"
+	"unsafe"
 )
 
 // Table matches requests to routes. It is immutable: a gateway swaps in a
@@ -13,8 +14,8 @@ import (
 // did not touch, so that one change to a table of 100,000 routes costs
 // microseconds, not a rebuild.
 type Table struct {
-	domains      *pmap[*pmap[*Route]] // domain ("default", "*" or a host) → path → route
-	deflt, any   *pmap[*Route]        // domains' "default" and "*", looked up once
+	domains      *pmap[pathSet] // domain ("default", "*" or a host) → path → route
+	deflt, any   pathSet        // domains' "default" and "*", looked up once
 	defaultHosts map[string]bool
 	n            int
 }
@@ -45,7 +46,7 @@ func NewBuilder(defaultHosts []string) *Builder {
 type Builder struct {
 	base    *Table
 	n       int
-	domains *pmapEdit[*pmap[*Route]]
+	domains *pmapEdit[pathSet]
 	paths   map[string]*pmapEdit[*Route] // domains touched
 	methods map[unique.Handle[string]][]string
 }
@@ -119,7 +120,7 @@ func (b *Builder) Table() *Table {
 		if m := e.done(); m.len() == 0 {
 			b.domains.del(d)
 		} else {
-			b.domains.set(d, m)
+			b.domains.set(newPathSet(d, m))
 		}
 	}
 	t := &Table{domains: b.domains.done(), defaultHosts: b.base.defaultHosts, n: b.n}
@@ -134,7 +135,7 @@ func (t *Table) Len() int { return t.n }
 // Routes returns a copy of every route in t, in no order.
 func (t *Table) Routes() []Route {
 	out := make([]Route, 0, t.n)
-	t.domains.each(func(_ string, m *pmap[*Route]) {
+	t.domains.each(func(_ string, m pathSet) {
 		m.each(func(_ string, r *Route) { out = append(out, *r) })
 	})
 	return out
@@ -168,7 +169,7 @@ func (t *Table) Page(q Query) ([]Route, bool) {
 			doms = []string{q.Domain}
 		}
 	} else {
-		t.domains.each(func(d string, _ *pmap[*Route]) {
+		t.domains.each(func(d string, _ pathSet) {
 			if d >= afterD {
 				doms = append(doms, d)
 			}
@@ -197,33 +198,155 @@ func (t *Table) Page(q Query) ([]Route, bool) {
 }
 
 // Match returns the route serving host and path (a request's Host header and
-// URL path), or nil.
+// URL path), or nil. It does not allocate.
 func (t *Table) Match(host, path string) *Route {
-	host = NormalizeHost(host)
+	var buf [hostBuf]byte
+	host = lowerHost(&buf, trimHost(host))
 	// "default" and "*" are names of the table's own, not hosts.
 	if host != DomainDefault && host != DomainAny {
-		if m, _ := t.domains.get(host); m != nil {
-			if r := longest(m, path); r != nil {
+		if m, ok := t.domains.get(host); ok {
+			if r := m.longest(path); r != nil {
 				return r
 			}
 		}
 	}
 	if t.defaultHosts[host] {
-		if r := longest(t.deflt, path); r != nil {
+		if r := t.deflt.longest(path); r != nil {
 			return r
 		}
 	}
-	return longest(t.any, path)
+	return t.any.longest(path)
 }
 
-// longest finds the longest trigger path in m that is a segment prefix of p.
-func longest(m *pmap[*Route], p string) *Route {
-	if m.len() == 0 {
+// hostBuf is the longest host Match lower-cases on the stack (a DNS name
+// has at most 253 bytes).
+const hostBuf = 256
+
+// lowerHost returns h in lower case: h itself when it is (the common
+// case), else a copy in buf. The copy is a string over buf, which Match
+// only reads while buf lives: a Host header in capitals so costs no
+// allocation either.
+func lowerHost(buf *[hostBuf]byte, h string) string {
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; c >= 'A' && c <= 'Z' {
+			if len(h) > len(buf) {
+				return strings.ToLower(h)
+			}
+			for j := 0; j < len(h); j++ {
+				c := h[j]
+				if c >= 'A' && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				buf[j] = c
+			}
+			return unsafe.String(&buf[0], len(h))
+		}
+	}
+	return h
+}
+
+// pathSet is one domain's routes by trigger path. Most domains have a
+// few routes: those are a short array, longest path first, which a match
+// scans with no hashing (one hash lookup per segment of the request path
+// would cost more than comparing a few prefixes); a domain with more
+// routes is a pmap, looked up once per segment.
+type pathSet struct {
+	few  []fewRoute
+	many *pmap[*Route]
+}
+
+// fewRoute is a route of a few-route domain with its path. The paths of
+// a domain and its name (the table's key) are one string: at 100,000
+// routes a match misses the caches at every pointer it follows, and so
+// reads the domain's name and paths from one or two cache lines instead
+// of one per route.
+type fewRoute struct {
+	path string
+	r    *Route
+}
+
+// fewPaths is the most routes a domain holds in an array.
+const fewPaths = 8
+
+// newPathSet returns the name to key domain d by and its routes m.
+func newPathSet(d string, m *pmap[*Route]) (string, pathSet) {
+	if m.len() > fewPaths {
+		return d, pathSet{many: m}
+	}
+	few := make([]fewRoute, 0, m.len())
+	m.each(func(p string, r *Route) { few = append(few, fewRoute{p, r}) })
+	slices.SortFunc(few, func(a, b fewRoute) int { return len(b.path) - len(a.path) })
+	var blob strings.Builder
+	blob.WriteString(d)
+	for _, f := range few {
+		blob.WriteString(f.path)
+	}
+	s := blob.String()
+	d, s = s[:len(d)], s[len(d):]
+	for i := range few {
+		few[i].path, s = s[:len(few[i].path)], s[len(few[i].path):]
+	}
+	return d, pathSet{few: few}
+}
+
+func (s pathSet) len() int {
+	if s.many != nil {
+		return s.many.len()
+	}
+	return len(s.few)
+}
+
+func (s pathSet) each(fn func(p string, r *Route)) {
+	if s.many != nil {
+		s.many.each(fn)
+		return
+	}
+	for _, f := range s.few {
+		fn(f.path, f.r)
+	}
+}
+
+func (s pathSet) get(p string) (*Route, bool) {
+	if s.many != nil {
+		return s.many.get(p)
+	}
+	for _, f := range s.few {
+		if f.path == p {
+			return f.r, true
+		}
+	}
+	return nil, false
+}
+
+func (s pathSet) edit() *pmapEdit[*Route] {
+	if s.many != nil {
+		return s.many.edit()
+	}
+	e := (*pmap[*Route])(nil).edit()
+	for _, f := range s.few {
+		e.set(f.path, f.r)
+	}
+	return e
+}
+
+// longest finds the route whose trigger path is the longest segment
+// prefix of p: p itself without trailing slashes, or p up to a slash; "/"
+// matches every path.
+func (s pathSet) longest(p string) *Route {
+	if s.many == nil {
+		for _, f := range s.few {
+			if n := len(f.path); n <= len(p) && p[:n] == f.path && (n == len(p) || p[n] == '/') || f.path == "/" {
+				return f.r
+			}
+		}
+		return nil
+	}
+	if s.many.len() == 0 {
 		return nil
 	}
 	p = strings.TrimRight(p, "/")
 	for p != "" {
-		if r, _ := m.get(p); r != nil {
+		if r, _ := s.many.get(p); r != nil {
 			return r
 		}
 		i := strings.LastIndexByte(p, '/')
@@ -232,13 +355,24 @@ func longest(m *pmap[*Route], p string) *Route {
 		}
 		p = strings.TrimRight(p[:i], "/")
 	}
-	r, _ := m.get("/")
+	r, _ := s.many.get("/")
 	return r
 }
 
 // NormalizeHost lower-cases a Host header value and strips its port and a
 // trailing dot, allocating only when the host has upper-case letters.
 func NormalizeHost(h string) string {
+	h = trimHost(h)
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(h)
+		}
+	}
+	return h
+}
+
+// trimHost strips a Host header value's port, brackets and trailing dot.
+func trimHost(h string) string {
 	if i := strings.LastIndexByte(h, ':'); i >= 0 {
 		// "[::1]:8080" or "host:8080"; a bare IPv6 literal has no brackets
 		// only when malformed, and is then left alone.
@@ -255,11 +389,6 @@ func NormalizeHost(h string) string {
 	// same name, so the same routes.
 	if len(h) > 1 && h[len(h)-1] == '.' {
 		h = h[:len(h)-1]
-	}
-	for i := 0; i < len(h); i++ {
-		if c := h[i]; c >= 'A' && c <= 'Z' {
-			return strings.ToLower(h)
-		}
 	}
 	return h
 }
