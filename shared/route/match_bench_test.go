@@ -79,3 +79,20 @@ func BenchmarkMatch100kUpper(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkEdit100k changes one route of a table of 100,001 routes, as a
+// gateway applies a published change.
+func BenchmarkEdit100k(b *testing.B) {
+	tab := tenantTable(b, 20_000)
+	rs := make([]Route, 4096)
+	for i := range rs {
+		rs[i] = mustRoutes(b, Route{Domain: fmt.Sprintf("t%05d.tenant.example", i*7%20_000), Path: "/api", Function: "changed"})[0]
+	}
+	benchMatch(b, func(i int) {
+		e := tab.Edit()
+		e.Set(rs[i&4095])
+		if e.Table().Len() != tab.Len() {
+			b.Fatal("len")
+		}
+	})
+}

@@ -2,6 +2,7 @@ package route
 
 import (
 	"hash/maphash"
+	"slices"
 )
 
 // pmap is a persistent map from non-empty strings: an edit copies the
@@ -89,62 +90,95 @@ func (s pshard[V]) each(fn func(e *pentry[V])) {
 }
 
 // pmapEdit is a batch of changes to a pmap; done returns the new map and
-// leaves the one it started from as it was. The shards it changes are Go
-// maps until done packs them.
+// leaves the one it started from as it was. A shard it changes is copied
+// once and then changed in place.
 type pmapEdit[V any] struct {
 	shards []pshard[V]
 	n      int
-	dirty  map[int]map[string]V
+	owned  map[int]int // shards copied by this edit → their entries
 }
 
 func (m *pmap[V]) edit() *pmapEdit[V] {
-	e := &pmapEdit[V]{dirty: map[int]map[string]V{}}
+	e := &pmapEdit[V]{owned: map[int]int{}}
 	if m != nil && len(m.shards) > 0 {
-		e.shards, e.n = m.shards, m.n // copied by done, never written here
+		e.shards, e.n = slices.Clone(m.shards), m.n
 	} else {
 		e.shards = make([]pshard[V], 1)
 	}
 	return e
 }
 
-func (e *pmapEdit[V]) shard(h uint64) int { return int(h & uint64(len(e.shards)-1)) }
-
 func (e *pmapEdit[V]) get(k string) (V, bool) {
-	if d, ok := e.dirty[e.shard(pmapHash(k))]; ok {
-		v, ok := d[k]
-		return v, ok
-	}
 	return (&pmap[V]{shards: e.shards, n: max(e.n, 1)}).get(k)
 }
 
-func (e *pmapEdit[V]) own(i int) map[string]V {
-	d, ok := e.dirty[i]
+// own copies shard i for this edit, with room for one more entry.
+func (e *pmapEdit[V]) own(i int) pshard[V] {
+	n, ok := e.owned[i]
 	if !ok {
-		d = make(map[string]V)
-		e.shards[i].each(func(p *pentry[V]) { d[p.k] = p.v })
-		e.dirty[i] = d
+		for j := range e.shards[i] {
+			if e.shards[i][j].k != "" {
+				n++
+			}
+		}
+		e.shards[i] = slices.Clone(e.shards[i])
+		e.owned[i] = n
 	}
-	return d
+	if s := e.shards[i]; 2*(n+1) > len(s) {
+		g := make(pshard[V], max(4, 2*len(s)))
+		s.each(func(p *pentry[V]) { g.insert(*p) })
+		e.shards[i] = g
+	}
+	return e.shards[i]
 }
 
-func (e *pmapEdit[V]) set(k string, v V) {
-	d := e.own(e.shard(pmapHash(k)))
-	if _, ok := d[k]; !ok {
-		e.n++
+// slot is where k is in s, or the free slot where it would go.
+func (s pshard[V]) slot(h uint64, k string) uint64 {
+	mask := uint64(len(s) - 1)
+	for i := (h >> 32) & mask; ; i = (i + 1) & mask {
+		if e := &s[i]; e.k == "" || e.h == h && e.k == k {
+			return i
+		}
 	}
-	d[k] = v
+}
+
+func (s pshard[V]) insert(p pentry[V]) { s[s.slot(p.h, p.k)] = p }
+
+func (e *pmapEdit[V]) set(k string, v V) {
+	h := pmapHash(k)
+	i := int(h & uint64(len(e.shards)-1))
+	s := e.own(i)
+	p := &s[s.slot(h, k)]
+	if p.k == "" {
+		e.n++
+		e.owned[i]++
+	}
+	*p = pentry[V]{h: h, k: k, v: v}
 	if e.n > 2*pmapShard*len(e.shards) {
 		e.grow()
 	}
 }
 
 func (e *pmapEdit[V]) del(k string) {
-	i := e.shard(pmapHash(k))
 	if _, ok := e.get(k); !ok {
 		return
 	}
-	delete(e.own(i), k)
+	h := pmapHash(k)
+	i := int(h & uint64(len(e.shards)-1))
+	s := e.own(i)
+	mask := uint64(len(s) - 1)
+	j := s.slot(h, k)
+	// Backward-shift deletion: the entries after j that probed past it
+	// move back, so that lookups stop at free slots only.
+	s[j] = pentry[V]{}
+	for x := (j + 1) & mask; s[x].k != ""; x = (x + 1) & mask {
+		if ideal := (s[x].h >> 32) & mask; (x-ideal)&mask >= (x-j)&mask {
+			s[j], s[x] = s[x], pentry[V]{}
+			j = x
+		}
+	}
 	e.n--
+	e.owned[i]--
 }
 
 // grow doubles the shards until they hold pmapShard entries each on
@@ -155,56 +189,23 @@ func (e *pmapEdit[V]) grow() {
 	for e.n > pmapShard*n {
 		n *= 2
 	}
-	g := &pmapEdit[V]{shards: make([]pshard[V], n), n: e.n, dirty: make(map[int]map[string]V, n)}
-	for i := range n {
-		g.dirty[i] = make(map[string]V, pmapShard)
+	g := &pmapEdit[V]{shards: make([]pshard[V], n), n: e.n, owned: make(map[int]int, n)}
+	for _, s := range e.shards {
+		s.each(func(p *pentry[V]) {
+			i := int(p.h & uint64(n-1))
+			g.own(i).insert(*p)
+			g.owned[i]++
+		})
 	}
-	e.each(func(k string, v V) { g.dirty[g.shard(pmapHash(k))][k] = v })
 	*e = *g
 }
 
-func (e *pmapEdit[V]) each(fn func(k string, v V)) {
-	for i, s := range e.shards {
-		if d, ok := e.dirty[i]; ok {
-			for k, v := range d {
-				fn(k, v)
-			}
-			continue
-		}
-		s.each(func(p *pentry[V]) { fn(p.k, p.v) })
-	}
-}
-
-// done packs the changed shards and returns the new map.
+// done returns the new map.
 func (e *pmapEdit[V]) done() *pmap[V] {
-	shards := e.shards
-	if len(e.dirty) > 0 {
-		shards = make([]pshard[V], len(e.shards))
-		copy(shards, e.shards)
-	}
-	for i, d := range e.dirty {
-		shards[i] = packShard(d)
-	}
-	return &pmap[V]{shards: shards, n: e.n}
-}
-
-func packShard[V any](d map[string]V) pshard[V] {
-	if len(d) == 0 {
-		return nil
-	}
-	size := 4
-	for size < 2*len(d) {
-		size *= 2
-	}
-	s := make(pshard[V], size)
-	mask := uint64(size - 1)
-	for k, v := range d {
-		h := pmapHash(k)
-		i := (h >> 32) & mask
-		for s[i].k != "" {
-			i = (i + 1) & mask
+	for i, n := range e.owned {
+		if n == 0 {
+			e.shards[i] = nil
 		}
-		s[i] = pentry[V]{h: h, k: k, v: v}
 	}
-	return s
+	return &pmap[V]{shards: e.shards, n: e.n}
 }
