@@ -96,3 +96,14 @@ func BenchmarkEdit100k(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkPageByFunction lists the first 100 routes of one function (of
+// 1,000) in a table of 100,001 routes: GET /admin/routes?function=.
+func BenchmarkPageByFunction(b *testing.B) {
+	tab := tenantTable(b, 20_000)
+	benchMatch(b, func(i int) {
+		if rs, _ := tab.Page(Query{Function: fmt.Sprintf("fn-%03d", i%1000), Limit: 100}); len(rs) != 100 {
+			b.Fatalf("%d routes", len(rs))
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package route
 
 import (
+	"cmp"
 	"errors"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 type Table struct {
 	domains      *pmap[pathSet] // domain ("default", "*" or a host) → path → route
 	deflt, any   pathSet        // domains' "default" and "*", looked up once
+	functions    *pmap[*pmap[*Route]] // function → label (domain+path) → route
 	defaultHosts map[string]bool
 	n            int
 }
@@ -48,12 +50,26 @@ type Builder struct {
 	n       int
 	domains *pmapEdit[pathSet]
 	paths   map[string]*pmapEdit[*Route] // domains touched
+	fns     *pmapEdit[*pmap[*Route]]
+	fnPaths map[string]*pmapEdit[*Route] // functions touched
 	methods map[unique.Handle[string]][]string
 }
 
 // Edit starts a batch of changes to t.
 func (t *Table) Edit() *Builder {
-	return &Builder{base: t, n: t.n, domains: t.domains.edit(), paths: map[string]*pmapEdit[*Route]{}, methods: map[unique.Handle[string]][]string{}}
+	return &Builder{base: t, n: t.n, domains: t.domains.edit(), paths: map[string]*pmapEdit[*Route]{},
+		fns: t.functions.edit(), fnPaths: map[string]*pmapEdit[*Route]{}, methods: map[unique.Handle[string]][]string{}}
+}
+
+// function is the edit of function f's index.
+func (b *Builder) function(f string) *pmapEdit[*Route] {
+	e := b.fnPaths[f]
+	if e == nil {
+		cur, _ := b.fns.get(f)
+		e = cur.edit()
+		b.fnPaths[f] = e
+	}
+	return e
 }
 
 func (b *Builder) domain(d string) *pmapEdit[*Route] {
@@ -74,10 +90,13 @@ func (b *Builder) Set(routes ...Route) {
 		r := &slab[i]
 		b.compact(r)
 		e := b.domain(r.Domain)
-		if _, ok := e.get(r.Path); !ok {
+		if old, ok := e.get(r.Path); ok {
+			b.function(old.Function).del(old.Label())
+		} else {
 			b.n++
 		}
 		e.set(r.Path, r)
+		b.function(r.Function).set(r.label, r)
 	}
 }
 
@@ -109,6 +128,7 @@ func (b *Builder) Delete(routes ...Route) {
 		e := b.domain(routes[i].Domain)
 		if old, ok := e.get(routes[i].Path); ok && old.ID == routes[i].ID {
 			e.del(routes[i].Path)
+			b.function(old.Function).del(old.Label())
 			b.n--
 		}
 	}
@@ -123,7 +143,14 @@ func (b *Builder) Table() *Table {
 			b.domains.set(newPathSet(d, m))
 		}
 	}
-	t := &Table{domains: b.domains.done(), defaultHosts: b.base.defaultHosts, n: b.n}
+	for f, e := range b.fnPaths {
+		if m := e.done(); m.len() == 0 {
+			b.fns.del(f)
+		} else {
+			b.fns.set(f, m)
+		}
+	}
+	t := &Table{domains: b.domains.done(), functions: b.fns.done(), defaultHosts: b.base.defaultHosts, n: b.n}
 	t.deflt, _ = t.domains.get(DomainDefault)
 	t.any, _ = t.domains.get(DomainAny)
 	return t
@@ -163,6 +190,9 @@ func (r *Route) Key() string { return r.Domain + "\x00" + r.Path }
 // a request's path.
 func (t *Table) Page(q Query) ([]Route, bool) {
 	afterD, afterP, _ := strings.Cut(q.After, "\x00")
+	if q.Function != "" {
+		return t.functionPage(q, afterD, afterP)
+	}
 	var doms []string
 	if q.Domain != "" {
 		if q.Domain >= afterD {
@@ -195,6 +225,24 @@ func (t *Table) Page(q Query) ([]Route, bool) {
 		}
 	}
 	return out, false
+}
+
+// functionPage is Page for a query by function: it costs the function's
+// routes, from the table's index by function, not the table.
+func (t *Table) functionPage(q Query, afterD, afterP string) ([]Route, bool) {
+	m, _ := t.functions.get(q.Function)
+	var rs []*Route
+	m.each(func(_ string, r *Route) {
+		if (q.Domain == "" || r.Domain == q.Domain) && (r.Domain > afterD || r.Domain == afterD && r.Path > afterP) && strings.HasPrefix(r.Path, q.PathPrefix) {
+			rs = append(rs, r)
+		}
+	})
+	slices.SortFunc(rs, func(a, b *Route) int { return cmp.Or(strings.Compare(a.Domain, b.Domain), strings.Compare(a.Path, b.Path)) })
+	out := make([]Route, 0, min(q.Limit, len(rs)))
+	for _, r := range rs[:min(q.Limit, len(rs))] {
+		out = append(out, *r)
+	}
+	return out, len(rs) > q.Limit
 }
 
 // Match returns the route serving host and path (a request's Host header and

@@ -2,6 +2,7 @@ package route
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -188,6 +189,56 @@ func TestTableEditFewMany(t *testing.T) {
 			r := tab.Match("h.example", fmt.Sprintf("/p/%d/x", i))
 			if (r != nil) != (i < n) || r != nil && r.Function != fmt.Sprint(i) {
 				t.Fatalf("table %d (%d routes): Match(/p/%d/x) = %v", k, n, i, r)
+			}
+		}
+	}
+}
+
+// TestTablePageByFunction: pages by function, read from the table's index
+// by function, list what a scan of the whole table finds, after edits
+// that move routes between functions, replace and delete them.
+func TestTablePageByFunction(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(5, 6))
+	random := func() Route {
+		return mustRoutes(t, Route{Domain: fmt.Sprintf("h%d.example", rng.IntN(30)), Path: fmt.Sprintf("/p%d", rng.IntN(20)), Function: fmt.Sprintf("f%d", rng.IntN(6))})[0]
+	}
+	tab := NewTable(nil, nil)
+	for range 50 {
+		b := tab.Edit()
+		for range 40 {
+			b.Set(random())
+		}
+		for range 15 {
+			r := random()
+			if cur := tab.Match(r.Domain, r.Path); cur != nil && cur.Domain == r.Domain && cur.Path == r.Path {
+				b.Delete(*cur)
+			}
+		}
+		tab = b.Table()
+		for f := range 7 {
+			fn := fmt.Sprintf("f%d", f)
+			var want []string
+			for _, r := range tab.Routes() {
+				if r.Function == fn && strings.HasPrefix(r.Path, "/p1") {
+					want = append(want, r.Key())
+				}
+			}
+			slices.Sort(want)
+			var got []string
+			q := Query{Function: fn, PathPrefix: "/p1", Limit: 7}
+			for range 100 {
+				rs, more := tab.Page(q)
+				for _, r := range rs {
+					got = append(got, r.Key())
+				}
+				if !more {
+					break
+				}
+				q.After = rs[len(rs)-1].Key()
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("function %s: pages %q, want %q", fn, got, want)
 			}
 		}
 	}
