@@ -15,8 +15,8 @@ import (
 // did not touch, so that one change to a table of 100,000 routes costs
 // microseconds, not a rebuild.
 type Table struct {
-	domains      *pmap[pathSet] // domain ("default", "*" or a host) → path → route
-	deflt, any   pathSet        // domains' "default" and "*", looked up once
+	domains      *pmap[pathSet]       // domain ("default", "*" or a host) → path → route
+	deflt, any   pathSet              // domains' "default" and "*", looked up once
 	functions    *pmap[*pmap[*Route]] // function → label (domain+path) → route
 	defaultHosts map[string]bool
 	n            int
@@ -237,7 +237,9 @@ func (t *Table) functionPage(q Query, afterD, afterP string) ([]Route, bool) {
 			rs = append(rs, r)
 		}
 	})
-	slices.SortFunc(rs, func(a, b *Route) int { return cmp.Or(strings.Compare(a.Domain, b.Domain), strings.Compare(a.Path, b.Path)) })
+	slices.SortFunc(rs, func(a, b *Route) int {
+		return cmp.Or(strings.Compare(a.Domain, b.Domain), strings.Compare(a.Path, b.Path))
+	})
 	out := make([]Route, 0, min(q.Limit, len(rs)))
 	for _, r := range rs[:min(q.Limit, len(rs))] {
 		out = append(out, *r)
