@@ -107,3 +107,28 @@ func BenchmarkPageByFunction(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkBuild100k builds a table of 100,001 routes, as a gateway
+// loading a snapshot does (one Set per page of 2,000).
+func BenchmarkBuild100k(b *testing.B) {
+	paths := []string{"/", "/api", "/api/v1/users", "/static", "/hooks/payment"}
+	var rs []Route
+	for h := range 20_000 {
+		for p := range paths {
+			rs = append(rs, Route{Domain: fmt.Sprintf("t%05d.tenant.example", h), Path: paths[p], Function: fmt.Sprintf("fn-%03d", (h*5+p)%1000), Methods: []string{"GET", "POST"}})
+		}
+	}
+	rs = mustRoutes(b, rs...)
+	var ms runtime.MemStats
+	benchMatch(b, func(int) {
+		bl := NewBuilder(nil)
+		for i := 0; i < len(rs); i += 2000 {
+			bl.Set(rs[i:min(i+2000, len(rs))]...)
+		}
+		tab := bl.Table()
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		b.ReportMetric(float64(ms.HeapAlloc)/1e6, "heap-MB")
+		runtime.KeepAlive(tab)
+	})
+}

@@ -95,16 +95,17 @@ func (s pshard[V]) each(fn func(e *pentry[V])) {
 type pmapEdit[V any] struct {
 	shards []pshard[V]
 	n      int
-	owned  map[int]int // shards copied by this edit → their entries
+	owned  []int32 // by shard: 0 when not copied by this edit, else 1 + its entries
 }
 
 func (m *pmap[V]) edit() *pmapEdit[V] {
-	e := &pmapEdit[V]{owned: map[int]int{}}
+	e := &pmapEdit[V]{}
 	if m != nil && len(m.shards) > 0 {
 		e.shards, e.n = slices.Clone(m.shards), m.n
 	} else {
 		e.shards = make([]pshard[V], 1)
 	}
+	e.owned = make([]int32, len(e.shards))
 	return e
 }
 
@@ -114,17 +115,17 @@ func (e *pmapEdit[V]) get(k string) (V, bool) {
 
 // own copies shard i for this edit, with room for one more entry.
 func (e *pmapEdit[V]) own(i int) pshard[V] {
-	n, ok := e.owned[i]
-	if !ok {
+	if e.owned[i] == 0 {
+		e.owned[i] = 1
 		for j := range e.shards[i] {
 			if e.shards[i][j].k != "" {
-				n++
+				e.owned[i]++
 			}
 		}
 		e.shards[i] = slices.Clone(e.shards[i])
-		e.owned[i] = n
 	}
-	if s := e.shards[i]; 2*(n+1) > len(s) {
+	// owned[i] is the entries + 1: room for one more at most half full.
+	if s := e.shards[i]; 2*int(e.owned[i]) > len(s) {
 		g := make(pshard[V], max(4, 2*len(s)))
 		s.each(func(p *pentry[V]) { g.insert(*p) })
 		e.shards[i] = g
@@ -189,7 +190,7 @@ func (e *pmapEdit[V]) grow() {
 	for e.n > pmapShard*n {
 		n *= 2
 	}
-	g := &pmapEdit[V]{shards: make([]pshard[V], n), n: e.n, owned: make(map[int]int, n)}
+	g := &pmapEdit[V]{shards: make([]pshard[V], n), n: e.n, owned: make([]int32, n)}
 	for _, s := range e.shards {
 		s.each(func(p *pentry[V]) {
 			i := int(p.h & uint64(n-1))
@@ -203,7 +204,7 @@ func (e *pmapEdit[V]) grow() {
 // done returns the new map.
 func (e *pmapEdit[V]) done() *pmap[V] {
 	for i, n := range e.owned {
-		if n == 0 {
+		if n == 1 { // copied, and emptied
 			e.shards[i] = nil
 		}
 	}
