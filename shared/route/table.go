@@ -339,13 +339,6 @@ func newPathSet(d string, m *pmap[*Route]) (string, pathSet) {
 	return d, pathSet{few: few}
 }
 
-func (s pathSet) len() int {
-	if s.many != nil {
-		return s.many.len()
-	}
-	return len(s.few)
-}
-
 func (s pathSet) each(fn func(p string, r *Route)) {
 	if s.many != nil {
 		s.many.each(fn)
@@ -354,18 +347,6 @@ func (s pathSet) each(fn func(p string, r *Route)) {
 	for _, f := range s.few {
 		fn(f.path, f.r)
 	}
-}
-
-func (s pathSet) get(p string) (*Route, bool) {
-	if s.many != nil {
-		return s.many.get(p)
-	}
-	for _, f := range s.few {
-		if f.path == p {
-			return f.r, true
-		}
-	}
-	return nil, false
 }
 
 func (s pathSet) edit() *pmapEdit[*Route] {
