@@ -62,22 +62,18 @@ func (t *Table) Edit() *Builder {
 }
 
 // function is the edit of function f's index.
-func (b *Builder) function(f string) *pmapEdit[*Route] {
-	e := b.fnPaths[f]
-	if e == nil {
-		cur, _ := b.fns.get(f)
-		e = cur.edit()
-		b.fnPaths[f] = e
-	}
-	return e
-}
+func (b *Builder) function(f string) *pmapEdit[*Route] { return editAt(b.fnPaths, b.fns, f) }
 
-func (b *Builder) domain(d string) *pmapEdit[*Route] {
-	e := b.paths[d]
+func (b *Builder) domain(d string) *pmapEdit[*Route] { return editAt(b.paths, b.domains, d) }
+
+// editAt is the edit of the inner map at k of outer, started once per
+// Builder and kept in edits.
+func editAt[V interface{ edit() *pmapEdit[*Route] }](edits map[string]*pmapEdit[*Route], outer *pmapEdit[V], k string) *pmapEdit[*Route] {
+	e := edits[k]
 	if e == nil {
-		cur, _ := b.domains.get(d)
+		cur, _ := outer.get(k)
 		e = cur.edit()
-		b.paths[d] = e
+		edits[k] = e
 	}
 	return e
 }
