@@ -130,7 +130,8 @@ func (b *Builder) Delete(routes ...Route) {
 	}
 }
 
-// Table returns the table with the changes applied.
+// Table returns the table with the changes applied. The table shares
+// what b changed: b is done with.
 func (b *Builder) Table() *Table {
 	for d, e := range b.paths {
 		if m := e.done(); m.len() == 0 {
