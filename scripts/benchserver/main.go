@@ -56,7 +56,7 @@ import (
 	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/builtin"
-	"github.com/fngate/fngate/worker/node"
+	fnruntime "github.com/fngate/fngate/worker/runtime"
 	"github.com/fngate/fngate/worker/sdk"
 )
 
@@ -226,7 +226,7 @@ func run(redisURL, storeDir string, sync natsserver.Sync) error {
 	if err := os.WriteFile(filepath.Join(fnDir, "node-echo", "index.js"), []byte("exports.main = async (event) => event;\n"), 0o644); err != nil {
 		return err
 	}
-	rt, err := node.New(ctx, node.Config{Dir: fnDir, Logger: quiet})
+	rt, err := fnruntime.New(ctx, fnruntime.Config{Dir: fnDir, Logger: quiet})
 	if err != nil {
 		return err
 	}

@@ -28,12 +28,12 @@ import (
 	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/builtin"
-	"github.com/fngate/fngate/worker/node"
+	"github.com/fngate/fngate/worker/runtime"
 )
 
 type options struct {
 	w           worker.Config
-	node        node.Config
+	node        runtime.Config
 	async       worker.AsyncConfig
 	natsURL     string
 	natsSec     natsconn.Security
@@ -71,7 +71,7 @@ func parse(args []string) (*options, error) {
 		return nil, err
 	}
 	var err error
-	if o.node.UID, o.node.UIDPerFunction, err = node.ParseUID(uid); err != nil {
+	if o.node.UID, o.node.UIDPerFunction, err = runtime.ParseUID(uid); err != nil {
 		return nil, fmt.Errorf("FNGATE_FUNCTION_UID=%w", err)
 	}
 	switch async {
@@ -115,7 +115,7 @@ func run(ctx context.Context, o *options) error {
 		o.node.Logger = log
 		o.node.Concurrency = o.w.Concurrency
 		o.node.OnRestart = w.NodeRestarted
-		rt, err := node.New(ctx, o.node)
+		rt, err := runtime.New(ctx, o.node)
 		if err != nil {
 			return err
 		}
