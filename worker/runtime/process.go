@@ -295,7 +295,7 @@ func (p *proc) result(fr frame) (any, error) {
 		RequestID string `json:"rid"`
 	}
 	if err := json.Unmarshal(fr.body, &e); err != nil {
-		return nil, &event.Error{Code: event.CodeFunctionError, Message: "bad error frame from "+p.lang+" process: " + err.Error()}
+		return nil, &event.Error{Code: event.CodeFunctionError, Message: "bad error frame from " + p.lang + " process: " + err.Error()}
 	}
 	expose := p.f.rt.cfg.ExposeErrors
 	switch e.Code {

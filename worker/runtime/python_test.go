@@ -1,0 +1,179 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/shared/testenv"
+	"github.com/fngate/fngate/worker"
+)
+
+// startPython copies the named Python fixtures and starts a Runtime on them.
+func startPython(t *testing.T, cfg Config, names ...string) (*Runtime, *recorder) {
+	t.Helper()
+	return start(t, cfg, copyFrom(t, fixturesPython, names...))
+}
+
+// TestPythonContext: context carries the same fields as Node's, as
+// attributes and as keys.
+func TestPythonContext(t *testing.T) {
+	t.Parallel()
+	rt, _ := startPython(t, Config{}, "echo")
+	ev := newEvent("echo", map[string]string{"v": "ctx"}, "")
+	res, err := call(rt, "echo", ev, 5*time.Second)
+	var got struct {
+		Value        string
+		RequestID    string
+		FunctionName string
+		EnvID        string
+		Remaining    int64
+	}
+	result(t, res, err, &got)
+	if got.Value != "ctx" || got.RequestID != ev.RequestContext.RequestID || got.FunctionName != "echo" || got.EnvID != "env-test" {
+		t.Fatalf("context = %+v, event context %+v", got, ev.RequestContext)
+	}
+	if got.Remaining <= 3000 || got.Remaining > 5000 {
+		t.Fatalf("get_remaining_time_in_millis() = %d, want about 5000", got.Remaining)
+	}
+}
+
+// TestPythonLogs: print, logging and sys.stderr are logged with the request
+// id of the call that wrote them, also across awaits of concurrent calls.
+func TestPythonLogs(t *testing.T) {
+	t.Parallel()
+	rt, rec := startPython(t, Config{}, "logs", "throw")
+	var wg sync.WaitGroup
+	ids := make([]string, 5)
+	for i := range ids {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			m := fmt.Sprintf("marker-%d", i)
+			ev := newEvent("logs", map[string]string{"m": m}, "")
+			ids[i] = ev.RequestContext.RequestID
+			res, err := rt.Handler("logs").(worker.RawHandler).InvokeRaw(ctx, ev.AppendJSON(nil))
+			if err != nil || string(res.(json.RawMessage)) != `"`+m+`"` {
+				t.Errorf("call %d: %s, %v", i, res, err)
+			}
+		})
+	}
+	wg.Wait()
+	for i, id := range ids {
+		m := fmt.Sprintf("marker-%d", i)
+		for _, want := range []struct {
+			text, stream string
+			level        slog.Level
+		}{
+			{"start " + m, "log", slog.LevelInfo},
+			{"root: after await " + m, "info", slog.LevelInfo},
+			{"root: warn " + m, "warn", slog.LevelWarn},
+			{"error " + m, "error", slog.LevelError},
+		} {
+			r, ok := rec.find(func(r record) bool { return r.Msg == want.text })
+			if !ok {
+				t.Errorf("no log %q", want.text)
+				continue
+			}
+			if r.Attrs["request_id"] != id || r.Attrs["function"] != "logs" || r.Attrs["stream"] != want.stream || r.Level != want.level {
+				t.Errorf("log %q: level %v attrs %v, want request_id %s stream %s level %v", want.text, r.Level, r.Attrs, id, want.stream, want.level)
+			}
+		}
+	}
+	// A raise is logged with its traceback and request id.
+	_, err := invoke(rt, "throw", 10*time.Second, nil)
+	if errCode(err) != event.CodeFunctionError {
+		t.Fatalf("throw: %v", err)
+	}
+	r, ok := rec.find(func(r record) bool { return r.Msg == "function threw" && r.Attrs["function"] == "throw" })
+	if !ok || r.Attrs["err"] != "boom: secret detail" || !strings.Contains(r.Attrs["stack"], "index.py") || !strings.HasPrefix(r.Attrs["request_id"], "req-") {
+		t.Fatalf("throw logged %+v", r.Attrs)
+	}
+}
+
+// TestPythonReload: an edit of index.py and of a module it imports is
+// served without a restart; a syntax error is a load error that neither
+// restarts the process nor stops the fix from being picked up.
+func TestPythonReload(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(file, code string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Join(dir, "live"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "live", file), []byte(code), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	version := func(v int) string {
+		return fmt.Sprintf("import helper\n\n\ndef main(event, context):\n    return {\"version\": %d, \"helper\": helper.value()}\n", v)
+	}
+	write("helper.py", "def value():\n    return 'h1'\n")
+	write("index.py", version(1))
+	rt, rec := start(t, Config{ReloadInterval: 20 * time.Millisecond}, dir)
+	pid := rt.fns["live"].current(0).pid
+	type live struct {
+		Version int
+		Helper  string
+	}
+	get := func() (live, error) {
+		var l live
+		res, err := invoke(rt, "live", 10*time.Second, nil)
+		if err == nil {
+			err = json.Unmarshal(res.(json.RawMessage), &l)
+		}
+		return l, err
+	}
+	if l, err := get(); err != nil || l != (live{1, "h1"}) {
+		t.Fatalf("before edit: %+v, %v", l, err)
+	}
+	write("index.py", version(2))
+	write("helper.py", "def value():\n    return 'h2'\n")
+	testenv.Eventually(t, 10*time.Second, "version 2 and its helper served", func() bool {
+		l, err := get()
+		return err == nil && l == (live{2, "h2"})
+	})
+	write("index.py", "def main(event, context):\n    return {\"broken\": }\n")
+	testenv.Eventually(t, 10*time.Second, "syntax error is a load error", func() bool {
+		_, err := get()
+		return errCode(err) == event.CodeLoadError
+	})
+	write("index.py", version(3))
+	testenv.Eventually(t, 10*time.Second, "the fix served", func() bool {
+		l, err := get()
+		return err == nil && l.Version == 3
+	})
+	if p := rt.fns["live"].current(0); p == nil || p.pid != pid || starts(rt, "live") != 1 {
+		t.Fatal("the process was restarted; want reloads in place")
+	}
+	if _, ok := rec.find(func(r record) bool { return r.Msg == "function failed to load" && r.Attrs["function"] == "live" }); !ok {
+		t.Fatal("load error not logged")
+	}
+}
+
+// TestPythonLoadError: a function that does not load answers
+// FUNCTION_LOAD_ERROR at once, from a process that keeps running (no crash
+// loop).
+func TestPythonLoadError(t *testing.T) {
+	t.Parallel()
+	rt, _ := startPython(t, Config{}, "syntax-error", "no-main")
+	for _, fn := range []string{"syntax-error", "no-main"} {
+		for range 3 {
+			if _, err := invoke(rt, fn, 10*time.Second, nil); errCode(err) != event.CodeLoadError {
+				t.Fatalf("%s: %v, want %s", fn, err, event.CodeLoadError)
+			}
+		}
+		if n := starts(rt, fn); n != 1 {
+			t.Fatalf("%s: %d processes started, want 1", fn, n)
+		}
+	}
+}
