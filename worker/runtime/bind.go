@@ -12,5 +12,7 @@ func (c *Config) Bind(s *envflag.Set) {
 	s.Int(&c.MaxOldSpaceMB, "node-max-old-space-mb", "FNGATE_NODE_MAX_OLD_SPACE_MB", DefaultMaxOldSpaceMB, "memory limit of each Node process (--max-old-space-size)")
 	s.Duration(&c.ProbeGrace, "node-probe-grace", "FNGATE_NODE_PROBE_GRACE", DefaultProbeGrace, "after a Node call times out, how long its process may take to answer a ping before it is deemed blocked and replaced")
 	s.Duration(&c.ReloadInterval, "node-reload-interval", "FNGATE_NODE_RELOAD_INTERVAL", DefaultReloadInterval, "how often function files are checked for edits")
+	s.Duration(&c.IdleTimeout, "idle-timeout", "FNGATE_IDLE_TIMEOUT", DefaultIdleTimeout, "stop a function's processes after this long without calls (negative: never); its next call starts them again")
+	s.Int(&c.MaxProcs, "max-procs", "FNGATE_MAX_PROCS", DefaultMaxProcs, "processes of all functions together; a function starting beyond it stops the least recently used idle one (negative: no bound)")
 	s.List(&c.PassEnv, "function-env", "FNGATE_FUNCTION_ENV", nil, "names of further variables of the worker's environment that Node.js functions get (they always get PATH, HOME, LANG, TZ, NODE_*)")
 }

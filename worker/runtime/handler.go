@@ -44,6 +44,10 @@ func (h *handler) InvokeRaw(ctx context.Context, ev []byte) (any, error) {
 	if h.rt.ctx.Err() != nil {
 		return nil, errClosed
 	}
+	if err := h.fn.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer h.fn.end()
 	p, err := h.fn.acquire(ctx)
 	if err != nil {
 		return nil, err

@@ -129,10 +129,19 @@ func copyFrom(t testing.TB, from string, names ...string) string {
 	return dir
 }
 
-// start starts a Runtime on dir, closed at cleanup, which then checks that
-// no process it started is left. A cfg.hooks given sets the load timeout
-// only: start observes the Runtime with its own.
+// start starts a Runtime on dir with every function's processes started
+// (Config.Preload), closed at cleanup, which then checks that no process it
+// started is left. A cfg.hooks given sets the load timeout only: start
+// observes the Runtime with its own.
 func start(t testing.TB, cfg Config, dir string) (*Runtime, *recorder) {
+	t.Helper()
+	cfg.Preload = true
+	return startLazy(t, cfg, dir)
+}
+
+// startLazy is start without Preload unless cfg sets it: processes start at
+// first calls.
+func startLazy(t testing.TB, cfg Config, dir string) (*Runtime, *recorder) {
 	t.Helper()
 	rec := newRecorder()
 	cfg.Dir = dir
@@ -328,7 +337,10 @@ func pidOf(t testing.TB, rt *Runtime, fn string) int {
 func (f *function) current(i int) *proc {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.slots[i].proc
+	if f.run == nil {
+		return nil
+	}
+	return f.run.slots[i].proc
 }
 
 // wantProbesStarts fails the test unless p was probed wantProbes times and

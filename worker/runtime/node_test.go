@@ -764,7 +764,7 @@ func TestClose(t *testing.T) {
 	}
 	var procs []*proc
 	for _, f := range rt.fns {
-		for i := range f.slots {
+		for i := range rt.cfg.Procs {
 			procs = append(procs, f.current(i))
 		}
 	}

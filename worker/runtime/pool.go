@@ -38,13 +38,28 @@ type function struct {
 	cfgRaw  []byte                      // ConfigFile as last seen; pollChanges only
 	loadErr atomic.Pointer[configError] // set while ConfigFile cannot be used
 
-	mu      sync.Mutex
-	lang    Language // as last detected, when a process started
-	slots   []slot
-	changed chan struct{} // closed and replaced whenever a slot changes
+	mu       sync.Mutex
+	lang     Language      // as last detected, when a process started
+	run      *run          // its processes while started; nil while stopped
+	changed  chan struct{} // closed and replaced whenever a slot changes
+	active   int           // calls inside InvokeRaw: it is not idle
+	lastUsed time.Time     // when the last call ended
 
 	gen atomic.Uint64 // bumped on every change to the function's files
 	fp  uint64        // fingerprint of the files; pollChanges only
+}
+
+// run is one start of a function: its slots, supervised from the first
+// call (or New, with Config.Preload) until it stops (idle, evicted) or the
+// runtime closes.
+type run struct {
+	slots   []slot
+	ctx     context.Context // ends when the run stops
+	cancel  context.CancelFunc
+	started time.Time
+	cold    sync.Once      // the cold start is measured once
+	wg      sync.WaitGroup // its supervisors
+	stopped bool           // stopped on purpose; Runtime.mu
 }
 
 // slot is one supervised process position of a pool.
@@ -58,13 +73,19 @@ type slot struct {
 }
 
 func newFunction(r *Runtime, name, dir string, lang Language) *function {
-	f := &function{rt: r, name: name, dir: dir, lang: lang, changed: make(chan struct{}), slots: make([]slot, r.cfg.Procs)}
-	for i := range f.slots {
-		f.slots[i].settled = make(chan struct{})
-	}
+	f := &function{rt: r, name: name, dir: dir, lang: lang, changed: make(chan struct{}), lastUsed: time.Now()}
 	f.fp = fingerprint(dir)
 	_, f.cfgRaw, _ = readConfig(dir)
 	return f
+}
+
+func newRun(ctx context.Context, procs int) *run {
+	rn := &run{slots: make([]slot, procs), started: time.Now()}
+	rn.ctx, rn.cancel = context.WithCancel(ctx)
+	for i := range rn.slots {
+		rn.slots[i].settled = make(chan struct{})
+	}
+	return rn
 }
 
 // notify wakes acquire calls waiting for a change. f.mu must be held.
@@ -73,8 +94,15 @@ func (f *function) notify() {
 	f.changed = make(chan struct{})
 }
 
-func (f *function) settle(i int) {
-	f.slots[i].once.Do(func() { close(f.slots[i].settled) })
+func (rn *run) settle(i int) {
+	rn.slots[i].once.Do(func() { close(rn.slots[i].settled) })
+}
+
+// procs calls fn with each live process of f. f.mu must be held.
+func (f *function) procs(fn func(*proc)) {
+	if f.run != nil {
+		f.procs0(f.run, fn)
+	}
 }
 
 // acquire returns the ready process with the fewest invocations in flight,
@@ -84,8 +112,12 @@ func (f *function) acquire(ctx context.Context) (*proc, error) {
 		f.mu.Lock()
 		var best *proc
 		failing := true
-		for i := range f.slots {
-			s := &f.slots[i]
+		if f.run == nil {
+			f.mu.Unlock()
+			return nil, errClosed // only Close stops a function with calls
+		}
+		for i := range f.run.slots {
+			s := &f.run.slots[i]
 			if !s.failing {
 				failing = false
 			}
@@ -122,10 +154,11 @@ func (f *function) acquire(ctx context.Context) (*proc, error) {
 	}
 }
 
-// supervise keeps slot i running a process until the runtime closes.
-func (f *function) supervise(i int) {
+// supervise keeps slot i of rn running a process until rn stops.
+func (f *function) supervise(rn *run, i int) {
 	defer f.rt.wg.Done()
-	defer f.settle(i)
+	defer rn.wg.Done()
+	defer rn.settle(i)
 	log := f.rt.log
 	b := backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(restartInitial),
@@ -133,11 +166,11 @@ func (f *function) supervise(i int) {
 		backoff.WithMaxElapsedTime(0),
 	)
 	for {
-		p, err := f.spawn(i)
+		p, err := f.spawn(rn, i)
 		f.mu.Lock()
-		closed := f.rt.ctx.Err() != nil
+		closed := rn.ctx.Err() != nil // checked under f.mu, where stop cancels
 		if err == nil && !closed {
-			f.slots[i].proc = p
+			rn.slots[i].proc = p
 			f.notify()
 		}
 		f.mu.Unlock()
@@ -157,23 +190,23 @@ func (f *function) supervise(i int) {
 				log.Error("cannot start function process", "function", f.name, "err", err)
 			}
 			f.mu.Lock()
-			f.slots[i].failing = true
+			rn.slots[i].failing = true
 			f.notify()
 			f.mu.Unlock()
-			f.settle(i)
+			rn.settle(i)
 		} else {
 			if closed {
-				p.kill("", "runtime closed")
+				p.kill("", "function stopped")
 			}
 			<-p.dead
 			f.mu.Lock()
-			f.slots[i].proc = nil
-			f.slots[i].failing = !p.ready.Load()
+			rn.slots[i].proc = nil
+			rn.slots[i].failing = !p.ready.Load()
 			f.notify()
 			f.mu.Unlock()
-			f.settle(i)
+			rn.settle(i)
 		}
-		if f.rt.ctx.Err() != nil {
+		if rn.ctx.Err() != nil {
 			return
 		}
 		if err == nil && f.rt.cfg.OnRestart != nil {
@@ -193,7 +226,7 @@ func (f *function) supervise(i int) {
 			t := time.NewTimer(delay)
 			select {
 			case <-t.C:
-			case <-f.rt.ctx.Done():
+			case <-rn.ctx.Done():
 				t.Stop()
 				return
 			}
@@ -216,11 +249,7 @@ func (f *function) killAll(reason string) { f.restartAll("", reason) }
 func (f *function) restartAll(cause, reason string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for i := range f.slots {
-		if p := f.slots[i].proc; p != nil {
-			p.kill(cause, reason)
-		}
-	}
+	f.procs(func(p *proc) { p.kill(cause, reason) })
 	f.notify()
 }
 
@@ -228,11 +257,7 @@ func (f *function) restartAll(cause, reason string) {
 func (f *function) reload() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for i := range f.slots {
-		if p := f.slots[i].proc; p != nil {
-			p.out.send(frameReload, 0, 0, nil)
-		}
-	}
+	f.procs(func(p *proc) { p.out.send(frameReload, 0, 0, nil) })
 }
 
 // pollChanges reloads functions whose files changed.

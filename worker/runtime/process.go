@@ -25,6 +25,7 @@ const drainWait = time.Second
 // that knows Node).
 type proc struct {
 	f       *function
+	run     *run   // the start of f it belongs to
 	lang    string // its Language's name, in its log lines
 	cmd     *exec.Cmd
 	pid     int
@@ -104,7 +105,7 @@ func (p *proc) wait() {
 	p.mu.Unlock()
 	pending := p.calls.pending()
 	switch {
-	case p.f.rt.ctx.Err() != nil:
+	case p.run.ctx.Err() != nil:
 		log.Debug(p.lang+" process stopped", "function", p.f.name, "pid", p.pid)
 	case reason != "":
 		log.Warn(p.lang+" process killed", "function", p.f.name, "pid", p.pid, "reason", reason, "failed_invocations", pending)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fngate/fngate/shared/event"
@@ -70,6 +71,23 @@ type Config struct {
 	// made at New and removed at Close.
 	UID            int
 	UIDPerFunction bool
+	// IdleTimeout stops the processes of a function without calls for this
+	// long; its next call starts them again. Default 10m; negative: never.
+	IdleTimeout time.Duration
+	// MaxProcs bounds the processes of all functions together: a function
+	// that starts when there is no room stops the least recently used
+	// function without calls, or waits (within its call's deadline) for
+	// one. Default 64; negative: no bound.
+	MaxProcs int
+	// Preload starts every function's processes at New (as many as
+	// MaxProcs allows, in name order) instead of at its first call.
+	Preload bool
+	// OnColdStart, when set, is called each time a function started (its
+	// first call, or New with Preload) has a process ready, with how long
+	// that took: the worker measures them
+	// (fngate_worker_cold_start_seconds, through
+	// worker.Worker.ColdStarted). It must return quickly.
+	OnColdStart func(function, runtime string, d time.Duration)
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 
@@ -103,6 +121,8 @@ const (
 	DefaultMaxOldSpaceMB  = 256
 	DefaultReloadInterval = time.Second
 	DefaultProbeGrace     = time.Second
+	DefaultIdleTimeout    = 10 * time.Minute
+	DefaultMaxProcs       = 64
 
 	// A process that has not loaded its function this long after it
 	// started (top-level code that never finishes) is killed.
@@ -118,6 +138,8 @@ func (c Config) WithDefaults() Config {
 	c.MaxOldSpaceMB = cmp.Or(c.MaxOldSpaceMB, DefaultMaxOldSpaceMB)
 	c.ReloadInterval = cmp.Or(c.ReloadInterval, DefaultReloadInterval)
 	c.ProbeGrace = cmp.Or(c.ProbeGrace, DefaultProbeGrace)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, DefaultIdleTimeout)
+	c.MaxProcs = cmp.Or(c.MaxProcs, DefaultMaxProcs)
 	c.Logger = cmp.Or(c.Logger, slog.Default())
 	if c.Environ == nil {
 		c.Environ = os.Environ()
@@ -135,6 +157,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("node: Concurrency %d must be at least 1", c.Concurrency)
 	case c.MaxOldSpaceMB < 16:
 		return fmt.Errorf("node: MaxOldSpaceMB %d must be at least 16", c.MaxOldSpaceMB)
+	case c.MaxProcs > 0 && c.MaxProcs < c.Procs:
+		return fmt.Errorf("node: MaxProcs %d must be at least Procs %d", c.MaxProcs, c.Procs)
 	case c.ProbeGrace < 0:
 		return fmt.Errorf("node: ProbeGrace %s must not be negative", c.ProbeGrace)
 	case c.UID < 0 || c.UID > maxUID:
@@ -160,8 +184,14 @@ type Runtime struct {
 	names  []string
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // supervisors and the reload poller
+	wg     sync.WaitGroup // supervisors, the reload poller, the idle reaper
 	once   sync.Once
+
+	mu       sync.Mutex    // before any function.mu
+	live     int           // processes of started functions, dying ones included
+	stopping int           // of those, the ones of functions stopped
+	room     chan struct{} // closed and replaced when live falls or a function becomes idle
+	waiters  atomic.Int32  // starts waiting for room
 }
 
 // New checks that node is installed and at least version 18, discovers the
@@ -194,7 +224,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	// credentials from /proc/<worker pid>/environ.
 	protectSelf()
 	rctx, cancel := context.WithCancel(context.Background())
-	r := &Runtime{cfg: cfg, log: cfg.Logger, fns: make(map[string]*function, len(names)), names: names, ctx: rctx, cancel: cancel}
+	r := &Runtime{cfg: cfg, log: cfg.Logger, fns: make(map[string]*function, len(names)), names: names, ctx: rctx, cancel: cancel, room: make(chan struct{})}
 	if cfg.UID > 0 {
 		if r.homes, err = os.MkdirTemp("", "fngate-home-"); err == nil {
 			err = os.Chmod(r.homes, 0o711) // users reach their own folder only
@@ -219,27 +249,48 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 			}
 		}
 		r.fns[n] = f
-		for i := range f.slots {
-			r.wg.Add(1)
-			go f.supervise(i)
-		}
 	}
 	if cfg.ReloadInterval > 0 {
 		r.wg.Add(1)
 		go r.pollChanges()
 	}
-	r.log.Info("function runtime started", "versions", versions, "dir", dir, "functions", len(names), "procs", cfg.Procs, "uid", cfg.UID, "uid_per_function", cfg.UIDPerFunction)
-	for _, f := range r.fns {
-		for i := range f.slots {
-			select {
-			case <-f.slots[i].settled:
-			case <-ctx.Done():
-				_ = r.Close()
-				return nil, fmt.Errorf("node: waiting for function %s to load: %w", f.name, ctx.Err())
-			}
+	if cfg.IdleTimeout > 0 {
+		r.wg.Add(1)
+		go r.reapIdle()
+	}
+	r.log.Info("function runtime started", "versions", versions, "dir", dir, "functions", len(names), "procs", cfg.Procs, "max_procs", cfg.MaxProcs, "idle_timeout", cfg.IdleTimeout.String(), "preload", cfg.Preload, "uid", cfg.UID, "uid_per_function", cfg.UIDPerFunction)
+	if cfg.Preload {
+		if err := r.preload(ctx); err != nil {
+			return nil, err
 		}
 	}
 	return r, nil
+}
+
+// preload starts the functions' processes, as many as MaxProcs allows, and
+// waits until each has loaded its function or failed to start.
+func (r *Runtime) preload(ctx context.Context) error {
+	var runs []*run
+	r.mu.Lock()
+	for _, n := range r.names {
+		if r.cfg.MaxProcs > 0 && r.live+r.cfg.Procs > r.cfg.MaxProcs {
+			r.log.Warn("not every function preloaded: the worker's process limit is reached", "max_procs", r.cfg.MaxProcs)
+			break
+		}
+		runs = append(runs, r.startLocked(r.fns[n]))
+	}
+	r.mu.Unlock()
+	for i, rn := range runs {
+		for j := range rn.slots {
+			select {
+			case <-rn.slots[j].settled:
+			case <-ctx.Done():
+				_ = r.Close()
+				return fmt.Errorf("node: waiting for function %s to load: %w", r.names[i], ctx.Err())
+			}
+		}
+	}
+	return nil
 }
 
 // checkLanguages checks the interpreter of each language a function found
@@ -358,7 +409,7 @@ func (r *Runtime) Close() error {
 		if r.homes != "" {
 			_ = os.RemoveAll(r.homes)
 		}
-		r.log.Info("node runtime stopped", "dir", r.cfg.Dir)
+		r.log.Info("function runtime stopped", "dir", r.cfg.Dir)
 	})
 	return nil
 }

@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// spawn starts a process for slot i of f.
-func (f *function) spawn(i int) (p *proc, err error) {
+// spawn starts a process for slot i of run rn of f.
+func (f *function) spawn(rn *run, i int) (p *proc, err error) {
 	cfg := f.rt.cfg
 	fc, _, err := readConfig(f.dir)
 	if err != nil {
@@ -58,17 +58,18 @@ func (f *function) spawn(i int) (p *proc, err error) {
 		h.spawned(f.name, cmd.Process.Pid)
 	}
 	p = &proc{
-		f: f, lang: lang.Name(), cmd: cmd, pid: cmd.Process.Pid, started: time.Now(), gen: gen,
+		f: f, run: rn, lang: lang.Name(), cmd: cmd, pid: cmd.Process.Pid, started: time.Now(), gen: gen,
 		toNode: toNode, fromNode: fromNode, stdout: stdout, stderr: stderr,
 		out: newOutbox(), calls: newCallTable(), probe: newProbeState(),
 		writerDone: make(chan struct{}), exited: make(chan struct{}), dead: make(chan struct{}),
 	}
 	p.onReady = func() {
 		f.mu.Lock()
-		f.slots[i].failing = false
+		rn.slots[i].failing = false
 		f.notify()
 		f.mu.Unlock()
-		f.settle(i)
+		rn.settle(i)
+		rn.cold.Do(func() { f.rt.coldStarted(f, lang.Name(), time.Since(rn.started)) })
 	}
 	loadTimeout := cfg.loadTimeout()
 	p.loadTimer = time.AfterFunc(loadTimeout, func() {

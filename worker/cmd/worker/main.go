@@ -115,6 +115,7 @@ func run(ctx context.Context, o *options) error {
 		o.node.Logger = log
 		o.node.Concurrency = o.w.Concurrency
 		o.node.OnRestart = w.NodeRestarted
+		o.node.OnColdStart = w.ColdStarted
 		rt, err := runtime.New(ctx, o.node)
 		if err != nil {
 			return err
