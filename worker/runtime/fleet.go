@@ -2,7 +2,11 @@ package runtime
 
 import (
 	"context"
+	"slices"
 	"time"
+
+	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/worker"
 )
 
 // Many functions, few processes: a function's processes start on its first
@@ -14,6 +18,10 @@ import (
 // stopped. A call that returns nil must be ended with end.
 func (f *function) begin(ctx context.Context) error {
 	f.mu.Lock()
+	if f.removed {
+		f.mu.Unlock()
+		return &event.Error{Code: event.CodeLoadError, Message: "function " + f.name + " was removed from " + f.rt.cfg.Dir}
+	}
 	f.active++
 	running := f.run != nil
 	f.mu.Unlock()
@@ -33,7 +41,15 @@ func (f *function) end() {
 	f.active--
 	f.lastUsed = time.Now()
 	idle := f.active == 0
+	removed := f.removed
 	f.mu.Unlock()
+	if idle && removed {
+		// Drained: its last call ended.
+		f.rt.mu.Lock()
+		f.rt.stopLocked(f, "removed")
+		f.rt.mu.Unlock()
+		return
+	}
 	if idle && f.rt.waiters.Load() > 0 {
 		// A start waits for room: f may now be evicted.
 		f.rt.mu.Lock()
@@ -168,31 +184,19 @@ func (r *Runtime) leastRecentlyUsedIdle() *function {
 	return lru
 }
 
-// reapIdle stops the functions without calls for IdleTimeout, until the
-// runtime closes.
+// reapIdle stops the functions without calls for IdleTimeout.
 func (r *Runtime) reapIdle() {
-	defer r.wg.Done()
-	every := min(max(r.cfg.IdleTimeout/4, 10*time.Millisecond), time.Second)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-r.ctx.Done():
-			return
-		case <-t.C:
+	now := time.Now()
+	r.mu.Lock()
+	for _, f := range r.fns {
+		f.mu.Lock()
+		idle := f.run != nil && f.active == 0 && now.Sub(f.lastUsed) >= r.cfg.IdleTimeout
+		f.mu.Unlock()
+		if idle {
+			r.stopLocked(f, "idle")
 		}
-		now := time.Now()
-		r.mu.Lock()
-		for _, f := range r.fns {
-			f.mu.Lock()
-			idle := f.run != nil && f.active == 0 && now.Sub(f.lastUsed) >= r.cfg.IdleTimeout
-			f.mu.Unlock()
-			if idle {
-				r.stopLocked(f, "idle")
-			}
-		}
-		r.mu.Unlock()
 	}
+	r.mu.Unlock()
 }
 
 // coldStarted records how long f took from its start to its first process
@@ -201,5 +205,53 @@ func (r *Runtime) coldStarted(f *function, lang string, d time.Duration) {
 	r.log.Info("function cold start", "function", f.name, "runtime", lang, "seconds", d.Seconds())
 	if r.cfg.OnColdStart != nil {
 		r.cfg.OnColdStart(f.name, lang, d)
+	}
+}
+
+// Follow has w serve the functions of r as their folders come and go
+// (checked every Config.ReloadInterval): each function of r that w does not
+// serve yet is added now, a folder that appears is added to w
+// (worker.Worker.Add), and one that goes is drained from w
+// (worker.Worker.Remove), its calls already running finishing before its
+// processes stop.
+func (r *Runtime) Follow(ctx context.Context, w *worker.Worker) error {
+	// Following first: a folder added meanwhile is added by the poller or
+	// below, whichever comes second finding it there.
+	r.follower.Store(w)
+	have := map[string]bool{}
+	for _, n := range w.Functions() {
+		have[n] = true
+	}
+	for _, n := range r.Functions() {
+		if !have[n] {
+			if err := w.Add(ctx, n, r.Handler(n), r.options()...); err != nil && !slices.Contains(w.Functions(), n) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// options are the worker options of r's functions.
+func (r *Runtime) options() []worker.Option {
+	return []worker.Option{worker.WithConcurrency(r.cfg.Concurrency), worker.Concurrent()}
+}
+
+// followTimeout bounds how long a folder removed waits for its calls.
+const followTimeout = 30 * time.Second
+
+// apply adds and removes functions on w.
+func (r *Runtime) apply(w *worker.Worker, added, removed []string) {
+	ctx, cancel := context.WithTimeout(r.ctx, followTimeout)
+	defer cancel()
+	for _, n := range removed {
+		if err := w.Remove(ctx, n); err != nil {
+			r.log.Error("cannot drain removed function", "function", n, "err", err)
+		}
+	}
+	for _, n := range added {
+		if err := w.Add(ctx, n, r.Handler(n), r.options()...); err != nil {
+			r.log.Error("cannot serve added function", "function", n, "err", err)
+		}
 	}
 }

@@ -354,3 +354,48 @@ func wantProbesStarts(t *testing.T, rt *Runtime, p *proc, wantProbes, wantStarts
 		t.Fatalf("%d processes started, want %d", n, wantStarts)
 	}
 }
+
+// logWant is a log line a call should have written.
+type logWant struct {
+	text, stream string
+	level        slog.Level
+}
+
+// checkCapture calls function fn ("logs" fixtures) five times at once, each
+// with its own marker m, and checks that each logged want(m) with its own
+// request id; it returns the calls' markers by request id.
+func checkCapture(t *testing.T, rt *Runtime, rec *recorder, fn string, want func(m string) []logWant) map[string]string {
+	t.Helper()
+	var wg sync.WaitGroup
+	ids := make([]string, 5)
+	for i := range ids {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			m := fmt.Sprintf("marker-%d", i)
+			ev := newEvent(fn, map[string]string{"m": m}, "")
+			ids[i] = ev.RequestContext.RequestID
+			res, err := rt.Handler(fn).(worker.RawHandler).InvokeRaw(ctx, ev.AppendJSON(nil))
+			if err != nil || string(res.(json.RawMessage)) != `"`+m+`"` {
+				t.Errorf("call %d: %s, %v", i, res, err)
+			}
+		})
+	}
+	wg.Wait()
+	markers := map[string]string{}
+	for i, id := range ids {
+		m := fmt.Sprintf("marker-%d", i)
+		markers[id] = m
+		for _, w := range want(m) {
+			r, ok := rec.find(func(r record) bool { return r.Msg == w.text })
+			if !ok {
+				t.Errorf("no log %q", w.text)
+				continue
+			}
+			if r.Attrs["request_id"] != id || r.Attrs["function"] != fn || r.Attrs["stream"] != w.stream || r.Level != w.level {
+				t.Errorf("log %q: level %v attrs %v, want request_id %s stream %s level %v", w.text, r.Level, r.Attrs, id, w.stream, w.level)
+			}
+		}
+	}
+	return markers
+}

@@ -204,43 +204,16 @@ func TestThrownErrors(t *testing.T) {
 func TestConsoleCapture(t *testing.T) {
 	t.Parallel()
 	rt, rec := startFixtures(t, Config{}, "logs")
-	var wg sync.WaitGroup
-	ids := make([]string, 5)
-	for i := range ids {
-		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			m := fmt.Sprintf("marker-%d", i)
-			ev := newEvent("logs", map[string]string{"m": m}, "")
-			ids[i] = ev.RequestContext.RequestID
-			res, err := rt.Handler("logs").(worker.RawHandler).InvokeRaw(ctx, ev.AppendJSON(nil))
-			if err != nil || string(res.(json.RawMessage)) != `"`+m+`"` {
-				t.Errorf("call %d: %s, %v", i, res, err)
-			}
-		})
-	}
-	wg.Wait()
-	for i, id := range ids {
-		m := fmt.Sprintf("marker-%d", i)
-		for _, want := range []struct {
-			text, stream string
-			level        slog.Level
-		}{
+	markers := checkCapture(t, rt, rec, "logs", func(m string) []logWant {
+		return []logWant{
 			{"start " + m, "log", slog.LevelInfo},
 			{"after await " + m, "info", slog.LevelInfo},
 			{"in timer " + m, "warn", slog.LevelWarn},
 			{"error " + m, "error", slog.LevelError},
 			{"debug " + m + " { nested: true }", "debug", slog.LevelDebug},
-		} {
-			r, ok := rec.find(func(r record) bool { return r.Msg == want.text })
-			if !ok {
-				t.Errorf("no log %q", want.text)
-				continue
-			}
-			if r.Attrs["request_id"] != id || r.Attrs["function"] != "logs" || r.Attrs["stream"] != want.stream || r.Level != want.level {
-				t.Errorf("log %q: level %v attrs %v, want request_id %s stream %s level %v", want.text, r.Level, r.Attrs, id, want.stream, want.level)
-			}
 		}
+	})
+	for _, m := range markers {
 		// Raw stdout is logged too, a line at a time, without request id.
 		testenv.Eventually(t, 5*time.Second, "raw stdout logged", func() bool {
 			_, ok := rec.find(func(r record) bool {

@@ -7,7 +7,10 @@ import (
 	"errors"
 	"hash/fnv"
 	"io/fs"
+	"log/slog"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,6 +46,7 @@ type function struct {
 	run      *run          // its processes while started; nil while stopped
 	changed  chan struct{} // closed and replaced whenever a slot changes
 	active   int           // calls inside InvokeRaw: it is not idle
+	removed  bool          // its folder is gone: it takes no new calls
 	lastUsed time.Time     // when the last call ended
 
 	gen atomic.Uint64 // bumped on every change to the function's files
@@ -260,38 +264,99 @@ func (f *function) reload() {
 	f.procs(func(p *proc) { p.out.send(frameReload, 0, 0, nil) })
 }
 
-// pollChanges reloads functions whose files changed.
+// every runs fn every d until the runtime closes, on a goroutine of r.wg.
+func (r *Runtime) every(d time.Duration, fn func()) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-r.ctx.Done():
+				return
+			case <-t.C:
+				fn()
+			}
+		}
+	}()
+}
+
+// pollChanges follows the function folders that come and go, and reloads
+// the functions whose files changed.
 func (r *Runtime) pollChanges() {
-	defer r.wg.Done()
-	t := time.NewTicker(r.cfg.ReloadInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-r.ctx.Done():
-			return
-		case <-t.C:
+	for _, f := range r.rescan() {
+		fp := fingerprint(f.dir)
+		if fp == f.fp {
+			continue
 		}
-		for _, n := range r.names {
-			f := r.fns[n]
-			fp := fingerprint(f.dir)
-			if fp == f.fp {
-				continue
-			}
-			f.fp = fp
-			f.gen.Add(1)
-			// The environment is fixed when a process starts: a new one
-			// needs new processes.
-			if _, raw, _ := readConfig(f.dir); !bytes.Equal(raw, f.cfgRaw) {
-				f.cfgRaw = raw
-				r.log.Info("function settings changed, restarting its processes", "function", f.name, "file", ConfigFile)
-				f.restartAll(RestartConfig, ConfigFile+" changed")
-				continue
-			}
-			r.log.Info("function changed, reloading", "function", f.name)
-			f.reload()
+		f.fp = fp
+		f.gen.Add(1)
+		// The environment is fixed when a process starts: a new one
+		// needs new processes.
+		if _, raw, _ := readConfig(f.dir); !bytes.Equal(raw, f.cfgRaw) {
+			f.cfgRaw = raw
+			r.log.Info("function settings changed, restarting its processes", "function", f.name, "file", ConfigFile)
+			f.restartAll(RestartConfig, ConfigFile+" changed")
+			continue
 		}
+		r.log.Info("function changed, reloading", "function", f.name)
+		f.reload()
 	}
 }
+
+// rescan adds the function folders that appeared in the directory and
+// removes those gone, tells the worker r follows, and returns the
+// functions.
+func (r *Runtime) rescan() []*function {
+	found, err := discover(r.cfg.Dir, quiet)
+	r.mu.Lock()
+	var added, removed []string
+	if err == nil { // a directory gone for a moment changes nothing
+		seen := make(map[string]bool, len(found))
+		for _, d := range found {
+			seen[d.name] = true
+			if r.fns[d.name] != nil {
+				continue
+			}
+			if _, err := r.addFunction(d); err != nil {
+				r.log.Error("cannot add function", "function", d.name, "err", err)
+				continue
+			}
+			added = append(added, d.name)
+		}
+		for n, f := range r.fns {
+			if !seen[n] {
+				delete(r.fns, n)
+				f.mu.Lock()
+				f.removed = true
+				f.mu.Unlock()
+				r.stopLocked(f, "removed") // or at the end of its last call
+				removed = append(removed, n)
+			}
+		}
+	}
+	if len(added)+len(removed) > 0 {
+		r.names = slices.Sorted(maps.Keys(r.fns))
+	}
+	fns := make([]*function, 0, len(r.fns))
+	for _, n := range r.names {
+		fns = append(fns, r.fns[n])
+	}
+	r.mu.Unlock()
+	if len(added)+len(removed) > 0 {
+		slices.Sort(removed)
+		r.log.Info("function folders changed", "dir", r.cfg.Dir, "added", added, "removed", removed)
+		if w := r.follower.Load(); w != nil {
+			r.apply(w, added, removed)
+		}
+	}
+	return fns
+}
+
+// quiet discards what rescans would log again on every poll (folders
+// skipped).
+var quiet = slog.New(slog.DiscardHandler)
 
 // fingerprint hashes the paths, sizes and modification times of the files of
 // a function, and the modification time of its node_modules folder (which

@@ -1,20 +1,17 @@
 package runtime
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/testenv"
-	"github.com/fngate/fngate/worker"
 )
 
 // startPython copies the named Python fixtures and starts a Runtime on them.
@@ -51,43 +48,14 @@ func TestPythonContext(t *testing.T) {
 func TestPythonLogs(t *testing.T) {
 	t.Parallel()
 	rt, rec := startPython(t, Config{}, "logs", "throw")
-	var wg sync.WaitGroup
-	ids := make([]string, 5)
-	for i := range ids {
-		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			m := fmt.Sprintf("marker-%d", i)
-			ev := newEvent("logs", map[string]string{"m": m}, "")
-			ids[i] = ev.RequestContext.RequestID
-			res, err := rt.Handler("logs").(worker.RawHandler).InvokeRaw(ctx, ev.AppendJSON(nil))
-			if err != nil || string(res.(json.RawMessage)) != `"`+m+`"` {
-				t.Errorf("call %d: %s, %v", i, res, err)
-			}
-		})
-	}
-	wg.Wait()
-	for i, id := range ids {
-		m := fmt.Sprintf("marker-%d", i)
-		for _, want := range []struct {
-			text, stream string
-			level        slog.Level
-		}{
+	checkCapture(t, rt, rec, "logs", func(m string) []logWant {
+		return []logWant{
 			{"start " + m, "log", slog.LevelInfo},
 			{"root: after await " + m, "info", slog.LevelInfo},
 			{"root: warn " + m, "warn", slog.LevelWarn},
 			{"error " + m, "error", slog.LevelError},
-		} {
-			r, ok := rec.find(func(r record) bool { return r.Msg == want.text })
-			if !ok {
-				t.Errorf("no log %q", want.text)
-				continue
-			}
-			if r.Attrs["request_id"] != id || r.Attrs["function"] != "logs" || r.Attrs["stream"] != want.stream || r.Level != want.level {
-				t.Errorf("log %q: level %v attrs %v, want request_id %s stream %s level %v", want.text, r.Level, r.Attrs, id, want.stream, want.level)
-			}
 		}
-	}
+	})
 	// A raise is logged with its traceback and request id.
 	_, err := invoke(rt, "throw", 10*time.Second, nil)
 	if errCode(err) != event.CodeFunctionError {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/subject"
+	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/sdk"
 )
 
@@ -192,6 +193,9 @@ type Runtime struct {
 	stopping int           // of those, the ones of functions stopped
 	room     chan struct{} // closed and replaced when live falls or a function becomes idle
 	waiters  atomic.Int32  // starts waiting for room
+	added    int           // functions ever added, for UIDPerFunction
+
+	follower atomic.Pointer[worker.Worker] // see Follow
 }
 
 // New checks that node is installed and at least version 18, discovers the
@@ -234,29 +238,18 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 			return nil, fmt.Errorf("node: HOME folders of the functions: %w", err)
 		}
 	}
-	for i, d := range found {
-		n := d.name
-		f := newFunction(r, n, filepath.Join(dir, n), d.lang)
-		if cfg.UID > 0 {
-			f.uid = cfg.UID
-			if cfg.UIDPerFunction {
-				f.uid += i
-			}
-			if f.home, err = r.makeHome(n, f.uid); err != nil {
-				cancel()
-				_ = os.RemoveAll(r.homes)
-				return nil, err
-			}
+	for _, d := range found {
+		if _, err := r.addFunction(d); err != nil {
+			cancel()
+			_ = os.RemoveAll(r.homes)
+			return nil, err
 		}
-		r.fns[n] = f
 	}
 	if cfg.ReloadInterval > 0 {
-		r.wg.Add(1)
-		go r.pollChanges()
+		r.every(cfg.ReloadInterval, r.pollChanges)
 	}
 	if cfg.IdleTimeout > 0 {
-		r.wg.Add(1)
-		go r.reapIdle()
+		r.every(min(max(cfg.IdleTimeout/4, 10*time.Millisecond), time.Second), r.reapIdle)
 	}
 	r.log.Info("function runtime started", "versions", versions, "dir", dir, "functions", len(names), "procs", cfg.Procs, "max_procs", cfg.MaxProcs, "idle_timeout", cfg.IdleTimeout.String(), "preload", cfg.Preload, "uid", cfg.UID, "uid_per_function", cfg.UIDPerFunction)
 	if cfg.Preload {
@@ -370,6 +363,25 @@ func discoverOne(dir, n string, log *slog.Logger) (discovered, bool) {
 	return discovered{n, l}, true
 }
 
+// addFunction adds discovered function d. r.mu must be held, or r not yet
+// shared.
+func (r *Runtime) addFunction(d discovered) (*function, error) {
+	f := newFunction(r, d.name, filepath.Join(r.cfg.Dir, d.name), d.lang)
+	if r.cfg.UID > 0 {
+		f.uid = r.cfg.UID
+		if r.cfg.UIDPerFunction {
+			f.uid += r.added // one user each, also for folders added later
+		}
+		var err error
+		if f.home, err = r.makeHome(d.name, f.uid); err != nil {
+			return nil, err
+		}
+	}
+	r.added++
+	r.fns[d.name] = f
+	return f, nil
+}
+
 // makeHome makes the HOME folder of function name, owned by uid.
 func (r *Runtime) makeHome(name string, uid int) (string, error) {
 	home := filepath.Join(r.homes, name)
@@ -384,7 +396,11 @@ func (r *Runtime) makeHome(name string, uid int) (string, error) {
 }
 
 // Functions returns the names of the functions found, sorted.
-func (r *Runtime) Functions() []string { return slices.Clone(r.names) }
+func (r *Runtime) Functions() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.names)
+}
 
 // Concurrency returns what to pass to worker.WithConcurrency for each
 // function of r.
@@ -394,6 +410,8 @@ func (r *Runtime) Concurrency() int { return r.cfg.Concurrency }
 // worker.RawHandler. A name that was not found answers every call with
 // FUNCTION_LOAD_ERROR.
 func (r *Runtime) Handler(name string) sdk.Handler {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	return &handler{rt: r, name: name, fn: r.fns[name]}
 }
 
@@ -402,9 +420,11 @@ func (r *Runtime) Handler(name string) sdk.Handler {
 func (r *Runtime) Close() error {
 	r.once.Do(func() {
 		r.cancel()
+		r.mu.Lock()
 		for _, f := range r.fns {
 			f.killAll("runtime closed")
 		}
+		r.mu.Unlock()
 		r.wg.Wait()
 		if r.homes != "" {
 			_ = os.RemoveAll(r.homes)

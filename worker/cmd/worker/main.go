@@ -127,7 +127,11 @@ func run(ctx context.Context, o *options) error {
 			}
 			taken[name] = true
 		}
-		log.Info("Node.js functions loaded", "dir", o.node.Dir, "functions", rt.Functions())
+		// Folders added or removed later are served or drained.
+		if err := rt.Follow(ctx, w); err != nil {
+			return err
+		}
+		log.Info("functions loaded", "dir", o.node.Dir, "functions", rt.Functions())
 	}
 	if err := registerBuiltins(w, o.builtins, taken, log); err != nil {
 		return err
