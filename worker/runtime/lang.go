@@ -114,23 +114,44 @@ func (nodeLang) Entry(dir string) string {
 }
 
 func (nodeLang) Check(ctx context.Context, c Config) (string, error) {
-	out, err := exec.CommandContext(ctx, c.Node, "--version").Output()
-	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("node not found: install Node.js %d+ (apt-get install nodejs): %w", MinNodeMajor, err)
-	}
+	const install = "install Node.js 18+ (apt-get install nodejs)"
+	v, err := interpreterVersion(ctx, "node", c.Node, install)
 	if err != nil {
-		return "", fmt.Errorf("node: %s --version: %w", c.Node, err)
+		return "", err
 	}
-	v := strings.TrimSpace(string(out))
-	major, _, _ := strings.Cut(strings.TrimPrefix(v, "v"), ".")
-	n, err := strconv.Atoi(major)
-	if err != nil {
+	n := versionNumbers(strings.TrimPrefix(v, "v"))
+	if len(n) < 1 {
 		return "", fmt.Errorf("node: %s --version printed %q, not a version", c.Node, v)
 	}
-	if n < MinNodeMajor {
-		return "", fmt.Errorf("node: %s is Node.js %s, too old: install Node.js %d+ (apt-get install nodejs)", c.Node, v, MinNodeMajor)
+	if n[0] < MinNodeMajor {
+		return "", fmt.Errorf("node: %s is Node.js %s, too old: %s", c.Node, v, install)
 	}
 	return v, nil
+}
+
+// interpreterVersion runs bin --version and returns what it printed.
+func interpreterVersion(ctx context.Context, lang, bin, install string) (string, error) {
+	out, err := exec.CommandContext(ctx, bin, "--version").CombinedOutput()
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("%s not found: %s: %w", lang, install, err)
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s: %s --version: %w", lang, bin, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// versionNumbers returns the leading numbers of a version, "3.11.2" → 3 11 2.
+func versionNumbers(v string) []int {
+	var n []int
+	for _, part := range strings.Split(v, ".") {
+		i, err := strconv.Atoi(part)
+		if err != nil {
+			break
+		}
+		n = append(n, i)
+	}
+	return n
 }
 
 func (l nodeLang) Command(c Config, name, dir string) *exec.Cmd {
@@ -156,25 +177,17 @@ func (pythonLang) Entry(dir string) string {
 }
 
 func (pythonLang) Check(ctx context.Context, c Config) (string, error) {
-	out, err := exec.CommandContext(ctx, c.Python, "--version").CombinedOutput()
-	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("python not found: install Python 3.%d+ (apt-get install python3): %w", MinPythonMinor, err)
-	}
+	const install = "install Python 3.9+ (apt-get install python3)"
+	v, err := interpreterVersion(ctx, "python", c.Python, install)
 	if err != nil {
-		return "", fmt.Errorf("python: %s --version: %w", c.Python, err)
+		return "", err
 	}
-	v := strings.TrimSpace(string(out))
-	parts := strings.SplitN(strings.TrimPrefix(v, "Python "), ".", 3)
-	if len(parts) < 2 {
+	n := versionNumbers(strings.TrimPrefix(v, "Python "))
+	if len(n) < 2 {
 		return "", fmt.Errorf("python: %s --version printed %q, not a version", c.Python, v)
 	}
-	major, err1 := strconv.Atoi(parts[0])
-	minor, err2 := strconv.Atoi(parts[1])
-	if err1 != nil || err2 != nil {
-		return "", fmt.Errorf("python: %s --version printed %q, not a version", c.Python, v)
-	}
-	if major != 3 || minor < MinPythonMinor {
-		return "", fmt.Errorf("python: %s is %s, want Python 3.%d+ (apt-get install python3)", c.Python, v, MinPythonMinor)
+	if n[0] != 3 || n[1] < MinPythonMinor {
+		return "", fmt.Errorf("python: %s is %s: %s", c.Python, v, install)
 	}
 	return v, nil
 }

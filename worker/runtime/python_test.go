@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -143,5 +144,15 @@ func TestPythonLoadError(t *testing.T) {
 		if n := starts(rt, fn); n != 1 {
 			t.Fatalf("%s: %d processes started, want 1", fn, n)
 		}
+	}
+}
+
+// TestPythonNotFound: a Python function and no python3 is refused at New,
+// saying what to install.
+func TestPythonNotFound(t *testing.T) {
+	t.Parallel()
+	_, err := New(context.Background(), Config{Dir: copyFrom(t, fixturesPython, "throw"), Python: filepath.Join(t.TempDir(), "no-python")})
+	if err == nil || !strings.Contains(err.Error(), "python not found: install Python 3.9+ (apt-get install python3)") {
+		t.Fatalf("err = %v", err)
 	}
 }
