@@ -114,17 +114,23 @@ func (nodeLang) Entry(dir string) string {
 }
 
 func (nodeLang) Check(ctx context.Context, c Config) (string, error) {
-	const install = "install Node.js 18+ (apt-get install nodejs)"
-	v, err := interpreterVersion(ctx, "node", c.Node, install)
+	return checkVersion(ctx, "node", c.Node, "v", "install Node.js 18+ (apt-get install nodejs)",
+		func(n []int) bool { return n[0] >= MinNodeMajor })
+}
+
+// checkVersion runs bin --version, takes prefix off what it printed and
+// reports it too old unless new(its numbers) holds.
+func checkVersion(ctx context.Context, lang, bin, prefix, install string, new func(n []int) bool) (string, error) {
+	v, err := interpreterVersion(ctx, lang, bin, install)
 	if err != nil {
 		return "", err
 	}
-	n := versionNumbers(strings.TrimPrefix(v, "v"))
-	if len(n) < 1 {
-		return "", fmt.Errorf("node: %s --version printed %q, not a version", c.Node, v)
+	n := versionNumbers(strings.TrimPrefix(v, prefix))
+	if len(n) < 2 {
+		return "", fmt.Errorf("%s: %s --version printed %q, not a version", lang, bin, v)
 	}
-	if n[0] < MinNodeMajor {
-		return "", fmt.Errorf("node: %s is Node.js %s, too old: %s", c.Node, v, install)
+	if !new(n) {
+		return "", fmt.Errorf("%s: %s is %s, too old: %s", lang, bin, v, install)
 	}
 	return v, nil
 }
@@ -177,19 +183,8 @@ func (pythonLang) Entry(dir string) string {
 }
 
 func (pythonLang) Check(ctx context.Context, c Config) (string, error) {
-	const install = "install Python 3.9+ (apt-get install python3)"
-	v, err := interpreterVersion(ctx, "python", c.Python, install)
-	if err != nil {
-		return "", err
-	}
-	n := versionNumbers(strings.TrimPrefix(v, "Python "))
-	if len(n) < 2 {
-		return "", fmt.Errorf("python: %s --version printed %q, not a version", c.Python, v)
-	}
-	if n[0] != 3 || n[1] < MinPythonMinor {
-		return "", fmt.Errorf("python: %s is %s: %s", c.Python, v, install)
-	}
-	return v, nil
+	return checkVersion(ctx, "python", c.Python, "Python ", "install Python 3.9+ (apt-get install python3)",
+		func(n []int) bool { return n[0] == 3 && n[1] >= MinPythonMinor })
 }
 
 func (pythonLang) Command(c Config, name, dir string) *exec.Cmd {

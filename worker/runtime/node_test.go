@@ -153,24 +153,31 @@ func TestResults(t *testing.T) {
 	}
 }
 
+// TestContext: context carries the same fields in both languages (Python's
+// echo reads them as attributes and as keys).
 func TestContext(t *testing.T) {
 	t.Parallel()
-	rt, _ := startFixtures(t, Config{}, "echo")
-	ev := newEvent("echo", map[string]string{"v": "ctx"}, "")
-	res, err := call(rt, "echo", ev, 5*time.Second)
-	var got struct {
-		Value        string
-		RequestID    string
-		FunctionName string
-		EnvID        string
-		Remaining    int64
-	}
-	result(t, res, err, &got)
-	if got.Value != "ctx" || got.RequestID != ev.RequestContext.RequestID || got.FunctionName != "echo" || got.EnvID != "env-test" {
-		t.Fatalf("context = %+v, event context %+v", got, ev.RequestContext)
-	}
-	if got.Remaining <= 3000 || got.Remaining > 5000 {
-		t.Fatalf("getRemainingTimeInMillis() = %d, want about 5000", got.Remaining)
+	for lang, from := range map[string]string{RuntimeNode: fixtures, RuntimePython: fixturesPython} {
+		t.Run(lang, func(t *testing.T) {
+			t.Parallel()
+			rt, _ := start(t, Config{}, copyFrom(t, from, "echo"))
+			ev := newEvent("echo", map[string]string{"v": "ctx"}, "")
+			res, err := call(rt, "echo", ev, 5*time.Second)
+			var got struct {
+				Value        string
+				RequestID    string
+				FunctionName string
+				EnvID        string
+				Remaining    int64
+			}
+			result(t, res, err, &got)
+			if got.Value != "ctx" || got.RequestID != ev.RequestContext.RequestID || got.FunctionName != "echo" || got.EnvID != "env-test" {
+				t.Fatalf("context = %+v, event context %+v", got, ev.RequestContext)
+			}
+			if got.Remaining <= 3000 || got.Remaining > 5000 {
+				t.Fatalf("remaining time = %d, want about 5000", got.Remaining)
+			}
+		})
 	}
 }
 

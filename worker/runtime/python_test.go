@@ -21,29 +21,6 @@ func startPython(t *testing.T, cfg Config, names ...string) (*Runtime, *recorder
 	return start(t, cfg, copyFrom(t, fixturesPython, names...))
 }
 
-// TestPythonContext: context carries the same fields as Node's, as
-// attributes and as keys.
-func TestPythonContext(t *testing.T) {
-	t.Parallel()
-	rt, _ := startPython(t, Config{}, "echo")
-	ev := newEvent("echo", map[string]string{"v": "ctx"}, "")
-	res, err := call(rt, "echo", ev, 5*time.Second)
-	var got struct {
-		Value        string
-		RequestID    string
-		FunctionName string
-		EnvID        string
-		Remaining    int64
-	}
-	result(t, res, err, &got)
-	if got.Value != "ctx" || got.RequestID != ev.RequestContext.RequestID || got.FunctionName != "echo" || got.EnvID != "env-test" {
-		t.Fatalf("context = %+v, event context %+v", got, ev.RequestContext)
-	}
-	if got.Remaining <= 3000 || got.Remaining > 5000 {
-		t.Fatalf("get_remaining_time_in_millis() = %d, want about 5000", got.Remaining)
-	}
-}
-
 // TestPythonLogs: print, logging and sys.stderr are logged with the request
 // id of the call that wrote them, also across awaits of concurrent calls.
 func TestPythonLogs(t *testing.T) {
