@@ -32,11 +32,11 @@ func newMetrics(w *Worker) *metrics {
 	r.MustRegister(&workerCollector{w})
 	return &metrics{
 		reg:         r.Registry,
-		invocations: r.CounterVec("fngate_worker_invocations_total", "Invocations run, by function, runtime (go or node), mode (sync or async) and outcome (ok or an error code).", "function", "runtime", "mode", "outcome"),
-		duration:    r.HistogramVec("fngate_worker_invocation_duration_seconds", "Time a function ran, by function, runtime (go or node) and mode.", prometheus.ExponentialBuckets(0.0005, 2, 18), "function", "runtime", "mode"),
+		invocations: r.CounterVec("fngate_worker_invocations_total", "Invocations run, by function, runtime (go, node or python), mode (sync or async) and outcome (ok or an error code).", "function", "runtime", "mode", "outcome"),
+		duration:    r.HistogramVec("fngate_worker_invocation_duration_seconds", "Time a function ran, by function, runtime (go, node or python) and mode.", prometheus.ExponentialBuckets(0.0005, 2, 18), "function", "runtime", "mode"),
 		retries:     r.CounterVec("fngate_worker_async_retries_total", "Failed asynchronous attempts scheduled for a retry.", "function"),
 		dead:        r.CounterVec("fngate_worker_dead_letters_total", "Asynchronous invocations sent to the dead-letter stream.", "function"),
-		restarts:    r.CounterVec("fngate_worker_node_restarts_total", "Node.js processes replaced, by function and reason (exit, unresponsive, load_timeout, protocol).", "function", "reason"),
+		restarts:    r.CounterVec("fngate_worker_node_restarts_total", "Function processes (Node.js, Python) replaced, by function and reason (exit, unresponsive, load_timeout, protocol).", "function", "reason"),
 		coldStarts:  r.HistogramVec("fngate_worker_cold_start_seconds", "Time from a function's first call (its processes stopped) to a process ready, by runtime (node or python).", prometheus.ExponentialBuckets(0.01, 2, 12), "runtime"),
 	}
 }

@@ -1,11 +1,32 @@
-// Package node hosts CloudBase-style Node.js functions in the worker:
-// modules that export main, as in
+// Package runtime hosts CloudBase-style functions written in Node.js and
+// Python in the worker, on one supervised process pool: modules that export
+// main, as in
 //
 //	exports.main = async (event, context) => {
 //		return { statusCode: 200, body: JSON.stringify({ hello: event.path }) };
 //	};
 //
-// run unchanged on a real Node.js 18 or newer.
+// or, in Python,
+//
+//	def main(event, context):
+//	    return {"statusCode": 200, "body": json.dumps({"hello": event["path"]})}
+//
+// run unchanged on a real Node.js 18 or newer or Python 3.9 or newer. The
+// file present chooses the [Language] (index.js or index.mjs: Node.js;
+// index.py: Python), or the function's [ConfigFile] pins it ("runtime").
+// Everything below is the pool's, the same for each language; a language
+// only says how to start a process that speaks the frame protocol
+// (frame.go) with its bootstrap (bootstrap.js, bootstrap.py).
+//
+// Processes start at a function's first call (or at New with
+// [Config.Preload]), stop after [Config.IdleTimeout] without calls, and
+// [Config.MaxProcs] bounds them across functions, the least recently used
+// idle function making room. Folders added to or removed from the directory
+// are followed ([Runtime.Follow]).
+//
+// The rest of this comment was written for Node.js and holds for Python
+// with its words: a plain def blocks the event loop as a busy loop does, an
+// async def that never finishes is a promise that never settles.
 //
 // A [Runtime] serves the folders of one directory, <Dir>/<name>/index.js,
 // each with its own package.json and node_modules if it has any. Every
