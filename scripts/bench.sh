@@ -6,6 +6,8 @@
 #   nats       gin -> NATS request-reply -> a bare responder
 #   gateway    the fngate gateway -> NATS -> worker, built-in Go `echo`
 #   node       the same with the Node.js twin of `echo`
+#   greet      the same with the seed's Node.js `greet` (deployments/functions)
+#   pygreet    the same with its Python twin (deployments/functions-python)
 #   keyed      the gateway's `echo` with a unique Idempotency-Key per request
 #   unkeyed    the same route and the same wrk script with a unique
 #              X-Bench-Seq header instead: keyed's baseline, so the two
@@ -15,6 +17,9 @@
 #   cpu1       the gateway -> the CPU-bound built-in `cpu` on 1 worker process
 #   cpu2       the same on 2 worker processes (each worker GOMAXPROCS=1)
 # After each async run a worker drains the queued invocations: the drain rate.
+# When greet or pygreet ran: cold start p50/p99 per runtime (20 cold starts
+# each, two functions under a process limit of one called in turn; p99 of 20
+# is the slowest).
 #
 #   scripts/bench.sh routes   the control plane at 100,000 routes instead
 #   (scripts/routesbench): two gateway processes on a Redis holding
@@ -53,6 +58,7 @@ fngate_need redis-cli redis-tools
 if [ "$MODE" != routes ]; then
   fngate_need wrk wrk
   fngate_need_node
+  fngate_need python3 python3
 fi
 
 work=$(mktemp -d)
@@ -202,8 +208,15 @@ show gateway nats "sync Go echo vs bare NATS request-reply (target >= 0.85)"
 show gateway bare ""
 show nats bare ""
 show node gateway "sync Node.js echo vs Go echo"
+show greet gateway "sync Node.js greet vs Go echo (target >= 0.75)"
+show pygreet gateway "sync Python greet vs Go echo"
 show keyed unkeyed "unique Idempotency-Key per call vs none (target >= 0.7)"
 show async jetstream "async accept vs bare JetStream publish (target >= 0.8)"
 show drain async "end-to-end drain rate vs accept rate"
 show cpu2 cpu1 "CPU-bound \`cpu\` (${CPU_N:-12000} SHA-256 rounds per call): 2 worker processes vs 1, each GOMAXPROCS=1;
                           the gateway, NATS and wrk share the same $(nproc) cores (2 would be perfect scaling)"
+if has greet || has pygreet; then
+  echo
+  echo "cold starts (p50 / p99 of 20 per runtime, ms):"
+  echo "  $(curl -sf -X POST "${control}coldstart")"
+fi
