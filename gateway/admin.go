@@ -35,7 +35,8 @@ const maxAdminBody = 1 << 20
 //	GET    /admin/functions    functions with their live workers and load
 //	GET    /admin/invocations  list records (?function=&status=&since=&until=&cursor=&limit=)
 //	GET    /admin/invocations/:id          one record with its event
-//	POST   /admin/invocations/:id/replay   replay one invocation (202)
+//	POST   /admin/invocations/:id/replay   replay one invocation, its event edited or not (202)
+//	POST   /admin/invocations/:id/cancel   cancel one invocation (200 cancelled, 202 cancelling)
 //	POST   /admin/invocations/replay       replay every match of a filter (202)
 //	GET    /admin/stats        this gateway's request counts by route
 //	GET    /admin/stats/gateways  every gateway's, gathered over NATS
@@ -76,6 +77,7 @@ func (g *Gateway) AdminHandler() http.Handler {
 		"/invocations":            {http.MethodGet: g.listInvocations},
 		"/invocations/:id":        {http.MethodGet: g.getInvocation},
 		"/invocations/:id/replay": {http.MethodPost: g.replayInvocation},
+		"/invocations/:id/cancel": {http.MethodPost: g.cancelInvocation},
 		"/invocations/replay":     {http.MethodPost: g.replayMany},
 		"/stats":                  {http.MethodGet: g.stats},
 		"/stats/gateways":         {http.MethodGet: g.statsAll},
@@ -255,7 +257,13 @@ func (g *Gateway) getInvocation(c *gin.Context) {
 }
 
 func (g *Gateway) replayInvocation(c *gin.Context) {
-	acc, err := g.adminAPI().Replay(c.Request.Context(), c.Param("id"))
+	edit, err := decodeEdit(c)
+	var acc *adminapi.Accepted
+	if err == nil && edit != nil {
+		acc, err = g.adminAPI().ReplayEdited(c.Request.Context(), c.Param("id"), edit)
+	} else if err == nil {
+		acc, err = g.adminAPI().Replay(c.Request.Context(), c.Param("id"))
+	}
 	if err != nil {
 		g.fail(c, err)
 		return

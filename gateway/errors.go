@@ -113,7 +113,10 @@ func classify(err error) (int, adminapi.ErrorDetail) {
 	var fe *event.Error
 	var re *route.FieldError
 	var pe *ParamError
+	var ee *EndedError
 	switch {
+	case errors.As(err, &ee):
+		return http.StatusConflict, adminapi.ErrorDetail{Code: "INVOCATION_ENDED", Message: err.Error(), Status: ee.Status}
 	case errors.As(err, &re):
 		return http.StatusBadRequest, adminapi.ErrorDetail{Code: "INVALID_ROUTE", Message: re.Error(), Field: re.Field}
 	case errors.Is(err, route.ErrConflict):

@@ -33,9 +33,11 @@ func init() {
 	}
 }
 
-// Requester sends a NATS request and waits for its reply; *nats.Conn is one.
+// Requester sends a NATS request and waits for its reply, or publishes a
+// message (a cancel to the workers); *nats.Conn is one.
 type Requester interface {
 	RequestMsgWithContext(ctx context.Context, msg *nats.Msg) (*nats.Msg, error)
+	PublishMsg(msg *nats.Msg) error
 }
 
 // RouteStore is the shared route table; *store.Routes is one.
@@ -63,6 +65,8 @@ type InvocationStore interface {
 	Event(ctx context.Context, id string) ([]byte, error)
 	List(ctx context.Context, f record.Filter) (*record.Page, error)
 	ReplayCreated(ctx context.Context, id, replayID string) error
+	// Cancel ends id as cancelled (see store.Invocations.Cancel).
+	Cancel(ctx context.Context, id string, inv *record.Invocation, event []byte) (string, error)
 }
 
 // QueueLookup finds a queued invocation's message by its id; a
@@ -70,6 +74,10 @@ type InvocationStore interface {
 // the stream has no message for id.
 type QueueLookup interface {
 	Queued(ctx context.Context, id string) (*record.Invocation, []byte, error)
+	// Find is Queued with the message's sequence, Delete removes the
+	// message at a sequence: a cancel takes a queued invocation out.
+	Find(ctx context.Context, id string) (*record.Invocation, []byte, uint64, error)
+	Delete(ctx context.Context, seq uint64) error
 }
 
 // Deps are the gateway's connections. NATS and Routes are required; Queue

@@ -38,6 +38,9 @@ type RecordStore interface {
 	Succeed(ctx context.Context, id string, attempt int, res *record.Result) error
 	AttemptFailed(ctx context.Context, id string, ae record.AttemptError, next time.Time) error
 	Dead(ctx context.Context, id string, ae record.AttemptError, attempt int) error
+	// Cancelled records that a running attempt stopped because an
+	// operator cancelled the invocation (see cancel.go).
+	Cancelled(ctx context.Context, id string, attempt int) error
 	SetCallback(ctx context.Context, id string, cs record.CallbackState) error
 	Get(ctx context.Context, id string) (*record.Invocation, error)
 }
@@ -139,6 +142,9 @@ func (w *Worker) consume(f *function, stop <-chan struct{}) {
 		return
 	}
 	w.log.Info("consuming queued invocations", "function", f.name)
+	if sub := w.watchCancels(f); sub != nil {
+		defer func() { _ = sub.Unsubscribe() }()
+	}
 	<-stop
 	// Stop pulling; messages already buffered are still handed over, and
 	// anything not acked is redelivered to another worker after AckWait.
@@ -193,6 +199,8 @@ func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg) {
 	log := &lazyLog{base: w.log, args: []any{"invocation_id", id, "function", f.name}}
 	hb := w.heartbeat(m, id)
 	defer hb.stop()
+	runCtx, forget := w.cancellable(id) // before the take: a cancel may come at once
+	defer forget()
 	inv, kept := queue.Invocation(m.Subject(), &j, m.Data(), meta.Timestamp.UTC())
 	expires := meta.Timestamp.Add(j.MaxEventAge)
 	owner := nuid.Next() // this delivery, here
@@ -212,7 +220,7 @@ func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg) {
 	settle, cancelSettle := context.WithTimeout(bg, settleTimeout)
 	defer cancelSettle()
 	switch st {
-	case record.StatusSucceeded, record.StatusDead:
+	case record.StatusSucceeded, record.StatusDead, record.StatusCancelled:
 		// A redelivery after a lost ack, or a second copy: done already.
 		log.Info("invocation already ended; acknowledging the redelivery", "status", st)
 		_ = m.Ack()
@@ -235,11 +243,17 @@ func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg) {
 	}
 	hb.running(attempt)
 
-	ctx, cancel := context.WithTimeout(sdk.WithInfo(bg, sdk.Info{RequestID: j.RequestID, FunctionName: f.name, TraceParent: j.TraceParent}), j.Timeout)
+	ctx, cancel := context.WithTimeout(sdk.WithInfo(runCtx, sdk.Info{RequestID: j.RequestID, FunctionName: f.name, TraceParent: j.TraceParent}), j.Timeout)
 	start := time.Now()
 	reply, runErr := w.run(ctx, f, m.Data())
 	settle, cancelSettle = context.WithTimeout(bg, settleTimeout) // the run may have been long
 	defer cancelSettle()
+	if cancelled(runCtx) {
+		cancel()
+		w.observe(f, "async", record.CodeCancelled, start)
+		w.endCancelled(settle, log, m, id, attempt, hb)
+		return
+	}
 	failed := runErr != nil || reply.Status >= 500 || reply.Status == http.StatusTooManyRequests
 	outcome := "ok"
 	switch {
