@@ -19,9 +19,10 @@ var errCancelled = errors.New("the invocation was cancelled")
 // the func that forgets it.
 func (w *Worker) cancellable(id string) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	w.running.Store(id, cancel)
+	h := &cancel // a pointer: funcs do not compare
+	w.running.Store(id, h)
 	return ctx, func() {
-		w.running.CompareAndDelete(id, cancel)
+		w.running.CompareAndDelete(id, h)
 		cancel(nil)
 	}
 }
@@ -43,7 +44,7 @@ func (w *Worker) watchCancels(f *function) *nats.Subscription {
 	}
 	sub, err := w.nc.Subscribe(subj, func(m *nats.Msg) {
 		if c, ok := w.running.Load(subject.InvocationOf(m.Subject)); ok {
-			c.(context.CancelCauseFunc)(errCancelled)
+			(*c.(*context.CancelCauseFunc))(errCancelled)
 		}
 	})
 	if err != nil {
