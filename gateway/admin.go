@@ -401,9 +401,9 @@ func (a adminAPI) afterChange(ctx context.Context) {
 func filter(in adminapi.Filter) (record.Filter, error) {
 	f := record.Filter{Function: in.Function, Status: in.Status, Cursor: in.Cursor, Limit: in.Limit}
 	switch in.Status {
-	case "", record.StatusQueued, record.StatusRunning, record.StatusFailed, record.StatusSucceeded, record.StatusDead:
+	case "", record.StatusQueued, record.StatusRunning, record.StatusFailed, record.StatusSucceeded, record.StatusDead, record.StatusCancelled:
 	default:
-		return f, &ParamError{Field: "status", Message: fmt.Sprintf("%q is not queued, running, failed, succeeded or dead", in.Status)}
+		return f, &ParamError{Field: "status", Message: fmt.Sprintf("%q is not queued, running, failed, succeeded, dead or cancelled", in.Status)}
 	}
 	for _, t := range []struct {
 		s   string

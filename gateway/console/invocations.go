@@ -14,7 +14,7 @@ import (
 )
 
 // statuses are the invocation statuses the filter offers.
-var statuses = []string{record.StatusQueued, record.StatusRunning, record.StatusFailed, record.StatusSucceeded, record.StatusDead}
+var statuses = []string{record.StatusQueued, record.StatusRunning, record.StatusFailed, record.StatusSucceeded, record.StatusDead, record.StatusCancelled}
 
 // filterForm is the invocation filter, as typed in the page.
 type filterForm struct {
