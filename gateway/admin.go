@@ -33,6 +33,7 @@ const maxAdminBody = 1 << 20
 //	PUT    /admin/routes/:id   replace a route (its domain and path may change)
 //	DELETE /admin/routes/:id   delete a route
 //	GET    /admin/functions    functions with their live workers and load
+//	PUT    /admin/functions/:name  a function's settings ({"maxConcurrency": N})
 //	GET    /admin/invocations  list records (?function=&status=&since=&until=&cursor=&limit=)
 //	GET    /admin/invocations/:id          one record with its event
 //	POST   /admin/invocations/:id/replay   replay one invocation, its event edited or not (202)
@@ -74,6 +75,7 @@ func (g *Gateway) AdminHandler() http.Handler {
 		"/routes":                 {http.MethodGet: g.listRoutes, http.MethodPost: g.createRoute},
 		"/routes/:id":             {http.MethodGet: g.getRoute, http.MethodPut: g.replaceRoute, http.MethodDelete: g.deleteRoute},
 		"/functions":              {http.MethodGet: g.listFunctions},
+		"/functions/:name":        {http.MethodPut: g.putFunction},
 		"/invocations":            {http.MethodGet: g.listInvocations},
 		"/invocations/:id":        {http.MethodGet: g.getInvocation},
 		"/invocations/:id/replay": {http.MethodPost: g.replayInvocation},

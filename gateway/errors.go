@@ -84,6 +84,7 @@ var answers = []struct {
 	// Asynchronous accepts; QUEUE_FULL before QUEUE_UNAVAILABLE, which wraps
 	// every publish error.
 	{[]error{ErrAsyncDisabled}, http.StatusServiceUnavailable, "ASYNC_DISABLED", ""},
+	{[]error{ErrFunctionSettingsDisabled}, http.StatusServiceUnavailable, "FUNCTION_SETTINGS_DISABLED", ""},
 	{[]error{ErrAsyncNotAllowed}, http.StatusBadRequest, "ASYNC_NOT_ALLOWED", ""},
 	{[]error{ErrQueueFull}, http.StatusServiceUnavailable, "QUEUE_FULL", ErrQueueFull.Error()},
 	{[]error{ErrQueueUnavailable}, http.StatusServiceUnavailable, "QUEUE_UNAVAILABLE", ErrQueueUnavailable.Error()},

@@ -110,7 +110,7 @@ func (g *Gateway) follow(ctx context.Context, subj, why string, cb nats.MsgHandl
 	_ = s.Unsubscribe()
 }
 
-func (a adminAPI) Functions(_ context.Context, q adminapi.FunctionQuery) (*adminapi.FunctionList, error) {
+func (a adminAPI) Functions(ctx context.Context, q adminapi.FunctionQuery) (*adminapi.FunctionList, error) {
 	limit, after, err := pageOf(q.Page)
 	if err != nil {
 		return nil, apiError(err)
@@ -124,6 +124,7 @@ func (a adminAPI) Functions(_ context.Context, q adminapi.FunctionQuery) (*admin
 	if i+limit < len(all) {
 		out.NextCursor = encodeCursor(out.Functions[len(out.Functions)-1].Function)
 	}
+	a.g.withCaps(ctx, out.Functions)
 	return out, nil
 }
 

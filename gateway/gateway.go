@@ -94,6 +94,15 @@ type Deps struct {
 	// Idempotency enables Idempotency-Key handling; without it a keyed
 	// request is answered 503.
 	Idempotency IdempotencyStore
+	// Functions keeps function settings (maxConcurrency); without it
+	// PUT /admin/functions/<name> is answered 503.
+	Functions FunctionStore
+}
+
+// FunctionStore keeps function settings; *store.Functions is one.
+type FunctionStore interface {
+	Put(ctx context.Context, f route.Function) error
+	List(ctx context.Context) ([]route.Function, error)
 }
 
 // Gateway serves the public HTTP listener and the admin API.
@@ -107,6 +116,7 @@ type Gateway struct {
 	invs   InvocationStore
 	queued QueueLookup
 	idem   IdempotencyStore
+	fns    FunctionStore
 	// redact are the canonical names of Config.RedactHeaders; redactList
 	// the same, comma-separated, for event.Job.Redact.
 	redact     map[string]bool
@@ -140,7 +150,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	if d.NATS == nil || d.Routes == nil {
 		return nil, errors.New("gateway: a NATS requester and a route store are required")
 	}
-	g := &Gateway{id: nuid.Next(), cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, queued: d.Queued, idem: d.Idempotency, redact: cfg.redactSet()}
+	g := &Gateway{id: nuid.Next(), cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, queued: d.Queued, idem: d.Idempotency, fns: d.Functions, redact: cfg.redactSet()}
 	g.admit.maxReqs, g.admit.maxBytes = cfg.MaxInflight, cfg.MaxInflightBytes
 	names := make([]string, 0, len(g.redact))
 	for h := range g.redact {

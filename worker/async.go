@@ -56,8 +56,11 @@ type AsyncConfig struct {
 	// in-progress heartbeats every AckWait/3. Default queue.DefaultAckWait.
 	AckWait time.Duration
 	// MaxAckPending bounds a function's invocations in flight across all
-	// workers. Default queue.DefaultMaxAckPending.
+	// workers. Default queue.DefaultMaxAckPending. A function's
+	// maxConcurrency in Functions replaces it (see cap.go).
 	MaxAckPending int
+	// Functions holds function settings (maxConcurrency); nil: none.
+	Functions FunctionSettings
 	// ResultLimit caps the result body kept in a record. Default 64 KiB.
 	ResultLimit int
 	// CallbackAttempts bounds deliveries of a result to its callback URL.
@@ -122,8 +125,14 @@ func (w *Worker) consume(f *function, stop <-chan struct{}) {
 	go func() { <-stop; cancel() }()
 	defer cancel()
 	b := backoff.NewExponentialBackOff(backoff.WithInitialInterval(100*time.Millisecond), backoff.WithMaxInterval(5*time.Second), backoff.WithMaxElapsedTime(0))
+	var applied int // the consumer's MaxAckPending
 	cons, err := backoff.RetryNotifyWithData(func() (jetstream.Consumer, error) {
-		return queue.EnsureConsumer(ctx, w.async.JetStream, f.name, queue.ConsumerConfig{AckWait: w.async.AckWait, MaxAckPending: w.async.MaxAckPending})
+		n, err := w.maxAckPending(ctx, f.name)
+		if err != nil {
+			return nil, err
+		}
+		applied = n
+		return queue.EnsureConsumer(ctx, w.async.JetStream, f.name, queue.ConsumerConfig{AckWait: w.async.AckWait, MaxAckPending: n})
 	}, backoff.WithContext(b, ctx), func(err error, d time.Duration) {
 		w.log.Warn("waiting for the invocation stream", "function", f.name, "err", err, "retry_in", d.String())
 	})
@@ -145,6 +154,9 @@ func (w *Worker) consume(f *function, stop <-chan struct{}) {
 	if sub := w.watchCancels(f); sub != nil {
 		defer func() { _ = sub.Unsubscribe() }()
 	}
+	capped := make(chan struct{})
+	go func() { defer close(capped); w.followCap(ctx, f.name, applied) }()
+	defer func() { <-capped }() // ctx ends when stop closes
 	<-stop
 	// Stop pulling; messages already buffered are still handed over, and
 	// anything not acked is redelivered to another worker after AckWait.

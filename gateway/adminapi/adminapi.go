@@ -29,6 +29,9 @@ type API interface {
 	// Functions is GET /admin/functions: one page of the functions live
 	// workers serve, sorted by name.
 	Functions(ctx context.Context, q FunctionQuery) (*FunctionList, error)
+	// SetFunction is PUT /admin/functions/{name}: the function's settings
+	// (maxConcurrency).
+	SetFunction(ctx context.Context, f route.Function) (*route.Function, error)
 	// Invocations is GET /admin/invocations: one page of records (at most
 	// 500) matching f.
 	Invocations(ctx context.Context, f Filter) (*record.Page, error)
@@ -120,6 +123,9 @@ type FunctionLoad struct {
 	RecentOK        int64   `json:"recentOk"`
 	RecentErrors    int64   `json:"recentErrors"`
 	RecentAvgMillis float64 `json:"recentAvgMs"`
+	// MaxConcurrency is its fleet-wide cap on running async invocations
+	// (PUT /admin/functions/{name}); 0: none.
+	MaxConcurrency int `json:"maxConcurrency,omitempty"`
 }
 
 // Filter selects invocation records, as the admin API takes it: the query

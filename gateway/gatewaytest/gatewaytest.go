@@ -43,6 +43,7 @@ type Stack struct {
 	Routes      *store.Routes
 	Invocations *store.Invocations
 	Idempotency *store.Idempotency
+	Functions   *store.Functions
 	// AckWait of the workers' consumers (default 2s in tests, so that a
 	// lost worker's invocations come back quickly).
 	AckWait time.Duration
@@ -92,6 +93,7 @@ func newStack(t testing.TB, ns *server.Server, rdb redis.UniversalClient, routes
 	s.Routes = store.NewRoutes(rdb)
 	s.Invocations = store.NewInvocations(rdb, 0)
 	s.Idempotency = store.NewIdempotency(rdb, 0)
+	s.Functions = store.NewFunctions(rdb)
 	// A test may swap the store before starting gateways: close the last.
 	t.Cleanup(func() { s.Idempotency.Close() })
 	t.Cleanup(s.Invocations.Close)
@@ -185,7 +187,7 @@ func (s *Stack) Gateway(cfg gateway.Config) *Gateway {
 	if err := queue.EnsureStreams(ctx0, js, queue.Config{Replicas: s.StreamReplicas, MaxBytes: s.QueueMaxBytes}); err != nil {
 		t.Fatal(err)
 	}
-	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: s.Routes, Queue: js, Queued: queue.NewLookup(js), Invocations: s.Invocations, Idempotency: s.Idempotency})
+	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: s.Routes, Queue: js, Queued: queue.NewLookup(js), Invocations: s.Invocations, Idempotency: s.Idempotency, Functions: s.Functions})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +243,7 @@ func (s *Stack) Worker(cfg worker.Config, fns map[string]sdk.Handler) *worker.Wo
 		t.Fatal(err)
 	}
 	ac := s.Async
-	ac.JetStream, ac.Records, ac.AckWait = js, s.Invocations, s.AckWait
+	ac.JetStream, ac.Records, ac.AckWait, ac.Functions = js, s.Invocations, s.AckWait, s.Functions
 	if err := w.EnableAsync(ac); err != nil {
 		t.Fatal(err)
 	}

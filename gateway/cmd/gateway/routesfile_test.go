@@ -18,7 +18,8 @@ import (
 // change, and routes beyond the file stay.
 func TestRoutesFileAppliedAsDiff(t *testing.T) {
 	t.Parallel()
-	rs := store.NewRoutes(testenv.StartRedis(t).Client())
+	rdb := testenv.StartRedis(t).Client()
+	rs, fs := store.NewRoutes(rdb), store.NewFunctions(rdb)
 	ctx := context.Background()
 	file := filepath.Join(t.TempDir(), "routes.yaml")
 	if err := os.WriteFile(file, []byte("routes:\n  - {domain: \"*\", path: /a, function: hello}\n  - {domain: \"*\", path: /b, function: hello}\n  - {domain: shop.example, path: /, function: shop}\n"), 0o644); err != nil {
@@ -32,11 +33,11 @@ func TestRoutesFileAppliedAsDiff(t *testing.T) {
 		}
 		return v
 	}
-	if _, err := applyRoutesFile(ctx, rs, file); err != nil {
+	if _, err := applyRoutesFile(ctx, rs, fs, file); err != nil {
 		t.Fatal(err)
 	}
 	v := version()
-	if _, err := applyRoutesFile(ctx, rs, file); err != nil {
+	if _, err := applyRoutesFile(ctx, rs, fs, file); err != nil {
 		t.Fatal(err)
 	}
 	if got := version(); got != v {
@@ -49,7 +50,7 @@ func TestRoutesFileAppliedAsDiff(t *testing.T) {
 		t.Fatal(err)
 	}
 	v = version()
-	if _, err := applyRoutesFile(ctx, rs, file); err != nil {
+	if _, err := applyRoutesFile(ctx, rs, fs, file); err != nil {
 		t.Fatal(err)
 	}
 	if got := version(); got != v+1 {
@@ -60,5 +61,32 @@ func TestRoutesFileAppliedAsDiff(t *testing.T) {
 	}
 	if _, err := rs.Get(ctx, route.ID("*", "/extra")); err != nil {
 		t.Fatalf("a route beyond the file is gone: %v", err)
+	}
+}
+
+// TestRoutesFileFunctions: the functions: section stores each function's
+// maxConcurrency; a bad one refuses the file.
+func TestRoutesFileFunctions(t *testing.T) {
+	t.Parallel()
+	rdb := testenv.StartRedis(t).Client()
+	rs, fs := store.NewRoutes(rdb), store.NewFunctions(rdb)
+	ctx := context.Background()
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"ok.yaml":  "routes:\n  - {domain: \"*\", path: /pay, function: pay}\nfunctions:\n  - {name: pay, maxConcurrency: 2}\n",
+		"bad.yaml": "routes: []\nfunctions:\n  - {name: pay, maxConcurrency: -1}\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := applyRoutesFile(ctx, rs, fs, filepath.Join(dir, "ok.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := fs.Get(ctx, "pay"); err != nil || f.MaxConcurrency != 2 {
+		t.Fatalf("pay = %+v, %v; want maxConcurrency 2", f, err)
+	}
+	if _, err := applyRoutesFile(ctx, rs, fs, filepath.Join(dir, "bad.yaml")); err == nil {
+		t.Fatal("a negative maxConcurrency was applied")
 	}
 }

@@ -88,7 +88,7 @@ func run(ctx context.Context, o *options) error {
 	}
 	if o.routesFile != "" {
 		// Also what the gateway writes back if Redis loses its table.
-		if cfg.SeedRoutes, err = applyRoutesFile(ctx, routes, o.routesFile); err != nil {
+		if cfg.SeedRoutes, err = applyRoutesFile(ctx, routes, store.NewFunctions(rdb), o.routesFile); err != nil {
 			return err
 		}
 		log.Info("routes file applied", "file", o.routesFile)
@@ -98,7 +98,7 @@ func run(ctx context.Context, o *options) error {
 	defer invs.Close()
 	idem := store.NewIdempotency(rdb, o.idempotencyTTL)
 	defer idem.Close()
-	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: routes, Queue: js, Queued: queue.NewLookup(js), Invocations: invs, Idempotency: idem})
+	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: routes, Queue: js, Queued: queue.NewLookup(js), Invocations: invs, Idempotency: idem, Functions: store.NewFunctions(rdb)})
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ func waitConnected(ctx context.Context, nc *nats.Conn) error {
 
 // applyRoutesFile upserts the file's routes into Redis, retrying for a
 // while since Redis may still be starting, and returns them.
-func applyRoutesFile(ctx context.Context, rs *store.Routes, path string) ([]route.Route, error) {
+func applyRoutesFile(ctx context.Context, rs *store.Routes, fs *store.Functions, path string) ([]route.Route, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("FNGATE_ROUTES: %w", err)
@@ -145,8 +145,21 @@ func applyRoutesFile(ctx context.Context, rs *store.Routes, path string) ([]rout
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	fns, err := route.ParseFunctions(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	b := backoff.NewExponentialBackOff(backoff.WithMaxElapsedTime(30 * time.Second))
-	if err := backoff.Retry(func() error { return rs.Put(ctx, parsed) }, backoff.WithContext(b, ctx)); err != nil {
+	if err := backoff.Retry(func() error {
+		// The file's function settings, then its routes; a function the
+		// file does not list keeps what the admin API set.
+		for _, f := range fns {
+			if err := fs.Put(ctx, f); err != nil {
+				return err
+			}
+		}
+		return rs.Put(ctx, parsed)
+	}, backoff.WithContext(b, ctx)); err != nil {
 		return nil, err
 	}
 	return parsed, nil

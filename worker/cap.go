@@ -1,0 +1,64 @@
+package worker
+
+import (
+	"context"
+	"time"
+
+	"github.com/fngate/fngate/shared/queue"
+	"github.com/fngate/fngate/shared/route"
+)
+
+// FunctionSettings reads function settings; *store.Functions is one.
+type FunctionSettings interface {
+	Get(ctx context.Context, name string) (route.Function, error)
+}
+
+// maxAckPending is the MaxAckPending of function's durable consumer: its
+// maxConcurrency, the fleet-wide cap, when it has one, else the worker's.
+// JetStream delivers no more than that many of its invocations that no
+// worker acknowledged, whatever the number of workers, so no more run at
+// once. Messages buffered in a worker's pull and messages held while
+// Redis is down count too: they wait, and never run beyond the cap.
+func (w *Worker) maxAckPending(ctx context.Context, function string) (int, error) {
+	if w.async.Functions == nil {
+		return w.async.MaxAckPending, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	f, err := w.async.Functions.Get(ctx, function)
+	if err != nil {
+		return 0, err // never create the consumer without its cap
+	}
+	if f.MaxConcurrency > 0 {
+		return f.MaxConcurrency, nil
+	}
+	return w.async.MaxAckPending, nil
+}
+
+// followCap applies changes of function's cap to its consumer, read every
+// HeartbeatInterval, until ctx ends; applied is the consumer's now.
+// Every worker of the function does so; they read the same setting.
+func (w *Worker) followCap(ctx context.Context, function string, applied int) {
+	if w.async.Functions == nil {
+		return
+	}
+	t := time.NewTicker(w.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := w.maxAckPending(ctx, function)
+		if err != nil || n == applied {
+			continue
+		}
+		if _, err := queue.EnsureConsumer(ctx, w.async.JetStream, function, queue.ConsumerConfig{AckWait: w.async.AckWait, MaxAckPending: n}); err != nil {
+			w.log.Warn("applying maxConcurrency to the consumer failed; retrying", "function", function, "err", err)
+			continue
+		}
+		w.log.Info("maxConcurrency applied", "function", function, "max_ack_pending", n)
+		applied = n
+	}
+}
