@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -51,15 +53,17 @@ func (a adminAPI) SetFunction(ctx context.Context, f route.Function) (*route.Fun
 	return &f, nil
 }
 
-// withCaps fills in the maxConcurrency of each function listed.
-func (g *Gateway) withCaps(ctx context.Context, fls []adminapi.FunctionLoad) {
-	if g.fns == nil || len(fls) == 0 {
-		return
+// withCaps fills in the maxConcurrency of each function of fls (sorted
+// by name), and adds the functions with settings that no live worker
+// serves, so that their caps show.
+func (g *Gateway) withCaps(ctx context.Context, fls []adminapi.FunctionLoad) []adminapi.FunctionLoad {
+	if g.fns == nil {
+		return fls
 	}
 	fs, err := g.fns.List(ctx)
 	if err != nil {
 		g.log.Warn("function settings not read for the list", "err", err)
-		return
+		return fls
 	}
 	caps := make(map[string]int, len(fs))
 	for _, f := range fs {
@@ -67,5 +71,14 @@ func (g *Gateway) withCaps(ctx context.Context, fls []adminapi.FunctionLoad) {
 	}
 	for i := range fls {
 		fls[i].MaxConcurrency = caps[fls[i].Function]
+		delete(caps, fls[i].Function)
 	}
+	if len(caps) == 0 {
+		return fls
+	}
+	for name, n := range caps {
+		fls = append(fls, adminapi.FunctionLoad{Function: name, MaxConcurrency: n})
+	}
+	slices.SortFunc(fls, func(a, b adminapi.FunctionLoad) int { return strings.Compare(a.Function, b.Function) })
+	return fls
 }

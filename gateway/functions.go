@@ -115,7 +115,7 @@ func (a adminAPI) Functions(ctx context.Context, q adminapi.FunctionQuery) (*adm
 	if err != nil {
 		return nil, apiError(err)
 	}
-	all := a.g.Functions()
+	all := a.g.withCaps(ctx, a.g.Functions())
 	i, _ := slices.BinarySearchFunc(all, after, func(f FunctionLoad, name string) int { return strings.Compare(f.Function, name) })
 	if i < len(all) && after != "" && all[i].Function == after {
 		i++
@@ -124,7 +124,6 @@ func (a adminAPI) Functions(ctx context.Context, q adminapi.FunctionQuery) (*adm
 	if i+limit < len(all) {
 		out.NextCursor = encodeCursor(out.Functions[len(out.Functions)-1].Function)
 	}
-	a.g.withCaps(ctx, out.Functions)
 	return out, nil
 }
 

@@ -27,7 +27,7 @@ type API interface {
 	// DeleteRoute is DELETE /admin/routes/{id}.
 	DeleteRoute(ctx context.Context, id string) error
 	// Functions is GET /admin/functions: one page of the functions live
-	// workers serve, sorted by name.
+	// workers serve or that have settings (maxConcurrency), sorted by name.
 	Functions(ctx context.Context, q FunctionQuery) (*FunctionList, error)
 	// SetFunction is PUT /admin/functions/{name}: the function's settings
 	// (maxConcurrency).
