@@ -44,21 +44,26 @@ func (w *Worker) followCap(ctx context.Context, function string, applied int) {
 	}
 	t := time.NewTicker(w.cfg.HeartbeatInterval)
 	defer t.Stop()
-	for {
+	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
-			return
 		case <-t.C:
+			applied = w.applyCap(ctx, function, applied)
 		}
-		n, err := w.maxAckPending(ctx, function)
-		if err != nil || n == applied {
-			continue
-		}
-		if _, err := queue.EnsureConsumer(ctx, w.async.JetStream, function, queue.ConsumerConfig{AckWait: w.async.AckWait, MaxAckPending: n}); err != nil {
-			w.log.Warn("applying maxConcurrency to the consumer failed; retrying", "function", function, "err", err)
-			continue
-		}
-		w.log.Info("maxConcurrency applied", "function", function, "max_ack_pending", n)
-		applied = n
 	}
+}
+
+// applyCap sets function's consumer's MaxAckPending to its cap when it
+// is not applied yet, and returns what is applied.
+func (w *Worker) applyCap(ctx context.Context, function string, applied int) int {
+	n, err := w.maxAckPending(ctx, function)
+	if err != nil || n == applied {
+		return applied
+	}
+	if _, err := queue.EnsureConsumer(ctx, w.async.JetStream, function, queue.ConsumerConfig{AckWait: w.async.AckWait, MaxAckPending: n}); err != nil {
+		w.log.Warn("applying maxConcurrency to the consumer failed; retrying", "function", function, "err", err)
+		return applied
+	}
+	w.log.Info("maxConcurrency applied", "function", function, "max_ack_pending", n)
+	return n
 }

@@ -38,14 +38,15 @@ func ParseFunctions(data []byte) ([]Function, error) {
 		return nil, err
 	}
 	seen := make(map[string]bool, len(f.Functions))
-	for i := range f.Functions {
-		if err := f.Functions[i].Validate(); err != nil {
+	for i, fn := range f.Functions {
+		err := fn.Validate()
+		if err == nil && seen[fn.Name] {
+			err = &FieldError{"name", fmt.Sprintf("%q is listed twice", fn.Name)}
+		}
+		if err != nil {
 			return nil, fmt.Errorf("routes file: functions[%d]: %w", i, err)
 		}
-		if seen[f.Functions[i].Name] {
-			return nil, fmt.Errorf("routes file: functions[%d]: %w", i, &FieldError{"name", fmt.Sprintf("%q is listed twice", f.Functions[i].Name)})
-		}
-		seen[f.Functions[i].Name] = true
+		seen[fn.Name] = true
 	}
 	return f.Functions, nil
 }

@@ -83,11 +83,11 @@ return 1`)
 // was cancelled; record.ErrStale when it is no longer the running one.
 func (s *Invocations) Cancelled(ctx context.Context, id string, attempt int) error {
 	n, err := cancelledAttempt.Run(ctx, s.rdb, []string{keyInvocation(id)}, strconv.Itoa(attempt), stamp(time.Now()), s.ttl.Milliseconds()).Int64()
-	switch {
-	case err != nil:
+	if err != nil {
 		return fmt.Errorf("store: cancelled invocation %s: %w", id, err)
-	case n == 0:
-		return record.ErrStale
+	}
+	if n == 0 {
+		return record.ErrStale // it ended, or a later attempt took it over
 	}
 	return nil
 }

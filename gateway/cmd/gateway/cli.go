@@ -92,14 +92,9 @@ func invocationsCLI(args []string, out io.Writer) error {
 		if fs.NArg() == 0 {
 			return errors.New("usage: gateway invocations cancel ID...")
 		}
-		for _, id := range fs.Args() {
-			var a struct{ Status string }
-			if err := c.do("POST", "/admin/invocations/"+url.PathEscape(id)+"/cancel", nil, &a); err != nil {
-				return fmt.Errorf("%s: %w", id, err)
-			}
+		return c.eachInvocation(fs.Args(), "cancel", nil, func(id string, a answer) {
 			fmt.Fprintf(out, "%s %s\n", id, a.Status)
-		}
-		return nil
+		})
 	case "replay":
 		edit, err := editBody(*bodyFile)
 		if err != nil {
@@ -109,14 +104,9 @@ func invocationsCLI(args []string, out io.Writer) error {
 			return errors.New("usage: gateway invocations replay -body-file F ID")
 		}
 		if fs.NArg() > 0 {
-			for _, id := range fs.Args() {
-				var a struct{ InvocationID string }
-				if err := c.do("POST", "/admin/invocations/"+url.PathEscape(id)+"/replay", edit, &a); err != nil {
-					return fmt.Errorf("%s: %w", id, err)
-				}
+			return c.eachInvocation(fs.Args(), "replay", edit, func(id string, a answer) {
 				fmt.Fprintf(out, "%s replayed as %s\n", id, a.InvocationID)
-			}
-			return nil
+			})
 		}
 		if *function == "" && *status == "" && *since == "" && *until == "" {
 			return errors.New("replay needs ids or a filter (-function, -status, -since, -until)")
@@ -139,6 +129,22 @@ func invocationsCLI(args []string, out io.Writer) error {
 		return nil
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0], cliUsage)
+}
+
+// answer is what POST /admin/invocations/<id>/<action> answers.
+type answer struct{ InvocationID, Status string }
+
+// eachInvocation posts action for each of ids with body, in turn, and
+// hands each answer to done; it stops at the first error.
+func (c *adminClient) eachInvocation(ids []string, action string, body []byte, done func(id string, a answer)) error {
+	for _, id := range ids {
+		var a answer
+		if err := c.do("POST", "/admin/invocations/"+url.PathEscape(id)+"/"+action, body, &a); err != nil {
+			return fmt.Errorf("%s: %w", id, err)
+		}
+		done(id, a)
+	}
+	return nil
 }
 
 // editBody is the body of an edited replay with file's contents as the
