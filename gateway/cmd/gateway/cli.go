@@ -90,7 +90,7 @@ func invocationsCLI(args []string, out io.Writer) error {
 		return err
 	case "cancel":
 		if fs.NArg() == 0 {
-			return errors.New("usage: gateway invocations cancel ID...")
+			return errors.New("usage: gateway invocations cancel ID [ID ...]")
 		}
 		return c.eachInvocation(fs.Args(), "cancel", nil, func(id string, a answer) {
 			fmt.Fprintf(out, "%s %s\n", id, a.Status)
