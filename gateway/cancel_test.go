@@ -92,6 +92,20 @@ func TestAsyncCancel(t *testing.T) {
 		t.Fatalf("cancelled running record = %+v after %d runs, want 1 attempt", d.Invocation, blockRuns.Load())
 	}
 
+	// A worker that misses the cancel's message (here: the record is
+	// cancelled behind its back) learns it when it renews the lease.
+	missed := acceptOK(t, gw.URL+"/block", nil, "")
+	waitStatus(t, gw, missed, record.StatusRunning, 10*time.Second)
+	if st, err := s.Invocations.Cancel(context.Background(), missed, nil, nil); err != nil || st != record.StatusCancelling {
+		t.Fatalf("cancel in the record = %q, %v", st, err)
+	}
+	select {
+	case <-sawDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the lease renewal did not cancel the running handler's context")
+	}
+	waitStatus(t, gw, missed, record.StatusCancelled, 10*time.Second)
+
 	// Finished: 409 with the status.
 	resp := gt.Do(t, "POST", gw.AdminURL+"/admin/invocations/"+after+"/cancel", "", nil, nil)
 	var body struct{ Error struct{ Code, Status string } }

@@ -415,8 +415,9 @@ func (w *Worker) heartbeat(m jetstream.Msg, id string) *beat {
 				}
 				if n := b.attempt.Load(); n > 0 {
 					ctx, cancel := context.WithTimeout(context.Background(), w.async.AckWait/3)
-					_ = w.async.Records.Renew(ctx, id, int(n), time.Now().Add(w.async.AckWait))
+					err := w.async.Records.Renew(ctx, id, int(n), time.Now().Add(w.async.AckWait))
 					cancel()
+					w.cancelIf(err, id) // a cancel this worker did not hear
 				}
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/subject"
 )
 
@@ -43,15 +44,25 @@ func (w *Worker) watchCancels(f *function) *nats.Subscription {
 		return nil
 	}
 	sub, err := w.nc.Subscribe(subj, func(m *nats.Msg) {
-		if c, ok := w.running.Load(subject.InvocationOf(m.Subject)); ok {
-			(*c.(*context.CancelCauseFunc))(errCancelled)
-		}
+		w.cancelIf(record.ErrCancelRequested, subject.InvocationOf(m.Subject))
 	})
 	if err != nil {
 		w.log.Error("cancels of running invocations not watched", "function", f.name, "err", err)
 		return nil
 	}
 	return sub
+}
+
+// cancelIf cancels the running attempt of id when renewing its lease
+// found it cancelled (the cancel's message was missed: the worker was
+// cut off from NATS, say).
+func (w *Worker) cancelIf(err error, id string) {
+	if !errors.Is(err, record.ErrCancelRequested) {
+		return
+	}
+	if c, ok := w.running.Load(id); ok {
+		(*c.(*context.CancelCauseFunc))(errCancelled)
+	}
 }
 
 // endCancelled records that attempt stopped because its invocation was

@@ -32,6 +32,9 @@ var (
 	// or a later attempt took it over (the caller's worker was presumed
 	// dead).
 	ErrStale = errors.New("invocation record moved on")
+	// ErrCancelRequested reports, to a running attempt's worker renewing
+	// its lease, that the invocation was cancelled: it is to stop.
+	ErrCancelRequested = errors.New("invocation cancelled while it runs")
 )
 
 // NewInvocationID returns a random, unguessable invocation id.

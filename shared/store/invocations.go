@@ -269,10 +269,13 @@ func (s *Invocations) evalBatched(ctx context.Context, script *redis.Script, key
 var renewLease = redis.NewScript(`
 if redis.call('HGET', KEYS[1], 'status') ~= 'running' or redis.call('HGET', KEYS[1], 'attempts') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'leaseUntil', ARGV[2])
+if redis.call('HEXISTS', KEYS[1], 'cancelRequested') == 1 then return 2 end
 return 1`)
 
 // Renew extends the lease of running attempt to until; it returns
-// record.ErrStale when the attempt is no longer the running one.
+// record.ErrStale when the attempt is no longer the running one, and
+// record.ErrCancelRequested (the lease extended all the same) when the
+// invocation was cancelled while it runs.
 func (s *Invocations) Renew(ctx context.Context, id string, attempt int, until time.Time) error {
 	n, err := renewLease.Run(ctx, s.rdb, []string{keyInvocation(id)}, strconv.Itoa(attempt), until.UnixMilli()).Int64()
 	switch {
@@ -280,6 +283,8 @@ func (s *Invocations) Renew(ctx context.Context, id string, attempt int, until t
 		return fmt.Errorf("store: renew invocation %s: %w", id, err)
 	case n == 0:
 		return record.ErrStale
+	case n == 2:
+		return record.ErrCancelRequested
 	}
 	return nil
 }

@@ -438,6 +438,10 @@ func invocationsCancel(t *testing.T, s Invocations) {
 	running := newInvocation("f")
 	take(running, "a")
 	cancel(running.ID, nil, record.StatusCancelling)
+	// Its worker learns of the cancel when it renews the lease too.
+	if err := s.Renew(ctx, running.ID, 1, time.Now().Add(time.Minute)); !errors.Is(err, record.ErrCancelRequested) {
+		t.Fatalf("Renew after the cancel = %v, want ErrCancelRequested", err)
+	}
 	if st, _ := take(running, "b"); st != "busy" {
 		t.Fatalf("Take while the cancelled attempt runs = %q", st)
 	}
