@@ -127,6 +127,11 @@ func (w *Worker) consume(f *function, stop <-chan struct{}) {
 	b := backoff.NewExponentialBackOff(backoff.WithInitialInterval(100*time.Millisecond), backoff.WithMaxInterval(5*time.Second), backoff.WithMaxElapsedTime(0))
 	var applied int // the consumer's MaxAckPending
 	cons, err := backoff.RetryNotifyWithData(func() (jetstream.Consumer, error) {
+		// The stream first: Redis is asked for the cap only once there
+		// is a consumer to make (a worker before any gateway asks NATS).
+		if _, err := w.async.JetStream.Stream(ctx, subject.StreamInvocations); err != nil {
+			return nil, err
+		}
 		n, err := w.maxAckPending(ctx, f.name)
 		if err != nil {
 			return nil, err
