@@ -125,11 +125,13 @@ func (w *Worker) consume(f *function, stop <-chan struct{}) {
 	go func() { <-stop; cancel() }()
 	defer cancel()
 	b := backoff.NewExponentialBackOff(backoff.WithInitialInterval(100*time.Millisecond), backoff.WithMaxInterval(5*time.Second), backoff.WithMaxElapsedTime(0))
-	var applied int // the consumer's MaxAckPending
+	consumer, _ := subject.Consumer(f.name) // a registered name is valid
+	var applied int                         // the consumer's MaxAckPending
 	cons, err := backoff.RetryNotifyWithData(func() (jetstream.Consumer, error) {
-		// The stream first: Redis is asked for the cap only once there
-		// is a consumer to make (a worker before any gateway asks NATS).
-		if _, err := w.async.JetStream.Stream(ctx, subject.StreamInvocations); err != nil {
+		// The stream first (consumer info: the worker's NATS user may
+		// read that): Redis is asked for the cap only once there is a
+		// consumer to make or update.
+		if _, err := w.async.JetStream.Consumer(ctx, subject.StreamInvocations, consumer); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return nil, err
 		}
 		n, err := w.maxAckPending(ctx, f.name)
