@@ -125,21 +125,11 @@ func (w *Worker) consume(f *function, stop <-chan struct{}) {
 	go func() { <-stop; cancel() }()
 	defer cancel()
 	b := backoff.NewExponentialBackOff(backoff.WithInitialInterval(100*time.Millisecond), backoff.WithMaxInterval(5*time.Second), backoff.WithMaxElapsedTime(0))
-	consumer, _ := subject.Consumer(f.name) // a registered name is valid
-	var applied int                         // the consumer's MaxAckPending
+	var applied int // the consumer's MaxAckPending
 	cons, err := backoff.RetryNotifyWithData(func() (jetstream.Consumer, error) {
-		// The stream first (consumer info: the worker's NATS user may
-		// read that): Redis is asked for the cap only once there is a
-		// consumer to make or update.
-		if _, err := w.async.JetStream.Consumer(ctx, subject.StreamInvocations, consumer); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return nil, err
-		}
-		n, err := w.maxAckPending(ctx, f.name)
-		if err != nil {
-			return nil, err
-		}
+		c, n, err := w.ensureCapped(ctx, f.name)
 		applied = n
-		return queue.EnsureConsumer(ctx, w.async.JetStream, f.name, queue.ConsumerConfig{AckWait: w.async.AckWait, MaxAckPending: n})
+		return c, err
 	}, backoff.WithContext(b, ctx), func(err error, d time.Duration) {
 		w.log.Warn("waiting for the invocation stream", "function", f.name, "err", err, "retry_in", d.String())
 	})

@@ -2,10 +2,14 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/subject"
 )
 
 // FunctionSettings reads function settings; *store.Functions is one.
@@ -27,12 +31,37 @@ func (w *Worker) maxAckPending(ctx context.Context, function string) (int, error
 	defer cancel()
 	f, err := w.async.Functions.Get(ctx, function)
 	if err != nil {
-		return 0, err // never create the consumer without its cap
+		return 0, err
 	}
 	if f.MaxConcurrency > 0 {
 		return f.MaxConcurrency, nil
 	}
 	return w.async.MaxAckPending, nil
+}
+
+// ensureCapped creates or updates function's consumer with its cap and
+// returns it with the MaxAckPending it has. While the cap cannot be read
+// (Redis down) an existing consumer is left as it is, and a new one gets
+// the worker's MaxAckPending: nothing runs before Redis answers (a take
+// needs it), and followCap applies the cap within a heartbeat interval
+// after. Asking Redis again and again here would only pile up dial errors.
+func (w *Worker) ensureCapped(ctx context.Context, function string) (jetstream.Consumer, int, error) {
+	name, _ := subject.Consumer(function) // a registered name is valid
+	// The stream first (consumer info, which the worker's NATS user may
+	// read): a worker started before any gateway waits without asking Redis.
+	have, err := w.async.JetStream.Consumer(ctx, subject.StreamInvocations, name)
+	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, 0, err
+	}
+	n, err := w.maxAckPending(ctx, function)
+	if err != nil {
+		if have != nil {
+			return have, have.CachedInfo().Config.MaxAckPending, nil
+		}
+		n = w.async.MaxAckPending
+	}
+	c, err := queue.EnsureConsumer(ctx, w.async.JetStream, function, queue.ConsumerConfig{AckWait: w.async.AckWait, MaxAckPending: n})
+	return c, n, err
 }
 
 // followCap applies changes of function's cap to its consumer, read every

@@ -77,6 +77,14 @@ func NewWithNATS(t testing.TB, ns *server.Server, routes ...route.Route) *Stack 
 	r := testenv.StartRedis(t)
 	s := newStack(t, ns, r.Client(), routes)
 	s.Redis = r
+	// Function settings on a client of their own, as the workers that
+	// read them have in production (their own process), and without
+	// retries: the workers' reads while a test holds Redis down must not
+	// fill go-redis's dial-error count (which makes a client refuse to
+	// dial for a second) of the client the test's own writes use.
+	fc := redis.NewClient(&redis.Options{Addr: r.Addr(), Password: r.Password, MaxRetries: -1})
+	t.Cleanup(func() { _ = fc.Close() })
+	s.Functions = store.NewFunctions(fc)
 	return s
 }
 
