@@ -159,6 +159,9 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/invocations/{id}", c.authed(c.invocationDetail))
 	m.HandleFunc("GET /console/invocations/{id}/replay", c.authed(c.replayConfirm))
 	m.HandleFunc("POST /console/invocations/{id}/replay", c.authed(c.replayOne))
+	m.HandleFunc("GET /console/invocations/{id}/cancel", c.authed(c.cancelConfirm))
+	m.HandleFunc("POST /console/invocations/{id}/cancel", c.authed(c.cancelOne))
+	m.HandleFunc("POST /console/functions/{name}", c.authed(c.setFunction))
 	m.HandleFunc("GET /console/live", c.authed(c.livePage))
 	m.HandleFunc("GET /console/live/events", c.authed(c.liveEvents))
 	m.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {

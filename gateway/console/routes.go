@@ -121,6 +121,12 @@ func notice(r *http.Request) string {
 		return "Association deleted."
 	case "replayed":
 		return "Replay queued."
+	case "cancelled":
+		return "Invocation cancelled: it will not run."
+	case "cancelling":
+		return "Cancelling: the running attempt is told to stop; no further attempt runs."
+	case "capped":
+		return "Max concurrency saved; workers apply it within seconds."
 	}
 	return ""
 }
