@@ -85,6 +85,7 @@ var answers = []struct {
 	// every publish error.
 	{[]error{ErrAsyncDisabled}, http.StatusServiceUnavailable, "ASYNC_DISABLED", ""},
 	{[]error{ErrAsyncNotAllowed}, http.StatusBadRequest, "ASYNC_NOT_ALLOWED", ""},
+	{[]error{ErrInvalidDelay}, http.StatusBadRequest, "INVALID_DELAY", ""},
 	{[]error{ErrQueueFull}, http.StatusServiceUnavailable, "QUEUE_FULL", ErrQueueFull.Error()},
 	{[]error{ErrQueueUnavailable}, http.StatusServiceUnavailable, "QUEUE_UNAVAILABLE", ErrQueueUnavailable.Error()},
 

@@ -23,8 +23,8 @@ import (
 type Lookup struct {
 	js jetstream.JetStream
 
-	mu     sync.Mutex
-	stream jetstream.Stream // nil until found
+	mu            sync.Mutex
+	stream, sched jetstream.Stream // nil until found
 }
 
 // NewLookup returns a Lookup over js.
@@ -48,15 +48,55 @@ func (l *Lookup) Queued(ctx context.Context, id string) (*record.Invocation, []b
 	m, err := s.GetLastMsgForSubject(ctx, filter)
 	switch {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
-		return nil, nil, record.ErrInvocationNotFound
+		return l.scheduled(ctx, id)
 	case err != nil:
 		return nil, nil, fmt.Errorf("queue: look up invocation %s: %w", id, err)
 	}
+	return queuedView(id, m)
+}
+
+// scheduled looks for id in the schedules stream: a delayed invocation
+// waiting for its time (status scheduled, with runAt), or one that just
+// fired and is on its way to the invocation stream (queued). One read
+// sees both subjects, so a firing between two reads cannot hide it.
+func (l *Lookup) scheduled(ctx context.Context, id string) (*record.Invocation, []byte, error) {
+	filter, _ := subject.ScheduledByID(id)
+	s, err := l.schedules(ctx)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, nil, record.ErrInvocationNotFound // a queue set up before schedules
+	} else if err != nil {
+		return nil, nil, err
+	}
+	m, err := s.GetLastMsgForSubject(ctx, filter)
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return nil, nil, record.ErrInvocationNotFound
+	case err != nil:
+		return nil, nil, fmt.Errorf("queue: look up scheduled invocation %s: %w", id, err)
+	}
+	if !subject.IsDelay(m.Subject) {
+		// Fired: the copy stays behind for FiredTTL, long after a worker
+		// took it. The caller reads the records again.
+		return nil, nil, record.ErrInvocationNotFound
+	}
+	inv, ev, err := queuedView(id, m)
+	if err == nil {
+		runAt := RunAt(m.Header)
+		inv.Status, inv.RunAt = record.StatusScheduled, &runAt
+	}
+	return inv, ev, err
+}
+
+func queuedView(id string, m *jetstream.RawStreamMsg) (*record.Invocation, []byte, error) {
 	j := event.ParseJob(m.Header)
 	if j.InvocationID == "" {
 		j.InvocationID = id
 	}
-	inv, ev := Invocation(m.Subject, &j, m.Data, m.Time.UTC())
+	subj := m.Subject
+	if subject.IsDelay(subj) { // fngate.delay.<function>.<id>: the function as in fngate.async.
+		subj = subject.Prefix + ".async." + strings.TrimPrefix(subj, subject.Prefix+".delay.")
+	}
+	inv, ev := Invocation(subj, &j, m.Data, m.Time.UTC())
 	return inv, ev, nil
 }
 
@@ -72,7 +112,7 @@ func Invocation(subj string, j *event.Job, data []byte, at time.Time) (*record.I
 	}
 	inv := &record.Invocation{
 		Summary: record.Summary{ID: j.InvocationID, Function: fn, Mode: route.ModeAsync, Status: record.StatusQueued,
-			MaxAttempts: j.MaxAttempts, CreatedAt: at, UpdatedAt: at},
+			MaxAttempts: j.MaxAttempts, CreatedAt: at, UpdatedAt: at, Trigger: j.Trigger},
 		ReplayOf: j.ReplayOf, CallbackURL: j.CallbackURL, Route: policyJSON(fn, j),
 	}
 	return inv, event.Kept(data, j.RedactNames())
@@ -91,6 +131,21 @@ func policyJSON(fn string, j *event.Job) json.RawMessage {
 	b = append(b, `,"maxDelay":"`...)
 	b = append(append(b, j.RetryMax.String()...), `"},"maxEventAge":"`...)
 	return append(append(b, j.MaxEventAge.String()...), `"}`...)
+}
+
+// schedules returns the schedules stream, looked up once.
+func (l *Lookup) schedules(ctx context.Context) (jetstream.Stream, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.sched != nil {
+		return l.sched, nil
+	}
+	s, err := l.js.Stream(ctx, subject.StreamSchedules)
+	if err != nil {
+		return nil, fmt.Errorf("queue: stream %s: %w", subject.StreamSchedules, err)
+	}
+	l.sched = s
+	return s, nil
 }
 
 // handle returns the invocation stream, looked up once.

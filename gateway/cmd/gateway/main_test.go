@@ -79,6 +79,7 @@ func TestRunRefusesBadSettings(t *testing.T) {
 		{"FNGATE_NATS_SYNC", "sometimes", "FNGATE_NATS_SYNC"},
 		{"FNGATE_QUEUE_MAX_BYTES", "1000", "FNGATE_QUEUE_MAX_BYTES"},
 		{"FNGATE_ASYNC_MAX_BODY", "-1", "AsyncMaxBody"},
+		{"FNGATE_MAX_DELAY", "200h", "MaxDelay"},
 	} {
 		t.Run(tc.env, func(t *testing.T) {
 			t.Setenv("FNGATE_ADMIN_ADDR", "127.0.0.1:0")

@@ -1,0 +1,133 @@
+package gateway_test
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fngate/fngate/gateway"
+	gt "github.com/fngate/fngate/gateway/gatewaytest"
+	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/shared/record"
+	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/worker"
+	"github.com/fngate/fngate/worker/sdk"
+)
+
+// runLog records when each body ran, for functions whose runs a test counts.
+type runLog struct {
+	mu   sync.Mutex
+	runs map[string][]time.Time
+}
+
+func (l *runLog) handler() sdk.Handler {
+	return sdk.HandlerFunc(func(_ context.Context, ev *event.Event) (any, error) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.runs == nil {
+			l.runs = map[string][]time.Time{}
+		}
+		l.runs[ev.Body] = append(l.runs[ev.Body], time.Now())
+		return "ok", nil
+	})
+}
+
+func (l *runLog) of(body string) []time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]time.Time(nil), l.runs[body]...)
+}
+
+// acceptDelayed posts an async call with header h and returns its id and
+// runAt; the 202 says scheduled.
+func acceptDelayed(t *testing.T, url string, h http.Header, body string) (string, time.Time) {
+	t.Helper()
+	h = h.Clone()
+	h.Set("X-Invocation-Type", "async")
+	resp := gt.Do(t, "POST", url, "", h, []byte(body))
+	var a struct {
+		InvocationID, Status string
+		RunAt                time.Time
+	}
+	resp.JSON(t, &a)
+	if resp.Status != 202 || a.Status != record.StatusScheduled || a.InvocationID == "" || a.RunAt.IsZero() {
+		t.Fatalf("delayed accept = %d %s", resp.Status, resp.Body)
+	}
+	return a.InvocationID, a.RunAt
+}
+
+// TestAsyncDelay: X-Invocation-Delay and X-Invocation-At hold an
+// invocation in JetStream (status scheduled, with runAt, found by id
+// right after the 202) until its time, then it runs once, within a
+// second of it, even with the gateway that accepted it stopped and
+// another one answering.
+func TestAsyncDelay(t *testing.T) {
+	t.Parallel()
+	s := gt.New(t, r("*", "/d", "rec"))
+	gw := s.Gateway(gateway.Config{})
+	var log runLog
+	s.Worker(worker.Config{}, map[string]sdk.Handler{"rec": log.handler()})
+
+	id1, at1 := acceptDelayed(t, gw.URL+"/d", http.Header{"X-Invocation-Delay": {"3"}}, "delay")
+	when := time.Now().Add(4 * time.Second).UTC().Truncate(time.Millisecond)
+	id2, at2 := acceptDelayed(t, gw.URL+"/d", http.Header{"X-Invocation-At": {when.Format(time.RFC3339Nano)}}, "at")
+	if !at2.Equal(when) {
+		t.Fatalf("runAt %s, want %s", at2, when)
+	}
+	for _, id := range []string{id1, id2} {
+		inv := publicRecord(t, gw, id)
+		if inv.Status != record.StatusScheduled || inv.RunAt == nil || inv.Function != "rec" {
+			t.Fatalf("right after the 202: %+v", inv)
+		}
+	}
+	// The gateway that accepted them goes; the schedule is the server's.
+	if err := gw.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	gw2 := s.Gateway(gateway.Config{})
+	for _, c := range []struct {
+		id, body string
+		at       time.Time
+	}{{id1, "delay", at1}, {id2, "at", at2}} {
+		inv := waitStatus(t, gw2, c.id, record.StatusSucceeded, 15*time.Second)
+		runs := log.of(c.body)
+		if len(runs) != 1 || inv.Attempts != 1 {
+			t.Fatalf("%s: %d runs, record %+v", c.body, len(runs), inv)
+		}
+		if d := runs[0].Sub(c.at); d < -time.Second || d > time.Second {
+			t.Fatalf("%s ran %s from its runAt %s", c.body, d, c.at)
+		}
+		t.Logf("%s ran %s after its runAt", c.body, runs[0].Sub(c.at))
+	}
+}
+
+// TestAsyncDelayInvalid: bad delay headers get 400 INVALID_DELAY and
+// queue nothing.
+func TestAsyncDelayInvalid(t *testing.T) {
+	t.Parallel()
+	s := gt.New(t, r("*", "/d", "echo"))
+	gw := s.Gateway(gateway.Config{MaxDelay: time.Hour})
+	past := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	far := time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339)
+	for _, h := range []http.Header{
+		{"X-Invocation-Type": {"async"}, "X-Invocation-Delay": {"-5"}},
+		{"X-Invocation-Type": {"async"}, "X-Invocation-Delay": {"-1s"}},
+		{"X-Invocation-Type": {"async"}, "X-Invocation-Delay": {"soon"}},
+		{"X-Invocation-Type": {"async"}, "X-Invocation-Delay": {"NaN"}},
+		{"X-Invocation-Type": {"async"}, "X-Invocation-Delay": {"2h"}},
+		{"X-Invocation-Type": {"async"}, "X-Invocation-Delay": {"1e30"}},
+		{"X-Invocation-Type": {"async"}, "X-Invocation-At": {"tomorrow"}},
+		{"X-Invocation-Type": {"async"}, "X-Invocation-At": {past}},
+		{"X-Invocation-Type": {"async"}, "X-Invocation-At": {far}},
+		{"X-Invocation-Type": {"async"}, "X-Invocation-Delay": {"5"}, "X-Invocation-At": {far}},
+		{"X-Invocation-Delay": {"5"}}, // a sync call
+	} {
+		resp := gt.Do(t, "POST", gw.URL+"/d", "", h, []byte("x"))
+		if resp.Status != 400 || resp.ErrorCode() != "INVALID_DELAY" {
+			t.Errorf("%v: %d %s", h, resp.Status, resp.Body)
+		}
+	}
+	_ = route.ModeAsync
+}
