@@ -77,6 +77,8 @@ func (g *Gateway) AdminHandler() http.Handler {
 		"/invocations/:id":        {http.MethodGet: g.getInvocation},
 		"/invocations/:id/replay": {http.MethodPost: g.replayInvocation},
 		"/invocations/replay":     {http.MethodPost: g.replayMany},
+		"/schedules":              {http.MethodGet: g.listSchedules, http.MethodPost: g.createSchedule},
+		"/schedules/:id":          {http.MethodGet: g.getSchedule, http.MethodPut: g.replaceSchedule, http.MethodDelete: g.deleteSchedule},
 		"/stats":                  {http.MethodGet: g.stats},
 		"/stats/gateways":         {http.MethodGet: g.statsAll},
 	} {

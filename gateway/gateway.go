@@ -86,6 +86,9 @@ type Deps struct {
 	// Idempotency enables Idempotency-Key handling; without it a keyed
 	// request is answered 503.
 	Idempotency IdempotencyStore
+	// Schedules enables the admin API's schedules (a *schedule.Store);
+	// without it they answer 503 ASYNC_DISABLED.
+	Schedules ScheduleStore
 }
 
 // Gateway serves the public HTTP listener and the admin API.
@@ -99,6 +102,7 @@ type Gateway struct {
 	invs   InvocationStore
 	queued QueueLookup
 	idem   IdempotencyStore
+	scheds ScheduleStore
 	// redact are the canonical names of Config.RedactHeaders; redactList
 	// the same, comma-separated, for event.Job.Redact.
 	redact     map[string]bool
@@ -132,7 +136,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	if d.NATS == nil || d.Routes == nil {
 		return nil, errors.New("gateway: a NATS requester and a route store are required")
 	}
-	g := &Gateway{id: nuid.Next(), cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, queued: d.Queued, idem: d.Idempotency, redact: cfg.redactSet()}
+	g := &Gateway{id: nuid.Next(), cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, queued: d.Queued, idem: d.Idempotency, scheds: d.Schedules, redact: cfg.redactSet()}
 	g.admit.maxReqs, g.admit.maxBytes = cfg.MaxInflight, cfg.MaxInflightBytes
 	names := make([]string, 0, len(g.redact))
 	for h := range g.redact {

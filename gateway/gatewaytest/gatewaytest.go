@@ -26,6 +26,7 @@ import (
 
 	"github.com/fngate/fngate/gateway"
 	"github.com/fngate/fngate/shared/queue"
+	"github.com/fngate/fngate/shared/schedule"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/shared/testenv"
@@ -185,7 +186,7 @@ func (s *Stack) Gateway(cfg gateway.Config) *Gateway {
 	if err := queue.EnsureStreams(ctx0, js, queue.Config{Replicas: s.StreamReplicas, MaxBytes: s.QueueMaxBytes}); err != nil {
 		t.Fatal(err)
 	}
-	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: s.Routes, Queue: js, Queued: queue.NewLookup(js), Invocations: s.Invocations, Idempotency: s.Idempotency})
+	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: s.Routes, Queue: js, Queued: queue.NewLookup(js), Schedules: schedule.NewStore(js), Invocations: s.Invocations, Idempotency: s.Idempotency})
 	if err != nil {
 		t.Fatal(err)
 	}

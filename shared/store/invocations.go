@@ -101,7 +101,7 @@ func (s *Invocations) fields(inv *record.Invocation, event []byte) []any {
 		"attempts", inv.Attempts, "maxAttempts", inv.MaxAttempts,
 		"createdAt", stamp(now), "updatedAt", stamp(now),
 	}
-	for k, v := range map[string]string{"replayOf": inv.ReplayOf, "callbackUrl": inv.CallbackURL, "errorCode": inv.ErrorCode, "error": inv.Error, "route": string(inv.Route)} {
+	for k, v := range map[string]string{"replayOf": inv.ReplayOf, "callbackUrl": inv.CallbackURL, "errorCode": inv.ErrorCode, "error": inv.Error, "route": string(inv.Route), "trigger": inv.Trigger} {
 		if v != "" {
 			fields = append(fields, k, v)
 		}
@@ -464,7 +464,7 @@ func (s *Invocations) getMany(ctx context.Context, ids []string) ([]*record.Invo
 			continue
 		}
 		inv := &record.Invocation{
-			Summary:   record.Summary{ID: h["id"], Function: h["function"], Mode: h["mode"], Status: h["status"]},
+			Summary:   record.Summary{ID: h["id"], Function: h["function"], Mode: h["mode"], Status: h["status"], Trigger: h["trigger"]},
 			ErrorCode: h["errorCode"], Error: h["error"], ReplayOf: h["replayOf"], LastReplay: h["lastReplay"], CallbackURL: h["callbackUrl"],
 		}
 		inv.Attempts, _ = strconv.Atoi(h["attempts"])
@@ -502,7 +502,7 @@ func (s *Invocations) getMany(ctx context.Context, ids []string) ([]*record.Invo
 
 // recordFields are the hash fields a record is read from (not its event).
 var recordFields = []string{"id", "function", "mode", "status", "attempts", "maxAttempts", "createdAt", "updatedAt",
-	"startedAt", "finishedAt", "nextAttemptAt", "result", "errorCode", "error", "replayOf", "lastReplay", "callbackUrl", "callback", "route", "leaseUntil"}
+	"startedAt", "finishedAt", "nextAttemptAt", "result", "errorCode", "error", "replayOf", "lastReplay", "callbackUrl", "callback", "route", "leaseUntil", "trigger"}
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/fngate/fngate/shared/natsconn"
 	"github.com/fngate/fngate/shared/natsserver"
 	"github.com/fngate/fngate/shared/queue"
+	"github.com/fngate/fngate/shared/schedule"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/store"
 )
@@ -98,9 +99,14 @@ func run(ctx context.Context, o *options) error {
 	defer invs.Close()
 	idem := store.NewIdempotency(rdb, o.idempotencyTTL)
 	defer idem.Close()
-	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: routes, Queue: js, Queued: queue.NewLookup(js), Invocations: invs, Idempotency: idem})
+	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: routes, Queue: js, Queued: queue.NewLookup(js), Schedules: schedule.NewStore(js), Invocations: invs, Idempotency: idem})
 	if err != nil {
 		return err
+	}
+	if o.routesFile != "" {
+		if err := applySchedulesFile(ctx, g, o.routesFile); err != nil {
+			return err
+		}
 	}
 	pub, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -150,6 +156,24 @@ func applyRoutesFile(ctx context.Context, rs *store.Routes, path string) ([]rout
 		return nil, err
 	}
 	return parsed, nil
+}
+
+// applySchedulesFile puts the schedules: section of the routes file into
+// the schedules stream; schedules stored as the file has them keep their
+// timers (every gateway applies the file at start).
+func applySchedulesFile(ctx context.Context, g *gateway.Gateway, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("FNGATE_ROUTES: %w", err)
+	}
+	scheds, err := schedule.ParseFile(data)
+	if err != nil || len(scheds) == 0 {
+		return err
+	}
+	if err := g.EnsureSchedules(ctx, scheds); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }
 
 // ensureStreams creates the invocation streams, retrying while JetStream
