@@ -26,8 +26,8 @@ import (
 
 	"github.com/fngate/fngate/gateway"
 	"github.com/fngate/fngate/shared/queue"
-	"github.com/fngate/fngate/shared/schedule"
 	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/schedule"
 	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"

@@ -17,8 +17,8 @@ import (
 	"github.com/fngate/fngate/shared/natsconn"
 	"github.com/fngate/fngate/shared/natsserver"
 	"github.com/fngate/fngate/shared/queue"
-	"github.com/fngate/fngate/shared/schedule"
 	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/schedule"
 	"github.com/fngate/fngate/shared/store"
 )
 
