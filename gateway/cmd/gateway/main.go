@@ -87,7 +87,7 @@ func parse(args []string) (*options, error) {
 func main() {
 	// The operators' commands, through a running gateway's admin API.
 	if len(os.Args) > 1 {
-		if cli, ok := map[string]func([]string, io.Writer) error{"invocations": invocationsCLI, "routes": routesCLI}[os.Args[1]]; ok {
+		if cli, ok := map[string]func([]string, io.Writer) error{"invocations": invocationsCLI, "routes": routesCLI, "schedules": schedulesCLI}[os.Args[1]]; ok {
 			if err := cli(os.Args[2:], os.Stdout); err != nil {
 				fmt.Fprintln(os.Stderr, "gateway "+os.Args[1]+":", err)
 				os.Exit(1)

@@ -251,3 +251,36 @@ func TestInvocationsCLI(t *testing.T) {
 		t.Fatal("unknown command accepted")
 	}
 }
+
+// TestSchedulesCLI: gateway schedules create, list and delete through the
+// admin API.
+func TestSchedulesCLI(t *testing.T) {
+	s := gt.New(t)
+	gw := s.Gateway(gateway.Config{AdminToken: "cli-test-admin-token"})
+	t.Setenv("FNGATE_ADMIN_URL", gw.AdminURL)
+	t.Setenv("FNGATE_ADMIN_TOKEN", "cli-test-admin-token")
+	var out strings.Builder
+	run := func(args ...string) string {
+		t.Helper()
+		out.Reset()
+		if err := schedulesCLI(args, &out); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out.String())
+		}
+		return out.String()
+	}
+	if got := run("create", "-id", "nightly", "-function", "echo", "-cron", "0 30 2 * * *", "-timezone", "Europe/Paris", "-header", "x-a=1", "-max-attempts", "2"); got != "schedule nightly created\n" {
+		t.Fatalf("create: %q", got)
+	}
+	if got := run("list"); !strings.Contains(got, "nightly") || !strings.Contains(got, "cron 0 30 2 * * *") || !strings.Contains(got, "Europe/Paris") {
+		t.Fatalf("list:\n%s", got)
+	}
+	if err := schedulesCLI([]string{"create", "-function", "echo", "-every", "10ms"}, &out); err == nil || !strings.Contains(err.Error(), "INVALID_SCHEDULE") {
+		t.Fatalf("bad interval: %v", err)
+	}
+	if got := run("delete", "nightly"); got != "schedule nightly deleted\n" {
+		t.Fatalf("delete: %q", got)
+	}
+	if got := run("list"); strings.Contains(got, "nightly") {
+		t.Fatalf("list after delete:\n%s", got)
+	}
+}
