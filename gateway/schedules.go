@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -50,12 +49,7 @@ func (g *Gateway) EnsureSchedules(ctx context.Context, scheds []schedule.Schedul
 }
 
 func (g *Gateway) listSchedules(c *gin.Context) {
-	st, err := g.schedules()
-	if err != nil {
-		g.fail(c, err)
-		return
-	}
-	l, err := st.List(c.Request.Context())
+	l, err := g.adminAPI().Schedules(c.Request.Context())
 	g.adminJSON(c, ScheduleList{Schedules: l}, err)
 }
 
@@ -71,63 +65,86 @@ func (g *Gateway) getSchedule(c *gin.Context) {
 
 // decodeSchedule reads a schedule from the body, rejecting unknown fields.
 func decodeSchedule(c *gin.Context) (*schedule.Schedule, error) {
-	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxAdminBody))
-	dec.DisallowUnknownFields()
-	var s schedule.Schedule
-	if err := dec.Decode(&s); err != nil {
+	s, err := decodeBody[schedule.Schedule](c)
+	if err != nil {
 		return nil, fmt.Errorf("%w: body is not a schedule object: %v", schedule.ErrInvalid, err)
 	}
-	return &s, nil
+	return s, nil
 }
 
 // createSchedule answers 201 with the schedule (its id generated when
 // the body names none); 409 SCHEDULE_EXISTS when the id is taken.
 func (g *Gateway) createSchedule(c *gin.Context) {
-	st, err := g.schedules()
-	var s *schedule.Schedule
-	if err == nil {
-		s, err = decodeSchedule(c)
+	if s, ok := g.putSchedule(c, ""); ok {
+		c.Header("Location", "/admin/schedules/"+s.ID)
+		c.JSON(http.StatusCreated, s)
 	}
-	if err == nil {
-		err = st.Put(c.Request.Context(), s, true)
-	}
-	if err != nil {
-		g.fail(c, err)
-		return
-	}
-	c.Header("Location", "/admin/schedules/"+s.ID)
-	c.JSON(http.StatusCreated, s)
 }
 
 // replaceSchedule creates or replaces schedule id; its timer starts again.
 func (g *Gateway) replaceSchedule(c *gin.Context) {
+	if s, ok := g.putSchedule(c, c.Param("id")); ok {
+		c.JSON(http.StatusOK, s)
+	}
+}
+
+// putSchedule stores the body's schedule: created when id is "", else
+// stored as schedule id. It answers the error itself.
+func (g *Gateway) putSchedule(c *gin.Context, id string) (*schedule.Schedule, bool) {
 	st, err := g.schedules()
 	var s *schedule.Schedule
 	if err == nil {
 		s, err = decodeSchedule(c)
 	}
-	if err == nil {
-		switch id := c.Param("id"); {
-		case s.ID == "":
+	if err == nil && id != "" {
+		if s.ID == "" {
 			s.ID = id
-		case s.ID != id:
+		} else if s.ID != id {
 			err = fmt.Errorf("%w: id: %q differs from the URL's %q", schedule.ErrInvalid, s.ID, id)
 		}
 	}
 	if err == nil {
-		err = st.Put(c.Request.Context(), s, false)
+		err = st.Put(c.Request.Context(), s, id == "")
 	}
-	g.adminJSON(c, s, err)
+	if err != nil {
+		g.fail(c, err)
+		return nil, false
+	}
+	return s, true
 }
 
 func (g *Gateway) deleteSchedule(c *gin.Context) {
-	st, err := g.schedules()
-	if err == nil {
-		err = st.Delete(c.Request.Context(), c.Param("id"))
-	}
-	if err != nil {
+	if err := g.adminAPI().DeleteSchedule(c.Request.Context(), c.Param("id")); err != nil {
 		g.fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// Schedules implements adminapi.API.
+func (a adminAPI) Schedules(ctx context.Context) ([]*schedule.Schedule, error) {
+	st, err := a.g.schedules()
+	if err != nil {
+		return nil, apiError(err)
+	}
+	l, err := st.List(ctx)
+	return l, apiError(err)
+}
+
+// CreateSchedule implements adminapi.API.
+func (a adminAPI) CreateSchedule(ctx context.Context, s *schedule.Schedule) error {
+	st, err := a.g.schedules()
+	if err == nil {
+		err = st.Put(ctx, s, true)
+	}
+	return apiError(err)
+}
+
+// DeleteSchedule implements adminapi.API.
+func (a adminAPI) DeleteSchedule(ctx context.Context, id string) error {
+	st, err := a.g.schedules()
+	if err == nil {
+		err = st.Delete(ctx, id)
+	}
+	return apiError(err)
 }

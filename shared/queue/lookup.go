@@ -135,30 +135,25 @@ func policyJSON(fn string, j *event.Job) json.RawMessage {
 
 // schedules returns the schedules stream, looked up once.
 func (l *Lookup) schedules(ctx context.Context) (jetstream.Stream, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.sched != nil {
-		return l.sched, nil
-	}
-	s, err := l.js.Stream(ctx, subject.StreamSchedules)
-	if err != nil {
-		return nil, fmt.Errorf("queue: stream %s: %w", subject.StreamSchedules, err)
-	}
-	l.sched = s
-	return s, nil
+	return l.cached(ctx, &l.sched, subject.StreamSchedules)
 }
 
 // handle returns the invocation stream, looked up once.
 func (l *Lookup) handle(ctx context.Context) (jetstream.Stream, error) {
+	return l.cached(ctx, &l.stream, subject.StreamInvocations)
+}
+
+// cached returns stream name, looked up once into *s.
+func (l *Lookup) cached(ctx context.Context, s *jetstream.Stream, name string) (jetstream.Stream, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.stream != nil {
-		return l.stream, nil
+	if *s != nil {
+		return *s, nil
 	}
-	s, err := l.js.Stream(ctx, subject.StreamInvocations)
+	st, err := l.js.Stream(ctx, name)
 	if err != nil {
-		return nil, fmt.Errorf("queue: stream %s: %w", subject.StreamInvocations, err)
+		return nil, fmt.Errorf("queue: stream %s: %w", name, err)
 	}
-	l.stream = s
-	return s, nil
+	*s = st
+	return st, nil
 }

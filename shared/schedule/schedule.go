@@ -35,16 +35,18 @@ type Schedule struct {
 	// ID is [a-z0-9][a-z0-9_-]{0,63}; generated when empty.
 	ID       string `json:"id" yaml:"id"`
 	Function string `json:"function" yaml:"function"`
+	// Retry is each firing's retry policy (the route defaults when nil).
+	Retry *route.Retry `json:"retry,omitempty" yaml:"retry,omitempty"`
 	// Cron is a six-field pattern with seconds ("0 */5 * * * *") or one
 	// of @yearly, @monthly, @weekly, @daily, @hourly, in Timezone (an
 	// IANA name; default UTC). Every is a Go duration of at least 1s.
 	// Exactly one of them is set.
-	Cron     string            `json:"cron,omitempty" yaml:"cron,omitempty"`
-	Every    string            `json:"every,omitempty" yaml:"every,omitempty"`
-	Timezone string            `json:"timezone,omitempty" yaml:"timezone,omitempty"`
-	Body     string            `json:"body,omitempty" yaml:"body,omitempty"`
-	Headers  map[string]string `json:"headers,omitempty" yaml:"headers,omitempty"`
-	Retry    *route.Retry      `json:"retry,omitempty" yaml:"retry,omitempty"`
+	Cron     string `json:"cron,omitempty" yaml:"cron,omitempty"`
+	Every    string `json:"every,omitempty" yaml:"every,omitempty"`
+	Timezone string `json:"timezone,omitempty" yaml:"timezone,omitempty"`
+	// Headers and Body are each firing's event (method POST, path /).
+	Headers map[string]string `json:"headers,omitempty" yaml:"headers,omitempty"`
+	Body    string            `json:"body,omitempty" yaml:"body,omitempty"`
 }
 
 // Errors of schedules.
