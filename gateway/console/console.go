@@ -159,6 +159,10 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/invocations/{id}", c.authed(c.invocationDetail))
 	m.HandleFunc("GET /console/invocations/{id}/replay", c.authed(c.replayConfirm))
 	m.HandleFunc("POST /console/invocations/{id}/replay", c.authed(c.replayOne))
+	m.HandleFunc("GET /console/schedules", c.authed(c.scheduleList))
+	m.HandleFunc("POST /console/schedules", c.authed(c.scheduleCreate))
+	m.HandleFunc("GET /console/schedules/{id}/delete", c.authed(c.scheduleDeleteConfirm))
+	m.HandleFunc("POST /console/schedules/{id}/delete", c.authed(c.scheduleDelete))
 	m.HandleFunc("GET /console/live", c.authed(c.livePage))
 	m.HandleFunc("GET /console/live/events", c.authed(c.liveEvents))
 	m.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
