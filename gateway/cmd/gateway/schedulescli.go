@@ -89,7 +89,7 @@ func schedulesCLI(args []string, out io.Writer) error {
 		return nil
 	case "delete":
 		if fs.NArg() == 0 {
-			return errors.New("usage: gateway schedules delete ID...")
+			return errors.New("usage: gateway schedules delete ID [ID]")
 		}
 		for _, id := range fs.Args() {
 			if err := c.do("DELETE", "/admin/schedules/"+url.PathEscape(id), nil, nil); err != nil {
