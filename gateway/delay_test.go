@@ -11,7 +11,6 @@ import (
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/record"
-	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/sdk"
 )
@@ -62,13 +61,13 @@ func acceptDelayed(t *testing.T, url string, h http.Header, body string) (string
 // invocation in JetStream (status scheduled, with runAt, found by id
 // right after the 202) until its time, then it runs once, within a
 // second of it, even with the gateway that accepted it stopped and
-// another one answering.
+// another one answering, and its worker killed and another started.
 func TestAsyncDelay(t *testing.T) {
 	t.Parallel()
 	s := gt.New(t, r("*", "/d", "rec"))
 	gw := s.Gateway(gateway.Config{})
 	var log runLog
-	s.Worker(worker.Config{}, map[string]sdk.Handler{"rec": log.handler()})
+	w1 := s.Worker(worker.Config{}, map[string]sdk.Handler{"rec": log.handler()})
 
 	id1, at1 := acceptDelayed(t, gw.URL+"/d", http.Header{"X-Invocation-Delay": {"3"}}, "delay")
 	when := time.Now().Add(4 * time.Second).UTC().Truncate(time.Millisecond)
@@ -82,11 +81,14 @@ func TestAsyncDelay(t *testing.T) {
 			t.Fatalf("right after the 202: %+v", inv)
 		}
 	}
-	// The gateway that accepted them goes; the schedule is the server's.
+	// The gateway that accepted them and the worker go; the schedule is
+	// the server's.
 	if err := gw.Stop(); err != nil {
 		t.Fatal(err)
 	}
+	s.KillWorker(w1)
 	gw2 := s.Gateway(gateway.Config{})
+	s.Worker(worker.Config{}, map[string]sdk.Handler{"rec": log.handler()})
 	for _, c := range []struct {
 		id, body string
 		at       time.Time
@@ -129,5 +131,4 @@ func TestAsyncDelayInvalid(t *testing.T) {
 			t.Errorf("%v: %d %s", h, resp.Status, resp.Body)
 		}
 	}
-	_ = route.ModeAsync
 }
