@@ -1,0 +1,75 @@
+package queue_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/shared/queue"
+	"github.com/fngate/fngate/shared/record"
+	"github.com/fngate/fngate/shared/testenv"
+)
+
+// TestCancelDelayed: a delayed invocation is scheduled (with its runAt)
+// until cancelled, then unknown and never queued; one that fired is
+// queued and no longer cancellable here (ErrNotDelayed).
+func TestCancelDelayed(t *testing.T) {
+	js, err := jetstream.New(testenv.Conn(t, testenv.NATS(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := queue.EnsureStreams(ctx, js, queue.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	l := queue.NewLookup(js)
+	delay := func(id string, runAt time.Time) {
+		t.Helper()
+		job := event.Job{InvocationID: id, MaxAttempts: 1}
+		m, err := queue.DelayMsg("fn", id, runAt, job.Header(), []byte(`{"body":"x"}`))
+		if err == nil {
+			_, err = js.PublishMsg(ctx, m)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	status := func(id string) string {
+		inv, _, err := l.Queued(ctx, id)
+		if errors.Is(err, record.ErrInvocationNotFound) {
+			return "unknown"
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return inv.Status
+	}
+
+	later, soon := record.NewInvocationID(), record.NewInvocationID()
+	runAt := time.Now().Add(time.Hour).UTC().Truncate(time.Millisecond)
+	delay(later, runAt)
+	delay(soon, time.Now().Add(time.Second))
+	if inv, _, err := l.Queued(ctx, later); err != nil || inv.Status != record.StatusScheduled || !inv.RunAt.Equal(runAt) || inv.Function != "fn" {
+		t.Fatalf("delayed = %+v, %v", inv, err)
+	}
+	if err := queue.CancelDelayed(ctx, js, later); err != nil {
+		t.Fatal(err)
+	}
+	if got := status(later); got != "unknown" {
+		t.Fatalf("cancelled invocation is %s", got)
+	}
+	if err := queue.CancelDelayed(ctx, js, later); !errors.Is(err, queue.ErrNotDelayed) {
+		t.Fatalf("second cancel: %v", err)
+	}
+	testenv.Eventually(t, 10*time.Second, "the other fired into the invocation stream", func() bool { return status(soon) == record.StatusQueued })
+	if err := queue.CancelDelayed(ctx, js, soon); !errors.Is(err, queue.ErrNotDelayed) {
+		t.Fatalf("cancel after firing: %v", err)
+	}
+	if err := queue.CancelDelayed(ctx, js, "not-an-id"); !errors.Is(err, queue.ErrNotDelayed) {
+		t.Fatalf("cancel of a malformed id: %v", err)
+	}
+}
