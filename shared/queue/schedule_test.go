@@ -1,7 +1,6 @@
 package queue_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -18,15 +17,8 @@ import (
 // until cancelled, then unknown and never queued; one that fired is
 // queued and no longer cancellable here (ErrNotDelayed).
 func TestCancelDelayed(t *testing.T) {
-	js, err := jetstream.New(testenv.Conn(t, testenv.NATS(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := queue.EnsureStreams(ctx, js, queue.Config{}); err != nil {
-		t.Fatal(err)
-	}
+	ctx := t.Context()
+	js := streams(t)
 	l := queue.NewLookup(js)
 	delay := func(id string, runAt time.Time) {
 		t.Helper()
@@ -72,4 +64,16 @@ func TestCancelDelayed(t *testing.T) {
 	if err := queue.CancelDelayed(ctx, js, "not-an-id"); !errors.Is(err, queue.ErrNotDelayed) {
 		t.Fatalf("cancel of a malformed id: %v", err)
 	}
+}
+
+// streams returns a JetStream client of a new server with fngate's streams.
+func streams(t *testing.T) jetstream.JetStream {
+	js, err := jetstream.New(testenv.Conn(t, testenv.NATS(t)))
+	if err == nil {
+		err = queue.EnsureStreams(t.Context(), js, queue.Config{})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }
