@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -307,9 +308,12 @@ func (st *Store) stream(ctx context.Context) (jetstream.Stream, error) {
 // applied at every start must name the same schedules each time).
 func ParseFile(data []byte) ([]Schedule, error) {
 	var f struct {
-		Schedules []Schedule `yaml:"schedules" json:"schedules"`
+		Routes    any        `yaml:"routes"` // route.ParseFile's
+		Schedules []Schedule `yaml:"schedules"`
 	}
-	if err := yaml.Unmarshal(data, &f); err != nil { // JSON is YAML too
+	dec := yaml.NewDecoder(bytes.NewReader(data)) // JSON is YAML too
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("routes file: schedules: %w", err)
 	}
 	seen := map[string]int{}
