@@ -55,6 +55,11 @@ func (l *Lookup) Queued(ctx context.Context, id string) (*record.Invocation, []b
 	return queuedView(id, m)
 }
 
+// firedTransit bounds how long a fired delayed invocation may take to
+// reach the invocation stream (sourcing takes milliseconds; a full
+// invocation stream holds it back longer, and then it reads as unknown).
+const firedTransit = time.Minute
+
 // scheduled looks for id in the schedules stream: a delayed invocation
 // waiting for its time (status scheduled, with runAt), or one that just
 // fired and is on its way to the invocation stream (queued). One read
@@ -75,9 +80,14 @@ func (l *Lookup) scheduled(ctx context.Context, id string) (*record.Invocation, 
 		return nil, nil, fmt.Errorf("queue: look up scheduled invocation %s: %w", id, err)
 	}
 	if !subject.IsDelay(m.Subject) {
-		// Fired: the copy stays behind for FiredTTL, long after a worker
-		// took it. The caller reads the records again.
-		return nil, nil, record.ErrInvocationNotFound
+		// Fired: on its way to the invocation stream if it fired just now
+		// (sourcing takes milliseconds); else a copy left behind for
+		// FiredTTL, long after a worker took it: the caller reads the
+		// records again.
+		if time.Since(m.Time) > firedTransit {
+			return nil, nil, record.ErrInvocationNotFound
+		}
+		return queuedView(id, m)
 	}
 	inv, ev, err := queuedView(id, m)
 	if err == nil {
@@ -92,9 +102,13 @@ func queuedView(id string, m *jetstream.RawStreamMsg) (*record.Invocation, []byt
 	if j.InvocationID == "" {
 		j.InvocationID = id
 	}
+	// fngate.delay.<function>.<id> and fngate.fired.<function>.<id>: the
+	// function as in fngate.async.<function>.<id>.
 	subj := m.Subject
-	if subject.IsDelay(subj) { // fngate.delay.<function>.<id>: the function as in fngate.async.
-		subj = subject.Prefix + ".async." + strings.TrimPrefix(subj, subject.Prefix+".delay.")
+	if rest, ok := strings.CutPrefix(subj, subject.Prefix+"."); ok && !strings.HasPrefix(rest, "async.") {
+		if i := strings.IndexByte(rest, '.'); i >= 0 {
+			subj = subject.Prefix + ".async" + rest[i:]
+		}
 	}
 	inv, ev := Invocation(subj, &j, m.Data, m.Time.UTC())
 	return inv, ev, nil
