@@ -10,6 +10,7 @@ import (
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/record"
+	"github.com/fngate/fngate/shared/subject"
 	"github.com/fngate/fngate/shared/testenv"
 )
 
@@ -76,4 +77,28 @@ func streams(t *testing.T) jetstream.JetStream {
 		t.Fatal(err)
 	}
 	return js
+}
+
+// TestEnsureStreamsUpgrades: an invocation stream made before schedules
+// (no source) gets the schedules stream as its source at the next start.
+func TestEnsureStreamsUpgrades(t *testing.T) {
+	js, err := jetstream.New(testenv.Conn(t, testenv.NATS(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: subject.StreamInvocations, Subjects: []string{subject.AsyncAll()},
+		Retention: jetstream.WorkQueuePolicy, Discard: jetstream.DiscardNew, Storage: jetstream.FileStorage}); err != nil {
+		t.Fatal(err)
+	}
+	if err := queue.EnsureStreams(ctx, js, queue.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(ctx, subject.StreamInvocations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src := s.CachedInfo().Config.Sources; len(src) != 1 || src[0].Name != subject.StreamSchedules {
+		t.Fatalf("sources after the upgrade: %+v", src)
+	}
 }
