@@ -76,7 +76,8 @@ func lookupQueued(t *testing.T, gw *gt.Gateway, id string) *record.PublicInvocat
 
 // Redis down: accepts go on (202), each is found by id from the stream,
 // workers hold what they take and run nothing; when Redis is back (with
-// its data, or empty) every invocation runs exactly once and succeeds.
+// its data, or empty) every invocation runs exactly once and succeeds:
+// on one server, and (shorter) on a three-node cluster with R3 streams.
 // Before Async v2 an accept wrote Redis first: 503 while it was down, and
 // the workers' naks spent the attempts of what was queued (WORKER_LOST).
 func TestAsyncRedisDown(t *testing.T) {
@@ -84,10 +85,17 @@ func TestAsyncRedisDown(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		empty bool // restarted empty, else with the data it saved
-	}{{"RestartedEmpty", true}, {"RestartedWithData", false}} {
+		r3    bool // a three-node NATS cluster with R3 streams
+		n     int  // accepts, one every 100ms of the outage
+	}{{"RestartedEmpty", true, false, 200}, {"RestartedWithData", false, false, 200}, {"R3RestartedEmpty", true, true, 50}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := gt.New(t, route.Route{Domain: "*", Path: "/job", Function: "count", Mode: "async", Retry: &route.Retry{MaxAttempts: 1}})
+			job := route.Route{Domain: "*", Path: "/job", Function: "count", Mode: "async", Retry: &route.Retry{MaxAttempts: 1}}
+			stack := gt.New
+			if tc.r3 {
+				stack = stackR3
+			}
+			s := stack(t, job)
 			gw := s.Gateway(gateway.Config{})
 			var c bodyCounter
 			s.Worker(worker.Config{}, map[string]sdk.Handler{"count": c.handler()})
@@ -103,8 +111,8 @@ func TestAsyncRedisDown(t *testing.T) {
 				}
 			}
 			s.Redis.Stop()
-			// 200 accepts spread over 20 s of outage.
-			const n = 200
+			// 200 accepts spread over 20 s of outage (fewer on R3).
+			n := tc.n
 			var bodies, ids []string
 			tick := time.NewTicker(100 * time.Millisecond)
 			defer tick.Stop()
@@ -203,11 +211,32 @@ func TestAsyncLookupRightAfterAccept(t *testing.T) {
 
 // maxEventAge: an invocation that waited past it, or whose next retry
 // would be due past it, is dead with code EXPIRED and a dead letter; one
-// that waited past it never runs.
+// that waited past it never runs: on one server (R1) and on a three-node
+// cluster with R3 streams.
 func TestAsyncMaxEventAgeExpires(t *testing.T) {
 	t.Parallel()
+	t.Run("R1", func(t *testing.T) {
+		t.Parallel()
+		maxEventAgeExpires(t, gt.New)
+	})
+	t.Run("R3", func(t *testing.T) {
+		t.Parallel()
+		maxEventAgeExpires(t, stackR3)
+	})
+}
+
+// stackR3 is a stack on a three-node NATS cluster with R3 streams.
+func stackR3(t testing.TB, routes ...route.Route) *gt.Stack {
+	nodes := testenv.NATSCluster(t, 3)
+	s := gt.NewWithNATS(t, nodes[0], routes...)
+	s.URL = testenv.ClientURLs(nodes)
+	s.StreamReplicas = 3
+	return s
+}
+
+func maxEventAgeExpires(t *testing.T, stack func(testing.TB, ...route.Route) *gt.Stack) {
 	const age = 1500 * time.Millisecond
-	s := gt.New(t,
+	s := stack(t,
 		route.Route{Domain: "*", Path: "/wait", Function: "count", Mode: "async", MaxEventAge: route.Duration(age), Retry: &route.Retry{MaxAttempts: 1}},
 		route.Route{Domain: "*", Path: "/busy", Function: "busy", Mode: "async", MaxEventAge: route.Duration(age),
 			Retry: &route.Retry{MaxAttempts: 5, InitialDelay: route.Duration(100 * time.Millisecond)}},

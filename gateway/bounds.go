@@ -8,7 +8,8 @@ import (
 // Refusals that keep the invocation queue bounded.
 var (
 	// ErrQueueFull: JetStream refused the publish because the invocation
-	// stream holds FNGATE_QUEUE_MAX_BYTES; nothing was queued.
+	// stream holds FNGATE_QUEUE_MAX_BYTES, or the server is out of
+	// JetStream storage (see queue.IsFull); nothing was queued.
 	ErrQueueFull = errors.New("the invocation queue is full; retry later")
 	// ErrAsyncNotAllowed answers an X-Invocation-Type asking to queue a
 	// call of a route with allowAsync false.

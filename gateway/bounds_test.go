@@ -64,20 +64,25 @@ func TestQueueFull(t *testing.T) {
 	t.Parallel()
 	t.Run("R1", func(t *testing.T) {
 		t.Parallel()
-		queueFull(t, gt.New(t, r("*", "/echo", "echo")))
+		queueFull(t, gt.New(t, r("*", "/echo", "echo")), 1<<20)
 	})
 	t.Run("R3", func(t *testing.T) {
 		t.Parallel()
-		nodes := testenv.NATSCluster(t, 3)
-		s := gt.NewWithNATS(t, nodes[0], r("*", "/echo", "echo"))
-		s.URL = testenv.ClientURLs(nodes)
-		s.StreamReplicas = 3
-		queueFull(t, s)
+		queueFull(t, stackR3(t, r("*", "/echo", "echo")), 1<<20)
+	})
+	// An unbounded stream on a server out of JetStream storage (its
+	// max_file_store, 1 MiB here): QUEUE_FULL too, where it was
+	// QUEUE_UNAVAILABLE.
+	t.Run("ServerOutOfStorage", func(t *testing.T) {
+		t.Parallel()
+		s := gt.NewWithNATS(t, testenv.NATSMaxStore(t, 1<<20), r("*", "/echo", "echo"))
+		s.DeadMaxBytes = -1 // a bounded stream reserves its bytes: more than the server has
+		queueFull(t, s, -1)
 	})
 }
 
-func queueFull(t *testing.T, s *gt.Stack) {
-	s.QueueMaxBytes = 1 << 20
+func queueFull(t *testing.T, s *gt.Stack, maxBytes int64) {
+	s.QueueMaxBytes = maxBytes
 	gw := s.Gateway(gateway.Config{})
 	body := bytes.Repeat([]byte("x"), 200_000)
 	var accepted []string

@@ -75,6 +75,11 @@ type Config struct {
 	// SeedRoutes (the routes of FNGATE_ROUTES) are written back to the
 	// store when it lost its route table (see SyncRoutes).
 	SeedRoutes []route.Route
+	// LoadSeedRoutes, when SeedRoutes is empty, reads the routes to write
+	// back when they are needed (FNGATE_ROUTES read again): a gateway need
+	// not hold 100,000 parsed routes for a loss that may never come. When
+	// it fails, the table served is written back.
+	LoadSeedRoutes func() ([]route.Route, error)
 
 	// RedactHeaders are the request headers whose values invocation
 	// records keep as "[redacted]" (async calls, recorded failures); the

@@ -23,7 +23,7 @@ import (
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/builtin"
-	"github.com/fngate/fngate/worker/node"
+	"github.com/fngate/fngate/worker/runtime"
 	"github.com/fngate/fngate/worker/sdk"
 )
 
@@ -141,7 +141,7 @@ func TestDashboardMetricsExported(t *testing.T) {
 	var w atomic.Pointer[worker.Worker] // set once started; restarts come after
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	rt, err := node.New(ctx, node.Config{Dir: dir, Procs: 1, Logger: gt.Logger(t), OnRestart: func(fn, reason string) {
+	rt, err := runtime.New(ctx, runtime.Config{Dir: dir, Procs: 1, Logger: gt.Logger(t), OnRestart: func(fn, reason string) {
 		if w := w.Load(); w != nil {
 			w.NodeRestarted(fn, reason)
 		}

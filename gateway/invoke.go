@@ -119,7 +119,7 @@ func (g *Gateway) serve(x *exchange) response {
 		return res
 	}
 	req := g.requestEvent(x, rt, body)
-	payload := event.AppendRequest(buf.AvailableBuffer()[:0], &req)
+	payload := event.Append(buf.AvailableBuffer()[:0], &req)
 	if async {
 		x.mode = "async"
 		if claim == nil {
@@ -132,9 +132,19 @@ func (g *Gateway) serve(x *exchange) response {
 	}
 	deadline, _ := ctx.Deadline()
 	call := event.Call{RequestID: x.reqID, Deadline: deadline, TraceParent: req.Context.TraceParent}
+	fb, err := g.fallbackFor(rt, r.Header, deadline)
+	if err != nil {
+		return failed(err)
+	}
+	if fb != nil {
+		call.Fallback = &fb.Fallback
+	}
 	msg := &nats.Msg{Subject: subj, Header: call.Header(), Data: payload}
 	if claim != nil {
-		return g.callClaimed(ctx, rt, &req, msg, claim)
+		return g.callClaimed(ctx, rt, &req, msg, claim, fb)
+	}
+	if fb != nil {
+		return g.callFallback(ctx, x, rt, &req, payload, msg, fb, deadline)
 	}
 	g.inflight.Add(1)
 	resp, err := g.request(ctx, msg, deadline)
@@ -163,6 +173,8 @@ func (g *Gateway) requestEvent(x *exchange, rt *route.Route, body []byte) event.
 			TriggerPath:  rt.Path,
 			TraceParent:  traceParent(r.Header),
 		},
+		Format: rt.PayloadFormat,
+		Proto:  r.Proto,
 	}
 }
 
@@ -266,7 +278,10 @@ func (g *Gateway) replied(rt *route.Route, reqID string, h http.Header, req *eve
 // deadline; a handler that overruns it still replies). The client gets the
 // reply if it comes within the route's deadline, else 504 (or nothing, if
 // it left); a later reply still completes the key for the retry to replay.
-func (g *Gateway) callClaimed(ctx context.Context, rt *route.Route, req *event.Request, msg *nats.Msg, claim *idemClaim) response {
+// A call that may fall back (fb not nil) answers 202 at the wait's end
+// and stores it under the key, so that a retry during the run gets the
+// same 202; the reply, when it comes, replaces it.
+func (g *Gateway) callClaimed(ctx context.Context, rt *route.Route, req *event.Request, msg *nats.Msg, claim *idemClaim, fb *fallback) response {
 	reqID := req.Context.RequestID
 	msg.Data = bytes.Clone(msg.Data) // outlives this handler and its pooled buffer
 	// The record of a failure keeps the redacted event; req's body is in
@@ -276,6 +291,8 @@ func (g *Gateway) callClaimed(ctx context.Context, rt *route.Route, req *event.R
 		stored = g.storedEvent(req, msg.Data)
 	}
 	deadline, _ := ctx.Deadline()
+	waited := newFallbackWait(fb)
+	defer waited.stop()
 	done := make(chan response, 1)
 	g.inflight.Add(1)
 	g.settling.Add(1)
@@ -286,6 +303,7 @@ func (g *Gateway) callClaimed(ctx context.Context, rt *route.Route, req *event.R
 		done <- g.keyed(claim, reqID, func() (response, keyFate) {
 			resp, err := g.request(wctx, msg, deadline)
 			g.inflight.Add(-1)
+			waited.settle()
 			h := http.Header{}
 			res, fate := g.replied(rt, reqID, h, nil, nil, stored, resp, err)
 			if res.err == nil {
@@ -297,6 +315,15 @@ func (g *Gateway) callClaimed(ctx context.Context, rt *route.Route, req *event.R
 	select {
 	case res := <-done:
 		return res
+	case <-waited.end():
+		if res, ok := waited.fellBack(func() response {
+			res := g.fellBack(rt, fb, reqID, g.storedEvent(req, msg.Data))
+			g.completeIdempotency(claim, reqID, res.status, res.header, res.body)
+			return res
+		}); ok {
+			return res
+		}
+		return <-done // the reply came first: it completes the key
 	case <-ctx.Done():
 		select {
 		case res := <-done: // came at the same moment: send it
@@ -340,7 +367,7 @@ func (g *Gateway) storedEvent(req *event.Request, payload []byte) []byte {
 	}
 	r := *req
 	r.Header = h
-	return event.AppendRequest(make([]byte, 0, len(payload)+64), &r)
+	return event.Append(make([]byte, 0, len(payload)+64), &r)
 }
 
 func putBuf(b *bytes.Buffer) {

@@ -39,6 +39,9 @@ type metrics struct {
 	// applied in place, or a snapshot loaded (at start, after a gap in
 	// versions or a resubscription, or for a change too large to publish).
 	changesApplied, snapshots prometheus.Counter
+	// fellBack counts synchronous calls answered 202 at the end of their
+	// wait (Prefer: respond-async, a route's fallbackAfter).
+	fellBack prometheus.Counter
 }
 
 func newMetrics(g *Gateway) *metrics {
@@ -62,6 +65,7 @@ func newMetrics(g *Gateway) *metrics {
 		reseeds:        r.Counter("fngate_gateway_routes_reseeds_total", "Route tables written back to Redis after it lost its table."),
 		changesApplied: updates.WithLabelValues("change"),
 		snapshots:      updates.WithLabelValues("snapshot"),
+		fellBack:       r.Counter("fngate_gateway_fallbacks_total", "Synchronous calls answered 202 because the function outlived the wait (Prefer: respond-async, wait=N, or the route's fallbackAfter)."),
 	}
 }
 

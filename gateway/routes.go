@@ -178,6 +178,12 @@ const catchUpWait = 2 * time.Second
 func (g *Gateway) reseed(ctx context.Context, ver, held int64, tab *route.Table) error {
 	g.metrics.storeBehind.Set(1)
 	seed, from := g.cfg.SeedRoutes, "FNGATE_ROUTES"
+	if len(seed) == 0 && g.cfg.LoadSeedRoutes != nil {
+		var err error
+		if seed, err = g.cfg.LoadSeedRoutes(); err != nil {
+			g.log.Error("routes to write back cannot be read; writing back the table served", "err", err)
+		}
+	}
 	if len(seed) == 0 {
 		seed, from = tab.Routes(), "the table this gateway serves"
 	}

@@ -6,6 +6,8 @@
 #   nats       gin -> NATS request-reply -> a bare responder
 #   gateway    the fngate gateway -> NATS -> worker, built-in Go `echo`
 #   node       the same with the Node.js twin of `echo`
+#   greet      the same with the seed's Node.js `greet` (deployments/functions)
+#   pygreet    the same with its Python twin (deployments/functions-python)
 #   keyed      the gateway's `echo` with a unique Idempotency-Key per request
 #   unkeyed    the same route and the same wrk script with a unique
 #              X-Bench-Seq header instead: keyed's baseline, so the two
@@ -15,6 +17,9 @@
 #   cpu1       the gateway -> the CPU-bound built-in `cpu` on 1 worker process
 #   cpu2       the same on 2 worker processes (each worker GOMAXPROCS=1)
 # After each async run a worker drains the queued invocations: the drain rate.
+# When greet or pygreet ran: cold start p50/p99 per runtime (20 cold starts
+# each, two functions under a process limit of one called in turn; p99 of 20
+# is the slowest).
 #
 #   scripts/bench.sh routes   the control plane at 100,000 routes instead
 #   (scripts/routesbench): two gateway processes on a Redis holding
@@ -53,6 +58,7 @@ fngate_need redis-cli redis-tools
 if [ "$MODE" != routes ]; then
   fngate_need wrk wrk
   fngate_need_node
+  fngate_need python3 python3
 fi
 
 work=$(mktemp -d)
@@ -153,11 +159,15 @@ for round in $(seq "$ROUNDS"); do
     echo "$n $rps $p50 $p99 $round $cpu" >>"$work/results"
     printf '  round %d %-9s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms  cpu %6.1f us/req\n' "$round" "$n" "$rps" "$p50" "$p99" "$cpu"
     if [ "$n" = async ]; then
+      c0=$(cpu_ticks)
       d=$(curl -sf -X POST "${control}drain")
+      c1=$(cpu_ticks)
       rate=$(sed -n 's/.*"perSecond":\([0-9.]*\).*/\1/p' <<<"$d")
       count=$(sed -n 's/.*"invocations":\([0-9]*\).*/\1/p' <<<"$d")
-      echo "drain $rate 0 0 $round 0" >>"$work/results"
-      printf '  round %d %-9s %10.0f invocations/s end to end (%s queued invocations run)\n' "$round" "drain" "$rate" "$count"
+      # CPU per invocation drained (worker, NATS and Redis), as for a request.
+      cpu=$(awk -v d=$((c1 - c0)) -v hz="$hz" -v n="$count" 'BEGIN{printf "%.1f", (n > 0) ? d / hz / n * 1e6 : 0}')
+      echo "drain $rate 0 0 $round $cpu" >>"$work/results"
+      printf '  round %d %-9s %10.0f invocations/s end to end (%s queued invocations run)  cpu %6.1f us/invocation\n' "$round" "drain" "$rate" "$count" "$cpu"
     fi
   done
 done
@@ -168,7 +178,7 @@ median() { sort -g | awk '{a[NR]=$1} END{if (NR%2) print a[(NR+1)/2]; else print
 declare -A RPS
 if has async; then
   RPS[drain]=$(awk '$1=="drain"{print $2}' "$work/results" | median)
-  printf '  %-9s %10.0f invocations/s drained\n' drain "${RPS[drain]}"
+  printf '  %-9s %10.0f invocations/s drained  cpu %6.1f us/invocation\n' drain "${RPS[drain]}" "$(awk '$1=="drain"{print $6}' "$work/results" | median)"
 fi
 for n in "${names[@]}"; do
   rps=$(awk -v n="$n" '$1==n{print $2}' "$work/results" | median)
@@ -191,15 +201,22 @@ ratio() {
 show() {
   { has "$1" || [ "$1" = drain ]; } && has "$2" || return 0
   local cost="    "
-  case "$1" in drain|cpu2) ;; *) cost=$(ratio "$1" "$2" 6) ;; esac
+  case "$1" in cpu2) ;; *) cost=$(ratio "$1" "$2" 6) ;; esac
   printf '  %-7s / %-9s  %s  cost %s   %s\n' "$1" "$2" "$(ratio "$1" "$2" 2)" "$cost" "$3"
 }
 show gateway nats "sync Go echo vs bare NATS request-reply (target >= 0.85)"
 show gateway bare ""
 show nats bare ""
 show node gateway "sync Node.js echo vs Go echo"
+show greet gateway "sync Node.js greet vs Go echo (target >= 0.75)"
+show pygreet gateway "sync Python greet vs Go echo"
 show keyed unkeyed "unique Idempotency-Key per call vs none (target >= 0.7)"
 show async jetstream "async accept vs bare JetStream publish (target >= 0.8)"
 show drain async "end-to-end drain rate vs accept rate"
 show cpu2 cpu1 "CPU-bound \`cpu\` (${CPU_N:-12000} SHA-256 rounds per call): 2 worker processes vs 1, each GOMAXPROCS=1;
                           the gateway, NATS and wrk share the same $(nproc) cores (2 would be perfect scaling)"
+if has greet || has pygreet; then
+  echo
+  echo "cold starts (p50 / p99 of 20 per runtime, ms):"
+  echo "  $(curl -sf -X POST "${control}coldstart")"
+fi

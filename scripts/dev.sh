@@ -27,6 +27,7 @@ export FNGATE_BUILTINS=${FNGATE_BUILTINS:-all}
 fngate_need redis-server redis-server
 fngate_need redis-cli redis-tools
 fngate_need_node || echo "fngate: Node.js 18+ unavailable; Node functions will not be served" >&2
+fngate_need python3 python3 || echo "fngate: python3 unavailable; Python functions will not be served" >&2
 
 pids=()
 cleanup() {

@@ -15,6 +15,7 @@ cd "$(dirname "$0")/.."
 fngate_need redis-server redis-server
 fngate_need redis-cli redis-tools # redis-cli --cluster create, for the Cluster tests
 fngate_need_node
+fngate_need python3 python3 # the Python runtime's tests
 fngate_need chromium chromium
 
 echo "== gofmt"

@@ -128,7 +128,7 @@ func (w *Worker) consume(f *function, stop <-chan struct{}) {
 		return // stopped before the stream existed
 	}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
-		w.spawn(f, func() { w.process(ctx, f, m) })
+		w.spawnAsync(f, func(release func()) { w.process(ctx, f, m, release) })
 	}, jetstream.PullMaxMessages(f.concurrency), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
 			w.log.Debug("consume", "function", f.name, "err", err)
@@ -177,7 +177,10 @@ const (
 // the record first, creating it there. While Redis is unreachable it
 // holds the message (in-progress heartbeats) and runs nothing; stop
 // (the worker draining) hands it back to the queue.
-func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg) {
+// release gives f's concurrency slot back once the function has run:
+// recording the outcome is no run, and holding the slot through that
+// Redis round trip would halve what a fast function drains.
+func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg, release func()) {
 	bg := context.Background()
 	j := event.ParseJob(m.Headers())
 	if j.InvocationID == "" {
@@ -238,6 +241,7 @@ func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg) {
 	ctx, cancel := context.WithTimeout(sdk.WithInfo(bg, sdk.Info{RequestID: j.RequestID, FunctionName: f.name, TraceParent: j.TraceParent}), j.Timeout)
 	start := time.Now()
 	reply, runErr := w.run(ctx, f, m.Data())
+	release()
 	settle, cancelSettle = context.WithTimeout(bg, settleTimeout) // the run may have been long
 	defer cancelSettle()
 	failed := runErr != nil || reply.Status >= 500 || reply.Status == http.StatusTooManyRequests
@@ -312,6 +316,25 @@ func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg) {
 	_ = m.NakWithDelay(delay)
 }
 
+// spawnAsync is spawn for a queued invocation: run holds one of f's
+// concurrency slots (taken before the invocation is, so a full worker
+// stops pulling) until it calls release, and stays counted in flight
+// (a drain waits for it) until it returns.
+func (w *Worker) spawnAsync(f *function, run func(release func())) {
+	f.sem <- struct{}{}
+	f.inflight.Add(1)
+	w.wg.Add(1)
+	go func() {
+		var once sync.Once
+		release := func() { once.Do(func() { <-f.sem; f.inflight.Add(-1) }) }
+		defer func() {
+			release()
+			w.wg.Done()
+		}()
+		run(release)
+	}()
+}
+
 // lazyLog is a logger with an invocation's attributes, built only when
 // something is logged: most invocations log nothing, and slog.Logger.With
 // costs a handler clone each.
@@ -361,40 +384,46 @@ func (w *Worker) persist(stop context.Context, log *lazyLog, what string, op fun
 // after its worker stopped heartbeating.
 type beat struct {
 	attempt atomic.Int64
-	once    sync.Once
-	done    chan struct{}
+	mu      sync.Mutex
+	stopped bool
+	t       *time.Timer
 }
 
 // running starts renewing attempt's lease.
 func (b *beat) running(attempt int) { b.attempt.Store(int64(attempt)) }
 
 // stop ends the heartbeats; it may be called more than once.
-func (b *beat) stop() { b.once.Do(func() { close(b.done) }) }
+func (b *beat) stop() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stopped = true
+	b.t.Stop()
+}
 
 // heartbeat tells JetStream, every AckWait/3, that the message is held,
 // until stop; a lease is renewed only after a heartbeat went out, so a
-// worker cut off from NATS lets its lease lapse.
+// worker cut off from NATS lets its lease lapse. A timer, not a goroutine
+// with a ticker: most invocations end long before the first heartbeat,
+// and then they cost no goroutine at all.
 func (w *Worker) heartbeat(m jetstream.Msg, id string) *beat {
-	b := &beat{done: make(chan struct{})}
-	go func() {
-		t := time.NewTicker(w.async.AckWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-b.done:
-				return
-			case <-t.C:
-				if m.InProgress() != nil {
-					continue
-				}
-				if n := b.attempt.Load(); n > 0 {
-					ctx, cancel := context.WithTimeout(context.Background(), w.async.AckWait/3)
-					_ = w.async.Records.Renew(ctx, id, int(n), time.Now().Add(w.async.AckWait))
-					cancel()
-				}
+	b := &beat{}
+	every := w.async.AckWait / 3
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.t = time.AfterFunc(every, func() {
+		if m.InProgress() == nil {
+			if n := b.attempt.Load(); n > 0 {
+				ctx, cancel := context.WithTimeout(context.Background(), every)
+				_ = w.async.Records.Renew(ctx, id, int(n), time.Now().Add(w.async.AckWait))
+				cancel()
 			}
 		}
-	}()
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if !b.stopped {
+			b.t.Reset(every)
+		}
+	})
 	return b
 }
 

@@ -10,8 +10,8 @@
 // sdk.InfoFrom. A handler's result becomes the reply by the rule of
 // package event (event.FromGo). A runtime for another language plugs in as
 // a [RawHandler], which gets the event JSON unparsed and whose results follow
-// the CloudBase rule (event.FromValue), as the Node.js runtime (package
-// worker/node) does.
+// the CloudBase rule (event.FromValue), as the Node.js and Python runtime
+// (package worker/runtime) does.
 //
 // [Worker.Drain] unsubscribes, finishes and answers every invocation already
 // received, then returns: a worker restart loses no request.

@@ -23,6 +23,7 @@ type metrics struct {
 	retries     *prometheus.CounterVec
 	dead        *prometheus.CounterVec
 	restarts    *prometheus.CounterVec
+	coldStarts  *prometheus.HistogramVec
 	cache       sync.Map // seriesKey → *series
 }
 
@@ -31,11 +32,12 @@ func newMetrics(w *Worker) *metrics {
 	r.MustRegister(&workerCollector{w})
 	return &metrics{
 		reg:         r.Registry,
-		invocations: r.CounterVec("fngate_worker_invocations_total", "Invocations run, by function, runtime (go or node), mode (sync or async) and outcome (ok or an error code).", "function", "runtime", "mode", "outcome"),
-		duration:    r.HistogramVec("fngate_worker_invocation_duration_seconds", "Time a function ran, by function, runtime (go or node) and mode.", prometheus.ExponentialBuckets(0.0005, 2, 18), "function", "runtime", "mode"),
+		invocations: r.CounterVec("fngate_worker_invocations_total", "Invocations run, by function, runtime (go, node or python), mode (sync or async) and outcome (ok or an error code).", "function", "runtime", "mode", "outcome"),
+		duration:    r.HistogramVec("fngate_worker_invocation_duration_seconds", "Time a function ran, by function, runtime (go, node or python) and mode.", prometheus.ExponentialBuckets(0.0005, 2, 18), "function", "runtime", "mode"),
 		retries:     r.CounterVec("fngate_worker_async_retries_total", "Failed asynchronous attempts scheduled for a retry.", "function"),
 		dead:        r.CounterVec("fngate_worker_dead_letters_total", "Asynchronous invocations sent to the dead-letter stream.", "function"),
-		restarts:    r.CounterVec("fngate_worker_node_restarts_total", "Node.js processes replaced, by function and reason (exit, unresponsive, load_timeout, protocol).", "function", "reason"),
+		restarts:    r.CounterVec("fngate_worker_node_restarts_total", "Function processes (Node.js, Python) replaced, by function and reason (exit, unresponsive, load_timeout, protocol).", "function", "reason"),
+		coldStarts:  r.HistogramVec("fngate_worker_cold_start_seconds", "Time from a function's first call (its processes stopped) to a process ready, by runtime (node or python).", prometheus.ExponentialBuckets(0.01, 2, 12), "runtime"),
 	}
 }
 
@@ -101,6 +103,13 @@ func (c *workerCollector) Collect(ch chan<- prometheus.Metric) {
 // node.Config.OnRestart), in fngate_worker_node_restarts_total.
 func (w *Worker) NodeRestarted(function, reason string) {
 	w.metrics.restarts.WithLabelValues(function, reason).Inc()
+}
+
+// ColdStarted records a cold start of function on runtime that took d
+// (pass it as runtime.Config.OnColdStart), in
+// fngate_worker_cold_start_seconds.
+func (w *Worker) ColdStarted(_, runtime string, d time.Duration) {
+	w.metrics.coldStarts.WithLabelValues(runtime).Observe(d.Seconds())
 }
 
 // OperateHandler serves /healthz, /readyz and /metrics for the worker.

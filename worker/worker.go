@@ -107,18 +107,9 @@ func New(nc *nats.Conn, cfg Config) (*Worker, error) {
 
 // Handle registers h as function name. It must be called before Start.
 func (w *Worker) Handle(name string, h sdk.Handler, opts ...Option) error {
-	if !subject.ValidFunction(name) {
-		return fmt.Errorf("worker: %w: %q", subject.ErrInvalidFunction, name)
-	}
-	f := &function{name: name, handler: h, concurrency: w.cfg.Concurrency, runtime: RuntimeGo}
-	if rn, ok := h.(RuntimeNamer); ok {
-		f.runtime = rn.RuntimeName()
-	}
-	for _, o := range opts {
-		o(f)
-	}
-	if f.concurrency < 1 {
-		return fmt.Errorf("worker: function %s: concurrency %d must be at least 1", name, f.concurrency)
+	f, err := w.newFunction(name, h, opts)
+	if err != nil {
+		return err
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -130,6 +121,24 @@ func (w *Worker) Handle(name string, h sdk.Handler, opts ...Option) error {
 	}
 	w.fns[name] = f
 	return nil
+}
+
+// newFunction checks and builds function name.
+func (w *Worker) newFunction(name string, h sdk.Handler, opts []Option) (*function, error) {
+	if !subject.ValidFunction(name) {
+		return nil, fmt.Errorf("worker: %w: %q", subject.ErrInvalidFunction, name)
+	}
+	f := &function{name: name, handler: h, concurrency: w.cfg.Concurrency, runtime: RuntimeGo}
+	if rn, ok := h.(RuntimeNamer); ok {
+		f.runtime = rn.RuntimeName()
+	}
+	for _, o := range opts {
+		o(f)
+	}
+	if f.concurrency < 1 {
+		return nil, fmt.Errorf("worker: function %s: concurrency %d must be at least 1", name, f.concurrency)
+	}
+	return f, nil
 }
 
 // Functions returns the names of the registered functions.
@@ -153,16 +162,9 @@ func (w *Worker) Start(ctx context.Context) error {
 	}
 	w.started = true
 	for _, f := range w.fns {
-		subj, _ := subject.Invoke(f.name)
-		queue, _ := subject.QueueGroup(f.name)
-		f.sem = make(chan struct{}, f.concurrency)
-		f.disp = newDispatcher()
-		sub, err := w.nc.ChanQueueSubscribe(subj, queue, f.disp.ch)
-		if err != nil {
-			return fmt.Errorf("worker: subscribe %s: %w", f.name, err)
+		if err := w.subscribe(f); err != nil {
+			return err
 		}
-		f.sub = sub
-		w.startLoop(f)
 	}
 	if w.async != nil {
 		stop := make(chan struct{})
@@ -180,6 +182,21 @@ func (w *Worker) Start(ctx context.Context) error {
 		return fmt.Errorf("worker: flush subscriptions: %w", err)
 	}
 	w.log.Info("worker serving", "functions", len(w.fns))
+	return nil
+}
+
+// subscribe subscribes f to its queue group and starts its loop.
+func (w *Worker) subscribe(f *function) error {
+	subj, _ := subject.Invoke(f.name)
+	queue, _ := subject.QueueGroup(f.name)
+	f.sem = make(chan struct{}, f.concurrency)
+	f.disp = newDispatcher()
+	sub, err := w.nc.ChanQueueSubscribe(subj, queue, f.disp.ch)
+	if err != nil {
+		return fmt.Errorf("worker: subscribe %s: %w", f.name, err)
+	}
+	f.sub = sub
+	w.startLoop(f)
 	return nil
 }
 
@@ -230,7 +247,9 @@ func (w *Worker) serve(f *function, m *nats.Msg) {
 	if w.log.Enabled(ctx, slog.LevelDebug) {
 		w.log.Debug("invocation started", "request_id", reqID, "function", f.name)
 	}
+	fb := w.startFallback(f, &call, m.Data, start)
 	reply := w.invoke(ctx, f, m.Data, reqID)
+	w.endFallback(f, fb, reply)
 	outcome := "ok"
 	if code := event.ErrorCode(reply); code != "" {
 		outcome = code

@@ -144,6 +144,9 @@ type routeForm struct {
 	RecordFailures bool
 	RefuseAsync    bool // allowAsync false
 	MaxAttempts    string
+	// Options of the synchronous path (#17): a Go duration, and
+	// cloudbase ("") or an API Gateway format.
+	FallbackAfter, PayloadFormat string
 	// Errors by field name; "" is the form as a whole.
 	Errors map[string]string
 	// Functions are the served functions offered as targets.
@@ -154,7 +157,10 @@ type routeForm struct {
 func formOf(rt route.Route) routeForm {
 	f := routeForm{ID: rt.ID, ResourceType: "function", Function: rt.Function, Path: rt.Path, Methods: map[string]bool{},
 		Mode: rt.Mode, StripPrefix: rt.StripPrefix, RecordFailures: rt.RecordFailures,
-		RefuseAsync: !rt.AsyncAllowed()}
+		RefuseAsync: !rt.AsyncAllowed(), PayloadFormat: rt.PayloadFormat}
+	if rt.FallbackAfter > 0 {
+		f.FallbackAfter = rt.FallbackAfter.String()
+	}
 	switch rt.Domain {
 	case route.DomainDefault:
 		f.DomainKind = "default"
@@ -189,6 +195,8 @@ func readForm(r *http.Request) routeForm {
 		RecordFailures: r.PostFormValue("recordFailures") != "",
 		RefuseAsync:    r.PostFormValue("refuseAsync") != "",
 		MaxAttempts:    strings.TrimSpace(r.PostFormValue("maxAttempts")),
+		FallbackAfter:  strings.TrimSpace(r.PostFormValue("fallbackAfter")),
+		PayloadFormat:  r.PostFormValue("payloadFormat"),
 	}
 	for _, m := range r.PostForm["methods"] {
 		f.Methods[m] = true
@@ -231,14 +239,9 @@ func (f *routeForm) route(base *route.Route) (*route.Route, bool) {
 	if f.RefuseAsync {
 		rt.AllowAsync = new(false)
 	}
-	rt.Timeout = 0
-	if f.Timeout != "" {
-		// Read as the API reads a route's JSON, for the same message.
-		quoted, _ := json.Marshal(f.Timeout)
-		if err := rt.Timeout.UnmarshalJSON(quoted); err != nil {
-			f.Errors["timeout"] = err.Error()
-		}
-	}
+	f.duration("timeout", f.Timeout, &rt.Timeout)
+	f.duration("fallbackAfter", f.FallbackAfter, &rt.FallbackAfter)
+	rt.PayloadFormat = f.PayloadFormat
 	var retry route.Retry
 	if rt.Retry != nil {
 		retry = *rt.Retry
@@ -258,13 +261,26 @@ func (f *routeForm) route(base *route.Route) (*route.Route, bool) {
 	return &rt, len(f.Errors) == 0
 }
 
+// duration reads a duration field's value v into d (zero when empty),
+// as the API reads a route's JSON, for the same message.
+func (f *routeForm) duration(field, v string, d *route.Duration) {
+	*d = 0
+	if v == "" {
+		return
+	}
+	quoted, _ := json.Marshal(v)
+	if err := d.UnmarshalJSON(quoted); err != nil {
+		f.Errors[field] = err.Error()
+	}
+}
+
 // fieldOf names the form field an admin API error is about.
 func fieldOf(ae *adminapi.Error) string {
 	switch {
 	case ae.Code == "ROUTE_EXISTS":
 		return "path"
 	case ae.Field == "domain", ae.Field == "path", ae.Field == "function", ae.Field == "methods",
-		ae.Field == "mode", ae.Field == "timeout":
+		ae.Field == "mode", ae.Field == "timeout", ae.Field == "fallbackAfter", ae.Field == "payloadFormat":
 		return ae.Field
 	case strings.HasPrefix(ae.Field, "retry."):
 		return "maxAttempts"

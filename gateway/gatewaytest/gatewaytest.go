@@ -57,6 +57,9 @@ type Stack struct {
 	// QueueMaxBytes bounds the invocation stream (default
 	// queue.DefaultMaxBytes).
 	QueueMaxBytes int64
+	// DeadMaxBytes bounds the dead-letter stream (default
+	// queue.DefaultDeadMaxBytes; -1 unbounded).
+	DeadMaxBytes int64
 	// Async is the base of the workers' async configuration (callback
 	// settings, say); the stack sets JetStream, Records and AckWait.
 	Async worker.AsyncConfig
@@ -181,11 +184,17 @@ func (s *Stack) Gateway(cfg gateway.Config) *Gateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx0, cancel0 := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel0()
-	if err := queue.EnsureStreams(ctx0, js, queue.Config{Replicas: s.StreamReplicas, MaxBytes: s.QueueMaxBytes}); err != nil {
-		t.Fatal(err)
-	}
+	// A cluster just formed may not count every peer online yet ("no
+	// suitable peers for placement"): ask again, as a gateway does.
+	testenv.Eventually(t, 20*time.Second, "the invocation streams created", func() bool {
+		ctx0, cancel0 := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel0()
+		err := queue.EnsureStreams(ctx0, js, queue.Config{Replicas: s.StreamReplicas, MaxBytes: s.QueueMaxBytes, DeadMaxBytes: s.DeadMaxBytes})
+		if err != nil {
+			t.Logf("creating the invocation streams: %v", err)
+		}
+		return err == nil
+	})
 	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: s.Routes, Queue: js, Queued: queue.NewLookup(js), Schedules: schedule.NewStore(js), Invocations: s.Invocations, Idempotency: s.Idempotency})
 	if err != nil {
 		t.Fatal(err)

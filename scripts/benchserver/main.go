@@ -38,8 +38,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	httppprof "net/http/pprof"
 	"runtime/pprof"
+	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -49,6 +52,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/fngate/fngate/gateway"
+	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/gctune"
 	"github.com/fngate/fngate/shared/natsserver"
 	"github.com/fngate/fngate/shared/queue"
@@ -56,7 +60,7 @@ import (
 	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/builtin"
-	"github.com/fngate/fngate/worker/node"
+	fnruntime "github.com/fngate/fngate/worker/runtime"
 	"github.com/fngate/fngate/worker/sdk"
 )
 
@@ -201,6 +205,8 @@ func run(redisURL, storeDir string, sync natsserver.Sync) error {
 	if err := routes.Put(ctx, []route.Route{
 		{Domain: "*", Path: "/", Function: "echo"},
 		{Domain: "*", Path: "/node", Function: "node-echo"},
+		{Domain: "*", Path: "/greet", Function: "greet"},
+		{Domain: "*", Path: "/pygreet", Function: "py-greet"},
 		{Domain: "*", Path: "/async", Function: "echo", Mode: route.ModeAsync},
 		{Domain: "*", Path: "/keyed", Function: "echo"},
 		{Domain: "*", Path: "/cpu1", Function: "cpu-one"},
@@ -226,7 +232,13 @@ func run(redisURL, storeDir string, sync natsserver.Sync) error {
 	if err := os.WriteFile(filepath.Join(fnDir, "node-echo", "index.js"), []byte("exports.main = async (event) => event;\n"), 0o644); err != nil {
 		return err
 	}
-	rt, err := node.New(ctx, node.Config{Dir: fnDir, Logger: quiet})
+	// The seed's greet, in Node.js and in Python, as shipped.
+	for fn, src := range map[string]string{"greet": "deployments/functions/greet", "py-greet": "deployments/functions-python/greet"} {
+		if err := os.CopyFS(filepath.Join(fnDir, fn), os.DirFS(src)); err != nil {
+			return err
+		}
+	}
+	rt, err := fnruntime.New(ctx, fnruntime.Config{Dir: fnDir, Logger: quiet, Preload: true})
 	if err != nil {
 		return err
 	}
@@ -240,8 +252,10 @@ func run(redisURL, storeDir string, sync natsserver.Sync) error {
 	if err := w.Handle("echo", sdk.HandlerFunc(builtin.Echo)); err != nil {
 		return err
 	}
-	if err := w.Handle("node-echo", rt.Handler("node-echo"), worker.WithConcurrency(rt.Concurrency()), worker.Concurrent()); err != nil {
-		return err
+	for _, fn := range rt.Functions() {
+		if err := w.Handle(fn, rt.Handler(fn), worker.WithConcurrency(rt.Concurrency()), worker.Concurrent()); err != nil {
+			return err
+		}
 	}
 	if err := w.Start(ctx); err != nil {
 		return err
@@ -280,6 +294,21 @@ func run(redisURL, storeDir string, sync natsserver.Sync) error {
 		}
 		_ = json.NewEncoder(rw).Encode(res)
 	})
+	// Profiles of the running benchserver, e.g. of the gateway under a
+	// target's load or of a drain (go tool pprof <control>/debug/pprof/profile).
+	ctl.HandleFunc("GET /debug/pprof/", httppprof.Index)
+	ctl.HandleFunc("GET /debug/pprof/profile", httppprof.Profile)
+
+	// POST /coldstart measures cold starts of each runtime and reports
+	// their p50 and p99.
+	ctl.HandleFunc("POST /coldstart", func(rw http.ResponseWriter, r *http.Request) {
+		res, err := coldStarts(r.Context(), quiet)
+		if err != nil {
+			http.Error(rw, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		_ = json.NewEncoder(rw).Encode(res)
+	})
 
 	gln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -302,6 +331,8 @@ func run(redisURL, storeDir string, sync natsserver.Sync) error {
 	}
 	fmt.Printf("target gateway http://%s/echo\n", gln.Addr())
 	fmt.Printf("target node http://%s/node\n", gln.Addr())
+	fmt.Printf("target greet http://%s/greet?name=bench\n", gln.Addr())
+	fmt.Printf("target pygreet http://%s/pygreet?name=bench\n", gln.Addr())
 	fmt.Printf("target keyed http://%s/keyed\n", gln.Addr())
 	fmt.Printf("target unkeyed http://%s/keyed\n", gln.Addr())
 	fmt.Printf("target async http://%s/async\n", gln.Addr())
@@ -311,6 +342,62 @@ func run(redisURL, storeDir string, sync natsserver.Sync) error {
 	err = g.Serve(ctx, gln, nil)
 	_ = w.Drain(context.Background())
 	return err
+}
+
+// coldStartRuns is how many cold starts coldStarts measures per runtime.
+const coldStartRuns = 20
+
+// coldStarts measures the cold starts of each runtime: two functions under
+// a process limit of one, called in turn, so that every call evicts the
+// other and starts its own process.
+func coldStarts(ctx context.Context, log *slog.Logger) (map[string]map[string]float64, error) {
+	code := map[string][2]string{
+		"node":   {"index.js", "exports.main = async () => 'ok';\n"},
+		"python": {"index.py", "def main(event, context):\n    return 'ok'\n"},
+	}
+	res := map[string]map[string]float64{}
+	for lang, c := range code {
+		dir, err := os.MkdirTemp("", "fngate-bench-cold-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		for _, fn := range []string{"a", "b"} {
+			if err := os.MkdirAll(filepath.Join(dir, fn), 0o755); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(filepath.Join(dir, fn, c[0]), []byte(c[1]), 0o644); err != nil {
+				return nil, err
+			}
+		}
+		var mu sync.Mutex
+		var took []float64
+		rt, err := fnruntime.New(ctx, fnruntime.Config{Dir: dir, Logger: log, MaxProcs: 1, IdleTimeout: -1,
+			OnColdStart: func(_, _ string, d time.Duration) {
+				mu.Lock()
+				took = append(took, d.Seconds()*1000)
+				mu.Unlock()
+			}})
+		if err != nil {
+			return nil, err
+		}
+		for i := range coldStartRuns {
+			ev := &event.Event{HTTPMethod: "GET", Path: "/", Headers: map[string]string{}, QueryStringParameters: map[string]string{}}
+			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			_, err := rt.Handler([]string{"a", "b"}[i%2]).(worker.RawHandler).InvokeRaw(cctx, ev.AppendJSON(nil))
+			cancel()
+			if err != nil {
+				_ = rt.Close()
+				return nil, fmt.Errorf("%s cold start: %w", lang, err)
+			}
+		}
+		_ = rt.Close()
+		mu.Lock()
+		sort.Float64s(took)
+		res[lang] = map[string]float64{"n": float64(len(took)), "p50ms": took[len(took)/2], "p99ms": took[(len(took)*99)/100]}
+		mu.Unlock()
+	}
+	return res, nil
 }
 
 type drainResult struct {

@@ -66,6 +66,13 @@ const (
 	HeaderPolicy = "Fngate-Policy"
 	// HeaderReplayOf names the invocation a replay runs again.
 	HeaderReplayOf = "Fngate-Replay-Of"
+	// HeaderFallback is set on a synchronous request whose caller gets
+	// 202 if the function outlives a wait (Prefer: respond-async, or a
+	// route's fallbackAfter): "<invocation id> <wait end, Unix ms>". A
+	// call still running at the wait's end is recorded by its worker
+	// under that id, so the result survives the gateway that answered
+	// 202. HeaderCallbackURL and HeaderRedact go with it.
+	HeaderFallback = "Fngate-Fallback"
 )
 
 // Call is what the headers of a synchronous request carry besides the
@@ -76,6 +83,23 @@ type Call struct {
 	// the wire); zero when the request named none.
 	Deadline    time.Time
 	TraceParent string
+	// Fallback is set when the caller gets 202 once the call outlives a
+	// wait; nil for every other call (nothing is encoded or allocated).
+	Fallback *Fallback
+}
+
+// Fallback is what a worker needs to record a synchronous call that
+// outlived its caller's wait: the invocation id the caller was given,
+// the wait's end, and the callback and redaction of a queued invocation.
+type Fallback struct {
+	InvocationID string
+	// WaitUntil is when the caller gets 202 (millisecond precision on
+	// the wire); a call still running then is recorded.
+	WaitUntil   time.Time
+	CallbackURL string
+	// Redact names, comma-separated, the request headers that the
+	// recorded event redacts (see [Job.Redact]).
+	Redact string
 }
 
 // Header encodes c as the headers of a request message. It is built per
@@ -88,6 +112,15 @@ func (c *Call) Header() nats.Header {
 	if c.TraceParent != "" {
 		h[HeaderTraceParent] = []string{c.TraceParent}
 	}
+	if f := c.Fallback; f != nil {
+		h[HeaderFallback] = []string{f.InvocationID + " " + strconv.FormatInt(f.WaitUntil.UnixMilli(), 10)}
+		if f.CallbackURL != "" {
+			h[HeaderCallbackURL] = []string{f.CallbackURL}
+		}
+		if f.Redact != "" {
+			h[HeaderRedact] = []string{f.Redact}
+		}
+	}
 	return h
 }
 
@@ -98,8 +131,25 @@ func ParseCall(h nats.Header) Call {
 	if ms, err := strconv.ParseInt(first(h, HeaderDeadline), 10, 64); err == nil {
 		c.Deadline = time.UnixMilli(ms)
 	}
+	if v := first(h, HeaderFallback); v != "" {
+		c.Fallback = parseFallback(v, h)
+	}
 	return c
 }
+
+// parseFallback decodes HeaderFallback's value v; nil when malformed
+// (the call then runs as a plain synchronous one).
+func parseFallback(v string, h nats.Header) *Fallback {
+	id, until, ok := strings.Cut(v, " ")
+	ms, err := strconv.ParseInt(until, 10, 64)
+	if !ok || err != nil || id == "" {
+		return nil
+	}
+	return &Fallback{InvocationID: id, WaitUntil: time.UnixMilli(ms), CallbackURL: first(h, HeaderCallbackURL), Redact: first(h, HeaderRedact)}
+}
+
+// RedactNames is Redact as a list; nil when empty.
+func (f *Fallback) RedactNames() []string { return names(f.Redact) }
 
 // Job is what the headers of a queued invocation carry besides the event:
 // its identity, its trace and the route's policy for it, so that a worker
@@ -128,11 +178,14 @@ type Job struct {
 }
 
 // RedactNames is Redact as a list, for [Redact]; nil when empty.
-func (j *Job) RedactNames() []string {
-	if j.Redact == "" {
+func (j *Job) RedactNames() []string { return names(j.Redact) }
+
+// names splits a comma-separated list; nil when empty.
+func names(list string) []string {
+	if list == "" {
 		return nil
 	}
-	return strings.Split(j.Redact, ",")
+	return strings.Split(list, ",")
 }
 
 // Header encodes j as the headers of a queued invocation message.

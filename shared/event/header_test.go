@@ -19,6 +19,8 @@ func TestCallRoundTrip(t *testing.T) {
 	for _, c := range []Call{
 		{RequestID: "req-1", Deadline: dl},
 		{RequestID: "req-2", Deadline: dl, TraceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+		{RequestID: "req-3", Deadline: dl, Fallback: &Fallback{InvocationID: "0123456789abcdef0123456789abcdef", WaitUntil: dl.Add(-2 * time.Second)}},
+		{RequestID: "req-4", Deadline: dl, Fallback: &Fallback{InvocationID: "0123456789abcdef0123456789abcdef", WaitUntil: dl, CallbackURL: "https://example.com/cb", Redact: "Authorization,Cookie"}},
 	} {
 		h := c.Header()
 		if got := ParseCall(h); !reflect.DeepEqual(got, c) {

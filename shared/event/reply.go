@@ -176,11 +176,17 @@ func FromValue(raw []byte) (*Reply, error) {
 			MultiValueHeaders map[string][]any `json:"multiValueHeaders"`
 			Body              json.RawMessage  `json:"body"`
 			IsBase64Encoded   bool             `json:"isBase64Encoded"`
+			// Cookies of an API Gateway payload 2.0 response.
+			Cookies []string `json:"cookies"`
 		}
 		// A value that cannot fill the probe (e.g. "headers" that is not an
 		// object) is no envelope; it is sent as JSON like any object.
 		if err := json.Unmarshal(raw, &probe); err == nil && probe.StatusCode != nil {
-			return envelope(&probe.StatusCode, probe.Headers, probe.MultiValueHeaders, probe.Body, probe.IsBase64Encoded)
+			r, err := envelope(&probe.StatusCode, probe.Headers, probe.MultiValueHeaders, probe.Body, probe.IsBase64Encoded)
+			if err == nil && len(probe.Cookies) > 0 {
+				setCookies(r.Header, probe.Cookies)
+			}
+			return r, err
 		}
 		return jsonReply(raw), nil
 	case '[':

@@ -18,6 +18,10 @@ type Request struct {
 	RawQuery string
 	Body     []byte
 	Context  RequestContext
+	// Format is the event's format (route.PayloadFormat): "" for the
+	// CloudBase event, or FormatAPIGatewayV1/V2 (see [Append]). Proto
+	// ("HTTP/1.1") is in the Lambda formats' request context only.
+	Format, Proto string
 }
 
 // AppendRequest appends the JSON event for r to dst, writing the document

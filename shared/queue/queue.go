@@ -29,8 +29,14 @@ type Config struct {
 	// be longer than any route's maxEventAge (route.MaxEventAgeLimit), so
 	// that a worker marks an invocation EXPIRED before the stream would
 	// drop it silently (default DefaultMaxAge). DeadMaxAge is how long
-	// dead letters are kept (30 days).
+	// dead letters are kept (default DefaultDeadMaxAge).
 	MaxAge, DeadMaxAge time.Duration
+	// DeadMaxBytes bounds the dead-letter stream (default
+	// DefaultDeadMaxBytes; -1 unbounded). It discards the oldest dead
+	// letters: a dead invocation is always recorded, and its record (in
+	// Redis, with every attempt's error) outlives its letter. Like
+	// MaxBytes, it reserves that much of the server's JetStream storage.
+	DeadMaxBytes int64
 	// Duplicates is JetStream's deduplication window for invocation ids
 	// (default 10 minutes).
 	Duplicates time.Duration
@@ -44,7 +50,8 @@ const DefaultMaxAge = route.MaxEventAgeLimit + 24*time.Hour
 func (c Config) withDefaults() Config {
 	c.Replicas = cmp.Or(c.Replicas, 1)
 	c.MaxAge = max(c.MaxAge, DefaultMaxAge)
-	c.DeadMaxAge = cmp.Or(c.DeadMaxAge, 30*24*time.Hour)
+	c.DeadMaxAge = cmp.Or(c.DeadMaxAge, DefaultDeadMaxAge)
+	c.DeadMaxBytes = cmp.Or(c.DeadMaxBytes, DefaultDeadMaxBytes)
 	c.Duplicates = cmp.Or(c.Duplicates, 10*time.Minute)
 	c.MaxBytes = cmp.Or(c.MaxBytes, DefaultMaxBytes)
 	return c
@@ -56,11 +63,24 @@ func (c Config) withDefaults() Config {
 // also holds the dead letters and the Raft logs.
 const DefaultMaxBytes = 1 << 30
 
+// Defaults of the dead-letter stream's bounds (Config.DeadMaxAge,
+// Config.DeadMaxBytes).
+const (
+	DefaultDeadMaxAge   = 30 * 24 * time.Hour
+	DefaultDeadMaxBytes = 256 << 20
+)
+
 // Validate reports a MaxBytes that is neither unbounded nor room for
 // one async body.
 func (c Config) Validate() error {
 	if c.MaxBytes < -1 || c.MaxBytes > 0 && c.MaxBytes < 1<<20 {
 		return fmt.Errorf("queue: MaxBytes %d is neither -1 (unbounded) nor at least 1 MiB (room for one async body)", c.MaxBytes)
+	}
+	if c.DeadMaxBytes < -1 || c.DeadMaxBytes > 0 && c.DeadMaxBytes < 1<<20 {
+		return fmt.Errorf("queue: DeadMaxBytes %d is neither -1 (unbounded) nor at least 1 MiB (room for one dead letter)", c.DeadMaxBytes)
+	}
+	if c.DeadMaxAge < 0 {
+		return fmt.Errorf("queue: DeadMaxAge %s is negative", c.DeadMaxAge)
 	}
 	return nil
 }
@@ -88,6 +108,8 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) erro
 		Subjects:    []string{subject.DeadAll()},
 		Retention:   jetstream.LimitsPolicy,
 		MaxAge:      cfg.DeadMaxAge,
+		MaxBytes:    cfg.DeadMaxBytes,
+		Discard:     jetstream.DiscardOld,
 	}} {
 		stream.Storage, stream.Replicas, stream.Duplicates = jetstream.FileStorage, cfg.Replicas, cfg.Duplicates
 		if err := ensureStream(ctx, js, stream); err != nil {
@@ -176,6 +198,14 @@ func EnsureConsumer(ctx context.Context, js jetstream.JetStream, function string
 // the reason its description gives.
 const errCodeStoreFailed jetstream.ErrorCode = 10077
 
+// JetStream's API error codes for a server out of storage
+// (JSInsufficientResourcesErr: its JetStream store is full) and an
+// account out of storage (JSStorageResourcesExceededErr).
+const (
+	errCodeInsufficientResources jetstream.ErrorCode = 10023
+	errCodeStorageExceeded       jetstream.ErrorCode = 10047
+)
+
 // Descriptions of errCodeStoreFailed for a stream at its limits with
 // DiscardNew (nats-server's ErrMaxBytes and ErrMaxMsgs), single server and
 // cluster alike.
@@ -187,8 +217,21 @@ const (
 // IsFull reports whether err is JetStream refusing a publish because the
 // stream is full: the message was not stored, and may be published again
 // once consumers have taken some.
+//
+// A server whose JetStream storage is exhausted (its max_file_store, by
+// default three quarters of the disk, or its account's storage limit)
+// refuses the same way, with its own codes: that is a full queue too,
+// not an unavailable one.
 func IsFull(err error) bool {
 	var ae *jetstream.APIError
-	return errors.As(err, &ae) && ae.ErrorCode == errCodeStoreFailed &&
-		(ae.Description == descMaxBytes || ae.Description == descMaxMsgs)
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode {
+	case errCodeStoreFailed:
+		return ae.Description == descMaxBytes || ae.Description == descMaxMsgs
+	case errCodeInsufficientResources, errCodeStorageExceeded:
+		return true
+	}
+	return false
 }

@@ -113,6 +113,60 @@ func TestMaxBytes(t *testing.T) {
 	}
 }
 
+// TestDeadLetterBounds: the dead-letter stream is bounded in bytes (by
+// default too) and age; at its MaxBytes the oldest dead letters give way,
+// a new one is never refused. Before, it had no MaxBytes.
+func TestDeadLetterBounds(t *testing.T) {
+	js, ctx := connect(t, testenv.NATS(t).ClientURL())
+	dead := func() jetstream.StreamConfig {
+		st, err := js.Stream(ctx, subject.StreamDead)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.CachedInfo().Config
+	}
+	if err := queue.EnsureStreams(ctx, js, queue.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	if c := dead(); c.MaxBytes != queue.DefaultDeadMaxBytes || c.MaxAge != queue.DefaultDeadMaxAge || c.Discard != jetstream.DiscardOld {
+		t.Fatalf("default dead-letter stream: MaxBytes %d, MaxAge %s, discard %s", c.MaxBytes, c.MaxAge, c.Discard)
+	}
+	// Applied to the existing stream.
+	if err := queue.EnsureStreams(ctx, js, queue.Config{DeadMaxBytes: 1 << 20, DeadMaxAge: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if c := dead(); c.MaxBytes != 1<<20 || c.MaxAge != time.Hour {
+		t.Fatalf("dead-letter stream: MaxBytes %d, MaxAge %s", c.MaxBytes, c.MaxAge)
+	}
+	subj, _ := subject.Dead("fn")
+	letter := make([]byte, 300_000)
+	for i := range 10 { // 1 MiB holds three
+		letter[0] = byte(i)
+		if _, err := js.Publish(ctx, subj, letter); err != nil {
+			t.Fatalf("dead letter %d: %v", i, err)
+		}
+	}
+	st, err := js.Stream(ctx, subject.StreamDead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Bytes > 1<<20 || info.State.Msgs == 0 || info.State.LastSeq != 10 {
+		t.Fatalf("after 10 letters of 300 kB: %+v", info.State)
+	}
+	if m, err := st.GetLastMsgForSubject(ctx, subj); err != nil || m.Data[0] != 9 {
+		t.Fatalf("newest letter kept: %v", err)
+	}
+	for _, bad := range []queue.Config{{DeadMaxBytes: -2}, {DeadMaxBytes: 1000}, {DeadMaxAge: -time.Second}} {
+		if err := queue.EnsureStreams(ctx, js, bad); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
+
 // TestIsFull: a publish to an invocation stream at MaxBytes is refused
 // with the error IsFull recognises, on one server (R1) and on a cluster
 // (R3, where the leader refuses before proposing).
@@ -150,6 +204,33 @@ func TestIsFull(t *testing.T) {
 				t.Fatal("IsFull of another error")
 			}
 		})
+	}
+}
+
+// TestIsFullServerOutOfStorage: a server whose JetStream storage is
+// exhausted (max_file_store, here 2 MiB; by default three quarters of
+// the disk) refuses a publish to an unbounded stream with an error IsFull
+// recognises, so the gateway answers QUEUE_FULL, not QUEUE_UNAVAILABLE.
+// Before, IsFull knew only a stream at its own MaxBytes.
+func TestIsFullServerOutOfStorage(t *testing.T) {
+	ns := testenv.NATSMaxStore(t, 2<<20)
+	js, ctx := connect(t, ns.ClientURL())
+	if err := queue.EnsureStreams(ctx, js, queue.Config{MaxBytes: -1, DeadMaxBytes: -1}); err != nil {
+		t.Fatal(err)
+	}
+	subj, _ := subject.Async("fn")
+	body := make([]byte, 300_000)
+	var err error
+	for i := range 20 { // 2 MiB holds six
+		if _, err = js.Publish(ctx, subj, body); err != nil {
+			break
+		}
+		if i == 19 {
+			t.Fatal("20 publishes of 300 kB into 2 MiB of storage, none refused")
+		}
+	}
+	if !queue.IsFull(err) {
+		t.Fatalf("publish to a server out of storage: %v, IsFull false", err)
 	}
 }
 

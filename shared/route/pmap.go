@@ -2,19 +2,35 @@ package route
 
 import (
 	"hash/maphash"
-	"maps"
 	"slices"
 )
 
-// pmap is a persistent map from strings: an edit copies the shards it
-// touches (about pmapShard entries each) and the slice of shard pointers,
-// and shares every other shard with the map it started from. A change to
-// a table of 100,000 routes so costs what the change is, not what the
-// table is, and a published pmap is never written again, so readers need
-// no lock.
+// pmap is a persistent map from non-empty strings: an edit copies the
+// shards it touches (about pmapShard entries each) and the slice of shard
+// pointers, and shares every other shard with the map it started from. A
+// change to a table of 100,000 routes so costs what the change is, not
+// what the table is, and a published pmap is never written again, so
+// readers need no lock.
+//
+// A shard is an open-addressed array of entries that keep their hash:
+// a lookup hashes its key once (the hash picks the shard and the slot),
+// and reads one slot, usually, and the key's bytes; a Go map per shard
+// would hash the key a second time and add a header and a group to the
+// cache lines a match misses.
 type pmap[V any] struct {
-	shards []map[string]V // a power of two of them
+	shards []pshard[V] // a power of two of them
 	n      int
+}
+
+// pshard is a power of two of slots, at most half full (k "" is a free
+// slot); nil when empty. The shards slice holds it by value: one pointer
+// fewer for a lookup to follow.
+type pshard[V any] []pentry[V]
+
+type pentry[V any] struct {
+	h uint64
+	k string
+	v V
 }
 
 // pmapShard is the mean shard size a map grows to before it doubles its
@@ -24,20 +40,28 @@ const pmapShard = 64
 
 var pmapSeed = maphash.MakeSeed()
 
-func (m *pmap[V]) shard(k string) int {
-	if len(m.shards) == 1 {
-		return 0
-	}
-	return int(maphash.String(pmapSeed, k) & uint64(len(m.shards)-1))
-}
+func pmapHash(k string) uint64 { return maphash.String(pmapSeed, k) }
 
 func (m *pmap[V]) get(k string) (V, bool) {
-	if m == nil || len(m.shards) == 0 {
-		var zero V
+	var zero V
+	if m == nil || m.n == 0 {
 		return zero, false
 	}
-	v, ok := m.shards[m.shard(k)][k]
-	return v, ok
+	h := pmapHash(k)
+	s := m.shards[h&uint64(len(m.shards)-1)]
+	if len(s) == 0 {
+		return zero, false
+	}
+	mask := uint64(len(s) - 1)
+	for i := (h >> 32) & mask; ; i = (i + 1) & mask {
+		e := &s[i]
+		if e.k == "" {
+			return zero, false
+		}
+		if e.h == h && e.k == k {
+			return e.v, true
+		}
+	}
 }
 
 func (m *pmap[V]) len() int {
@@ -53,85 +77,136 @@ func (m *pmap[V]) each(fn func(k string, v V)) {
 		return
 	}
 	for _, s := range m.shards {
-		for k, v := range s {
-			fn(k, v)
+		s.each(func(e *pentry[V]) { fn(e.k, e.v) })
+	}
+}
+
+func (s pshard[V]) each(fn func(e *pentry[V])) {
+	for i := range s {
+		if e := &s[i]; e.k != "" {
+			fn(e)
 		}
 	}
 }
 
 // pmapEdit is a batch of changes to a pmap; done returns the new map and
-// leaves the one it started from as it was.
+// leaves the one it started from as it was. A shard it changes is copied
+// once and then changed in place.
 type pmapEdit[V any] struct {
-	m     pmap[V]
-	owned []bool // shards copied by this edit
+	shards []pshard[V]
+	n      int
+	owned  []int32 // by shard: 0 when not copied by this edit, else 1 + its entries
 }
 
 func (m *pmap[V]) edit() *pmapEdit[V] {
 	e := &pmapEdit[V]{}
 	if m != nil && len(m.shards) > 0 {
-		e.m = pmap[V]{shards: slices.Clone(m.shards), n: m.n}
+		e.shards, e.n = slices.Clone(m.shards), m.n
 	} else {
-		e.m.shards = make([]map[string]V, 1)
+		e.shards = make([]pshard[V], 1)
 	}
-	e.owned = make([]bool, len(e.m.shards))
+	e.owned = make([]int32, len(e.shards))
 	return e
 }
 
-func (e *pmapEdit[V]) get(k string) (V, bool) { return e.m.get(k) }
-
-func (e *pmapEdit[V]) own(i int) map[string]V {
-	if !e.owned[i] {
-		if s := e.m.shards[i]; s != nil {
-			e.m.shards[i] = maps.Clone(s)
-		} else {
-			e.m.shards[i] = make(map[string]V)
-		}
-		e.owned[i] = true
-	}
-	return e.m.shards[i]
+func (e *pmapEdit[V]) get(k string) (V, bool) {
+	return (&pmap[V]{shards: e.shards, n: max(e.n, 1)}).get(k)
 }
 
-func (e *pmapEdit[V]) set(k string, v V) {
-	s := e.own(e.m.shard(k))
-	if _, ok := s[k]; !ok {
-		e.m.n++
+// own copies shard i for this edit, with room for one more entry.
+func (e *pmapEdit[V]) own(i int) pshard[V] {
+	if e.owned[i] == 0 {
+		e.owned[i] = 1
+		for j := range e.shards[i] {
+			if e.shards[i][j].k != "" {
+				e.owned[i]++
+			}
+		}
+		e.shards[i] = slices.Clone(e.shards[i])
 	}
-	s[k] = v
-	if e.m.n > 2*pmapShard*len(e.m.shards) {
+	// owned[i] is the entries + 1: room for one more at most half full.
+	if s := e.shards[i]; 2*int(e.owned[i]) > len(s) {
+		g := make(pshard[V], max(4, 2*len(s)))
+		s.each(func(p *pentry[V]) { g.insert(*p) })
+		e.shards[i] = g
+	}
+	return e.shards[i]
+}
+
+// slot is where k is in s, or the free slot where it would go.
+func (s pshard[V]) slot(h uint64, k string) uint64 {
+	mask := uint64(len(s) - 1)
+	for i := (h >> 32) & mask; ; i = (i + 1) & mask {
+		if e := &s[i]; e.k == "" || e.h == h && e.k == k {
+			return i
+		}
+	}
+}
+
+func (s pshard[V]) insert(p pentry[V]) { s[s.slot(p.h, p.k)] = p }
+
+func (e *pmapEdit[V]) set(k string, v V) {
+	h := pmapHash(k)
+	i := int(h & uint64(len(e.shards)-1))
+	s := e.own(i)
+	p := &s[s.slot(h, k)]
+	if p.k == "" {
+		e.n++
+		e.owned[i]++
+	}
+	*p = pentry[V]{h: h, k: k, v: v}
+	if e.n > 2*pmapShard*len(e.shards) {
 		e.grow()
 	}
 }
 
 func (e *pmapEdit[V]) del(k string) {
-	i := e.m.shard(k)
-	if _, ok := e.m.shards[i][k]; !ok {
+	if _, ok := e.get(k); !ok {
 		return
 	}
-	delete(e.own(i), k)
-	e.m.n--
+	h := pmapHash(k)
+	i := int(h & uint64(len(e.shards)-1))
+	s := e.own(i)
+	mask := uint64(len(s) - 1)
+	j := s.slot(h, k)
+	// Backward-shift deletion: the entries after j that probed past it
+	// move back, so that lookups stop at free slots only.
+	s[j] = pentry[V]{}
+	for x := (j + 1) & mask; s[x].k != ""; x = (x + 1) & mask {
+		if ideal := (s[x].h >> 32) & mask; (x-ideal)&mask >= (x-j)&mask {
+			s[j], s[x] = s[x], pentry[V]{}
+			j = x
+		}
+	}
+	e.n--
+	e.owned[i]--
 }
 
 // grow doubles the shards until they hold pmapShard entries each on
 // average: a rebuild whose cost is spread over the entries that made it
 // necessary.
 func (e *pmapEdit[V]) grow() {
-	n := len(e.m.shards)
-	for e.m.n > pmapShard*n {
+	n := len(e.shards)
+	for e.n > pmapShard*n {
 		n *= 2
 	}
-	g := pmap[V]{shards: make([]map[string]V, n), n: e.m.n}
-	for i := range g.shards {
-		g.shards[i] = make(map[string]V, pmapShard)
+	g := &pmapEdit[V]{shards: make([]pshard[V], n), n: e.n, owned: make([]int32, n)}
+	for _, s := range e.shards {
+		s.each(func(p *pentry[V]) {
+			i := int(p.h & uint64(n-1))
+			g.own(i).insert(*p)
+			g.owned[i]++
+		})
 	}
-	e.m.each(func(k string, v V) { g.shards[g.shard(k)][k] = v })
-	e.m = g
-	e.owned = make([]bool, n)
-	for i := range e.owned {
-		e.owned[i] = true
-	}
+	*e = *g
 }
 
+// done returns the new map.
 func (e *pmapEdit[V]) done() *pmap[V] {
-	m := e.m
-	return &m
+	for i, n := range e.owned {
+		if n == 1 { // copied, and emptied
+			e.shards[i] = nil
+		}
+	}
+	return &pmap[V]{shards: e.shards, n: e.n}
 }

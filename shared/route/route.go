@@ -91,6 +91,19 @@ type Route struct {
 	// security domains). Without it the gateway adds no CORS headers.
 	CORS *CORS `json:"cors,omitempty" yaml:"cors,omitempty"`
 
+	// Options of the synchronous path (#17); see sync.go.
+
+	// FallbackAfter answers a synchronous call that runs longer with 202
+	// and its invocation id; the function runs on to its timeout and its
+	// result lands in the invocation record. Zero: callers wait (unless
+	// they send Prefer: respond-async, wait=N).
+	FallbackAfter Duration `json:"fallbackAfter,omitempty" yaml:"fallbackAfter,omitempty"`
+	// PayloadFormat is the event the function gets and how its answer is
+	// read: "cloudbase" (the default), or Amazon API Gateway's Lambda
+	// proxy formats "apigw-v1" (REST API) and "apigw-v2" (HTTP API,
+	// Function URLs), for functions written for AWS Lambda.
+	PayloadFormat string `json:"payloadFormat,omitempty" yaml:"payloadFormat,omitempty"`
+
 	label string // metrics label, cached by a Table
 }
 
@@ -324,6 +337,9 @@ func (r *Route) Normalize() error {
 		if c.MaxAge < 0 || time.Duration(c.MaxAge) > 24*time.Hour {
 			return &FieldError{"cors.maxAge", "must be within 0..24h"}
 		}
+	}
+	if err := r.validateSync(); err != nil {
+		return err
 	}
 	if strings.HasPrefix(r.Path+"/", ReservedPath+"/") {
 		return &FieldError{"path", fmt.Sprintf("%s is reserved for invocation status on every domain", ReservedPath)}

@@ -1,10 +1,12 @@
 package route
 
 import (
+	"cmp"
 	"errors"
 	"slices"
 	"strings"
 	"unique"
+	"unsafe"
 )
 
 // Table matches requests to routes. It is immutable: a gateway swaps in a
@@ -13,8 +15,9 @@ import (
 // did not touch, so that one change to a table of 100,000 routes costs
 // microseconds, not a rebuild.
 type Table struct {
-	domains      *pmap[*pmap[*Route]] // domain ("default", "*" or a host) → path → route
-	deflt, any   *pmap[*Route]        // domains' "default" and "*", looked up once
+	domains      *pmap[pathSet]       // domain ("default", "*" or a host) → path → route
+	deflt, any   pathSet              // domains' "default" and "*", looked up once
+	functions    *pmap[*pmap[*Route]] // function → label (domain+path) → route
 	defaultHosts map[string]bool
 	n            int
 }
@@ -45,22 +48,32 @@ func NewBuilder(defaultHosts []string) *Builder {
 type Builder struct {
 	base    *Table
 	n       int
-	domains *pmapEdit[*pmap[*Route]]
+	domains *pmapEdit[pathSet]
 	paths   map[string]*pmapEdit[*Route] // domains touched
+	fns     *pmapEdit[*pmap[*Route]]
+	fnPaths map[string]*pmapEdit[*Route] // functions touched
 	methods map[unique.Handle[string]][]string
 }
 
 // Edit starts a batch of changes to t.
 func (t *Table) Edit() *Builder {
-	return &Builder{base: t, n: t.n, domains: t.domains.edit(), paths: map[string]*pmapEdit[*Route]{}, methods: map[unique.Handle[string]][]string{}}
+	return &Builder{base: t, n: t.n, domains: t.domains.edit(), paths: map[string]*pmapEdit[*Route]{},
+		fns: t.functions.edit(), fnPaths: map[string]*pmapEdit[*Route]{}, methods: map[unique.Handle[string]][]string{}}
 }
 
-func (b *Builder) domain(d string) *pmapEdit[*Route] {
-	e := b.paths[d]
+// function is the edit of function f's index.
+func (b *Builder) function(f string) *pmapEdit[*Route] { return editAt(b.fnPaths, b.fns, f) }
+
+func (b *Builder) domain(d string) *pmapEdit[*Route] { return editAt(b.paths, b.domains, d) }
+
+// editAt is the edit of the inner map at k of outer, started once per
+// Builder and kept in edits.
+func editAt[V interface{ edit() *pmapEdit[*Route] }](edits map[string]*pmapEdit[*Route], outer *pmapEdit[V], k string) *pmapEdit[*Route] {
+	e := edits[k]
 	if e == nil {
-		cur, _ := b.domains.get(d)
+		cur, _ := outer.get(k)
 		e = cur.edit()
-		b.paths[d] = e
+		edits[k] = e
 	}
 	return e
 }
@@ -73,10 +86,13 @@ func (b *Builder) Set(routes ...Route) {
 		r := &slab[i]
 		b.compact(r)
 		e := b.domain(r.Domain)
-		if _, ok := e.get(r.Path); !ok {
+		if old, ok := e.get(r.Path); ok {
+			b.function(old.Function).del(old.Label())
+		} else {
 			b.n++
 		}
 		e.set(r.Path, r)
+		b.function(r.Function).set(r.label, r)
 	}
 }
 
@@ -108,21 +124,30 @@ func (b *Builder) Delete(routes ...Route) {
 		e := b.domain(routes[i].Domain)
 		if old, ok := e.get(routes[i].Path); ok && old.ID == routes[i].ID {
 			e.del(routes[i].Path)
+			b.function(old.Function).del(old.Label())
 			b.n--
 		}
 	}
 }
 
-// Table returns the table with the changes applied.
+// Table returns the table with the changes applied. The table shares
+// what b changed: b is done with.
 func (b *Builder) Table() *Table {
 	for d, e := range b.paths {
 		if m := e.done(); m.len() == 0 {
 			b.domains.del(d)
 		} else {
-			b.domains.set(d, m)
+			b.domains.set(newPathSet(d, m))
 		}
 	}
-	t := &Table{domains: b.domains.done(), defaultHosts: b.base.defaultHosts, n: b.n}
+	for f, e := range b.fnPaths {
+		if m := e.done(); m.len() == 0 {
+			b.fns.del(f)
+		} else {
+			b.fns.set(f, m)
+		}
+	}
+	t := &Table{domains: b.domains.done(), functions: b.fns.done(), defaultHosts: b.base.defaultHosts, n: b.n}
 	t.deflt, _ = t.domains.get(DomainDefault)
 	t.any, _ = t.domains.get(DomainAny)
 	return t
@@ -134,7 +159,7 @@ func (t *Table) Len() int { return t.n }
 // Routes returns a copy of every route in t, in no order.
 func (t *Table) Routes() []Route {
 	out := make([]Route, 0, t.n)
-	t.domains.each(func(_ string, m *pmap[*Route]) {
+	t.domains.each(func(_ string, m pathSet) {
 		m.each(func(_ string, r *Route) { out = append(out, *r) })
 	})
 	return out
@@ -162,13 +187,16 @@ func (r *Route) Key() string { return r.Domain + "\x00" + r.Path }
 // a request's path.
 func (t *Table) Page(q Query) ([]Route, bool) {
 	afterD, afterP, _ := strings.Cut(q.After, "\x00")
+	if q.Function != "" {
+		return t.functionPage(q, afterD, afterP)
+	}
 	var doms []string
 	if q.Domain != "" {
 		if q.Domain >= afterD {
 			doms = []string{q.Domain}
 		}
 	} else {
-		t.domains.each(func(d string, _ *pmap[*Route]) {
+		t.domains.each(func(d string, _ pathSet) {
 			if d >= afterD {
 				doms = append(doms, d)
 			}
@@ -196,34 +224,157 @@ func (t *Table) Page(q Query) ([]Route, bool) {
 	return out, false
 }
 
+// functionPage is Page for a query by function: it costs the function's
+// routes, from the table's index by function, not the table.
+func (t *Table) functionPage(q Query, afterD, afterP string) ([]Route, bool) {
+	m, _ := t.functions.get(q.Function)
+	var rs []*Route
+	m.each(func(_ string, r *Route) {
+		if (q.Domain == "" || r.Domain == q.Domain) && (r.Domain > afterD || r.Domain == afterD && r.Path > afterP) && strings.HasPrefix(r.Path, q.PathPrefix) {
+			rs = append(rs, r)
+		}
+	})
+	slices.SortFunc(rs, func(a, b *Route) int {
+		return cmp.Or(strings.Compare(a.Domain, b.Domain), strings.Compare(a.Path, b.Path))
+	})
+	out := make([]Route, 0, min(q.Limit, len(rs)))
+	for _, r := range rs[:min(q.Limit, len(rs))] {
+		out = append(out, *r)
+	}
+	return out, len(rs) > q.Limit
+}
+
 // Match returns the route serving host and path (a request's Host header and
-// URL path), or nil.
+// URL path), or nil. It does not allocate.
 func (t *Table) Match(host, path string) *Route {
-	host = NormalizeHost(host)
+	var buf [hostBuf]byte
+	host = lowerHost(&buf, trimHost(host))
 	// "default" and "*" are names of the table's own, not hosts.
 	if host != DomainDefault && host != DomainAny {
-		if m, _ := t.domains.get(host); m != nil {
-			if r := longest(m, path); r != nil {
+		if m, ok := t.domains.get(host); ok {
+			if r := m.longest(path); r != nil {
 				return r
 			}
 		}
 	}
 	if t.defaultHosts[host] {
-		if r := longest(t.deflt, path); r != nil {
+		if r := t.deflt.longest(path); r != nil {
 			return r
 		}
 	}
-	return longest(t.any, path)
+	return t.any.longest(path)
 }
 
-// longest finds the longest trigger path in m that is a segment prefix of p.
-func longest(m *pmap[*Route], p string) *Route {
-	if m.len() == 0 {
+// hostBuf is the longest host Match lower-cases on the stack (a DNS name
+// has at most 253 bytes).
+const hostBuf = 256
+
+// lowerHost returns h in lower case: h itself when it is (the common
+// case), else a copy in buf. The copy is a string over buf, which Match
+// only reads while buf lives: a Host header in capitals so costs no
+// allocation either.
+func lowerHost(buf *[hostBuf]byte, h string) string {
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; c >= 'A' && c <= 'Z' {
+			if len(h) > len(buf) {
+				return strings.ToLower(h)
+			}
+			for j := 0; j < len(h); j++ {
+				c := h[j]
+				if c >= 'A' && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				buf[j] = c
+			}
+			return unsafe.String(&buf[0], len(h))
+		}
+	}
+	return h
+}
+
+// pathSet is one domain's routes by trigger path. Most domains have a
+// few routes: those are a short array, longest path first, which a match
+// scans with no hashing (one hash lookup per segment of the request path
+// would cost more than comparing a few prefixes); a domain with more
+// routes is a pmap, looked up once per segment.
+type pathSet struct {
+	few  []fewRoute
+	many *pmap[*Route]
+}
+
+// fewRoute is a route of a few-route domain with its path. The paths of
+// a domain and its name (the table's key) are one string: at 100,000
+// routes a match misses the caches at every pointer it follows, and so
+// reads the domain's name and paths from one or two cache lines instead
+// of one per route.
+type fewRoute struct {
+	path string
+	r    *Route
+}
+
+// fewPaths is the most routes a domain holds in an array.
+const fewPaths = 8
+
+// newPathSet returns the name to key domain d by and its routes m.
+func newPathSet(d string, m *pmap[*Route]) (string, pathSet) {
+	if m.len() > fewPaths {
+		return d, pathSet{many: m}
+	}
+	few := make([]fewRoute, 0, m.len())
+	m.each(func(p string, r *Route) { few = append(few, fewRoute{p, r}) })
+	slices.SortFunc(few, func(a, b fewRoute) int { return len(b.path) - len(a.path) })
+	var blob strings.Builder
+	blob.WriteString(d)
+	for _, f := range few {
+		blob.WriteString(f.path)
+	}
+	s := blob.String()
+	d, s = s[:len(d)], s[len(d):]
+	for i := range few {
+		few[i].path, s = s[:len(few[i].path)], s[len(few[i].path):]
+	}
+	return d, pathSet{few: few}
+}
+
+func (s pathSet) each(fn func(p string, r *Route)) {
+	if s.many != nil {
+		s.many.each(fn)
+		return
+	}
+	for _, f := range s.few {
+		fn(f.path, f.r)
+	}
+}
+
+func (s pathSet) edit() *pmapEdit[*Route] {
+	if s.many != nil {
+		return s.many.edit()
+	}
+	e := (*pmap[*Route])(nil).edit()
+	for _, f := range s.few {
+		e.set(f.path, f.r)
+	}
+	return e
+}
+
+// longest finds the route whose trigger path is the longest segment
+// prefix of p: p itself without trailing slashes, or p up to a slash; "/"
+// matches every path.
+func (s pathSet) longest(p string) *Route {
+	if s.many == nil {
+		for _, f := range s.few {
+			if n := len(f.path); n <= len(p) && p[:n] == f.path && (n == len(p) || p[n] == '/') || f.path == "/" {
+				return f.r
+			}
+		}
+		return nil
+	}
+	if s.many.len() == 0 {
 		return nil
 	}
 	p = strings.TrimRight(p, "/")
 	for p != "" {
-		if r, _ := m.get(p); r != nil {
+		if r, _ := s.many.get(p); r != nil {
 			return r
 		}
 		i := strings.LastIndexByte(p, '/')
@@ -232,13 +383,24 @@ func longest(m *pmap[*Route], p string) *Route {
 		}
 		p = strings.TrimRight(p[:i], "/")
 	}
-	r, _ := m.get("/")
+	r, _ := s.many.get("/")
 	return r
 }
 
 // NormalizeHost lower-cases a Host header value and strips its port and a
 // trailing dot, allocating only when the host has upper-case letters.
 func NormalizeHost(h string) string {
+	h = trimHost(h)
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(h)
+		}
+	}
+	return h
+}
+
+// trimHost strips a Host header value's port, brackets and trailing dot.
+func trimHost(h string) string {
 	if i := strings.LastIndexByte(h, ':'); i >= 0 {
 		// "[::1]:8080" or "host:8080"; a bare IPv6 literal has no brackets
 		// only when malformed, and is then left alone.
@@ -255,11 +417,6 @@ func NormalizeHost(h string) string {
 	// same name, so the same routes.
 	if len(h) > 1 && h[len(h)-1] == '.' {
 		h = h[:len(h)-1]
-	}
-	for i := 0; i < len(h); i++ {
-		if c := h[i]; c >= 'A' && c <= 'Z' {
-			return strings.ToLower(h)
-		}
 	}
 	return h
 }

@@ -33,7 +33,17 @@ const batchTimeout = 2 * time.Second
 
 type batchReq struct {
 	fill func(redis.Pipeliner)
-	done chan struct{}
+	// index entries the caller adds: the batch adds all of one sorted
+	// set's entries in one ZADD, so that the invocation indexes cost two
+	// commands per round trip, not two per invocation.
+	index []indexEntry
+	done  chan struct{}
+}
+
+// indexEntry is a member to add to the sorted set key.
+type indexEntry struct {
+	key string
+	z   redis.Z
 }
 
 func newBatcher(rdb redis.UniversalClient, tick time.Duration, onTick func()) *batcher {
@@ -45,13 +55,20 @@ func newBatcher(rdb redis.UniversalClient, tick time.Duration, onTick func()) *b
 
 // do queues fill and waits until its commands ran.
 func (b *batcher) do(ctx context.Context, fill func(redis.Pipeliner)) error {
+	return b.doIndexed(ctx, fill, nil)
+}
+
+// doIndexed is do that also adds index's entries (not waiting for their
+// result: an index entry is best effort, the trim and listings skip
+// entries without a record).
+func (b *batcher) doIndexed(ctx context.Context, fill func(redis.Pipeliner), index []indexEntry) error {
 	select {
 	case <-b.stop:
 		return ErrClosed
 	default:
 	}
 	b.once.Do(func() { go b.loop() })
-	r := &batchReq{fill: fill, done: make(chan struct{})}
+	r := &batchReq{fill: fill, index: index, done: make(chan struct{})}
 	select {
 	case b.reqs <- r:
 	case <-b.stop:
@@ -115,11 +132,28 @@ func (b *batcher) loop() {
 			for _, r := range batch {
 				r.fill(p)
 			}
+			addIndexes(ctx, p, batch)
 			return nil
 		})
 		cancel()
 		for _, r := range batch {
 			close(r.done)
 		}
+	}
+}
+
+// addIndexes adds the index entries of batch, one ZADD per sorted set.
+func addIndexes(ctx context.Context, p redis.Pipeliner, batch []*batchReq) {
+	var byKey map[string][]redis.Z
+	for _, r := range batch {
+		for _, e := range r.index {
+			if byKey == nil {
+				byKey = map[string][]redis.Z{}
+			}
+			byKey[e.key] = append(byKey[e.key], e.z)
+		}
+	}
+	for key, zs := range byKey {
+		p.ZAdd(ctx, key, zs...)
 	}
 }

@@ -101,9 +101,9 @@ func (s *Invocations) fields(inv *record.Invocation, event []byte) []any {
 		"attempts", inv.Attempts, "maxAttempts", inv.MaxAttempts,
 		"createdAt", stamp(now), "updatedAt", stamp(now),
 	}
-	for k, v := range map[string]string{"replayOf": inv.ReplayOf, "callbackUrl": inv.CallbackURL, "errorCode": inv.ErrorCode, "error": inv.Error, "route": string(inv.Route), "trigger": inv.Trigger} {
-		if v != "" {
-			fields = append(fields, k, v)
+	for _, f := range [...]struct{ k, v string }{{"replayOf", inv.ReplayOf}, {"callbackUrl", inv.CallbackURL}, {"errorCode", inv.ErrorCode}, {"error", inv.Error}, {"route", string(inv.Route)}, {"trigger", inv.Trigger}} {
+		if f.v != "" {
+			fields = append(fields, f.k, f.v)
 		}
 	}
 	if inv.Result != nil {
@@ -210,8 +210,11 @@ func (s *Invocations) Take(ctx context.Context, inv *record.Invocation, event []
 		exp = expires.UnixMilli()
 	}
 	args := append([]any{stamp(now), now.UnixMilli(), now.Add(lease).UnixMilli(), s.ttl.Milliseconds(), inv.MaxAttempts, exp, owner}, s.fields(inv, event)...)
-	res, err := s.evalBatched(ctx, takeInvocation, []string{keyInvocation(inv.ID)}, args, func(p redis.Pipeliner) {
-		s.index(ctx, p, inv) // the same score every time: a no-op after the first
+	// The same score every time: a no-op after the first take.
+	score := float64(inv.CreatedAt.UnixMilli())
+	res, err := s.evalBatched(ctx, takeInvocation, []string{keyInvocation(inv.ID)}, args, []indexEntry{
+		{keyInvocationsByTime, redis.Z{Score: score, Member: inv.ID}},
+		{keyInvocationsByFunction(inv.Function), redis.Z{Score: score, Member: inv.ID}},
 	})
 	if err != nil {
 		return "", 0, fmt.Errorf("store: take invocation: %w", err)
@@ -229,20 +232,17 @@ func (s *Invocations) Take(ctx context.Context, inv *record.Invocation, event []
 }
 
 // evalBatched runs script on key in the batcher's next round trip, with
-// extra's commands, so that concurrent workers share round trips. It
+// index's entries, so that concurrent workers share round trips. It
 // sends the script by its digest (EVALSHA), and its text only when Redis
 // does not know it yet (NOSCRIPT: first use, or a restarted Redis).
-func (s *Invocations) evalBatched(ctx context.Context, script *redis.Script, keys []string, args []any, extra func(redis.Pipeliner)) (*redis.Cmd, error) {
+func (s *Invocations) evalBatched(ctx context.Context, script *redis.Script, keys []string, args []any, index []indexEntry) (*redis.Cmd, error) {
 	for range 2 {
 		// A fresh result each try: a try abandoned at ctx's end may still
 		// be filled in by the batcher.
 		var res *redis.Cmd
-		err := s.batch.do(ctx, func(p redis.Pipeliner) {
+		err := s.batch.doIndexed(ctx, func(p redis.Pipeliner) {
 			res = script.EvalSha(ctx, p, keys, args...)
-			if extra != nil {
-				extra(p)
-			}
-		})
+		}, index)
 		if err != nil {
 			return nil, err
 		}

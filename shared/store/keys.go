@@ -4,6 +4,9 @@ package store
 const (
 	keyRoutes        = "{fngate}:routes"
 	keyRoutesVersion = "{fngate}:routes:version"
+	// keyRoutesFile is a hash: the digest of the routes file applied last
+	// and the table version right after it was.
+	keyRoutesFile = "{fngate}:routes:file"
 	// ChannelRoutes is the pub/sub channel on which each new version number
 	// is published after a change.
 	ChannelRoutes = "fngate:routes:changed"

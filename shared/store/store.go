@@ -164,17 +164,25 @@ func (s *Routes) Put(ctx context.Context, rs []route.Route) error {
 // Apply sets the routes set (as Put) and deletes the routes with the ids
 // del, in batches of changeBatch, and returns the version afterwards.
 func (s *Routes) Apply(ctx context.Context, set []route.Route, del []string) (int64, error) {
+	ver, _, err := s.apply(ctx, set, del)
+	return ver, err
+}
+
+// apply is Apply; it also returns how many batches it wrote (each one
+// version, unless a batch found its routes written meanwhile).
+func (s *Routes) apply(ctx context.Context, set []route.Route, del []string) (int64, int, error) {
 	data := make([]string, len(set))
 	for i := range set {
 		var err error
 		if data[i], err = encode(&set[i]); err != nil {
-			return 0, fmt.Errorf("routes[%d]: %w", i, err)
+			return 0, 0, fmt.Errorf("routes[%d]: %w", i, err)
 		}
 	}
 	set, data, err := s.changed(ctx, set, data)
 	if err != nil {
-		return 0, fmt.Errorf("store: apply routes: %w", err)
+		return 0, 0, fmt.Errorf("store: apply routes: %w", err)
 	}
+	batches := 0
 	ver, err := s.Version(ctx)
 	for i := 0; err == nil && (i < len(set) || i-len(set) < len(del)); i += changeBatch {
 		args := make([]any, 0, 3+2*changeBatch)
@@ -189,11 +197,12 @@ func (s *Routes) Apply(ctx context.Context, set []route.Route, del []string) (in
 			args = append(args, del[j-len(set)])
 		}
 		ver, err = changeScript.Run(ctx, s.rdb, keys, args...).Int64()
+		batches++
 	}
 	if err != nil {
-		return 0, fmt.Errorf("store: apply routes: %w", err)
+		return 0, 0, fmt.Errorf("store: apply routes: %w", err)
 	}
-	return ver, nil
+	return ver, batches, nil
 }
 
 // changed keeps the routes of set (encoded as data) that the store does

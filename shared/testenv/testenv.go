@@ -50,6 +50,24 @@ func NATSAt(t testing.TB, listen, dir string) *server.Server {
 	return s
 }
 
+// NATSMaxStore starts an in-process nats-server whose JetStream may store
+// at most maxStore bytes (max_file_store): a server running out of
+// storage.
+func NATSMaxStore(t testing.TB, maxStore int64) *server.Server {
+	t.Helper()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
+		JetStreamMaxStore: maxStore, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	return s
+}
+
 // Conn connects to s and closes the connection at cleanup.
 func Conn(t testing.TB, s *server.Server, opts ...nats.Option) *nats.Conn {
 	t.Helper()

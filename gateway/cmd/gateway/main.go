@@ -37,6 +37,8 @@ type options struct {
 
 	streamReplicas int
 	queueMaxBytes  int64
+	deadMaxBytes   int64
+	deadMaxAge     time.Duration
 	natsSync       string
 	recordTTL      time.Duration
 	idempotencyTTL time.Duration
@@ -73,6 +75,8 @@ func parse(args []string) (*options, error) {
 	s.List(&o.gw.RedactHeaders, "redact-headers", "FNGATE_REDACT_HEADERS", gateway.DefaultRedactHeaders, "request headers stored as \"[redacted]\" in invocation records (the function still gets them); none: redact nothing")
 	s.Int(&o.streamReplicas, "stream-replicas", "FNGATE_STREAM_REPLICAS", 1, "replicas of the JetStream invocation streams (3 in a cluster)")
 	s.Int64(&o.queueMaxBytes, "queue-max-bytes", "FNGATE_QUEUE_MAX_BYTES", queue.DefaultMaxBytes, "most bytes the invocation stream holds (per replica); a full queue answers 503 QUEUE_FULL; -1 unbounded")
+	s.Int64(&o.deadMaxBytes, "dead-max-bytes", "FNGATE_DEAD_MAX_BYTES", queue.DefaultDeadMaxBytes, "most bytes the dead-letter stream holds (per replica, reserved in JetStream storage); the oldest dead letters give way; -1 unbounded")
+	s.Duration(&o.deadMaxAge, "dead-max-age", "FNGATE_DEAD_MAX_AGE", queue.DefaultDeadMaxAge, "how long dead letters are kept")
 	s.String(&o.natsSync, "nats-sync", "FNGATE_NATS_SYNC", natsserver.DefaultSync.String(), "when the embedded NATS server fsyncs JetStream writes: always, or an interval such as 1s (see the README on durability)")
 	s.Duration(&o.recordTTL, "record-ttl", "FNGATE_RECORD_TTL", store.DefaultRecordTTL, "how long invocation records are kept in Redis")
 	s.Duration(&o.idempotencyTTL, "idempotency-ttl", "FNGATE_IDEMPOTENCY_TTL", store.DefaultIdempotencyTTL, "how long the response of an Idempotency-Key is kept")

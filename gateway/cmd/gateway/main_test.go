@@ -78,6 +78,7 @@ func TestRunRefusesBadSettings(t *testing.T) {
 		{"FNGATE_ADMIN_ADDR", "0.0.0.0:0", "FNGATE_ADMIN_TOKEN"},
 		{"FNGATE_NATS_SYNC", "sometimes", "FNGATE_NATS_SYNC"},
 		{"FNGATE_QUEUE_MAX_BYTES", "1000", "FNGATE_QUEUE_MAX_BYTES"},
+		{"FNGATE_DEAD_MAX_BYTES", "1000", "FNGATE_DEAD_MAX_BYTES"},
 		{"FNGATE_ASYNC_MAX_BODY", "-1", "AsyncMaxBody"},
 		{"FNGATE_MAX_DELAY", "200h", "MaxDelay"},
 	} {

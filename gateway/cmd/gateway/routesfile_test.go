@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -126,5 +128,74 @@ schedules:
 	}
 	if err := applySchedulesFile(ctx, gw.Gateway, bad); err == nil {
 		t.Fatal("a schedule without id in a routes file was applied")
+	}
+}
+
+// TestRoutesFileUnchangedSkipped: a routes file applied again while the
+// table is still what it made is neither parsed nor compared (one round
+// trip: seconds saved at 100,000 routes); a change to the table since, or
+// another file, makes it compared again; a file that does not parse fails
+// at once, without the retries a Redis still starting gets.
+func TestRoutesFileUnchangedSkipped(t *testing.T) {
+	t.Parallel()
+	rd := testenv.StartRedis(t)
+	rs := store.NewRoutes(rd.Client())
+	ctx := context.Background()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "routes.yaml")
+	write := func(body string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply := func(wantUnchanged bool, wantWritten int) {
+		t.Helper()
+		res, err := applyRoutesFile(ctx, rs, file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Unchanged != wantUnchanged || res.Written != wantWritten {
+			t.Fatalf("applied: %+v, want unchanged %v, %d versions written", res, wantUnchanged, wantWritten)
+		}
+	}
+	write("routes:\n  - {domain: \"*\", path: /a, function: hello}\n  - {domain: \"*\", path: /b, function: hello}\n")
+	apply(false, 1)
+	apply(true, 0)
+	apply(true, 0)
+	// Changed by the admin API since: compared again, /b put back.
+	if err := rs.Replace(ctx, route.ID("*", "/b"), &route.Route{Domain: "*", Path: "/b", Function: "changed"}); err != nil {
+		t.Fatal(err)
+	}
+	apply(false, 1)
+	if b, err := rs.Get(ctx, route.ID("*", "/b")); err != nil || b.Function != "hello" {
+		t.Fatalf("/b = %+v, %v; want the file's", b, err)
+	}
+	apply(true, 0)
+	// A change that the file does not cover still makes it compared (and
+	// then nothing differs).
+	if err := rs.Create(ctx, &route.Route{Domain: "*", Path: "/extra", Function: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	apply(false, 0)
+	apply(true, 0)
+	// Another file: compared.
+	write("routes:\n  - {domain: \"*\", path: /a, function: other}\n")
+	apply(false, 1)
+	apply(true, 0)
+	// Redis lost everything: the file is written again.
+	if err := rd.Client().FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	apply(false, 1)
+	if got, _, err := rs.Snapshot(ctx); err != nil || len(got) != 1 {
+		t.Fatalf("after FLUSHALL and the file: %d routes, %v", len(got), err)
+	}
+	write("routes:\n  - {domain: \"*\", path: /a, function: Not_Valid}\n")
+	// Retried (30 s), it would end with the context's error instead.
+	short, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := applyRoutesFile(short, rs, file); !errors.Is(err, route.ErrInvalid) {
+		t.Fatalf("invalid file: %v, want route.ErrInvalid at once", err)
 	}
 }

@@ -30,9 +30,9 @@ func run(ctx context.Context, o *options) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	qcfg := queue.Config{Replicas: o.streamReplicas, MaxBytes: o.queueMaxBytes}
+	qcfg := queue.Config{Replicas: o.streamReplicas, MaxBytes: o.queueMaxBytes, DeadMaxBytes: o.deadMaxBytes, DeadMaxAge: o.deadMaxAge}
 	if err := qcfg.Validate(); err != nil {
-		return fmt.Errorf("FNGATE_QUEUE_MAX_BYTES: %w", err)
+		return fmt.Errorf("FNGATE_QUEUE_MAX_BYTES, FNGATE_DEAD_MAX_BYTES, FNGATE_DEAD_MAX_AGE: %w", err)
 	}
 	natsSync, err := natsserver.ParseSync(o.natsSync)
 	if err != nil {
@@ -88,11 +88,14 @@ func run(ctx context.Context, o *options) error {
 		return err
 	}
 	if o.routesFile != "" {
-		// Also what the gateway writes back if Redis loses its table.
-		if cfg.SeedRoutes, err = applyRoutesFile(ctx, routes, o.routesFile); err != nil {
+		res, err := applyRoutesFile(ctx, routes, o.routesFile)
+		if err != nil {
 			return err
 		}
-		log.Info("routes file applied", "file", o.routesFile)
+		// Also what the gateway writes back if Redis loses its table: read
+		// again then, rather than 100,000 parsed routes held meanwhile.
+		cfg.LoadSeedRoutes = func() ([]route.Route, error) { return readRoutesFile(o.routesFile) }
+		log.Info("routes file applied", "file", o.routesFile, "unchanged", res.Unchanged, "versions", res.Written)
 	}
 
 	invs := store.NewInvocations(rdb, o.recordTTL)
@@ -140,22 +143,37 @@ func waitConnected(ctx context.Context, nc *nats.Conn) error {
 	return nil
 }
 
-// applyRoutesFile upserts the file's routes into Redis, retrying for a
-// while since Redis may still be starting, and returns them.
-func applyRoutesFile(ctx context.Context, rs *store.Routes, path string) ([]route.Route, error) {
+// applyRoutesFile applies the file's routes to Redis as a difference
+// (skipped whole when Redis holds what this very file made), retrying for
+// a while since Redis may still be starting.
+func applyRoutesFile(ctx context.Context, rs *store.Routes, path string) (store.FileResult, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return store.FileResult{}, fmt.Errorf("FNGATE_ROUTES: %w", err)
+	}
+	var res store.FileResult
+	b := backoff.NewExponentialBackOff(backoff.WithMaxElapsedTime(30 * time.Second))
+	err = backoff.Retry(func() error {
+		res, err = rs.ApplyFile(ctx, data)
+		if errors.As(err, new(*store.FileError)) {
+			return backoff.Permanent(fmt.Errorf("%s: %w", path, err))
+		}
+		return err
+	}, backoff.WithContext(b, ctx))
+	return res, err
+}
+
+// readRoutesFile reads and parses a routes file.
+func readRoutesFile(path string) ([]route.Route, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("FNGATE_ROUTES: %w", err)
 	}
-	parsed, err := route.ParseFile(data)
+	rs, err := route.ParseFile(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	b := backoff.NewExponentialBackOff(backoff.WithMaxElapsedTime(30 * time.Second))
-	if err := backoff.Retry(func() error { return rs.Put(ctx, parsed) }, backoff.WithContext(b, ctx)); err != nil {
-		return nil, err
-	}
-	return parsed, nil
+	return rs, nil
 }
 
 // applySchedulesFile puts the schedules: section of the routes file into

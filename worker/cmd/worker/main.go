@@ -28,12 +28,12 @@ import (
 	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/builtin"
-	"github.com/fngate/fngate/worker/node"
+	"github.com/fngate/fngate/worker/runtime"
 )
 
 type options struct {
 	w           worker.Config
-	node        node.Config
+	node        runtime.Config
 	async       worker.AsyncConfig
 	natsURL     string
 	natsSec     natsconn.Security
@@ -71,7 +71,7 @@ func parse(args []string) (*options, error) {
 		return nil, err
 	}
 	var err error
-	if o.node.UID, o.node.UIDPerFunction, err = node.ParseUID(uid); err != nil {
+	if o.node.UID, o.node.UIDPerFunction, err = runtime.ParseUID(uid); err != nil {
 		return nil, fmt.Errorf("FNGATE_FUNCTION_UID=%w", err)
 	}
 	switch async {
@@ -115,7 +115,8 @@ func run(ctx context.Context, o *options) error {
 		o.node.Logger = log
 		o.node.Concurrency = o.w.Concurrency
 		o.node.OnRestart = w.NodeRestarted
-		rt, err := node.New(ctx, o.node)
+		o.node.OnColdStart = w.ColdStarted
+		rt, err := runtime.New(ctx, o.node)
 		if err != nil {
 			return err
 		}
@@ -126,7 +127,11 @@ func run(ctx context.Context, o *options) error {
 			}
 			taken[name] = true
 		}
-		log.Info("Node.js functions loaded", "dir", o.node.Dir, "functions", rt.Functions())
+		// Folders added or removed later are served or drained.
+		if err := rt.Follow(ctx, w); err != nil {
+			return err
+		}
+		log.Info("functions loaded", "dir", o.node.Dir, "functions", rt.Functions())
 	}
 	if err := registerBuiltins(w, o.builtins, taken, log); err != nil {
 		return err

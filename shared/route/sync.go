@@ -1,0 +1,34 @@
+package route
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Payload formats (PayloadFormat); the names match event.FormatCloudBase,
+// event.FormatAPIGatewayV1 and event.FormatAPIGatewayV2.
+const (
+	FormatCloudBase    = "cloudbase"
+	FormatAPIGatewayV1 = "apigw-v1"
+	FormatAPIGatewayV2 = "apigw-v2"
+)
+
+// MinFallbackAfter is the shortest fallbackAfter a route may set: a
+// shorter wait would answer 202 to calls that a round trip could finish.
+const MinFallbackAfter = 100 * time.Millisecond
+
+// validateSync checks the options of the synchronous path (#17).
+func (r *Route) validateSync() error {
+	if f := time.Duration(r.FallbackAfter); f != 0 && (f < MinFallbackAfter || f >= time.Duration(r.Timeout)) {
+		return &FieldError{"fallbackAfter", fmt.Sprintf("%s is outside %s..timeout (%s, exclusive)", f, MinFallbackAfter, time.Duration(r.Timeout))}
+	}
+	switch r.PayloadFormat = strings.ToLower(strings.TrimSpace(r.PayloadFormat)); r.PayloadFormat {
+	case "", FormatCloudBase:
+		r.PayloadFormat = "" // the default has one form
+	case FormatAPIGatewayV1, FormatAPIGatewayV2:
+	default:
+		return &FieldError{"payloadFormat", fmt.Sprintf("%q is not %s, %s or %s", r.PayloadFormat, FormatCloudBase, FormatAPIGatewayV1, FormatAPIGatewayV2)}
+	}
+	return nil
+}

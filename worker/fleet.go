@@ -1,0 +1,82 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/fngate/fngate/worker/sdk"
+)
+
+// Functions that come and go while the worker serves: a function folder
+// added to or removed from a runtime's directory.
+
+// Add serves function name from now on: Handle, on a started worker too,
+// where it subscribes at once (and consumes its queued invocations when the
+// worker does async work).
+func (w *Worker) Add(ctx context.Context, name string, h sdk.Handler, opts ...Option) error {
+	w.mu.Lock()
+	started := w.started
+	w.mu.Unlock()
+	if !started {
+		return w.Handle(name, h, opts...)
+	}
+	f, err := w.newFunction(name, h, opts)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	if _, dup := w.fns[name]; dup {
+		w.mu.Unlock()
+		return fmt.Errorf("worker: function %s registered twice", name)
+	}
+	if err := w.subscribe(f); err != nil {
+		w.mu.Unlock()
+		return err
+	}
+	w.fns[name] = f
+	if stop := w.stopAsync; stop != nil {
+		w.consumers.Go(func() { w.consume(f, stop) })
+	}
+	w.mu.Unlock()
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := w.nc.FlushWithContext(fctx); err != nil {
+		return fmt.Errorf("worker: flush subscription of %s: %w", name, err)
+	}
+	w.log.Info("function added", "function", name, "runtime", f.runtime)
+	return nil
+}
+
+// Remove stops serving function name: its subscription drains, and the
+// invocations it already received run to the end. Its queued (async)
+// invocations stay for the workers that still serve it; this worker's
+// consumer of them stops when the worker drains.
+func (w *Worker) Remove(ctx context.Context, name string) error {
+	w.mu.Lock()
+	f := w.fns[name]
+	delete(w.fns, name)
+	w.mu.Unlock()
+	if f == nil || f.sub == nil {
+		return nil
+	}
+	if err := f.sub.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		return fmt.Errorf("worker: drain %s: %w", name, err)
+	}
+	poll := time.NewTicker(5 * time.Millisecond)
+	defer poll.Stop()
+	for f.sub.IsValid() {
+		select {
+		case <-poll.C:
+		case <-ctx.Done():
+			f.disp.close()
+			return fmt.Errorf("worker: drain %s: %w", name, ctx.Err())
+		}
+	}
+	f.disp.close()
+	w.log.Info("function removed", "function", name)
+	return nil
+}

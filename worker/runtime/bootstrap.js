@@ -1,0 +1,268 @@
+'use strict';
+// fngate Node.js bootstrap: hosts one CloudBase function (exports.main) in a
+// long-lived process for the Go worker. Invocations arrive on fd 3 and
+// results, errors and console output leave on fd 4, so nothing the function
+// writes to stdout or stderr can corrupt the protocol.
+//
+// Frame: uint32 BE length of the rest, uint8 type, uint32 BE id, payload.
+//   Go -> Node: 'c' call (payload: float64 BE deadline in unix ms, 0 for none,
+//               then the event JSON), 'r' reload, 'p' ping (no payload),
+//               'x' cancel call id (no payload).
+//   Node -> Go: 'y' loaded (JSON {ok, error, stack, node}), 'o' result (the
+//               return value as JSON), 'e' error (JSON {code, message, stack,
+//               rid}), 'l' console output (JSON {r: request id, s: stream,
+//               m: text}), 'q' pong (the id of the ping, no payload).
+//
+// A ping is answered as soon as it is read, which happens only while the
+// event loop turns: the worker pings after a call passed its deadline to
+// tell a promise that never settles (the loop is free) from a function that
+// blocks the loop. A cancel frame comes for a call the worker stopped
+// waiting for: its promise cannot be stopped and may go on running, but
+// whatever it settles to is dropped.
+
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+const util = require('node:util');
+const { AsyncLocalStorage } = require('node:async_hooks');
+
+const T_CALL = 0x63; // c
+const T_RELOAD = 0x72; // r
+const T_PING = 0x70; // p
+const T_CANCEL = 0x78; // x
+const T_LOADED = 0x79; // y
+const T_RESULT = 0x6f; // o
+const T_ERROR = 0x65; // e
+const T_LOG = 0x6c; // l
+const T_PONG = 0x71; // q
+
+// Ids of the calls running whose result the worker still waits for.
+const live = new Set();
+
+// The worker passes the function's folder, name, memory limit and entry file
+// as arguments (node -e <this> <dir> <name> <MB> <file>), taken out of
+// process.argv here so that the function sees a plain argv and an
+// environment that is its own.
+const [dir, name, maxOldSpaceMB, entryFile] = process.argv.splice(1, 4);
+const entry = path.join(dir, entryFile || 'index.js');
+// require.cache is keyed by real path.
+let realDir = dir;
+try {
+  realDir = fs.realpathSync(dir);
+} catch {}
+const als = new AsyncLocalStorage();
+
+const out = new net.Socket({ fd: 4, readable: false, writable: true });
+out.on('error', () => process.exit(1)); // the worker is gone
+
+function send(type, id, body) {
+  const n = Buffer.byteLength(body);
+  const b = Buffer.allocUnsafe(9 + n);
+  b.writeUInt32BE(5 + n, 0);
+  b[4] = type;
+  b.writeUInt32BE(id, 5);
+  b.write(body, 9, 'utf8');
+  out.write(b);
+}
+
+function emit(stream, text) {
+  const st = als.getStore();
+  send(T_LOG, st ? st.id : 0, JSON.stringify({ r: st ? st.rid : '', s: stream, m: text }));
+}
+
+for (const s of ['log', 'info', 'warn', 'error', 'debug']) {
+  console[s] = (...args) => emit(s, util.formatWithOptions({ colors: false }, ...args));
+}
+console.trace = (...args) => {
+  const e = { name: 'Trace', message: util.format(...args) };
+  Error.captureStackTrace(e, console.trace);
+  emit('trace', e.stack);
+};
+console.dir = (obj, opts) => emit('log', util.inspect(obj, { ...opts, colors: false }));
+
+function describe(err) {
+  if (err instanceof Error) {
+    return { message: String(err.message), stack: String(err.stack || err.message) };
+  }
+  const s = typeof err === 'string' ? err : util.inspect(err);
+  return { message: s, stack: s };
+}
+
+// Files of the function itself, not its dependencies, are dropped from the
+// cache on reload.
+function ownFile(file) {
+  for (const d of [dir, realDir]) {
+    if (file.startsWith(d + path.sep)) {
+      return !file.slice(d.length).split(path.sep).includes('node_modules');
+    }
+  }
+  return false;
+}
+
+let main = null;
+let loadError = null;
+let loads = 0; // cache buster of ES module reloads
+
+// isModule reports whether entry is an ES module: index.mjs, or index.js
+// with "type": "module" in the function's package.json.
+function isModule() {
+  if (entry.endsWith('.mjs')) return true;
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).type === 'module';
+  } catch {
+    return false;
+  }
+}
+
+function mainOf(m) {
+  const main = lambdaEntry(m);
+  if (!main) {
+    throw new Error(`${entry} does not export a main function: write exports.main = async (event, context) => { ... } (or, written for AWS Lambda, exports.handler)`);
+  }
+  return main;
+}
+
+function loaded(reload, fn, err) {
+  main = fn;
+  loadError = err ? describe(err) : null;
+  send(T_LOADED, 0, JSON.stringify(loadError
+    ? { ok: false, reload, error: loadError.message, stack: loadError.stack }
+    : { ok: true, reload, node: process.version }));
+}
+
+function load(reload) {
+  for (const k of Object.keys(require.cache)) {
+    if (ownFile(k)) delete require.cache[k];
+  }
+  if (isModule()) {
+    // import() caches by URL: a new query loads the edited entry again (the
+    // modules it imports are re-read when the process restarts). Calls
+    // keep the old main until the new one is there.
+    const url = require('node:url').pathToFileURL(entry).href + (loads++ ? `?v=${loads}` : '');
+    import(url).then((m) => loaded(reload, mainOf(m), null)).catch((err) => loaded(reload, null, err));
+    return;
+  }
+  try {
+    // A require of its own per load, so that old module trees are not kept
+    // alive as children of this script.
+    loaded(reload, mainOf(require('node:module').createRequire(entry)(entry)), null);
+  } catch (err) {
+    loaded(reload, null, err);
+  }
+}
+
+// lambdaEntry is the function m exports: main, or, for code written for
+// AWS Lambda, handler when there is no main (#17). Its context carries
+// Lambda's names too (see lambdaContext).
+function lambdaEntry(m) {
+  if (!m) return null;
+  if (typeof m.main === 'function') return m.main;
+  return typeof m.handler === 'function' ? m.handler : null;
+}
+
+// lambdaContext adds the names AWS Lambda's context has to context.
+function lambdaContext(context) {
+  context.awsRequestId = context.requestId;
+  context.callbackWaitsForEmptyEventLoop = true;
+  return context;
+}
+
+function fail(id, code, err, rid) {
+  const d = describe(err);
+  send(T_ERROR, id, JSON.stringify({ code, message: d.message, stack: d.stack, rid }));
+}
+
+function call(id, deadline, body) {
+  let event;
+  try {
+    event = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    return fail(id, 'INVALID_EVENT', err, '');
+  }
+  const rc = (event && typeof event === 'object' && event.requestContext) || {};
+  const rid = typeof rc.requestId === 'string' ? rc.requestId : '';
+  if (!main) {
+    return send(T_ERROR, id, JSON.stringify({ code: 'FUNCTION_LOAD_ERROR', message: loadError.message, stack: loadError.stack, rid }));
+  }
+  const fn = main;
+  const context = lambdaContext({
+    requestId: rid,
+    functionName: rc.functionName || name,
+    envId: rc.envId || '',
+    traceparent: rc.traceparent || '',
+    request_id: rid,
+    function_name: rc.functionName || name,
+    memory_limit_in_mb: Number(maxOldSpaceMB) || undefined,
+    getRemainingTimeInMillis() {
+      // setTimeout treats Infinity as 1ms; without a deadline, the most it
+      // accepts.
+      return deadline > 0 ? Math.max(0, Math.round(deadline - Date.now())) : 2147483647;
+    },
+  });
+  live.add(id);
+  als.run({ id, rid }, () => {
+    new Promise((resolve, reject) => {
+      // (event, context, callback) handlers may answer through callback.
+      const r = fn(event, context, (err, res) => (err ? reject(err) : resolve(res)));
+      if (fn.length < 3 || r !== undefined) resolve(r);
+    }).then((value) => {
+      if (!live.delete(id)) return; // cancelled
+      let json;
+      try {
+        json = JSON.stringify(value);
+      } catch (err) {
+        return fail(id, 'INVALID_RESPONSE', err, rid);
+      }
+      send(T_RESULT, id, json === undefined ? 'null' : json);
+    }, (err) => {
+      if (live.delete(id)) fail(id, 'FUNCTION_ERROR', err, rid);
+    });
+  });
+}
+
+function handle(frame) {
+  const type = frame[0];
+  const id = frame.readUInt32BE(1);
+  switch (type) {
+    case T_CALL:
+      call(id, frame.readDoubleBE(5), frame.subarray(13));
+      break;
+    case T_RELOAD:
+      load(true);
+      break;
+    case T_PING:
+      send(T_PONG, id, '');
+      break;
+    case T_CANCEL:
+      live.delete(id);
+      break;
+    default:
+      process.stderr.write(`fngate bootstrap: unknown frame type ${type}\n`);
+      process.exit(70);
+  }
+}
+
+const input = new net.Socket({ fd: 3, readable: true, writable: false });
+let chunks = [];
+let have = 0;
+input.on('data', (chunk) => {
+  chunks.push(chunk);
+  have += chunk.length;
+  // Concatenate only once a whole frame is there: large events arrive in
+  // many chunks.
+  while (have >= 4) {
+    if (chunks[0].length < 4) chunks = [Buffer.concat(chunks, have)];
+    const len = chunks[0].readUInt32BE(0);
+    if (have < 4 + len) return;
+    const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, have);
+    const rest = all.subarray(4 + len);
+    chunks = rest.length ? [rest] : [];
+    have = rest.length;
+    handle(all.subarray(4, 4 + len));
+  }
+});
+// The worker closed its end or died: nothing more will come.
+input.on('end', () => process.exit(0));
+input.on('error', () => process.exit(1));
+
+load(false);

@@ -1,0 +1,3 @@
+# An async def that raises.
+async def main(event, context):
+    raise ValueError("rejected: secret detail")

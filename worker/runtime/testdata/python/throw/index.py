@@ -1,0 +1,2 @@
+def main(event, context):
+    raise RuntimeError("boom: secret detail")
