@@ -101,10 +101,10 @@ schedules:
 	}
 	last := func() uint64 {
 		st, err := js.Stream(ctx, subject.StreamSchedules)
-		if err != nil {
-			t.Fatal(err)
+		var info *jetstream.StreamInfo
+		if err == nil {
+			info, err = st.Info(ctx)
 		}
-		info, err := st.Info(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
