@@ -33,9 +33,11 @@ const maxAdminBody = 1 << 20
 //	PUT    /admin/routes/:id   replace a route (its domain and path may change)
 //	DELETE /admin/routes/:id   delete a route
 //	GET    /admin/functions    functions with their live workers and load
+//	PUT    /admin/functions/:name  a function's settings ({"maxConcurrency": N})
 //	GET    /admin/invocations  list records (?function=&status=&since=&until=&cursor=&limit=)
 //	GET    /admin/invocations/:id          one record with its event
-//	POST   /admin/invocations/:id/replay   replay one invocation (202)
+//	POST   /admin/invocations/:id/replay   replay one invocation, its event edited or not (202)
+//	POST   /admin/invocations/:id/cancel   cancel one invocation (200 cancelled, 202 cancelling)
 //	POST   /admin/invocations/replay       replay every match of a filter (202)
 //	GET    /admin/stats        this gateway's request counts by route
 //	GET    /admin/stats/gateways  every gateway's, gathered over NATS
@@ -73,9 +75,11 @@ func (g *Gateway) AdminHandler() http.Handler {
 		"/routes":                 {http.MethodGet: g.listRoutes, http.MethodPost: g.createRoute},
 		"/routes/:id":             {http.MethodGet: g.getRoute, http.MethodPut: g.replaceRoute, http.MethodDelete: g.deleteRoute},
 		"/functions":              {http.MethodGet: g.listFunctions},
+		"/functions/:name":        {http.MethodPut: g.putFunction},
 		"/invocations":            {http.MethodGet: g.listInvocations},
 		"/invocations/:id":        {http.MethodGet: g.getInvocation},
 		"/invocations/:id/replay": {http.MethodPost: g.replayInvocation},
+		"/invocations/:id/cancel": {http.MethodPost: g.cancelInvocation},
 		"/invocations/replay":     {http.MethodPost: g.replayMany},
 		"/schedules":              {http.MethodGet: g.listSchedules, http.MethodPost: g.createSchedule},
 		"/schedules/:id":          {http.MethodGet: g.getSchedule, http.MethodPut: g.replaceSchedule, http.MethodDelete: g.deleteSchedule},
@@ -264,7 +268,13 @@ func (g *Gateway) getInvocation(c *gin.Context) {
 }
 
 func (g *Gateway) replayInvocation(c *gin.Context) {
-	acc, err := g.adminAPI().Replay(c.Request.Context(), c.Param("id"))
+	edit, err := decodeEdit(c)
+	var acc *adminapi.Accepted
+	if err == nil && edit != nil {
+		acc, err = g.adminAPI().ReplayEdited(c.Request.Context(), c.Param("id"), edit)
+	} else if err == nil {
+		acc, err = g.adminAPI().Replay(c.Request.Context(), c.Param("id"))
+	}
 	if err != nil {
 		g.fail(c, err)
 		return
@@ -402,9 +412,9 @@ func (a adminAPI) afterChange(ctx context.Context) {
 func filter(in adminapi.Filter) (record.Filter, error) {
 	f := record.Filter{Function: in.Function, Status: in.Status, Cursor: in.Cursor, Limit: in.Limit}
 	switch in.Status {
-	case "", record.StatusQueued, record.StatusRunning, record.StatusFailed, record.StatusSucceeded, record.StatusDead:
+	case "", record.StatusQueued, record.StatusRunning, record.StatusFailed, record.StatusSucceeded, record.StatusDead, record.StatusCancelled:
 	default:
-		return f, &ParamError{Field: "status", Message: fmt.Sprintf("%q is not queued, running, failed, succeeded or dead", in.Status)}
+		return f, &ParamError{Field: "status", Message: fmt.Sprintf("%q is not queued, running, failed, succeeded, dead or cancelled", in.Status)}
 	}
 	for _, t := range []struct {
 		s   string

@@ -289,7 +289,7 @@ func (g *Gateway) Replay(ctx context.Context, id string) (string, error) {
 	if orig.Running(time.Now()) {
 		return "", fmt.Errorf("%w: %s is %s", ErrInvocationBusy, id, orig.Status)
 	}
-	if orig.Status != record.StatusSucceeded && orig.Status != record.StatusDead && g.queued != nil {
+	if orig.Status != record.StatusSucceeded && orig.Status != record.StatusDead && orig.Status != record.StatusCancelled && g.queued != nil {
 		switch _, _, err := g.queued.Queued(ctx, id); {
 		case err == nil:
 			return "", fmt.Errorf("%w: %s is queued", ErrInvocationBusy, id)
@@ -301,16 +301,7 @@ func (g *Gateway) Replay(ctx context.Context, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var rt route.Route
-	if len(orig.Route) == 0 || json.Unmarshal(orig.Route, &rt) != nil {
-		rt = route.Route{}
-	}
-	// A record keeps the policy it ran with, not always where it came from.
-	rt.Domain, rt.Path = cmp.Or(rt.Domain, route.DomainAny), cmp.Or(rt.Path, "/")
-	if rt.Normalize() != nil || rt.Function != orig.Function {
-		rt = route.Route{Domain: route.DomainAny, Path: "/", Function: orig.Function}
-		_ = rt.Normalize()
-	}
+	rt := replayRoute(orig)
 	newID := record.ReplayID(id)
 	if _, err := g.invs.Get(ctx, newID); err == nil {
 		return newID, nil // replayed already, and taken: that replay it is
@@ -325,7 +316,7 @@ func (g *Gateway) Replay(ctx context.Context, id string) (string, error) {
 	// never runs an invocation whose record ended, or runs under a live
 	// lease. The stored event is all there is: a replay runs with its
 	// redacted headers.
-	if err := g.enqueue(ctx, newID, id, &rt, "replay-"+id, "", event, orig.CallbackURL); err != nil {
+	if err := g.enqueue(ctx, newID, id, rt, "replay-"+id, "", event, orig.CallbackURL); err != nil {
 		return "", err
 	}
 	if err := g.invs.ReplayCreated(ctx, id, newID); err != nil {
@@ -333,4 +324,20 @@ func (g *Gateway) Replay(ctx context.Context, id string) (string, error) {
 	}
 	g.log.Info("invocation replayed", "invocation_id", newID, "replay_of", id)
 	return newID, nil
+}
+
+// replayRoute is the route a replay of orig runs with: the policy its
+// record kept (a record keeps the policy it ran with, not always where it
+// came from), or the defaults for its function.
+func replayRoute(orig *record.Invocation) *route.Route {
+	var rt route.Route
+	if len(orig.Route) == 0 || json.Unmarshal(orig.Route, &rt) != nil {
+		rt = route.Route{}
+	}
+	rt.Domain, rt.Path = cmp.Or(rt.Domain, route.DomainAny), cmp.Or(rt.Path, "/")
+	if rt.Normalize() != nil || rt.Function != orig.Function {
+		rt = route.Route{Domain: route.DomainAny, Path: "/", Function: orig.Function}
+		_ = rt.Normalize()
+	}
+	return &rt
 }

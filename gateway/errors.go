@@ -85,6 +85,7 @@ var answers = []struct {
 	// Asynchronous accepts; QUEUE_FULL before QUEUE_UNAVAILABLE, which wraps
 	// every publish error.
 	{[]error{ErrAsyncDisabled}, http.StatusServiceUnavailable, "ASYNC_DISABLED", ""},
+	{[]error{ErrFunctionSettingsDisabled}, http.StatusServiceUnavailable, "FUNCTION_SETTINGS_DISABLED", ""},
 	{[]error{ErrAsyncNotAllowed}, http.StatusBadRequest, "ASYNC_NOT_ALLOWED", ""},
 	{[]error{ErrInvalidDelay}, http.StatusBadRequest, "INVALID_DELAY", ""},
 
@@ -120,7 +121,10 @@ func classify(err error) (int, adminapi.ErrorDetail) {
 	var fe *event.Error
 	var re *route.FieldError
 	var pe *ParamError
+	var ee *EndedError
 	switch {
+	case errors.As(err, &ee):
+		return http.StatusConflict, adminapi.ErrorDetail{Code: "INVOCATION_ENDED", Message: err.Error(), Status: ee.Status}
 	case errors.As(err, &re):
 		return http.StatusBadRequest, adminapi.ErrorDetail{Code: "INVALID_ROUTE", Message: re.Error(), Field: re.Field}
 	case errors.Is(err, route.ErrConflict):

@@ -110,12 +110,12 @@ func (g *Gateway) follow(ctx context.Context, subj, why string, cb nats.MsgHandl
 	_ = s.Unsubscribe()
 }
 
-func (a adminAPI) Functions(_ context.Context, q adminapi.FunctionQuery) (*adminapi.FunctionList, error) {
+func (a adminAPI) Functions(ctx context.Context, q adminapi.FunctionQuery) (*adminapi.FunctionList, error) {
 	limit, after, err := pageOf(q.Page)
 	if err != nil {
 		return nil, apiError(err)
 	}
-	all := a.g.Functions()
+	all := a.g.withCaps(ctx, a.g.Functions())
 	i, _ := slices.BinarySearchFunc(all, after, func(f FunctionLoad, name string) int { return strings.Compare(f.Function, name) })
 	if i < len(all) && after != "" && all[i].Function == after {
 		i++

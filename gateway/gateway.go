@@ -33,9 +33,11 @@ func init() {
 	}
 }
 
-// Requester sends a NATS request and waits for its reply; *nats.Conn is one.
+// Requester sends a NATS request and waits for its reply, or publishes a
+// message (a cancel to the workers); *nats.Conn is one.
 type Requester interface {
 	RequestMsgWithContext(ctx context.Context, msg *nats.Msg) (*nats.Msg, error)
+	PublishMsg(msg *nats.Msg) error
 }
 
 // RouteStore is the shared route table; *store.Routes is one.
@@ -63,6 +65,8 @@ type InvocationStore interface {
 	Event(ctx context.Context, id string) ([]byte, error)
 	List(ctx context.Context, f record.Filter) (*record.Page, error)
 	ReplayCreated(ctx context.Context, id, replayID string) error
+	// Cancel ends id as cancelled (see store.Invocations.Cancel).
+	Cancel(ctx context.Context, id string, inv *record.Invocation, event []byte) (string, error)
 }
 
 // QueueLookup finds a queued invocation's message by its id; a
@@ -70,6 +74,13 @@ type InvocationStore interface {
 // the stream has no message for id.
 type QueueLookup interface {
 	Queued(ctx context.Context, id string) (*record.Invocation, []byte, error)
+	// Find is Queued with the message's sequence, Delete removes the
+	// message at a sequence: a cancel takes a queued invocation out.
+	Find(ctx context.Context, id string) (*record.Invocation, []byte, uint64, error)
+	Delete(ctx context.Context, seq uint64) error
+	// CancelDelayed removes a delayed invocation's schedule message so it
+	// never fires (queue.ErrNotDelayed when it has none any more).
+	CancelDelayed(ctx context.Context, id string) error
 }
 
 // Deps are the gateway's connections. NATS and Routes are required; Queue
@@ -89,6 +100,15 @@ type Deps struct {
 	// Schedules enables the admin API's schedules (a *schedule.Store);
 	// without it they answer 503 ASYNC_DISABLED.
 	Schedules ScheduleStore
+	// Functions keeps function settings (maxConcurrency); without it
+	// PUT /admin/functions/<name> is answered 503.
+	Functions FunctionStore
+}
+
+// FunctionStore keeps function settings; *store.Functions is one.
+type FunctionStore interface {
+	Put(ctx context.Context, f route.Function) error
+	List(ctx context.Context) ([]route.Function, error)
 }
 
 // Gateway serves the public HTTP listener and the admin API.
@@ -103,6 +123,7 @@ type Gateway struct {
 	queued QueueLookup
 	idem   IdempotencyStore
 	scheds ScheduleStore
+	fns    FunctionStore
 	// redact are the canonical names of Config.RedactHeaders; redactList
 	// the same, comma-separated, for event.Job.Redact.
 	redact     map[string]bool
@@ -136,7 +157,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	if d.NATS == nil || d.Routes == nil {
 		return nil, errors.New("gateway: a NATS requester and a route store are required")
 	}
-	g := &Gateway{id: nuid.Next(), cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, queued: d.Queued, idem: d.Idempotency, scheds: d.Schedules, redact: cfg.redactSet()}
+	g := &Gateway{id: nuid.Next(), cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, queued: d.Queued, idem: d.Idempotency, scheds: d.Schedules, fns: d.Functions, redact: cfg.redactSet()}
 	g.admit.maxReqs, g.admit.maxBytes = cfg.MaxInflight, cfg.MaxInflightBytes
 	names := make([]string, 0, len(g.redact))
 	for h := range g.redact {

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
@@ -38,6 +40,7 @@ func TestShippedNATSPermissions(t *testing.T) {
 		r("*", "/echo", "echo"),
 		route.Route{Domain: "*", Path: "/job", Function: "echo", Mode: "async"},
 		route.Route{Domain: "*", Path: "/doomed", Function: "fail", Mode: "async", Retry: &route.Retry{MaxAttempts: 1}},
+		route.Route{Domain: "*", Path: "/later", Function: "later", Mode: "async"}, // no worker serves it
 	)
 	s.GatewayNATS = []nats.Option{nats.UserInfo("gateway", gwPassword)}
 	s.WorkerNATS = []nats.Option{nats.UserInfo("worker", wkPassword)}
@@ -61,6 +64,21 @@ func TestShippedNATSPermissions(t *testing.T) {
 		t.Fatalf("stats request as the gateway user: %v, answer %+v", err, answer)
 	}
 	waitStatus(t, gw, acceptOK(t, gw.URL+"/doomed", nil, "x"), record.StatusDead, 15*time.Second)
+	// The gateway user may delete a cancelled invocation's message.
+	later := acceptOK(t, gw.URL+"/later", nil, "x")
+	cancelCall(t, gw, later, 200, record.StatusCancelled)
+	js, err := jetstream.New(gnc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(context.Background(), subject.StreamInvocations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filter, _ := subject.AsyncByID(later)
+	if _, err := st.GetLastMsgForSubject(context.Background(), filter); !errors.Is(err, jetstream.ErrMsgNotFound) {
+		t.Fatalf("cancelled invocation's message: %v, want deleted", err)
+	}
 
 	// The worker user may not invoke functions nor read the queue directly.
 	violations := make(chan error, 4)

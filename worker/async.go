@@ -38,6 +38,9 @@ type RecordStore interface {
 	Succeed(ctx context.Context, id string, attempt int, res *record.Result) error
 	AttemptFailed(ctx context.Context, id string, ae record.AttemptError, next time.Time) error
 	Dead(ctx context.Context, id string, ae record.AttemptError, attempt int) error
+	// Cancelled records that a running attempt stopped because an
+	// operator cancelled the invocation (see cancel.go).
+	Cancelled(ctx context.Context, id string, attempt int) error
 	SetCallback(ctx context.Context, id string, cs record.CallbackState) error
 	Get(ctx context.Context, id string) (*record.Invocation, error)
 }
@@ -53,8 +56,11 @@ type AsyncConfig struct {
 	// in-progress heartbeats every AckWait/3. Default queue.DefaultAckWait.
 	AckWait time.Duration
 	// MaxAckPending bounds a function's invocations in flight across all
-	// workers. Default queue.DefaultMaxAckPending.
+	// workers. Default queue.DefaultMaxAckPending. A function's
+	// maxConcurrency in Functions replaces it (see cap.go).
 	MaxAckPending int
+	// Functions holds function settings (maxConcurrency); nil: none.
+	Functions FunctionSettings
 	// ResultLimit caps the result body kept in a record. Default 64 KiB.
 	ResultLimit int
 	// CallbackAttempts bounds deliveries of a result to its callback URL.
@@ -119,8 +125,11 @@ func (w *Worker) consume(f *function, stop <-chan struct{}) {
 	go func() { <-stop; cancel() }()
 	defer cancel()
 	b := backoff.NewExponentialBackOff(backoff.WithInitialInterval(100*time.Millisecond), backoff.WithMaxInterval(5*time.Second), backoff.WithMaxElapsedTime(0))
+	var applied int // the consumer's MaxAckPending
 	cons, err := backoff.RetryNotifyWithData(func() (jetstream.Consumer, error) {
-		return queue.EnsureConsumer(ctx, w.async.JetStream, f.name, queue.ConsumerConfig{AckWait: w.async.AckWait, MaxAckPending: w.async.MaxAckPending})
+		c, n, err := w.ensureCapped(ctx, f.name)
+		applied = n
+		return c, err
 	}, backoff.WithContext(b, ctx), func(err error, d time.Duration) {
 		w.log.Warn("waiting for the invocation stream", "function", f.name, "err", err, "retry_in", d.String())
 	})
@@ -139,6 +148,12 @@ func (w *Worker) consume(f *function, stop <-chan struct{}) {
 		return
 	}
 	w.log.Info("consuming queued invocations", "function", f.name)
+	if sub := w.watchCancels(f); sub != nil {
+		defer func() { _ = sub.Unsubscribe() }()
+	}
+	capped := make(chan struct{})
+	go func() { defer close(capped); w.followCap(ctx, f.name, applied) }()
+	defer func() { <-capped }() // ctx ends when stop closes
 	<-stop
 	// Stop pulling; messages already buffered are still handed over, and
 	// anything not acked is redelivered to another worker after AckWait.
@@ -196,6 +211,8 @@ func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg, rel
 	log := &lazyLog{base: w.log, args: []any{"invocation_id", id, "function", f.name}}
 	hb := w.heartbeat(m, id)
 	defer hb.stop()
+	runCtx, forget := w.cancellable(id) // before the take: a cancel may come at once
+	defer forget()
 	inv, kept := queue.Invocation(m.Subject(), &j, m.Data(), meta.Timestamp.UTC())
 	expires := meta.Timestamp.Add(j.MaxEventAge)
 	owner := nuid.Next() // this delivery, here
@@ -215,7 +232,7 @@ func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg, rel
 	settle, cancelSettle := context.WithTimeout(bg, settleTimeout)
 	defer cancelSettle()
 	switch st {
-	case record.StatusSucceeded, record.StatusDead:
+	case record.StatusSucceeded, record.StatusDead, record.StatusCancelled:
 		// A redelivery after a lost ack, or a second copy: done already.
 		log.Info("invocation already ended; acknowledging the redelivery", "status", st)
 		_ = m.Ack()
@@ -238,12 +255,18 @@ func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg, rel
 	}
 	hb.running(attempt)
 
-	ctx, cancel := context.WithTimeout(sdk.WithInfo(bg, sdk.Info{RequestID: j.RequestID, FunctionName: f.name, TraceParent: j.TraceParent}), j.Timeout)
+	ctx, cancel := context.WithTimeout(sdk.WithInfo(runCtx, sdk.Info{RequestID: j.RequestID, FunctionName: f.name, TraceParent: j.TraceParent}), j.Timeout)
 	start := time.Now()
 	reply, runErr := w.run(ctx, f, m.Data())
 	release()
 	settle, cancelSettle = context.WithTimeout(bg, settleTimeout) // the run may have been long
 	defer cancelSettle()
+	if cancelled(runCtx) {
+		cancel()
+		w.observe(f, "async", record.CodeCancelled, start)
+		w.endCancelled(settle, log, m, id, attempt, hb)
+		return
+	}
 	failed := runErr != nil || reply.Status >= 500 || reply.Status == http.StatusTooManyRequests
 	outcome := "ok"
 	switch {
@@ -414,8 +437,9 @@ func (w *Worker) heartbeat(m jetstream.Msg, id string) *beat {
 		if m.InProgress() == nil {
 			if n := b.attempt.Load(); n > 0 {
 				ctx, cancel := context.WithTimeout(context.Background(), every)
-				_ = w.async.Records.Renew(ctx, id, int(n), time.Now().Add(w.async.AckWait))
+				err := w.async.Records.Renew(ctx, id, int(n), time.Now().Add(w.async.AckWait))
 				cancel()
+				w.cancelIf(err, id) // a cancel this worker did not hear
 			}
 		}
 		b.mu.Lock()

@@ -92,6 +92,9 @@ type Worker struct {
 	callbacks *callbacks
 	stopAsync chan struct{}
 	consumers sync.WaitGroup
+	// running maps the id of each async invocation this worker holds to
+	// the cancel of its attempt's context (see cancel.go).
+	running sync.Map
 }
 
 // New returns a worker on nc. The caller owns nc.

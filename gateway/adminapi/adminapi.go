@@ -28,8 +28,11 @@ type API interface {
 	// DeleteRoute is DELETE /admin/routes/{id}.
 	DeleteRoute(ctx context.Context, id string) error
 	// Functions is GET /admin/functions: one page of the functions live
-	// workers serve, sorted by name.
+	// workers serve or that have settings (maxConcurrency), sorted by name.
 	Functions(ctx context.Context, q FunctionQuery) (*FunctionList, error)
+	// SetFunction is PUT /admin/functions/{name}: the function's settings
+	// (maxConcurrency).
+	SetFunction(ctx context.Context, f route.Function) (*route.Function, error)
 	// Invocations is GET /admin/invocations: one page of records (at most
 	// 500) matching f.
 	Invocations(ctx context.Context, f Filter) (*record.Page, error)
@@ -37,6 +40,14 @@ type API interface {
 	Invocation(ctx context.Context, id string) (*InvocationDetail, error)
 	// Replay is POST /admin/invocations/{id}/replay.
 	Replay(ctx context.Context, id string) (*Accepted, error)
+	// ReplayEdited is POST /admin/invocations/{id}/replay with a body: a
+	// new invocation of id's event changed by e (replayOf id, edited),
+	// every time it is called.
+	ReplayEdited(ctx context.Context, id string, e *Edit) (*Accepted, error)
+	// Cancel is POST /admin/invocations/{id}/cancel: Status "cancelled"
+	// (it waited: it never runs) or "cancelling" (its running attempt is
+	// being stopped).
+	Cancel(ctx context.Context, id string) (*Cancelled, error)
 	// ReplayMany is POST /admin/invocations/replay: every record matching f
 	// (status defaults to dead) that was not replayed before, looking at
 	// up to f.Limit records (default 100, at most 1000).
@@ -120,6 +131,9 @@ type FunctionLoad struct {
 	RecentOK        int64   `json:"recentOk"`
 	RecentErrors    int64   `json:"recentErrors"`
 	RecentAvgMillis float64 `json:"recentAvgMs"`
+	// MaxConcurrency is its fleet-wide cap on running async invocations
+	// (PUT /admin/functions/{name}); 0: none.
+	MaxConcurrency int `json:"maxConcurrency,omitempty"`
 }
 
 // Filter selects invocation records, as the admin API takes it: the query
@@ -146,6 +160,21 @@ type Accepted struct {
 	InvocationID string `json:"invocationId"`
 	Status       string `json:"status"`
 	ReplayOf     string `json:"replayOf,omitempty"`
+	Edited       bool   `json:"edited,omitempty"`
+}
+
+// Edit changes a replayed event: each field given replaces the event's.
+// Headers replace all of the event's headers (names lower-cased).
+type Edit struct {
+	Body            *string           `json:"body,omitempty"`
+	IsBase64Encoded *bool             `json:"isBase64Encoded,omitempty"`
+	Headers         map[string]string `json:"headers,omitempty"`
+}
+
+// Cancelled answers a cancel.
+type Cancelled struct {
+	InvocationID string `json:"invocationId"`
+	Status       string `json:"status"`
 }
 
 // Replayed is what a bulk replay queued, and why it left records out.

@@ -13,6 +13,9 @@ type ErrorDetail struct {
 	Message string `json:"message"`
 	// Field names the invalid field of a route or parameter of a request.
 	Field string `json:"field,omitempty"`
+	// Status is the invocation's current status when it ended already
+	// (INVOCATION_ENDED, a cancel that came too late).
+	Status string `json:"status,omitempty"`
 }
 
 // Error is a failed admin API call as the HTTP API answers it: Status and

@@ -41,7 +41,7 @@ func TestAPIErrorsBesideFields(t *testing.T) {
 	for _, tc := range []struct{ query, field, want string }{
 		{"since=yesterday", "since", "invalid request: since: must be an RFC 3339 time such as 2026-01-02T15:04:05Z"},
 		{"until=2026-13-01T00:00", "until", "invalid request: until: must be an RFC 3339 time"},
-		{"status=lost", "status", `invalid request: status: "lost" is not queued, running, failed, succeeded or dead`},
+		{"status=lost", "status", `invalid request: status: "lost" is not queued, running, failed, succeeded, dead or cancelled`},
 	} {
 		status, _, body := c.do("GET", "/console/invocations?"+tc.query, nil, nil)
 		if got := fieldErr(body, tc.field); status != http.StatusBadRequest || !strings.HasPrefix(got, tc.want) {

@@ -163,6 +163,9 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/schedules", c.authed(c.scheduleCreate))
 	m.HandleFunc("GET /console/schedules/{id}/delete", c.authed(c.scheduleDeleteConfirm))
 	m.HandleFunc("POST /console/schedules/{id}/delete", c.authed(c.scheduleDelete))
+	m.HandleFunc("GET /console/invocations/{id}/cancel", c.authed(c.cancelConfirm))
+	m.HandleFunc("POST /console/invocations/{id}/cancel", c.authed(c.cancelOne))
+	m.HandleFunc("POST /console/functions/{name}", c.authed(c.setFunction))
 	m.HandleFunc("GET /console/live", c.authed(c.livePage))
 	m.HandleFunc("GET /console/live/events", c.authed(c.liveEvents))
 	m.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/fngate/fngate/gateway/adminapi"
+	"github.com/fngate/fngate/shared/route"
 )
 
 // functionRow is a function with the routes that call it.
@@ -44,7 +46,9 @@ func (c *Console) functionList(w http.ResponseWriter, r *http.Request, s session
 		out = append(out, fr)
 	}
 	slices.SortFunc(out, func(a, b *functionRow) int { return strings.Compare(a.Function, b.Function) })
-	c.render(w, http.StatusOK, "functions", c.view(s, "functions", "Functions", out))
+	v := c.view(s, "functions", "Functions", out)
+	v.Notice = notice(r)
+	c.render(w, http.StatusOK, "functions", v)
 }
 
 // allRoutes pages through the whole table.
@@ -62,4 +66,17 @@ func (c *Console) allRoutes(ctx context.Context) (*adminapi.RouteList, error) {
 			return all, nil
 		}
 	}
+}
+
+// setFunction saves a function's max concurrency from its row's form.
+func (c *Console) setFunction(w http.ResponseWriter, r *http.Request, s session) {
+	n, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("maxConcurrency")))
+	if err != nil {
+		n = -1 // refused by the API's validation, with its message
+	}
+	if _, err := c.api.SetFunction(r.Context(), route.Function{Name: r.PathValue("name"), MaxConcurrency: n}); err != nil {
+		c.apiFailure(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, "/console/functions?done=capped", http.StatusSeeOther)
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fngate/fngate/gateway/adminapi"
@@ -14,7 +15,7 @@ import (
 )
 
 // statuses are the invocation statuses the filter offers.
-var statuses = []string{record.StatusQueued, record.StatusRunning, record.StatusFailed, record.StatusSucceeded, record.StatusDead}
+var statuses = []string{record.StatusQueued, record.StatusRunning, record.StatusFailed, record.StatusSucceeded, record.StatusDead, record.StatusCancelled}
 
 // filterForm is the invocation filter, as typed in the page.
 type filterForm struct {
@@ -175,11 +176,11 @@ func (c *Console) replayConfirm(w http.ResponseWriter, r *http.Request, s sessio
 	if !ok {
 		return
 	}
-	c.render(w, http.StatusOK, "replay_one", c.view(s, "invocations", "Replay "+inv.ID, inv))
+	c.render(w, http.StatusOK, "replay_one", c.view(s, "invocations", "Replay "+inv.ID, replayForm{inv, body(inv.Event)}))
 }
 
 func (c *Console) replayOne(w http.ResponseWriter, r *http.Request, s session) {
-	acc, err := c.api.Replay(r.Context(), r.PathValue("id"))
+	acc, err := c.replay(r)
 	if err != nil {
 		c.apiFailure(w, r, s, err)
 		return
@@ -233,4 +234,57 @@ func (c *Console) replayMany(w http.ResponseWriter, r *http.Request, s session) 
 		return
 	}
 	c.render(w, http.StatusOK, "replayed", c.view(s, "invocations", "Replay queued", out))
+}
+
+// replayForm is the Replay page: the invocation and its event's body,
+// offered for editing.
+type replayForm struct {
+	*invocation
+	eventBody
+}
+
+// eventBody is an event's body as the Replay page edits it.
+type eventBody struct {
+	Body   string
+	Base64 bool
+}
+
+// body is the body of event ev (a kept event: JSON).
+func body(ev json.RawMessage) eventBody {
+	var e struct {
+		Body            string `json:"body"`
+		IsBase64Encoded bool   `json:"isBase64Encoded"`
+	}
+	_ = json.Unmarshal(ev, &e)
+	return eventBody{e.Body, e.IsBase64Encoded}
+}
+
+// replay replays the invocation of the form posted: edited when its body
+// differs from the original (a browser sends CRLF line ends: compared
+// without them), else unchanged.
+func (c *Console) replay(r *http.Request) (*adminapi.Accepted, error) {
+	id := r.PathValue("id")
+	edited := strings.ReplaceAll(r.PostFormValue("body"), "\r\n", "\n")
+	if !r.PostForm.Has("body") || edited == strings.ReplaceAll(r.PostFormValue("original"), "\r\n", "\n") {
+		return c.api.Replay(r.Context(), id)
+	}
+	b64 := r.PostFormValue("base64") == "1"
+	return c.api.ReplayEdited(r.Context(), id, &adminapi.Edit{Body: &edited, IsBase64Encoded: &b64})
+}
+
+func (c *Console) cancelConfirm(w http.ResponseWriter, r *http.Request, s session) {
+	inv, ok := c.getInvocation(w, r, s)
+	if !ok {
+		return
+	}
+	c.render(w, http.StatusOK, "cancel_one", c.view(s, "invocations", "Cancel "+inv.ID, inv))
+}
+
+func (c *Console) cancelOne(w http.ResponseWriter, r *http.Request, s session) {
+	out, err := c.api.Cancel(r.Context(), r.PathValue("id"))
+	if err != nil {
+		c.apiFailure(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, "/console/invocations/"+url.PathEscape(out.InvocationID)+"?done="+out.Status, http.StatusSeeOther)
 }

@@ -125,6 +125,12 @@ func notice(r *http.Request) string {
 		return "Schedule created; it fires from now on."
 	case "schedule-deleted":
 		return "Schedule deleted; it fires no more."
+	case "cancelled":
+		return "Invocation cancelled: it will not run."
+	case "cancelling":
+		return "Cancelling: the running attempt is told to stop; no further attempt runs."
+	case "capped":
+		return "Max concurrency saved; workers apply it within seconds."
 	}
 	return ""
 }

@@ -44,6 +44,7 @@ type Stack struct {
 	Routes      *store.Routes
 	Invocations *store.Invocations
 	Idempotency *store.Idempotency
+	Functions   *store.Functions
 	// AckWait of the workers' consumers (default 2s in tests, so that a
 	// lost worker's invocations come back quickly).
 	AckWait time.Duration
@@ -80,6 +81,14 @@ func NewWithNATS(t testing.TB, ns *server.Server, routes ...route.Route) *Stack 
 	r := testenv.StartRedis(t)
 	s := newStack(t, ns, r.Client(), routes)
 	s.Redis = r
+	// Function settings on a client of their own, as the workers that
+	// read them have in production (their own process), and without
+	// retries: the workers' reads while a test holds Redis down must not
+	// fill go-redis's dial-error count (which makes a client refuse to
+	// dial for a second) of the client the test's own writes use.
+	fc := redis.NewClient(&redis.Options{Addr: r.Addr(), Password: r.Password, MaxRetries: -1})
+	t.Cleanup(func() { _ = fc.Close() })
+	s.Functions = store.NewFunctions(fc)
 	return s
 }
 
@@ -96,6 +105,7 @@ func newStack(t testing.TB, ns *server.Server, rdb redis.UniversalClient, routes
 	s.Routes = store.NewRoutes(rdb)
 	s.Invocations = store.NewInvocations(rdb, 0)
 	s.Idempotency = store.NewIdempotency(rdb, 0)
+	s.Functions = store.NewFunctions(rdb)
 	// A test may swap the store before starting gateways: close the last.
 	t.Cleanup(func() { s.Idempotency.Close() })
 	t.Cleanup(s.Invocations.Close)
@@ -195,7 +205,7 @@ func (s *Stack) Gateway(cfg gateway.Config) *Gateway {
 		}
 		return err == nil
 	})
-	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: s.Routes, Queue: js, Queued: queue.NewLookup(js), Schedules: schedule.NewStore(js), Invocations: s.Invocations, Idempotency: s.Idempotency})
+	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: s.Routes, Queue: js, Queued: queue.NewLookup(js), Schedules: schedule.NewStore(js), Invocations: s.Invocations, Idempotency: s.Idempotency, Functions: s.Functions})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +261,7 @@ func (s *Stack) Worker(cfg worker.Config, fns map[string]sdk.Handler) *worker.Wo
 		t.Fatal(err)
 	}
 	ac := s.Async
-	ac.JetStream, ac.Records, ac.AckWait = js, s.Invocations, s.AckWait
+	ac.JetStream, ac.Records, ac.AckWait, ac.Functions = js, s.Invocations, s.AckWait, s.Functions
 	if err := w.EnableAsync(ac); err != nil {
 		t.Fatal(err)
 	}

@@ -35,24 +35,36 @@ func NewLookup(js jetstream.JetStream) *Lookup { return &Lookup{js: js} }
 // event as kept (redacted). It returns record.ErrInvocationNotFound when
 // the stream has no message for id.
 func (l *Lookup) Queued(ctx context.Context, id string) (*record.Invocation, []byte, error) {
+	inv, ev, _, err := l.Find(ctx, id)
+	return inv, ev, err
+}
+
+// Find is Queued with the message's stream sequence, by which Delete
+// removes it.
+func (l *Lookup) Find(ctx context.Context, id string) (*record.Invocation, []byte, uint64, error) {
 	filter, err := subject.AsyncByID(id)
 	if err != nil {
-		return nil, nil, record.ErrInvocationNotFound
+		return nil, nil, 0, record.ErrInvocationNotFound
 	}
 	s, err := l.handle(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	// Not a direct get: the stream leader answers, so a message whose
 	// publish was acknowledged (by a quorum) is always found.
 	m, err := s.GetLastMsgForSubject(ctx, filter)
 	switch {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
-		return l.scheduled(ctx, id)
+		// Not in the invocation stream: delayed, or fired just now. Its
+		// sequence is not the invocation stream's (0): CancelDelayed
+		// removes a delayed one.
+		inv, ev, err := l.scheduled(ctx, id)
+		return inv, ev, 0, err
 	case err != nil:
-		return nil, nil, fmt.Errorf("queue: look up invocation %s: %w", id, err)
+		return nil, nil, 0, fmt.Errorf("queue: look up invocation %s: %w", id, err)
 	}
-	return queuedView(id, m)
+	inv, ev, err := queuedView(id, m)
+	return inv, ev, m.Sequence, err
 }
 
 // firedTransit bounds how long a fired delayed invocation may take to
@@ -112,6 +124,25 @@ func queuedView(id string, m *jetstream.RawStreamMsg) (*record.Invocation, []byt
 	}
 	inv, ev := Invocation(subj, &j, m.Data, m.Time.UTC())
 	return inv, ev, nil
+}
+
+// Delete removes the message at seq from the invocation stream (a
+// cancelled invocation's); one gone already (acknowledged, or deleted by
+// another gateway) is not an error.
+func (l *Lookup) Delete(ctx context.Context, seq uint64) error {
+	s, err := l.handle(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return fmt.Errorf("queue: delete message %d: %w", seq, err)
+	}
+	return nil
+}
+
+// CancelDelayed is CancelDelayed on the Lookup's JetStream.
+func (l *Lookup) CancelDelayed(ctx context.Context, id string) error {
+	return CancelDelayed(ctx, l.js, id)
 }
 
 // Invocation is the record of a queued message with subject subj, job j

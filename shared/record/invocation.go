@@ -19,6 +19,11 @@ const (
 	StatusFailed    = "failed"    // an attempt failed; the next is scheduled (or a recorded sync failure)
 	StatusSucceeded = "succeeded" // the function answered (a status below 500 and not 429)
 	StatusDead      = "dead"      // every attempt failed: in the dead-letter stream
+	StatusCancelled = "cancelled" // an operator cancelled it: it runs no (further) attempt
+	// StatusCancelling is never a record's status: it answers a cancel of
+	// an invocation whose attempt runs, which ends cancelled when the
+	// attempt stops.
+	StatusCancelling = "cancelling"
 )
 
 var (
@@ -28,6 +33,9 @@ var (
 	// or a later attempt took it over (the caller's worker was presumed
 	// dead).
 	ErrStale = errors.New("invocation record moved on")
+	// ErrCancelRequested reports, to a running attempt's worker renewing
+	// its lease, that the invocation was cancelled: it is to stop.
+	ErrCancelRequested = errors.New("invocation cancelled while it runs")
 )
 
 // NewInvocationID returns a random, unguessable invocation id.
@@ -77,14 +85,16 @@ type Invocation struct {
 	Summary
 	// ErrorCode classifies the last failure (see PublicMessage); Error is
 	// its full text, for operators only.
-	ErrorCode     string          `json:"errorCode,omitempty"`
-	Error         string          `json:"error,omitempty"`
-	AttemptErrors []AttemptError  `json:"attemptErrors,omitempty"`
-	ReplayOf      string          `json:"replayOf,omitempty"`
-	LastReplay    string          `json:"lastReplay,omitempty"`
-	CallbackURL   string          `json:"callbackUrl,omitempty"`
-	Callback      *CallbackState  `json:"callback,omitempty"`
-	Route         json.RawMessage `json:"route,omitempty"`
+	ErrorCode     string         `json:"errorCode,omitempty"`
+	Error         string         `json:"error,omitempty"`
+	AttemptErrors []AttemptError `json:"attemptErrors,omitempty"`
+	ReplayOf      string         `json:"replayOf,omitempty"`
+	// Edited marks a replay whose event an operator changed.
+	Edited      bool            `json:"edited,omitempty"`
+	LastReplay  string          `json:"lastReplay,omitempty"`
+	CallbackURL string          `json:"callbackUrl,omitempty"`
+	Callback    *CallbackState  `json:"callback,omitempty"`
+	Route       json.RawMessage `json:"route,omitempty"`
 	// LeaseUntil is when a running attempt's worker must heartbeat again;
 	// past it the worker is presumed dead and the attempt lost.
 	LeaseUntil *time.Time `json:"leaseUntil,omitempty"`

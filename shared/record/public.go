@@ -12,6 +12,9 @@ const (
 	// CodeWorkerLost: the worker running the last attempt stopped before it
 	// reported.
 	CodeWorkerLost = "WORKER_LOST"
+	// CodeCancelled: an operator cancelled the invocation while an attempt
+	// ran (a metrics outcome; the record's status says cancelled).
+	CodeCancelled = "CANCELLED"
 	// CodeExpired: the invocation's maxEventAge passed before it could
 	// succeed (it waited, or its next retry would have been due, past it).
 	CodeExpired = "EXPIRED"

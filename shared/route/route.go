@@ -455,6 +455,27 @@ type File struct {
 	Routes []Route `yaml:"routes" json:"routes"`
 	// Schedules is read by package schedule (schedule.ParseFile).
 	Schedules any `yaml:"schedules,omitempty" json:"schedules,omitempty"`
+	// Functions are settings of functions (see ParseFunctions).
+	Functions []Function `yaml:"functions,omitempty" json:"functions,omitempty"`
+}
+
+// decodeFile decodes a routes file, rejecting unknown fields.
+func decodeFile(data []byte) (File, error) {
+	var f File
+	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
+		dec := json.NewDecoder(bytes.NewReader(t))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&f); err != nil {
+			return f, fmt.Errorf("routes file: %w", err)
+		}
+		return f, nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return f, fmt.Errorf("routes file: %w", err)
+	}
+	return f, nil
 }
 
 // ParseFile decodes and normalises a routes file, rejecting unknown fields
@@ -464,19 +485,9 @@ type File struct {
 // JSON decoder: some twenty times faster than the YAML one, which takes
 // seconds for 100,000 routes.
 func ParseFile(data []byte) ([]Route, error) {
-	var f File
-	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
-		dec := json.NewDecoder(bytes.NewReader(t))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&f); err != nil {
-			return nil, fmt.Errorf("routes file: %w", err)
-		}
-	} else {
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err := dec.Decode(&f); err != nil {
-			return nil, fmt.Errorf("routes file: %w", err)
-		}
+	f, err := decodeFile(data)
+	if err != nil {
+		return nil, err
 	}
 	seen := make(map[string]int, len(f.Routes))
 	for i := range f.Routes {

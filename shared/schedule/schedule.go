@@ -308,7 +308,8 @@ func (st *Store) stream(ctx context.Context) (jetstream.Stream, error) {
 // applied at every start must name the same schedules each time).
 func ParseFile(data []byte) ([]Schedule, error) {
 	var f struct {
-		Routes    any        `yaml:"routes"` // route.ParseFile's
+		Routes    any        `yaml:"routes"`    // route.ParseFile's
+		Functions any        `yaml:"functions"` // route.ParseFunctions'
 		Schedules []Schedule `yaml:"schedules"`
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data)) // JSON is YAML too

@@ -101,6 +101,9 @@ func (s *Invocations) fields(inv *record.Invocation, event []byte) []any {
 		"attempts", inv.Attempts, "maxAttempts", inv.MaxAttempts,
 		"createdAt", stamp(now), "updatedAt", stamp(now),
 	}
+	if inv.Edited {
+		fields = append(fields, "edited", "1")
+	}
 	for _, f := range [...]struct{ k, v string }{{"replayOf", inv.ReplayOf}, {"callbackUrl", inv.CallbackURL}, {"errorCode", inv.ErrorCode}, {"error", inv.Error}, {"route", string(inv.Route)}, {"trigger", inv.Trigger}} {
 		if f.v != "" {
 			fields = append(fields, f.k, f.v)
@@ -145,7 +148,10 @@ func (s *Invocations) Create(ctx context.Context, inv *record.Invocation, event 
 
 // takeInvocation creates the record of a queued invocation if it has none
 // (status queued, no attempt) and starts its next attempt, unless:
-//   - it ended: returns its status, so a redelivery is acknowledged;
+//   - it ended (cancelled included): returns its status, so a
+//     redelivery is acknowledged;
+//   - it was cancelled while an attempt ran (cancelRequested) and none
+//     runs now: 'cancelled', no further attempt;
 //   - an attempt runs under a live lease (its worker heartbeats): 'busy',
 //     and nothing is counted, so a redelivery cannot run it twice;
 //   - the running attempt's lease lapsed (its worker died) and it was the
@@ -164,8 +170,12 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 local s = redis.call('HGET', KEYS[1], 'status')
 local n = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') or 0
-if s == 'succeeded' or s == 'dead' then return {s, n} end
+if s == 'succeeded' or s == 'dead' or s == 'cancelled' then return {s, n} end
 local now = tonumber(ARGV[2])
+if redis.call('HEXISTS', KEYS[1], 'cancelRequested') == 1 and not (s == 'running' and tonumber(redis.call('HGET', KEYS[1], 'leaseUntil') or '0') > now) then
+  redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finishedAt', ARGV[1], 'updatedAt', ARGV[1])
+  return {'cancelled', n}
+end
 if s == 'running' then
   if redis.call('HGET', KEYS[1], 'owner') == ARGV[7] then
     redis.call('HSET', KEYS[1], 'leaseUntil', ARGV[3])
@@ -259,10 +269,13 @@ func (s *Invocations) evalBatched(ctx context.Context, script *redis.Script, key
 var renewLease = redis.NewScript(`
 if redis.call('HGET', KEYS[1], 'status') ~= 'running' or redis.call('HGET', KEYS[1], 'attempts') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'leaseUntil', ARGV[2])
+if redis.call('HEXISTS', KEYS[1], 'cancelRequested') == 1 then return 2 end
 return 1`)
 
 // Renew extends the lease of running attempt to until; it returns
-// record.ErrStale when the attempt is no longer the running one.
+// record.ErrStale when the attempt is no longer the running one, and
+// record.ErrCancelRequested (the lease extended all the same) when the
+// invocation was cancelled while it runs.
 func (s *Invocations) Renew(ctx context.Context, id string, attempt int, until time.Time) error {
 	n, err := renewLease.Run(ctx, s.rdb, []string{keyInvocation(id)}, strconv.Itoa(attempt), until.UnixMilli()).Int64()
 	switch {
@@ -270,6 +283,8 @@ func (s *Invocations) Renew(ctx context.Context, id string, attempt int, until t
 		return fmt.Errorf("store: renew invocation %s: %w", id, err)
 	case n == 0:
 		return record.ErrStale
+	case n == 2:
+		return record.ErrCancelRequested
 	}
 	return nil
 }
@@ -277,7 +292,7 @@ func (s *Invocations) Renew(ctx context.Context, id string, attempt int, until t
 var transition = redis.NewScript(`
 local s = redis.call('HGET', KEYS[1], 'status')
 if not s then return -1 end
-if s == 'succeeded' or s == 'dead' then return 0 end
+if s == 'succeeded' or s == 'dead' or s == 'cancelled' then return 0 end
 if ARGV[1] ~= '0' and redis.call('HGET', KEYS[1], 'attempts') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 if ARGV[3] ~= '' then
@@ -465,7 +480,7 @@ func (s *Invocations) getMany(ctx context.Context, ids []string) ([]*record.Invo
 		}
 		inv := &record.Invocation{
 			Summary:   record.Summary{ID: h["id"], Function: h["function"], Mode: h["mode"], Status: h["status"], Trigger: h["trigger"]},
-			ErrorCode: h["errorCode"], Error: h["error"], ReplayOf: h["replayOf"], LastReplay: h["lastReplay"], CallbackURL: h["callbackUrl"],
+			ErrorCode: h["errorCode"], Error: h["error"], ReplayOf: h["replayOf"], Edited: h["edited"] == "1", LastReplay: h["lastReplay"], CallbackURL: h["callbackUrl"],
 		}
 		inv.Attempts, _ = strconv.Atoi(h["attempts"])
 		inv.MaxAttempts, _ = strconv.Atoi(h["maxAttempts"])
@@ -502,7 +517,7 @@ func (s *Invocations) getMany(ctx context.Context, ids []string) ([]*record.Invo
 
 // recordFields are the hash fields a record is read from (not its event).
 var recordFields = []string{"id", "function", "mode", "status", "attempts", "maxAttempts", "createdAt", "updatedAt",
-	"startedAt", "finishedAt", "nextAttemptAt", "result", "errorCode", "error", "replayOf", "lastReplay", "callbackUrl", "callback", "route", "leaseUntil", "trigger"}
+	"startedAt", "finishedAt", "nextAttemptAt", "result", "errorCode", "error", "replayOf", "lastReplay", "callbackUrl", "callback", "route", "leaseUntil", "trigger", "edited"}
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 

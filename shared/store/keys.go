@@ -28,3 +28,6 @@ func keyInvocationsByFunction(fn string) string { return "{fngate}:inv:by-fn:" +
 func keyIdempotency(routeID, scope string) string {
 	return "fngate:idem:{" + routeID + ":" + scope + "}"
 }
+
+// keyFunctions holds every function's settings: a hash of name to JSON.
+const keyFunctions = "{fngate}:functions"

@@ -17,8 +17,10 @@
 // event loop turns: the worker pings after a call passed its deadline to
 // tell a promise that never settles (the loop is free) from a function that
 // blocks the loop. A cancel frame comes for a call the worker stopped
-// waiting for: its promise cannot be stopped and may go on running, but
-// whatever it settles to is dropped.
+// waiting for (its caller left, or an operator cancelled the invocation):
+// its promise cannot be stopped, but context.signal (an AbortSignal) is
+// aborted so a function that watches it can stop early, and whatever it
+// settles to is dropped.
 
 const fs = require('node:fs');
 const net = require('node:net');
@@ -38,6 +40,8 @@ const T_PONG = 0x71; // q
 
 // Ids of the calls running whose result the worker still waits for.
 const live = new Set();
+// aborts holds the AbortController of each live call (context.signal).
+const aborts = new Map();
 
 // The worker passes the function's folder, name, memory limit and entry file
 // as arguments (node -e <this> <dir> <name> <MB> <file>), taken out of
@@ -185,7 +189,9 @@ function call(id, deadline, body) {
     return send(T_ERROR, id, JSON.stringify({ code: 'FUNCTION_LOAD_ERROR', message: loadError.message, stack: loadError.stack, rid }));
   }
   const fn = main;
+  const abort = new AbortController();
   const context = lambdaContext({
+    signal: abort.signal,
     requestId: rid,
     functionName: rc.functionName || name,
     envId: rc.envId || '',
@@ -200,12 +206,14 @@ function call(id, deadline, body) {
     },
   });
   live.add(id);
+  aborts.set(id, abort);
   als.run({ id, rid }, () => {
     new Promise((resolve, reject) => {
       // (event, context, callback) handlers may answer through callback.
       const r = fn(event, context, (err, res) => (err ? reject(err) : resolve(res)));
       if (fn.length < 3 || r !== undefined) resolve(r);
     }).then((value) => {
+      aborts.delete(id);
       if (!live.delete(id)) return; // cancelled
       let json;
       try {
@@ -215,9 +223,19 @@ function call(id, deadline, body) {
       }
       send(T_RESULT, id, json === undefined ? 'null' : json);
     }, (err) => {
+      aborts.delete(id);
       if (live.delete(id)) fail(id, 'FUNCTION_ERROR', err, rid);
     });
   });
+}
+
+// cancel aborts the signal of call id, once: the function sees
+// context.signal.aborted and its 'abort' event.
+function cancel(id) {
+  const abort = aborts.get(id);
+  if (!abort) return;
+  aborts.delete(id);
+  abort.abort(new Error('the invocation was cancelled'));
 }
 
 function handle(frame) {
@@ -235,6 +253,7 @@ function handle(frame) {
       break;
     case T_CANCEL:
       live.delete(id);
+      cancel(id);
       break;
     default:
       process.stderr.write(`fngate bootstrap: unknown frame type ${type}\n`);

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -9,9 +10,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fngate/fngate/shared/record"
 )
@@ -25,9 +28,11 @@ const cliUsage = `usage: gateway invocations <command> [flags]
 ` + adminURLHelp + `.
 
 commands:
-  list   [-function F] [-status S] [-since T] [-until T] [-limit N]   list records, newest first (status: queued, running, failed, succeeded, dead)
+  list   [-function F] [-status S] [-since T] [-until T] [-limit N]   list records, newest first (status: queued, running, failed, succeeded, dead, cancelled)
   get    ID                                                        one record with its event, as JSON
   replay ID...                                                     replay these invocations
+  replay -body-file F ID                                           replay with the body from file F (a new, edited invocation every time)
+  cancel ID...                                                     cancel these invocations (queued: never run; running: stopped)
   replay -function F [-status dead] [-since T] [-until T] [-limit N] replay every match not replayed before
 `
 
@@ -42,6 +47,7 @@ func invocationsCLI(args []string, out io.Writer) error {
 	since := fs.String("since", "", "RFC 3339 time, inclusive")
 	until := fs.String("until", "", "RFC 3339 time, exclusive")
 	limit := fs.Int("limit", 0, "how many records")
+	bodyFile := fs.String("body-file", "", "replay with this file as the event's body")
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%v\n%s", err, cliUsage)
 	}
@@ -82,16 +88,25 @@ func invocationsCLI(args []string, out io.Writer) error {
 		_ = json.Indent(&buf, raw, "", "  ")
 		_, err := fmt.Fprintln(out, buf.String())
 		return err
+	case "cancel":
+		if fs.NArg() == 0 {
+			return errors.New("usage: gateway invocations cancel ID [ID ...]")
+		}
+		return c.eachInvocation(fs.Args(), "cancel", nil, func(id string, a answer) {
+			fmt.Fprintf(out, "%s %s\n", id, a.Status)
+		})
 	case "replay":
+		edit, err := editBody(*bodyFile)
+		if err != nil {
+			return err
+		}
+		if edit != nil && fs.NArg() != 1 {
+			return errors.New("usage: gateway invocations replay -body-file F ID")
+		}
 		if fs.NArg() > 0 {
-			for _, id := range fs.Args() {
-				var a struct{ InvocationID string }
-				if err := c.do("POST", "/admin/invocations/"+url.PathEscape(id)+"/replay", nil, &a); err != nil {
-					return fmt.Errorf("%s: %w", id, err)
-				}
+			return c.eachInvocation(fs.Args(), "replay", edit, func(id string, a answer) {
 				fmt.Fprintf(out, "%s replayed as %s\n", id, a.InvocationID)
-			}
-			return nil
+			})
 		}
 		if *function == "" && *status == "" && *since == "" && *until == "" {
 			return errors.New("replay needs ids or a filter (-function, -status, -since, -until)")
@@ -114,6 +129,39 @@ func invocationsCLI(args []string, out io.Writer) error {
 		return nil
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0], cliUsage)
+}
+
+// answer is what POST /admin/invocations/<id>/<action> answers.
+type answer struct{ InvocationID, Status string }
+
+// eachInvocation posts action for each of ids with body, in turn, and
+// hands each answer to done; it stops at the first error.
+func (c *adminClient) eachInvocation(ids []string, action string, body []byte, done func(id string, a answer)) error {
+	for _, id := range ids {
+		var a answer
+		if err := c.do("POST", "/admin/invocations/"+url.PathEscape(id)+"/"+action, body, &a); err != nil {
+			return fmt.Errorf("%s: %w", id, err)
+		}
+		done(id, a)
+	}
+	return nil
+}
+
+// editBody is the body of an edited replay with file's contents as the
+// event body (base64 when they are not UTF-8 text); nil without a file.
+func editBody(file string) ([]byte, error) {
+	if file == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	edit := map[string]any{"body": string(b), "isBase64Encoded": false}
+	if !utf8.Valid(b) {
+		edit["body"], edit["isBase64Encoded"] = base64.StdEncoding.EncodeToString(b), true
+	}
+	return json.Marshal(edit)
 }
 
 // command starts subcommand args[0] of group ("gateway group ..."): its

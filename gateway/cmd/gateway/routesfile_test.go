@@ -25,7 +25,8 @@ import (
 // change, and routes beyond the file stay.
 func TestRoutesFileAppliedAsDiff(t *testing.T) {
 	t.Parallel()
-	rs := store.NewRoutes(testenv.StartRedis(t).Client())
+	rdb := testenv.StartRedis(t).Client()
+	rs, fs := store.NewRoutes(rdb), store.NewFunctions(rdb)
 	ctx := context.Background()
 	file := filepath.Join(t.TempDir(), "routes.yaml")
 	if err := os.WriteFile(file, []byte("routes:\n  - {domain: \"*\", path: /a, function: hello}\n  - {domain: \"*\", path: /b, function: hello}\n  - {domain: shop.example, path: /, function: shop}\n"), 0o644); err != nil {
@@ -39,11 +40,11 @@ func TestRoutesFileAppliedAsDiff(t *testing.T) {
 		}
 		return v
 	}
-	if _, err := applyRoutesFile(ctx, rs, file); err != nil {
+	if _, err := applyRoutesFile(ctx, rs, fs, file); err != nil {
 		t.Fatal(err)
 	}
 	v := version()
-	if _, err := applyRoutesFile(ctx, rs, file); err != nil {
+	if _, err := applyRoutesFile(ctx, rs, fs, file); err != nil {
 		t.Fatal(err)
 	}
 	if got := version(); got != v {
@@ -56,7 +57,7 @@ func TestRoutesFileAppliedAsDiff(t *testing.T) {
 		t.Fatal(err)
 	}
 	v = version()
-	if _, err := applyRoutesFile(ctx, rs, file); err != nil {
+	if _, err := applyRoutesFile(ctx, rs, fs, file); err != nil {
 		t.Fatal(err)
 	}
 	if got := version(); got != v+1 {
@@ -81,6 +82,8 @@ func TestRoutesFileSchedules(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "routes.yaml")
 	if err := os.WriteFile(file, []byte(`routes:
   - {domain: "*", path: /a, function: hello}
+functions:
+  - {name: hello, maxConcurrency: 3}
 schedules:
   - {id: nightly, function: report, cron: "0 0 3 * * *", timezone: Europe/Berlin, body: "{}", retry: {maxAttempts: 5}}
   - {id: tick, function: hello, every: 30s, headers: {x-source: timer}}
@@ -89,7 +92,7 @@ schedules:
 	}
 	ctx := context.Background()
 	rs := store.NewRoutes(s.Redis.Client())
-	if _, err := applyRoutesFile(ctx, rs, file); err != nil {
+	if _, err := applyRoutesFile(ctx, rs, store.NewFunctions(s.Redis.Client()), file); err != nil {
 		t.Fatal(err)
 	}
 	if err := applySchedulesFile(ctx, gw.Gateway, file); err != nil {
@@ -139,7 +142,7 @@ schedules:
 func TestRoutesFileUnchangedSkipped(t *testing.T) {
 	t.Parallel()
 	rd := testenv.StartRedis(t)
-	rs := store.NewRoutes(rd.Client())
+	rs, fs := store.NewRoutes(rd.Client()), store.NewFunctions(rd.Client())
 	ctx := context.Background()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "routes.yaml")
@@ -151,7 +154,7 @@ func TestRoutesFileUnchangedSkipped(t *testing.T) {
 	}
 	apply := func(wantUnchanged bool, wantWritten int) {
 		t.Helper()
-		res, err := applyRoutesFile(ctx, rs, file)
+		res, err := applyRoutesFile(ctx, rs, fs, file)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,7 +198,34 @@ func TestRoutesFileUnchangedSkipped(t *testing.T) {
 	// Retried (30 s), it would end with the context's error instead.
 	short, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := applyRoutesFile(short, rs, file); !errors.Is(err, route.ErrInvalid) {
+	if _, err := applyRoutesFile(short, rs, fs, file); !errors.Is(err, route.ErrInvalid) {
 		t.Fatalf("invalid file: %v, want route.ErrInvalid at once", err)
+	}
+}
+
+// TestRoutesFileFunctions: the functions: section stores each function's
+// maxConcurrency; a bad one refuses the file.
+func TestRoutesFileFunctions(t *testing.T) {
+	t.Parallel()
+	rdb := testenv.StartRedis(t).Client()
+	rs, fs := store.NewRoutes(rdb), store.NewFunctions(rdb)
+	ctx := context.Background()
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"ok.yaml":  "routes:\n  - {domain: \"*\", path: /pay, function: pay}\nfunctions:\n  - {name: pay, maxConcurrency: 2}\n",
+		"bad.yaml": "routes: []\nfunctions:\n  - {name: pay, maxConcurrency: -1}\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := applyRoutesFile(ctx, rs, fs, filepath.Join(dir, "ok.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := fs.Get(ctx, "pay"); err != nil || f.MaxConcurrency != 2 {
+		t.Fatalf("pay = %+v, %v; want maxConcurrency 2", f, err)
+	}
+	if _, err := applyRoutesFile(ctx, rs, fs, filepath.Join(dir, "bad.yaml")); err == nil {
+		t.Fatal("a negative maxConcurrency was applied")
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -88,7 +89,7 @@ func run(ctx context.Context, o *options) error {
 		return err
 	}
 	if o.routesFile != "" {
-		res, err := applyRoutesFile(ctx, routes, o.routesFile)
+		res, err := applyRoutesFile(ctx, routes, store.NewFunctions(rdb), o.routesFile)
 		if err != nil {
 			return err
 		}
@@ -102,7 +103,7 @@ func run(ctx context.Context, o *options) error {
 	defer invs.Close()
 	idem := store.NewIdempotency(rdb, o.idempotencyTTL)
 	defer idem.Close()
-	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: routes, Queue: js, Queued: queue.NewLookup(js), Schedules: schedule.NewStore(js), Invocations: invs, Idempotency: idem})
+	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: routes, Queue: js, Queued: queue.NewLookup(js), Schedules: schedule.NewStore(js), Invocations: invs, Idempotency: idem, Functions: store.NewFunctions(rdb)})
 	if err != nil {
 		return err
 	}
@@ -143,17 +144,31 @@ func waitConnected(ctx context.Context, nc *nats.Conn) error {
 	return nil
 }
 
-// applyRoutesFile applies the file's routes to Redis as a difference
-// (skipped whole when Redis holds what this very file made), retrying for
-// a while since Redis may still be starting.
-func applyRoutesFile(ctx context.Context, rs *store.Routes, path string) (store.FileResult, error) {
+// applyRoutesFile applies the file's function settings (a function the
+// file does not list keeps what the admin API set) and its routes to Redis
+// as a difference (skipped whole when Redis holds what this very file
+// made), retrying for a while since Redis may still be starting.
+func applyRoutesFile(ctx context.Context, rs *store.Routes, fs *store.Functions, path string) (store.FileResult, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return store.FileResult{}, fmt.Errorf("FNGATE_ROUTES: %w", err)
 	}
+	var fns []route.Function
+	// The routes' own parse is skipped when the file is unchanged; a file
+	// without the word has no functions section to parse.
+	if bytes.Contains(data, []byte("functions")) {
+		if fns, err = route.ParseFunctions(data); err != nil {
+			return store.FileResult{}, fmt.Errorf("%s: %w", path, err)
+		}
+	}
 	var res store.FileResult
 	b := backoff.NewExponentialBackOff(backoff.WithMaxElapsedTime(30 * time.Second))
 	err = backoff.Retry(func() error {
+		for _, f := range fns {
+			if err := fs.Put(ctx, f); err != nil {
+				return err
+			}
+		}
 		res, err = rs.ApplyFile(ctx, data)
 		if errors.As(err, new(*store.FileError)) {
 			return backoff.Permanent(fmt.Errorf("%s: %w", path, err))
@@ -183,6 +198,9 @@ func applySchedulesFile(ctx context.Context, g *gateway.Gateway, path string) er
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("FNGATE_ROUTES: %w", err)
+	}
+	if !bytes.Contains(data, []byte("schedules")) {
+		return nil // no section to parse: 100,000 routes are not parsed again
 	}
 	scheds, err := schedule.ParseFile(data)
 	if err != nil || len(scheds) == 0 {

@@ -15,7 +15,7 @@ import (
 // replays at most once), listing with filters and cursors, the attempt
 // transitions and their guards, callbacks, and unknown ids.
 func TestInvocations(t *testing.T, newStore func(t *testing.T) Invocations) {
-	run(t, newStore, invocationsCreateAndGet, invocationsConcurrentCreate, invocationsListing, invocationsTransitions, invocationsTake, invocationsReplayOnce, invocationsUnknown)
+	run(t, newStore, invocationsCreateAndGet, invocationsConcurrentCreate, invocationsListing, invocationsTransitions, invocationsTake, invocationsCancel, invocationsReplayOnce, invocationsUnknown)
 }
 
 func newInvocation(fn string) *record.Invocation {
@@ -386,5 +386,102 @@ func invocationsUnknown(t *testing.T, s Invocations) {
 	}
 	if page, err := s.List(ctx, record.Filter{}); err != nil || len(page.Invocations) != 0 || page.Invocations == nil {
 		t.Errorf("List of an empty store = %+v, %v; want an empty, non-nil page", page, err)
+	}
+}
+
+// invocationsCancel: a cancel ends a waiting invocation at once (creating
+// its record from its message when no worker took it), and a take then
+// refuses it, so a worker that fetched its message runs nothing; a running
+// one is marked, ends cancelled when its attempt reports it, and gets no
+// further attempt even when its worker missed the cancel; an ended one
+// keeps its status.
+func invocationsCancel(t *testing.T, s Invocations) {
+	ctx := context.Background()
+	ev := []byte(`{"body":"x"}`)
+	take := func(inv *record.Invocation, owner string) (string, int) {
+		t.Helper()
+		c := *inv
+		st, n, err := s.Take(ctx, &c, ev, owner, time.Minute, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, n
+	}
+	cancel := func(id string, inv *record.Invocation, want string) {
+		t.Helper()
+		var c *record.Invocation
+		if inv != nil {
+			cp := *inv
+			c = &cp
+		}
+		if st, err := s.Cancel(ctx, id, c, ev); err != nil || st != want {
+			t.Fatalf("Cancel(%s) = %q, %v; want %q", id, st, err, want)
+		}
+	}
+	status := func(id, want string, attempts int) {
+		t.Helper()
+		if got, err := s.Get(ctx, id); err != nil || got.Status != want || got.Attempts != attempts {
+			t.Fatalf("record %s = %+v, %v; want %s after %d attempts", id, got, err, want, attempts)
+		}
+	}
+
+	// Queued, never taken: the cancel writes the record; a take refuses it.
+	queued := newInvocation("f")
+	cancel(queued.ID, queued, record.StatusCancelled)
+	status(queued.ID, record.StatusCancelled, 0)
+	if st, _ := take(queued, "a"); st != record.StatusCancelled {
+		t.Fatalf("Take of a cancelled invocation = %q", st)
+	}
+	cancel(queued.ID, nil, record.StatusCancelled) // again: the same
+
+	// Running: marked; another delivery is still busy; the attempt ends it.
+	running := newInvocation("f")
+	take(running, "a")
+	cancel(running.ID, nil, record.StatusCancelling)
+	// Its worker learns of the cancel when it renews the lease too.
+	if err := s.Renew(ctx, running.ID, 1, time.Now().Add(time.Minute)); !errors.Is(err, record.ErrCancelRequested) {
+		t.Fatalf("Renew after the cancel = %v, want ErrCancelRequested", err)
+	}
+	if st, _ := take(running, "b"); st != "busy" {
+		t.Fatalf("Take while the cancelled attempt runs = %q", st)
+	}
+	if err := s.Cancelled(ctx, running.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	status(running.ID, record.StatusCancelled, 1)
+	if err := s.Succeed(ctx, running.ID, 1, &record.Result{StatusCode: 200}); !errors.Is(err, record.ErrStale) {
+		t.Fatalf("Succeed after the cancel = %v, want ErrStale", err)
+	}
+
+	// Its worker missed the cancel and the attempt failed: no next attempt.
+	missed := newInvocation("f")
+	take(missed, "a")
+	cancel(missed.ID, nil, record.StatusCancelling)
+	if err := s.AttemptFailed(ctx, missed.ID, record.AttemptError{Attempt: 1, Code: "X", At: time.Now()}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := take(missed, "b"); st != record.StatusCancelled {
+		t.Fatalf("Take after a cancelled failed attempt = %q", st)
+	}
+	status(missed.ID, record.StatusCancelled, 1)
+
+	// Waiting for its next attempt: cancelled at once.
+	waiting := newInvocation("f")
+	take(waiting, "a")
+	if err := s.AttemptFailed(ctx, waiting.ID, record.AttemptError{Attempt: 1, Code: "X", At: time.Now()}, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	cancel(waiting.ID, nil, record.StatusCancelled)
+	status(waiting.ID, record.StatusCancelled, 1)
+
+	// Ended: its status; unknown without a message: not found.
+	ended := newInvocation("f")
+	take(ended, "a")
+	if err := s.Succeed(ctx, ended.ID, 1, &record.Result{StatusCode: 200}); err != nil {
+		t.Fatal(err)
+	}
+	cancel(ended.ID, nil, record.StatusSucceeded)
+	if _, err := s.Cancel(ctx, record.NewInvocationID(), nil, nil); !errors.Is(err, record.ErrInvocationNotFound) {
+		t.Fatalf("Cancel of an unknown id = %v", err)
 	}
 }

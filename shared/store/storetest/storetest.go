@@ -49,6 +49,9 @@ type Invocations interface {
 	AttemptFailed(ctx context.Context, id string, ae record.AttemptError, next time.Time) error
 	Succeed(ctx context.Context, id string, attempt int, res *record.Result) error
 	Dead(ctx context.Context, id string, ae record.AttemptError, attempt int) error
+	// Cancels: an operator's, and a running attempt stopped by one.
+	Cancel(ctx context.Context, id string, inv *record.Invocation, event []byte) (string, error)
+	Cancelled(ctx context.Context, id string, attempt int) error
 	// The callback's outcome, which never changes the status.
 	SetCallback(ctx context.Context, id string, cs record.CallbackState) error
 	// Reads.

@@ -151,6 +151,7 @@ func run(ctx context.Context, o *options) error {
 			return fmt.Errorf("JetStream: %w", err)
 		}
 		o.async.JetStream, o.async.Records = js, store.NewInvocations(rdb, o.recordTTL)
+		o.async.Functions = store.NewFunctions(rdb)
 		checks = append(checks, func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
 		if err := w.EnableAsync(o.async); err != nil {
 			return err
