@@ -2,14 +2,18 @@ package gateway_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/sdk"
@@ -130,5 +134,44 @@ func TestAsyncDelayInvalid(t *testing.T) {
 		if resp.Status != 400 || resp.ErrorCode() != "INVALID_DELAY" {
 			t.Errorf("%v: %d %s", h, resp.Status, resp.Body)
 		}
+	}
+}
+
+// TestAsyncDelayCancelled: a delayed invocation cancelled before its time
+// is cancelled at once (200), its schedule message is gone, and it never
+// runs, not even at its time.
+func TestAsyncDelayCancelled(t *testing.T) {
+	t.Parallel()
+	s := gt.New(t, r("*", "/d", "rec"))
+	gw := s.Gateway(gateway.Config{})
+	var log runLog
+	s.Worker(worker.Config{}, map[string]sdk.Handler{"rec": log.handler()})
+	id, at := acceptDelayed(t, gw.URL+"/d", http.Header{"X-Invocation-Delay": {"2s"}}, "cancelled")
+	kept, _ := acceptDelayed(t, gw.URL+"/d", http.Header{"X-Invocation-Delay": {"2s"}}, "kept")
+	cancelCall(t, gw, id, http.StatusOK, record.StatusCancelled)
+	if inv := publicRecord(t, gw, id); inv.Status != record.StatusCancelled {
+		t.Fatalf("after the cancel: %+v", inv)
+	}
+	js, err := jetstream.New(s.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := queue.CancelDelayed(context.Background(), js, id); !errors.Is(err, queue.ErrNotDelayed) {
+		t.Fatalf("the schedule message is still there: CancelDelayed = %v", err)
+	}
+	// The other one, due at the same time, runs: past it, the cancelled
+	// one has had its chance to run too.
+	waitStatus(t, gw, kept, record.StatusSucceeded, 15*time.Second)
+	if time.Now().Before(at) {
+		t.Fatalf("kept ran before the cancelled one's time %s", at)
+	}
+	if runs := log.of("cancelled"); len(runs) != 0 {
+		t.Fatalf("the cancelled delayed invocation ran %d times", len(runs))
+	}
+	if inv := publicRecord(t, gw, id); inv.Status != record.StatusCancelled {
+		t.Fatalf("at its time: %+v", inv)
+	}
+	if resp := gt.Do(t, "POST", gw.AdminURL+"/admin/invocations/"+kept+"/cancel", "", nil, nil); resp.Status != http.StatusConflict {
+		t.Fatalf("cancel of a finished delayed invocation = %d %s, want 409", resp.Status, resp.Body)
 	}
 }
