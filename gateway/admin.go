@@ -81,6 +81,8 @@ func (g *Gateway) AdminHandler() http.Handler {
 		"/invocations/:id/replay": {http.MethodPost: g.replayInvocation},
 		"/invocations/:id/cancel": {http.MethodPost: g.cancelInvocation},
 		"/invocations/replay":     {http.MethodPost: g.replayMany},
+		"/schedules":              {http.MethodGet: g.listSchedules, http.MethodPost: g.createSchedule},
+		"/schedules/:id":          {http.MethodGet: g.getSchedule, http.MethodPut: g.replaceSchedule, http.MethodDelete: g.deleteSchedule},
 		"/stats":                  {http.MethodGet: g.stats},
 		"/stats/gateways":         {http.MethodGet: g.statsAll},
 	} {
@@ -197,17 +199,24 @@ func (g *Gateway) getRoute(c *gin.Context) {
 
 // decodeRoute reads a route from the body, rejecting unknown fields.
 func decodeRoute(c *gin.Context) (*route.Route, error) {
-	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxAdminBody))
-	dec.DisallowUnknownFields()
-	var r route.Route
-	if err := dec.Decode(&r); err != nil {
+	r, err := decodeBody[route.Route](c)
+	if err != nil {
 		var fe *route.FieldError
 		if errors.As(err, &fe) {
 			return nil, fe
 		}
 		return nil, fmt.Errorf("%w: body is not a route object: %v", ErrBadRequest, err)
 	}
-	return &r, nil
+	return r, nil
+}
+
+// decodeBody reads a T from an admin request's body (at most
+// maxAdminBody bytes), rejecting unknown fields.
+func decodeBody[T any](c *gin.Context) (*T, error) {
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxAdminBody))
+	dec.DisallowUnknownFields()
+	var v T
+	return &v, dec.Decode(&v)
 }
 
 func (g *Gateway) createRoute(c *gin.Context) {

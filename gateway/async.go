@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/subject"
@@ -63,13 +64,17 @@ func wantsAsync(rt *route.Route, h http.Header) (bool, error) {
 }
 
 // invocationMode reports whether the request is to be queued and, if so,
-// its valid X-Callback-Url ("" none).
-func invocationMode(rt *route.Route, h http.Header) (async bool, callback string, err error) {
-	if async, err = wantsAsync(rt, h); err != nil || !async {
-		return async, "", err
+// its options: a valid X-Callback-Url, the time its delay headers name.
+func (g *Gateway) invocationMode(rt *route.Route, h http.Header) (async bool, opts asyncOpts, err error) {
+	async, err = wantsAsync(rt, h)
+	if err != nil {
+		return async, opts, err
 	}
-	callback, err = callbackURL(h)
-	return async, callback, err
+	if opts.runAt, err = g.runAt(h, async, time.Now()); err != nil || !async {
+		return async, opts, err
+	}
+	opts.callback, err = callbackURL(h)
+	return async, opts, err
 }
 
 // callbackURL validates X-Callback-Url.
@@ -92,9 +97,9 @@ func callbackURL(h http.Header) (string, error) {
 // the 202 is the stored response: a retry with the same key gets the same
 // invocation id and queues nothing; the key is released only when the
 // message was certainly not stored.
-func (g *Gateway) accept(ctx context.Context, rt *route.Route, reqID, trace string, payload []byte, callback string) (response, keyFate) {
+func (g *Gateway) accept(ctx context.Context, rt *route.Route, reqID, trace string, payload []byte, opts asyncOpts) (response, keyFate) {
 	id := record.NewInvocationID()
-	if err := g.enqueue(ctx, id, "", rt, reqID, trace, payload, callback); err != nil {
+	if err := g.enqueueAt(ctx, id, "", rt, reqID, trace, payload, opts.callback, opts.runAt); err != nil {
 		if stored(err) {
 			return failed(err), keyUnknown
 		}
@@ -107,6 +112,9 @@ func (g *Gateway) accept(ctx context.Context, rt *route.Route, reqID, trace stri
 	}
 	// The id is hex: the body needs no JSON encoder.
 	body := []byte(`{"invocationId":"` + id + `","status":"queued"}`)
+	if !opts.runAt.IsZero() {
+		body = []byte(`{"invocationId":"` + id + `","status":"scheduled","runAt":"` + opts.runAt.Format(time.RFC3339Nano) + `"}`)
+	}
 	return response{status: http.StatusAccepted, header: h, body: body}, keyComplete
 }
 
@@ -125,6 +133,14 @@ func stored(err error) bool {
 // message. A publish cut short (the client left, the route's timeout)
 // may have been stored all the same: see stored.
 func (g *Gateway) enqueue(ctx context.Context, id, replayOf string, rt *route.Route, reqID, trace string, payload []byte, callback string) error {
+	return g.enqueueAt(ctx, id, replayOf, rt, reqID, trace, payload, callback, time.Time{})
+}
+
+// enqueueAt is enqueue of an invocation that runs at runAt (zero: now).
+// A delayed invocation is a schedule message in the schedules stream
+// (queue.DelayMsg): JetStream itself publishes it at runAt, so no
+// gateway or worker has to be up then.
+func (g *Gateway) enqueueAt(ctx context.Context, id, replayOf string, rt *route.Route, reqID, trace string, payload []byte, callback string, runAt time.Time) error {
 	if g.queue == nil {
 		return ErrAsyncDisabled
 	}
@@ -142,6 +158,11 @@ func (g *Gateway) enqueue(ctx context.Context, id, replayOf string, rt *route.Ro
 		Redact:      g.redactList, // the worker keeps the event redacted the same way
 	}
 	msg := &nats.Msg{Subject: subj, Data: payload, Header: job.Header()} // with the Nats-Msg-Id
+	if !runAt.IsZero() {
+		if msg, err = queue.DelayMsg(rt.Function, id, runAt, msg.Header, payload); err != nil {
+			return err
+		}
+	}
 	if _, err := g.queue.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("%w: %w", ErrQueueUnavailable, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/fngate/fngate/gateway/adminapi"
+	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/subject"
 )
@@ -56,6 +57,7 @@ func (g *Gateway) Cancel(ctx context.Context, id string) (string, error) {
 	if err != nil && !errors.Is(err, record.ErrInvocationNotFound) {
 		return "", fmt.Errorf("%w: %w", ErrQueueUnavailable, err)
 	}
+	delayed := inv != nil && inv.Status == record.StatusScheduled
 	st, err := g.invs.Cancel(ctx, id, inv, ev)
 	if err != nil {
 		if errors.Is(err, record.ErrInvocationNotFound) {
@@ -65,9 +67,16 @@ func (g *Gateway) Cancel(ctx context.Context, id string) (string, error) {
 	}
 	switch st {
 	case record.StatusCancelled:
-		if seq != 0 {
-			// Left in the stream, the message is acknowledged unrun by
-			// the worker that takes it: the record decides.
+		// Left in a stream, the message is acknowledged unrun by the
+		// worker that takes it: the record decides.
+		switch {
+		case delayed:
+			// A firing that won the race reaches a worker that finds the
+			// record cancelled.
+			if err := g.queued.CancelDelayed(ctx, id); err != nil && !errors.Is(err, queue.ErrNotDelayed) {
+				g.log.Warn("cancelled delayed invocation's schedule not removed; a worker will drop it when it fires", "invocation_id", id, "err", err)
+			}
+		case seq != 0:
 			if err := g.queued.Delete(ctx, seq); err != nil {
 				g.log.Warn("cancelled invocation's message not deleted; a worker will drop it", "invocation_id", id, "err", err)
 			}

@@ -33,6 +33,10 @@ type Config struct {
 	// each is stored in JetStream until it runs, where a sync body only
 	// passes through. Default DefaultAsyncMaxBody, or MaxBodyBytes if lower.
 	AsyncMaxBody int64 // FNGATE_ASYNC_MAX_BODY
+	// MaxDelay bounds X-Invocation-Delay and X-Invocation-At (default
+	// DefaultMaxDelay, at most MaxDelayLimit: the invocation stream keeps
+	// nothing longer).
+	MaxDelay time.Duration // FNGATE_MAX_DELAY
 	// MaxHeaderBytes bounds the request line plus headers; larger get 431.
 	MaxHeaderBytes int // FNGATE_MAX_HEADER_BYTES, default 64 KiB
 	// NoWorkerWait bounds how long a call that finds no worker subscribed is
@@ -129,6 +133,7 @@ func (c Config) WithDefaults() Config {
 		c.AsyncMaxBody = min(DefaultAsyncMaxBody, c.MaxBodyBytes)
 	}
 	c.MaxHeaderBytes = cmp.Or(c.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	c.MaxDelay = cmp.Or(c.MaxDelay, DefaultMaxDelay)
 	c.NoWorkerWait = cmp.Or(c.NoWorkerWait, DefaultNoWorkerWait)
 	c.RoutesResync = cmp.Or(c.RoutesResync, DefaultRoutesResync)
 	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, DefaultShutdownTimeout)
@@ -171,6 +176,8 @@ func (c Config) Validate() error {
 		return errors.New("gateway: MaxBodyBytes must not be negative")
 	case c.AsyncMaxBody < 0:
 		return errors.New("gateway: AsyncMaxBody must not be negative")
+	case c.MaxDelay < 0 || c.MaxDelay > MaxDelayLimit:
+		return fmt.Errorf("gateway: MaxDelay must be between 0 and %s (the invocation stream's MaxAge)", MaxDelayLimit)
 	case c.MaxHeaderBytes < 1024:
 		return errors.New("gateway: MaxHeaderBytes must be at least 1024")
 	case c.MaxInflight < 1:

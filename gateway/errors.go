@@ -14,6 +14,7 @@ import (
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/schedule"
 )
 
 // Errors the gateway answers with. Each maps to one status and code in
@@ -86,6 +87,12 @@ var answers = []struct {
 	{[]error{ErrAsyncDisabled}, http.StatusServiceUnavailable, "ASYNC_DISABLED", ""},
 	{[]error{ErrFunctionSettingsDisabled}, http.StatusServiceUnavailable, "FUNCTION_SETTINGS_DISABLED", ""},
 	{[]error{ErrAsyncNotAllowed}, http.StatusBadRequest, "ASYNC_NOT_ALLOWED", ""},
+	{[]error{ErrInvalidDelay}, http.StatusBadRequest, "INVALID_DELAY", ""},
+
+	// Schedules (timer triggers).
+	{[]error{schedule.ErrInvalid}, http.StatusBadRequest, "INVALID_SCHEDULE", ""},
+	{[]error{schedule.ErrNotFound}, http.StatusNotFound, "SCHEDULE_NOT_FOUND", ""},
+	{[]error{schedule.ErrExists}, http.StatusConflict, "SCHEDULE_EXISTS", ""},
 	{[]error{ErrQueueFull}, http.StatusServiceUnavailable, "QUEUE_FULL", ErrQueueFull.Error()},
 	{[]error{ErrQueueUnavailable}, http.StatusServiceUnavailable, "QUEUE_UNAVAILABLE", ErrQueueUnavailable.Error()},
 

@@ -78,6 +78,9 @@ type QueueLookup interface {
 	// message at a sequence: a cancel takes a queued invocation out.
 	Find(ctx context.Context, id string) (*record.Invocation, []byte, uint64, error)
 	Delete(ctx context.Context, seq uint64) error
+	// CancelDelayed removes a delayed invocation's schedule message so it
+	// never fires (queue.ErrNotDelayed when it has none any more).
+	CancelDelayed(ctx context.Context, id string) error
 }
 
 // Deps are the gateway's connections. NATS and Routes are required; Queue
@@ -94,6 +97,9 @@ type Deps struct {
 	// Idempotency enables Idempotency-Key handling; without it a keyed
 	// request is answered 503.
 	Idempotency IdempotencyStore
+	// Schedules enables the admin API's schedules (a *schedule.Store);
+	// without it they answer 503 ASYNC_DISABLED.
+	Schedules ScheduleStore
 	// Functions keeps function settings (maxConcurrency); without it
 	// PUT /admin/functions/<name> is answered 503.
 	Functions FunctionStore
@@ -116,6 +122,7 @@ type Gateway struct {
 	invs   InvocationStore
 	queued QueueLookup
 	idem   IdempotencyStore
+	scheds ScheduleStore
 	fns    FunctionStore
 	// redact are the canonical names of Config.RedactHeaders; redactList
 	// the same, comma-separated, for event.Job.Redact.
@@ -150,7 +157,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	if d.NATS == nil || d.Routes == nil {
 		return nil, errors.New("gateway: a NATS requester and a route store are required")
 	}
-	g := &Gateway{id: nuid.Next(), cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, queued: d.Queued, idem: d.Idempotency, fns: d.Functions, redact: cfg.redactSet()}
+	g := &Gateway{id: nuid.Next(), cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, queued: d.Queued, idem: d.Idempotency, scheds: d.Schedules, fns: d.Functions, redact: cfg.redactSet()}
 	g.admit.maxReqs, g.admit.maxBytes = cfg.MaxInflight, cfg.MaxInflightBytes
 	names := make([]string, 0, len(g.redact))
 	for h := range g.redact {

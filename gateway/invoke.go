@@ -91,7 +91,7 @@ func (g *Gateway) serve(x *exchange) response {
 	if done {
 		return res
 	}
-	async, callback, err := invocationMode(rt, r.Header)
+	async, opts, err := g.invocationMode(rt, r.Header)
 	if err != nil {
 		return failed(err)
 	}
@@ -123,11 +123,11 @@ func (g *Gateway) serve(x *exchange) response {
 	if async {
 		x.mode = "async"
 		if claim == nil {
-			res, _ := g.accept(ctx, rt, x.reqID, req.Context.TraceParent, payload, callback)
+			res, _ := g.accept(ctx, rt, x.reqID, req.Context.TraceParent, payload, opts)
 			return res
 		}
 		return g.keyed(claim, x.reqID, func() (response, keyFate) {
-			return g.accept(ctx, rt, x.reqID, req.Context.TraceParent, payload, callback)
+			return g.accept(ctx, rt, x.reqID, req.Context.TraceParent, payload, opts)
 		})
 	}
 	deadline, _ := ctx.Deadline()

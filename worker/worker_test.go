@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"go.uber.org/goleak"
 
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/subject"
@@ -19,7 +18,7 @@ import (
 	"github.com/fngate/fngate/worker/sdk"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { testenv.VerifyTestMain(m) }
 
 // call sends ev to function over nc as the gateway does.
 func call(t *testing.T, nc *nats.Conn, function string, ev *event.Event, timeout time.Duration) (*nats.Msg, error) {

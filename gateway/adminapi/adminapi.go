@@ -6,6 +6,7 @@ import (
 
 	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/schedule"
 )
 
 // OpenAPIPath is where the admin listener serves the API's OpenAPI 3.1
@@ -56,6 +57,13 @@ type API interface {
 	// AllStats is GET /admin/stats/gateways: every gateway's, gathered
 	// over NATS.
 	AllStats(ctx context.Context) (*AllStats, error)
+	// Schedules is GET /admin/schedules: every schedule, by id.
+	Schedules(ctx context.Context) ([]*schedule.Schedule, error)
+	// CreateSchedule is POST /admin/schedules: s is normalised in place
+	// (its id generated when empty) and fires from now on.
+	CreateSchedule(ctx context.Context, s *schedule.Schedule) error
+	// DeleteSchedule is DELETE /admin/schedules/{id}.
+	DeleteSchedule(ctx context.Context, id string) error
 }
 
 // Page sizes of the lists.

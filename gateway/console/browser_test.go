@@ -496,3 +496,56 @@ func TestBrowserNoToken(t *testing.T) {
 		t.Fatalf("post without a session cookie: %d, want 401", status)
 	}
 }
+
+// TestBrowserSchedules: the Schedules page creates a schedule (an invalid
+// interval is refused with the API's message, the form kept), the
+// schedule fires (its firings are invocations of the function), and
+// Delete, after a confirmation, removes it.
+func TestBrowserSchedules(t *testing.T) {
+	s := newStack(t)
+	ctx := browser(t, 1280, 900)
+	signIn(t, ctx, s, token)
+	run(t, ctx, "schedules page",
+		chromedp.WaitVisible(chromedp.CSS(`a[href="/console/routes/new"]`)),
+		chromedp.Click(chromedp.CSS(`nav a[href="/console/schedules"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#schedule-form")),
+	)
+	run(t, ctx, "bad interval",
+		chromedp.SetValue(chromedp.CSS("#function"), "hello"),
+		chromedp.SetValue(chromedp.CSS("#when"), "10ms"),
+		chromedp.Click(chromedp.CSS("#schedule-create")),
+		chromedp.WaitVisible(chromedp.CSS("p.error")),
+	)
+	if got := text(t, ctx, "p.error"); !strings.Contains(got, "every") {
+		t.Fatalf("error shown: %q", got)
+	}
+	if got := get(t, ctx, "function kept", chromedp.Value(chromedp.CSS("#function"))); got != "hello" {
+		t.Fatalf("function field after the refusal: %q", got)
+	}
+	run(t, ctx, "create",
+		chromedp.SetValue(chromedp.CSS("#when"), "1s"),
+		chromedp.SetValue(chromedp.CSS("#body"), "from the console"),
+		chromedp.Click(chromedp.CSS("#schedule-create")),
+		chromedp.WaitVisible(chromedp.CSS("p.notice")),
+		chromedp.WaitVisible(chromedp.CSS("#schedules tr[data-schedule]")),
+	)
+	if got := text(t, ctx, "#schedules tbody"); !strings.Contains(got, "hello") || !strings.Contains(got, "every 1s") {
+		t.Fatalf("schedules table: %q", got)
+	}
+	screenshot(t, ctx, "schedules")
+	// It fires: invocations of hello appear.
+	eventually(t, 15*time.Second, func() error {
+		page, err := s.Invocations.List(context.Background(), record.Filter{Function: "hello"})
+		if err == nil && (len(page.Invocations) == 0 || !strings.HasPrefix(page.Invocations[0].Trigger, "schedule:")) {
+			err = fmt.Errorf("no firing recorded: %+v", page.Invocations)
+		}
+		return err
+	})
+	run(t, ctx, "delete",
+		chromedp.Click(chromedp.CSS(`#schedules a.danger`)),
+		chromedp.WaitVisible(chromedp.CSS("#schedule-delete")),
+		chromedp.Click(chromedp.CSS("#schedule-delete")),
+		chromedp.WaitVisible(chromedp.CSS("p.notice")),
+		chromedp.WaitVisible(chromedp.CSS("p.empty")),
+	)
+}

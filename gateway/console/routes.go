@@ -121,6 +121,10 @@ func notice(r *http.Request) string {
 		return "Association deleted."
 	case "replayed":
 		return "Replay queued."
+	case "schedule-created":
+		return "Schedule created; it fires from now on."
+	case "schedule-deleted":
+		return "Schedule deleted; it fires no more."
 	case "cancelled":
 		return "Invocation cancelled: it will not run."
 	case "cancelling":

@@ -27,6 +27,7 @@ import (
 	"github.com/fngate/fngate/gateway"
 	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/schedule"
 	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
@@ -204,7 +205,7 @@ func (s *Stack) Gateway(cfg gateway.Config) *Gateway {
 		}
 		return err == nil
 	})
-	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: s.Routes, Queue: js, Queued: queue.NewLookup(js), Invocations: s.Invocations, Idempotency: s.Idempotency, Functions: s.Functions})
+	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: s.Routes, Queue: js, Queued: queue.NewLookup(js), Schedules: schedule.NewStore(js), Invocations: s.Invocations, Idempotency: s.Idempotency, Functions: s.Functions})
 	if err != nil {
 		t.Fatal(err)
 	}

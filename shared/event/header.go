@@ -2,6 +2,8 @@ package event
 
 import (
 	"cmp"
+	"crypto/sha256"
+	enchex "encoding/hex"
 	"strconv"
 	"strings"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/subject"
 )
 
 // NATS header names of every message between gateways and workers. They
@@ -170,6 +173,8 @@ type Job struct {
 	MaxEventAge time.Duration
 	// ReplayOf is the invocation this one replays; "" none.
 	ReplayOf string
+	// Trigger is "schedule:<id>" for a schedule's firing; "" for a request.
+	Trigger string
 }
 
 // RedactNames is Redact as a list, for [Redact]; nil when empty.
@@ -236,6 +241,9 @@ func ParseJob(h nats.Header) Job {
 		RetryInitial: route.DefaultInitialDelay,
 		RetryMax:     route.DefaultMaxDelay,
 	}
+	if j.InvocationID == "" {
+		j.InvocationID, j.Trigger = firing(h)
+	}
 	timeout, initial, maxDelay, age := first(h, HeaderTimeout), first(h, HeaderRetryInitial), first(h, HeaderRetryMax), first(h, HeaderMaxEventAge)
 	attempts := first(h, HeaderMaxAttempts)
 	if p := strings.Fields(first(h, HeaderPolicy)); len(p) == 5 {
@@ -258,6 +266,33 @@ func ParseJob(h nats.Header) Job {
 	}
 	return j
 }
+
+// Headers JetStream sets on a message a schedule published (nats-server
+// 2.12+): the schedule message's subject and, for a repeating schedule,
+// the time of its next firing.
+const (
+	headerScheduler    = "Nats-Scheduler"
+	headerScheduleNext = "Nats-Schedule-Next"
+)
+
+// firing derives the invocation id of a schedule's firing: every firing
+// of a repeating schedule carries the same payload and headers, but its
+// Nats-Schedule-Next (the following firing's time) differs, so the
+// schedule's subject and that time name this firing alone, the same
+// for every worker that gets it and for a redelivery. "" when h is not
+// from a schedule fngate made.
+func firing(h nats.Header) (id, trigger string) {
+	sched, next := first(h, headerScheduler), first(h, headerScheduleNext)
+	sid := subject.ScheduleOf(sched)
+	if sid == "" || next == "" || next == "purge" {
+		return "", ""
+	}
+	sum := sha256.Sum256([]byte(sched + " " + next))
+	return enchex.EncodeToString(sum[:16]), TriggerSchedule + sid
+}
+
+// TriggerSchedule prefixes the schedule id in a firing's Trigger.
+const TriggerSchedule = "schedule:"
 
 // DeadLetterHeader is the headers of a dead letter: its invocation id.
 func DeadLetterHeader(invocationID string) nats.Header {

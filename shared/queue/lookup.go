@@ -23,8 +23,8 @@ import (
 type Lookup struct {
 	js jetstream.JetStream
 
-	mu     sync.Mutex
-	stream jetstream.Stream // nil until found
+	mu            sync.Mutex
+	stream, sched jetstream.Stream // nil until found
 }
 
 // NewLookup returns a Lookup over js.
@@ -55,16 +55,75 @@ func (l *Lookup) Find(ctx context.Context, id string) (*record.Invocation, []byt
 	m, err := s.GetLastMsgForSubject(ctx, filter)
 	switch {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
-		return nil, nil, 0, record.ErrInvocationNotFound
+		// Not in the invocation stream: delayed, or fired just now. Its
+		// sequence is not the invocation stream's (0): CancelDelayed
+		// removes a delayed one.
+		inv, ev, err := l.scheduled(ctx, id)
+		return inv, ev, 0, err
 	case err != nil:
 		return nil, nil, 0, fmt.Errorf("queue: look up invocation %s: %w", id, err)
 	}
+	inv, ev, err := queuedView(id, m)
+	return inv, ev, m.Sequence, err
+}
+
+// firedTransit bounds how long a fired delayed invocation may take to
+// reach the invocation stream (sourcing takes milliseconds; a full
+// invocation stream holds it back longer, and then it reads as unknown).
+const firedTransit = time.Minute
+
+// scheduled looks for id in the schedules stream: a delayed invocation
+// waiting for its time (status scheduled, with runAt), or one that just
+// fired and is on its way to the invocation stream (queued). One read
+// sees both subjects, so a firing between two reads cannot hide it.
+func (l *Lookup) scheduled(ctx context.Context, id string) (*record.Invocation, []byte, error) {
+	filter, _ := subject.ScheduledByID(id)
+	s, err := l.schedules(ctx)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, nil, record.ErrInvocationNotFound // a queue set up before schedules
+	} else if err != nil {
+		return nil, nil, err
+	}
+	m, err := s.GetLastMsgForSubject(ctx, filter)
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return nil, nil, record.ErrInvocationNotFound
+	case err != nil:
+		return nil, nil, fmt.Errorf("queue: look up scheduled invocation %s: %w", id, err)
+	}
+	if !subject.IsDelay(m.Subject) {
+		// Fired: on its way to the invocation stream if it fired just now
+		// (sourcing takes milliseconds); else a copy left behind for
+		// FiredTTL, long after a worker took it: the caller reads the
+		// records again.
+		if time.Since(m.Time) > firedTransit {
+			return nil, nil, record.ErrInvocationNotFound
+		}
+		return queuedView(id, m)
+	}
+	inv, ev, err := queuedView(id, m)
+	if err == nil {
+		runAt := RunAt(m.Header)
+		inv.Status, inv.RunAt = record.StatusScheduled, &runAt
+	}
+	return inv, ev, err
+}
+
+func queuedView(id string, m *jetstream.RawStreamMsg) (*record.Invocation, []byte, error) {
 	j := event.ParseJob(m.Header)
 	if j.InvocationID == "" {
 		j.InvocationID = id
 	}
-	inv, ev := Invocation(m.Subject, &j, m.Data, m.Time.UTC())
-	return inv, ev, m.Sequence, nil
+	// fngate.delay.<function>.<id> and fngate.fired.<function>.<id>: the
+	// function as in fngate.async.<function>.<id>.
+	subj := m.Subject
+	if rest, ok := strings.CutPrefix(subj, subject.Prefix+"."); ok && !strings.HasPrefix(rest, "async.") {
+		if i := strings.IndexByte(rest, '.'); i >= 0 {
+			subj = subject.Prefix + ".async" + rest[i:]
+		}
+	}
+	inv, ev := Invocation(subj, &j, m.Data, m.Time.UTC())
+	return inv, ev, nil
 }
 
 // Delete removes the message at seq from the invocation stream (a
@@ -81,6 +140,11 @@ func (l *Lookup) Delete(ctx context.Context, seq uint64) error {
 	return nil
 }
 
+// CancelDelayed is CancelDelayed on the Lookup's JetStream.
+func (l *Lookup) CancelDelayed(ctx context.Context, id string) error {
+	return CancelDelayed(ctx, l.js, id)
+}
+
 // Invocation is the record of a queued message with subject subj, job j
 // (its parsed headers, its id filled in) and data, stored at: status
 // queued, no attempt yet. It is what a worker records when it takes the
@@ -93,7 +157,7 @@ func Invocation(subj string, j *event.Job, data []byte, at time.Time) (*record.I
 	}
 	inv := &record.Invocation{
 		Summary: record.Summary{ID: j.InvocationID, Function: fn, Mode: route.ModeAsync, Status: record.StatusQueued,
-			MaxAttempts: j.MaxAttempts, CreatedAt: at, UpdatedAt: at},
+			MaxAttempts: j.MaxAttempts, CreatedAt: at, UpdatedAt: at, Trigger: j.Trigger},
 		ReplayOf: j.ReplayOf, CallbackURL: j.CallbackURL, Route: policyJSON(fn, j),
 	}
 	return inv, event.Kept(data, j.RedactNames())
@@ -114,17 +178,27 @@ func policyJSON(fn string, j *event.Job) json.RawMessage {
 	return append(append(b, j.MaxEventAge.String()...), `"}`...)
 }
 
+// schedules returns the schedules stream, looked up once.
+func (l *Lookup) schedules(ctx context.Context) (jetstream.Stream, error) {
+	return l.cached(ctx, &l.sched, subject.StreamSchedules)
+}
+
 // handle returns the invocation stream, looked up once.
 func (l *Lookup) handle(ctx context.Context) (jetstream.Stream, error) {
+	return l.cached(ctx, &l.stream, subject.StreamInvocations)
+}
+
+// cached returns stream name, looked up once into *s.
+func (l *Lookup) cached(ctx context.Context, s *jetstream.Stream, name string) (jetstream.Stream, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.stream != nil {
-		return l.stream, nil
+	if *s != nil {
+		return *s, nil
 	}
-	s, err := l.js.Stream(ctx, subject.StreamInvocations)
+	st, err := l.js.Stream(ctx, name)
 	if err != nil {
-		return nil, fmt.Errorf("queue: stream %s: %w", subject.StreamInvocations, err)
+		return nil, fmt.Errorf("queue: stream %s: %w", name, err)
 	}
-	l.stream = s
-	return s, nil
+	*s = st
+	return st, nil
 }

@@ -85,14 +85,15 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// EnsureStreams creates or updates the invocation and dead-letter streams,
-// both on file storage.
+// EnsureStreams creates or updates the invocation, schedule and
+// dead-letter streams, all on file storage.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	cfg = cfg.withDefaults()
-	for _, stream := range []jetstream.StreamConfig{{
+	// The schedules stream first: the invocation stream sources from it.
+	for _, stream := range []jetstream.StreamConfig{schedulesStream(), {
 		Name:        subject.StreamInvocations,
 		Description: "fngate asynchronous invocations, one subject per function",
 		MaxBytes:    cfg.MaxBytes,
@@ -100,6 +101,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) erro
 		Retention:   jetstream.WorkQueuePolicy,
 		MaxAge:      cfg.MaxAge,
 		Discard:     jetstream.DiscardNew,
+		Sources:     firedSource(),
 	}, {
 		Name:        subject.StreamDead,
 		Description: "fngate dead letters: invocations that used every attempt",
@@ -135,7 +137,8 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.St
 	if have.Description == want.Description && slices.Equal(have.Subjects, want.Subjects) &&
 		have.Retention == want.Retention && have.Storage == want.Storage && have.Replicas == want.Replicas &&
 		have.MaxAge == want.MaxAge && have.Duplicates == want.Duplicates && have.Discard == want.Discard &&
-		have.MaxBytes == cmp.Or(want.MaxBytes, -1) {
+		have.MaxBytes == cmp.Or(want.MaxBytes, -1) && have.AllowMsgSchedules == want.AllowMsgSchedules &&
+		have.AllowMsgTTL == want.AllowMsgTTL && sameSources(have.Sources, want.Sources) {
 		return nil
 	}
 	_, err = js.UpdateStream(ctx, want)

@@ -13,6 +13,7 @@ import (
 
 // Invocation statuses.
 const (
+	StatusScheduled = "scheduled" // delayed: waiting in the schedules stream for its time (RunAt)
 	StatusQueued    = "queued"    // accepted, waiting for a worker
 	StatusRunning   = "running"   // an attempt is running
 	StatusFailed    = "failed"    // an attempt failed; the next is scheduled (or a recorded sync failure)
@@ -71,7 +72,12 @@ type Summary struct {
 	StartedAt     *time.Time `json:"startedAt,omitempty"`
 	FinishedAt    *time.Time `json:"finishedAt,omitempty"`
 	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
-	Result        *Result    `json:"result,omitempty"`
+	// RunAt is when a delayed invocation (status scheduled) runs.
+	RunAt *time.Time `json:"runAt,omitempty"`
+	// Trigger is what started an invocation other than a request:
+	// "schedule:<id>" for a schedule's firing.
+	Trigger string  `json:"trigger,omitempty"`
+	Result  *Result `json:"result,omitempty"`
 }
 
 // Invocation is the record of one asynchronous (or recorded sync) call.

@@ -453,6 +453,8 @@ func (d *Duration) parse(s string) error {
 // File is the routes file format.
 type File struct {
 	Routes []Route `yaml:"routes" json:"routes"`
+	// Schedules is read by package schedule (schedule.ParseFile).
+	Schedules any `yaml:"schedules,omitempty" json:"schedules,omitempty"`
 	// Functions are settings of functions (see ParseFunctions).
 	Functions []Function `yaml:"functions,omitempty" json:"functions,omitempty"`
 }

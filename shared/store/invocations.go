@@ -104,7 +104,7 @@ func (s *Invocations) fields(inv *record.Invocation, event []byte) []any {
 	if inv.Edited {
 		fields = append(fields, "edited", "1")
 	}
-	for _, f := range [...]struct{ k, v string }{{"replayOf", inv.ReplayOf}, {"callbackUrl", inv.CallbackURL}, {"errorCode", inv.ErrorCode}, {"error", inv.Error}, {"route", string(inv.Route)}} {
+	for _, f := range [...]struct{ k, v string }{{"replayOf", inv.ReplayOf}, {"callbackUrl", inv.CallbackURL}, {"errorCode", inv.ErrorCode}, {"error", inv.Error}, {"route", string(inv.Route)}, {"trigger", inv.Trigger}} {
 		if f.v != "" {
 			fields = append(fields, f.k, f.v)
 		}
@@ -479,7 +479,7 @@ func (s *Invocations) getMany(ctx context.Context, ids []string) ([]*record.Invo
 			continue
 		}
 		inv := &record.Invocation{
-			Summary:   record.Summary{ID: h["id"], Function: h["function"], Mode: h["mode"], Status: h["status"]},
+			Summary:   record.Summary{ID: h["id"], Function: h["function"], Mode: h["mode"], Status: h["status"], Trigger: h["trigger"]},
 			ErrorCode: h["errorCode"], Error: h["error"], ReplayOf: h["replayOf"], Edited: h["edited"] == "1", LastReplay: h["lastReplay"], CallbackURL: h["callbackUrl"],
 		}
 		inv.Attempts, _ = strconv.Atoi(h["attempts"])
@@ -517,7 +517,7 @@ func (s *Invocations) getMany(ctx context.Context, ids []string) ([]*record.Invo
 
 // recordFields are the hash fields a record is read from (not its event).
 var recordFields = []string{"id", "function", "mode", "status", "attempts", "maxAttempts", "createdAt", "updatedAt",
-	"startedAt", "finishedAt", "nextAttemptAt", "result", "errorCode", "error", "replayOf", "lastReplay", "callbackUrl", "callback", "route", "leaseUntil", "edited"}
+	"startedAt", "finishedAt", "nextAttemptAt", "result", "errorCode", "error", "replayOf", "lastReplay", "callbackUrl", "callback", "route", "leaseUntil", "trigger", "edited"}
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 

@@ -64,6 +64,7 @@ func parse(args []string) (*options, error) {
 	s.Int64(&o.gw.MaxInflight, "max-inflight", "FNGATE_MAX_INFLIGHT", gateway.DefaultMaxInflight, "most public requests served at once; more get 503 OVERLOADED")
 	s.Int64(&o.gw.MaxInflightBytes, "max-inflight-bytes", "FNGATE_MAX_INFLIGHT_BYTES", gateway.DefaultMaxInflightBytes, "most request-body bytes held at once (declared lengths reserved whole); more get 503 OVERLOADED")
 	s.Int(&o.gw.MaxHeaderBytes, "max-header-bytes", "FNGATE_MAX_HEADER_BYTES", gateway.DefaultMaxHeaderBytes, "largest request line plus headers; larger get 431")
+	s.Duration(&o.gw.MaxDelay, "max-delay", "FNGATE_MAX_DELAY", gateway.DefaultMaxDelay, "longest X-Invocation-Delay / X-Invocation-At ahead; at most 192h (the invocation stream's MaxAge)")
 	s.Duration(&o.gw.NoWorkerWait, "no-worker-wait", "FNGATE_NO_WORKER_WAIT", gateway.DefaultNoWorkerWait, "how long a call with no worker subscribed is retried before 503")
 	s.Duration(&o.gw.RoutesResync, "routes-resync", "FNGATE_ROUTES_RESYNC", gateway.DefaultRoutesResync, "how often the route table version is checked in Redis")
 	s.Duration(&o.gw.ShutdownTimeout, "shutdown-timeout", "FNGATE_SHUTDOWN_TIMEOUT", gateway.DefaultShutdownTimeout, "how long in-flight requests may finish after SIGTERM")
@@ -90,7 +91,7 @@ func parse(args []string) (*options, error) {
 func main() {
 	// The operators' commands, through a running gateway's admin API.
 	if len(os.Args) > 1 {
-		if cli, ok := map[string]func([]string, io.Writer) error{"invocations": invocationsCLI, "routes": routesCLI}[os.Args[1]]; ok {
+		if cli, ok := map[string]func([]string, io.Writer) error{"invocations": invocationsCLI, "routes": routesCLI, "schedules": schedulesCLI}[os.Args[1]]; ok {
 			if err := cli(os.Args[2:], os.Stdout); err != nil {
 				fmt.Fprintln(os.Stderr, "gateway "+os.Args[1]+":", err)
 				os.Exit(1)

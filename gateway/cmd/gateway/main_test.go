@@ -80,6 +80,7 @@ func TestRunRefusesBadSettings(t *testing.T) {
 		{"FNGATE_QUEUE_MAX_BYTES", "1000", "FNGATE_QUEUE_MAX_BYTES"},
 		{"FNGATE_DEAD_MAX_BYTES", "1000", "FNGATE_DEAD_MAX_BYTES"},
 		{"FNGATE_ASYNC_MAX_BODY", "-1", "AsyncMaxBody"},
+		{"FNGATE_MAX_DELAY", "200h", "MaxDelay"},
 	} {
 		t.Run(tc.env, func(t *testing.T) {
 			t.Setenv("FNGATE_ADMIN_ADDR", "127.0.0.1:0")
@@ -249,5 +250,38 @@ func TestInvocationsCLI(t *testing.T) {
 	}
 	if err := invocationsCLI([]string{"bogus"}, &out); err == nil {
 		t.Fatal("unknown command accepted")
+	}
+}
+
+// TestSchedulesCLI: gateway schedules create, list and delete through the
+// admin API.
+func TestSchedulesCLI(t *testing.T) {
+	s := gt.New(t)
+	gw := s.Gateway(gateway.Config{AdminToken: "cli-test-admin-token"})
+	t.Setenv("FNGATE_ADMIN_URL", gw.AdminURL)
+	t.Setenv("FNGATE_ADMIN_TOKEN", "cli-test-admin-token")
+	var out strings.Builder
+	run := func(args ...string) string {
+		t.Helper()
+		out.Reset()
+		if err := schedulesCLI(args, &out); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out.String())
+		}
+		return out.String()
+	}
+	if got := run("create", "-id", "nightly", "-function", "echo", "-cron", "0 30 2 * * *", "-timezone", "Europe/Paris", "-header", "x-a=1", "-max-attempts", "2"); got != "schedule nightly created\n" {
+		t.Fatalf("create: %q", got)
+	}
+	if got := run("list"); !strings.Contains(got, "nightly") || !strings.Contains(got, "cron 0 30 2 * * *") || !strings.Contains(got, "Europe/Paris") {
+		t.Fatalf("list:\n%s", got)
+	}
+	if err := schedulesCLI([]string{"create", "-function", "echo", "-every", "10ms"}, &out); err == nil || !strings.Contains(err.Error(), "INVALID_SCHEDULE") {
+		t.Fatalf("bad interval: %v", err)
+	}
+	if got := run("delete", "nightly"); got != "schedule nightly deleted\n" {
+		t.Fatalf("delete: %q", got)
+	}
+	if got := run("list"); strings.Contains(got, "nightly") {
+		t.Fatalf("list after delete:\n%s", got)
 	}
 }

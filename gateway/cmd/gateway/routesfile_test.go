@@ -8,8 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/fngate/fngate/gateway"
+	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/store"
+	"github.com/fngate/fngate/shared/subject"
 	"github.com/fngate/fngate/shared/testenv"
 )
 
@@ -63,6 +68,69 @@ func TestRoutesFileAppliedAsDiff(t *testing.T) {
 	}
 	if _, err := rs.Get(ctx, route.ID("*", "/extra")); err != nil {
 		t.Fatalf("a route beyond the file is gone: %v", err)
+	}
+}
+
+// TestRoutesFileSchedules: the schedules: section of FNGATE_ROUTES is put
+// into the schedules stream beside the routes; applied again unchanged
+// (each gateway applies it at start) it writes nothing, so the
+// schedules' timers keep running.
+func TestRoutesFileSchedules(t *testing.T) {
+	t.Parallel()
+	s := gt.New(t)
+	gw := s.Gateway(gateway.Config{})
+	file := filepath.Join(t.TempDir(), "routes.yaml")
+	if err := os.WriteFile(file, []byte(`routes:
+  - {domain: "*", path: /a, function: hello}
+functions:
+  - {name: hello, maxConcurrency: 3}
+schedules:
+  - {id: nightly, function: report, cron: "0 0 3 * * *", timezone: Europe/Berlin, body: "{}", retry: {maxAttempts: 5}}
+  - {id: tick, function: hello, every: 30s, headers: {x-source: timer}}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rs := store.NewRoutes(s.Redis.Client())
+	if _, err := applyRoutesFile(ctx, rs, store.NewFunctions(s.Redis.Client()), file); err != nil {
+		t.Fatal(err)
+	}
+	if err := applySchedulesFile(ctx, gw.Gateway, file); err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(s.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := func() uint64 {
+		st, err := js.Stream(ctx, subject.StreamSchedules)
+		var info *jetstream.StreamInfo
+		if err == nil {
+			info, err = st.Info(ctx)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.LastSeq
+	}
+	seq := last()
+	if err := applySchedulesFile(ctx, gw.Gateway, file); err != nil {
+		t.Fatal(err)
+	}
+	if got := last(); got != seq {
+		t.Fatalf("an unchanged file wrote the schedules again (last sequence %d, was %d)", got, seq)
+	}
+	var l gateway.ScheduleList
+	gt.Get(t, gw.AdminURL+"/admin/schedules").JSON(t, &l)
+	if len(l.Schedules) != 2 || l.Schedules[0].ID != "nightly" || l.Schedules[0].Retry.MaxAttempts != 5 || l.Schedules[1].Headers["x-source"] != "timer" {
+		t.Fatalf("schedules = %+v", l.Schedules)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("schedules:\n  - {function: x, every: 1s}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := applySchedulesFile(ctx, gw.Gateway, bad); err == nil {
+		t.Fatal("a schedule without id in a routes file was applied")
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/fngate/fngate/shared/natsserver"
 	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/schedule"
 	"github.com/fngate/fngate/shared/store"
 )
 
@@ -102,9 +103,14 @@ func run(ctx context.Context, o *options) error {
 	defer invs.Close()
 	idem := store.NewIdempotency(rdb, o.idempotencyTTL)
 	defer idem.Close()
-	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: routes, Queue: js, Queued: queue.NewLookup(js), Invocations: invs, Idempotency: idem, Functions: store.NewFunctions(rdb)})
+	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: routes, Queue: js, Queued: queue.NewLookup(js), Schedules: schedule.NewStore(js), Invocations: invs, Idempotency: idem, Functions: store.NewFunctions(rdb)})
 	if err != nil {
 		return err
+	}
+	if o.routesFile != "" {
+		if err := applySchedulesFile(ctx, g, o.routesFile); err != nil {
+			return err
+		}
 	}
 	pub, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -183,6 +189,27 @@ func readRoutesFile(path string) ([]route.Route, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return rs, nil
+}
+
+// applySchedulesFile puts the schedules: section of the routes file into
+// the schedules stream; schedules stored as the file has them keep their
+// timers (every gateway applies the file at start).
+func applySchedulesFile(ctx context.Context, g *gateway.Gateway, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("FNGATE_ROUTES: %w", err)
+	}
+	if !bytes.Contains(data, []byte("schedules")) {
+		return nil // no section to parse: 100,000 routes are not parsed again
+	}
+	scheds, err := schedule.ParseFile(data)
+	if err != nil || len(scheds) == 0 {
+		return err
+	}
+	if err := g.EnsureSchedules(ctx, scheds); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }
 
 // ensureStreams creates the invocation streams, retrying while JetStream
