@@ -159,6 +159,9 @@ func (g *Gateway) enqueueAt(ctx context.Context, id, replayOf string, rt *route.
 	}
 	msg := &nats.Msg{Subject: subj, Data: payload, Header: job.Header()} // with the Nats-Msg-Id
 	if !runAt.IsZero() {
+		if err := g.delayedFull(ctx, len(payload)); err != nil {
+			return err
+		}
 		if msg, err = queue.DelayMsg(rt.Function, id, runAt, msg.Header, payload); err != nil {
 			return err
 		}

@@ -151,3 +151,42 @@ func TestAllowAsyncFalse(t *testing.T) {
 	// An async route that refuses async makes no sense.
 	assertError(t, put(`{"domain":"*","path":"/both","function":"echo","mode":"async","allowAsync":false}`), http.StatusBadRequest, "INVALID_ROUTE")
 }
+
+// TestDelayedFull: delayed invocations are bounded too
+// (FNGATE_DELAYED_MAX_BYTES): once the schedules stream holds the bound,
+// a delayed accept gets 503 QUEUE_FULL with Retry-After, and what was
+// accepted is kept; an immediate accept still gets in.
+func TestDelayedFull(t *testing.T) {
+	t.Parallel()
+	s := gt.New(t, r("*", "/echo", "echo"))
+	const bound = 1 << 20
+	gw := s.Gateway(gateway.Config{MaxDelayedBytes: bound})
+	body := bytes.Repeat([]byte("x"), 200_000)
+	h := http.Header{"X-Invocation-Type": {"async"}, "X-Invocation-Delay": {"1h"}}
+	var accepted []string
+	var full *gt.Response
+	for range 20 { // 1 MiB holds five
+		resp := gt.Do(t, "POST", gw.URL+"/echo", "", h, body)
+		if resp.Status != http.StatusAccepted {
+			full = resp
+			break
+		}
+		accepted = append(accepted, resp.Header.Get("X-Invocation-Id"))
+	}
+	if full == nil || len(accepted) > 5 {
+		t.Fatalf("%d delayed accepts of 200 kB into a 1 MiB bound (refused: %v)", len(accepted), full != nil)
+	}
+	assertError(t, full, http.StatusServiceUnavailable, "QUEUE_FULL")
+	if full.Header.Get("Retry-After") == "" {
+		t.Fatalf("refusal without Retry-After: %v", full.Header)
+	}
+	t.Logf("%d delayed accepts of 200 kB before the refusal", len(accepted))
+	for _, id := range accepted {
+		if inv := publicRecord(t, gw, id); inv.Status != record.StatusScheduled {
+			t.Fatalf("accepted %s reads %+v", id, inv)
+		}
+	}
+	if resp := gt.Do(t, "POST", gw.URL+"/echo", "", asyncHeader, []byte("now")); resp.Status != http.StatusAccepted {
+		t.Fatalf("an immediate accept beside full delayed ones = %d %s", resp.Status, resp.Body)
+	}
+}

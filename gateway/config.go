@@ -37,6 +37,13 @@ type Config struct {
 	// DefaultMaxDelay, at most MaxDelayLimit: the invocation stream keeps
 	// nothing longer).
 	MaxDelay time.Duration // FNGATE_MAX_DELAY
+	// MaxDelayedBytes bounds the bytes of delayed invocations waiting in
+	// the schedules stream (default DefaultMaxDelayedBytes; -1 unbounded):
+	// past it a delayed accept gets 503 QUEUE_FULL. The stream itself
+	// cannot refuse (JetStream schedules need DiscardOld, which would drop
+	// accepted work), so the gateway checks it, from a reading at most
+	// delayedCheckEvery old.
+	MaxDelayedBytes int64 // FNGATE_DELAYED_MAX_BYTES
 	// MaxHeaderBytes bounds the request line plus headers; larger get 431.
 	MaxHeaderBytes int // FNGATE_MAX_HEADER_BYTES, default 64 KiB
 	// NoWorkerWait bounds how long a call that finds no worker subscribed is
@@ -134,6 +141,7 @@ func (c Config) WithDefaults() Config {
 	}
 	c.MaxHeaderBytes = cmp.Or(c.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	c.MaxDelay = cmp.Or(c.MaxDelay, DefaultMaxDelay)
+	c.MaxDelayedBytes = cmp.Or(c.MaxDelayedBytes, DefaultMaxDelayedBytes)
 	c.NoWorkerWait = cmp.Or(c.NoWorkerWait, DefaultNoWorkerWait)
 	c.RoutesResync = cmp.Or(c.RoutesResync, DefaultRoutesResync)
 	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, DefaultShutdownTimeout)
@@ -176,6 +184,8 @@ func (c Config) Validate() error {
 		return errors.New("gateway: MaxBodyBytes must not be negative")
 	case c.AsyncMaxBody < 0:
 		return errors.New("gateway: AsyncMaxBody must not be negative")
+	case c.MaxDelayedBytes < -1:
+		return errors.New("gateway: MaxDelayedBytes must be positive, or -1 for unbounded")
 	case c.MaxDelay < 0 || c.MaxDelay > MaxDelayLimit:
 		return fmt.Errorf("gateway: MaxDelay must be between 0 and %s (the invocation stream's MaxAge)", MaxDelayLimit)
 	case c.MaxHeaderBytes < 1024:

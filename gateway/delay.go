@@ -1,10 +1,12 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/fngate/fngate/shared/queue"
@@ -27,6 +29,50 @@ const (
 	// counts from when it fires.)
 	MaxDelayLimit = queue.DefaultMaxAge
 )
+
+// DefaultMaxDelayedBytes bounds delayed invocations as
+// queue.DefaultMaxBytes bounds the queued ones.
+const DefaultMaxDelayedBytes = queue.DefaultMaxBytes
+
+// delayedCheckEvery is how old a reading of the schedules stream's size
+// may be: past the bound, at most this long of delayed accepts gets in.
+const delayedCheckEvery = time.Second
+
+// delayedRoom keeps delayed accepts within Config.MaxDelayedBytes: the
+// schedules stream's size read at most every delayedCheckEvery, plus the
+// bytes this gateway published since (other gateways' since then are the
+// slack: a second of their delayed accepts).
+type delayedRoom struct {
+	mu    sync.Mutex
+	at    time.Time // of the last reading; zero: none
+	bytes uint64    // the reading plus what was published since
+}
+
+// delayedFull returns ErrQueueFull when n more bytes of delayed
+// invocation would pass Config.MaxDelayedBytes, and else counts them; a
+// reading that fails lets the accept try (the publish then says whether
+// JetStream is there).
+func (g *Gateway) delayedFull(ctx context.Context, n int) error {
+	if g.cfg.MaxDelayedBytes < 0 || g.queued == nil {
+		return nil
+	}
+	r := &g.delayed
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now := time.Now(); now.Sub(r.at) >= delayedCheckEvery {
+		size, err := g.queued.DelayedBytes(ctx)
+		if err != nil {
+			g.log.Warn("reading the delayed invocations' size failed", "err", err)
+			return nil
+		}
+		r.at, r.bytes = now, size
+	}
+	if r.bytes+uint64(n) > uint64(g.cfg.MaxDelayedBytes) {
+		return fmt.Errorf("%w: delayed invocations hold FNGATE_DELAYED_MAX_BYTES", ErrQueueFull)
+	}
+	r.bytes += uint64(n)
+	return nil
+}
 
 // ErrInvalidDelay: X-Invocation-Delay or X-Invocation-At is unparseable,
 // negative, in the past, beyond FNGATE_MAX_DELAY, or on a synchronous

@@ -81,6 +81,8 @@ type QueueLookup interface {
 	// CancelDelayed removes a delayed invocation's schedule message so it
 	// never fires (queue.ErrNotDelayed when it has none any more).
 	CancelDelayed(ctx context.Context, id string) error
+	// DelayedBytes is the size of the delayed invocations waiting.
+	DelayedBytes(ctx context.Context) (uint64, error)
 }
 
 // Deps are the gateway's connections. NATS and Routes are required; Queue
@@ -123,7 +125,9 @@ type Gateway struct {
 	queued QueueLookup
 	idem   IdempotencyStore
 	scheds ScheduleStore
-	fns    FunctionStore
+	// delayed keeps delayed accepts within Config.MaxDelayedBytes.
+	delayed delayedRoom
+	fns     FunctionStore
 	// redact are the canonical names of Config.RedactHeaders; redactList
 	// the same, comma-separated, for event.Job.Redact.
 	redact     map[string]bool

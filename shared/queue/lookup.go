@@ -140,6 +140,21 @@ func (l *Lookup) Delete(ctx context.Context, seq uint64) error {
 	return nil
 }
 
+// DelayedBytes is the size of the schedules stream: the delayed
+// invocations waiting, the schedules (an operator's few), and the fired
+// copies kept for FiredTTL.
+func (l *Lookup) DelayedBytes(ctx context.Context) (uint64, error) {
+	s, err := l.schedules(ctx)
+	if err != nil {
+		return 0, err
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("queue: stream %s: %w", subject.StreamSchedules, err)
+	}
+	return info.State.Bytes, nil
+}
+
 // CancelDelayed is CancelDelayed on the Lookup's JetStream.
 func (l *Lookup) CancelDelayed(ctx context.Context, id string) error {
 	return CancelDelayed(ctx, l.js, id)

@@ -64,6 +64,7 @@ func parse(args []string) (*options, error) {
 	s.Int64(&o.gw.MaxInflight, "max-inflight", "FNGATE_MAX_INFLIGHT", gateway.DefaultMaxInflight, "most public requests served at once; more get 503 OVERLOADED")
 	s.Int64(&o.gw.MaxInflightBytes, "max-inflight-bytes", "FNGATE_MAX_INFLIGHT_BYTES", gateway.DefaultMaxInflightBytes, "most request-body bytes held at once (declared lengths reserved whole); more get 503 OVERLOADED")
 	s.Int(&o.gw.MaxHeaderBytes, "max-header-bytes", "FNGATE_MAX_HEADER_BYTES", gateway.DefaultMaxHeaderBytes, "largest request line plus headers; larger get 431")
+	s.Int64(&o.gw.MaxDelayedBytes, "delayed-max-bytes", "FNGATE_DELAYED_MAX_BYTES", gateway.DefaultMaxDelayedBytes, "most bytes of delayed invocations (the schedules stream, fired copies for a day included); past it a delayed accept answers 503 QUEUE_FULL; -1 unbounded")
 	s.Duration(&o.gw.MaxDelay, "max-delay", "FNGATE_MAX_DELAY", gateway.DefaultMaxDelay, "longest X-Invocation-Delay / X-Invocation-At ahead; at most 192h (the invocation stream's MaxAge)")
 	s.Duration(&o.gw.NoWorkerWait, "no-worker-wait", "FNGATE_NO_WORKER_WAIT", gateway.DefaultNoWorkerWait, "how long a call with no worker subscribed is retried before 503")
 	s.Duration(&o.gw.RoutesResync, "routes-resync", "FNGATE_ROUTES_RESYNC", gateway.DefaultRoutesResync, "how often the route table version is checked in Redis")
