@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,24 +85,7 @@ func TestQueueFull(t *testing.T) {
 func queueFull(t *testing.T, s *gt.Stack, maxBytes int64) {
 	s.QueueMaxBytes = maxBytes
 	gw := s.Gateway(gateway.Config{})
-	body := bytes.Repeat([]byte("x"), 200_000)
-	var accepted []string
-	var full *gt.Response
-	for range 20 { // 1 MiB holds five
-		resp := gt.Do(t, "POST", gw.URL+"/echo", "", asyncHeader, body)
-		if resp.Status != http.StatusAccepted {
-			full = resp
-			break
-		}
-		accepted = append(accepted, resp.Header.Get("X-Invocation-Id"))
-	}
-	if full == nil {
-		t.Fatalf("%d accepts of 200 kB into a 1 MiB queue, none refused", len(accepted))
-	}
-	assertError(t, full, http.StatusServiceUnavailable, "QUEUE_FULL")
-	if full.Header.Get("Retry-After") == "" || len(accepted) == 0 {
-		t.Fatalf("refusal after %d accepts has no Retry-After: %v", len(accepted), full.Header)
-	}
+	accepted := fillQueue(t, gw.URL+"/echo", asyncHeader)
 	js, err := jetstream.New(s.Conn())
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +106,7 @@ func queueFull(t *testing.T, s *gt.Stack, maxBytes int64) {
 		info, err := stream.Info(context.Background())
 		return err == nil && info.State.Msgs == 0
 	})
-	waitStatus(t, gw, acceptOK(t, gw.URL+"/echo", asyncHeader, string(body)), record.StatusSucceeded, 20*time.Second)
+	waitStatus(t, gw, acceptOK(t, gw.URL+"/echo", asyncHeader, strings.Repeat("x", 200_000)), record.StatusSucceeded, 20*time.Second)
 }
 
 // TestAllowAsyncFalse: a route with allowAsync false refuses callers'
@@ -161,24 +145,9 @@ func TestDelayedFull(t *testing.T) {
 	s := gt.New(t, r("*", "/echo", "echo"))
 	const bound = 1 << 20
 	gw := s.Gateway(gateway.Config{MaxDelayedBytes: bound})
-	body := bytes.Repeat([]byte("x"), 200_000)
-	h := http.Header{"X-Invocation-Type": {"async"}, "X-Invocation-Delay": {"1h"}}
-	var accepted []string
-	var full *gt.Response
-	for range 20 { // 1 MiB holds five
-		resp := gt.Do(t, "POST", gw.URL+"/echo", "", h, body)
-		if resp.Status != http.StatusAccepted {
-			full = resp
-			break
-		}
-		accepted = append(accepted, resp.Header.Get("X-Invocation-Id"))
-	}
-	if full == nil || len(accepted) > 5 {
-		t.Fatalf("%d delayed accepts of 200 kB into a 1 MiB bound (refused: %v)", len(accepted), full != nil)
-	}
-	assertError(t, full, http.StatusServiceUnavailable, "QUEUE_FULL")
-	if full.Header.Get("Retry-After") == "" {
-		t.Fatalf("refusal without Retry-After: %v", full.Header)
+	accepted := fillQueue(t, gw.URL+"/echo", http.Header{"X-Invocation-Type": {"async"}, "X-Invocation-Delay": {"1h"}})
+	if len(accepted) > 5 {
+		t.Fatalf("%d delayed accepts of 200 kB into a 1 MiB bound", len(accepted))
 	}
 	t.Logf("%d delayed accepts of 200 kB before the refusal", len(accepted))
 	for _, id := range accepted {
@@ -189,4 +158,31 @@ func TestDelayedFull(t *testing.T) {
 	if resp := gt.Do(t, "POST", gw.URL+"/echo", "", asyncHeader, []byte("now")); resp.Status != http.StatusAccepted {
 		t.Fatalf("an immediate accept beside full delayed ones = %d %s", resp.Status, resp.Body)
 	}
+}
+
+// fillQueue posts async invocations of 200 kB with headers h until one is
+// refused, at most 20 (a 1 MiB bound holds five), and checks that the
+// refusal is 503 QUEUE_FULL with Retry-After after some accepts; it
+// returns the invocation ids accepted.
+func fillQueue(t *testing.T, url string, h http.Header) []string {
+	t.Helper()
+	body := bytes.Repeat([]byte("x"), 200_000)
+	var accepted []string
+	var full *gt.Response
+	for range 20 {
+		resp := gt.Do(t, "POST", url, "", h, body)
+		if resp.Status != http.StatusAccepted {
+			full = resp
+			break
+		}
+		accepted = append(accepted, resp.Header.Get("X-Invocation-Id"))
+	}
+	if full == nil {
+		t.Fatalf("%d accepts of 200 kB into a 1 MiB bound, none refused", len(accepted))
+	}
+	assertError(t, full, http.StatusServiceUnavailable, "QUEUE_FULL")
+	if full.Header.Get("Retry-After") == "" || len(accepted) == 0 {
+		t.Fatalf("refusal after %d accepts has no Retry-After: %v", len(accepted), full.Header)
+	}
+	return accepted
 }
