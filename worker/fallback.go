@@ -32,6 +32,10 @@ type fallbackRun struct {
 	err     error
 }
 
+// fallbackMargin is how long before the wait's end (at most half the
+// wait) the worker takes the record of a call still running.
+const fallbackMargin = 500 * time.Millisecond
+
 // startFallback arms the record of call, an invocation of f that started
 // at start with event data (nil: the call has no fallback, or this worker
 // keeps no records and cannot honour it).
@@ -50,7 +54,13 @@ func (w *Worker) startFallback(f *function, call *event.Call, data []byte, start
 	if !call.Deadline.IsZero() {
 		lease = time.Until(call.Deadline) + settleTimeout
 	}
-	r.timer = time.AfterFunc(time.Until(fb.WaitUntil), func() {
+	// Taken a little before the wait's end: a reply sent just before it
+	// may reach the gateway after it has answered 202 (its grace is
+	// 300 ms; the clocks of two machines differ too), and that outcome
+	// must be recorded. A call that ends in the margin is both answered
+	// and recorded, under an id its caller never learns.
+	margin := min(fallbackMargin, fb.WaitUntil.Sub(start)/2)
+	r.timer = time.AfterFunc(time.Until(fb.WaitUntil.Add(-margin)), func() {
 		defer close(r.taken)
 		inv := &record.Invocation{
 			Summary:     record.Summary{ID: fb.InvocationID, Function: f.name, Mode: route.ModeSync, MaxAttempts: 1, CreatedAt: start},

@@ -107,6 +107,21 @@ func (inv *Invocation) Running(now time.Time) bool {
 	return inv.Status == StatusRunning && inv.LeaseUntil != nil && inv.LeaseUntil.After(now)
 }
 
+// LostSync reports whether inv is a synchronous call that outlived its
+// wait (its caller got 202) whose worker's lease lapsed before it recorded
+// the outcome: the worker died. Nothing redelivers a synchronous call, so
+// no worker will ever end such a record; readers show it as a last
+// attempt lost (see MarkLost).
+func (inv *Invocation) LostSync(now time.Time) bool {
+	return inv.Mode == "sync" && inv.Status == StatusRunning && inv.LeaseUntil != nil && !inv.LeaseUntil.After(now)
+}
+
+// MarkLost shows inv as dead with CodeWorkerLost (a view: the record is
+// not written).
+func (inv *Invocation) MarkLost() {
+	inv.Status, inv.ErrorCode, inv.Error, inv.LeaseUntil = StatusDead, CodeWorkerLost, publicMessages[CodeWorkerLost], nil
+}
+
 // Result is what the function answered, its body capped.
 type Result struct {
 	StatusCode      int                 `json:"statusCode"`

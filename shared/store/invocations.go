@@ -492,6 +492,9 @@ func (s *Invocations) getMany(ctx context.Context, ids []string) ([]*record.Invo
 		if ms, err := strconv.ParseInt(h["leaseUntil"], 10, 64); err == nil && inv.Status == record.StatusRunning {
 			t := time.UnixMilli(ms).UTC()
 			inv.LeaseUntil = &t
+			if inv.LostSync(time.Now()) {
+				inv.MarkLost() // nothing else ever ends it
+			}
 		}
 		if r := h["result"]; r != "" {
 			inv.Result = &record.Result{}

@@ -15,7 +15,7 @@ import (
 // replays at most once), listing with filters and cursors, the attempt
 // transitions and their guards, callbacks, and unknown ids.
 func TestInvocations(t *testing.T, newStore func(t *testing.T) Invocations) {
-	run(t, newStore, invocationsCreateAndGet, invocationsConcurrentCreate, invocationsListing, invocationsTransitions, invocationsTake, invocationsCancel, invocationsReplayOnce, invocationsUnknown)
+	run(t, newStore, invocationsCreateAndGet, invocationsConcurrentCreate, invocationsListing, invocationsTransitions, invocationsTake, invocationsSyncLost, invocationsCancel, invocationsReplayOnce, invocationsUnknown)
 }
 
 func newInvocation(fn string) *record.Invocation {
@@ -386,6 +386,32 @@ func invocationsUnknown(t *testing.T, s Invocations) {
 	}
 	if page, err := s.List(ctx, record.Filter{}); err != nil || len(page.Invocations) != 0 || page.Invocations == nil {
 		t.Errorf("List of an empty store = %+v, %v; want an empty, non-nil page", page, err)
+	}
+}
+
+// invocationsSyncLost: a synchronous call that outlived its wait (taken
+// by its worker under a lease, as worker/fallback.go does) whose lease
+// lapsed without an outcome reads as dead with WORKER_LOST: no message
+// will ever be redelivered to end it. While the lease is live it reads
+// running.
+func invocationsSyncLost(t *testing.T, s Invocations) {
+	ctx := context.Background()
+	inv := newInvocation("f")
+	inv.Mode, inv.MaxAttempts = "sync", 1
+	if st, n, err := s.Take(ctx, inv, nil, "w", 300*time.Millisecond, time.Time{}); err != nil || st != record.StatusRunning || n != 1 {
+		t.Fatalf("Take = %q, %d, %v", st, n, err)
+	}
+	if got, err := s.Get(ctx, inv.ID); err != nil || got.Status != record.StatusRunning {
+		t.Fatalf("under its lease = %+v, %v", got, err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		got, err := s.Get(ctx, inv.ID)
+		if err == nil && got.Status == record.StatusDead && got.ErrorCode == record.CodeWorkerLost && got.LeaseUntil == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after its lease lapsed = %+v, %v; want dead WORKER_LOST", got, err)
+		}
 	}
 }
 
