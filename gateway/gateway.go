@@ -44,6 +44,9 @@ type Requester interface {
 type RouteStore interface {
 	Scan(ctx context.Context, fn func(page []route.Route) error) (int64, error)
 	Version(ctx context.Context) (int64, error)
+	// Epoch names the life of the table: it changes when Redis lost the
+	// table and it was written anew ("" before any change).
+	Epoch(ctx context.Context) (string, error)
 	Seed(ctx context.Context, rs []route.Route, above int64) (int64, error)
 	Changes(ctx context.Context) <-chan route.Change
 	Get(ctx context.Context, id string) (*route.Route, error)
@@ -136,8 +139,11 @@ type Gateway struct {
 	metrics *metrics
 	workers workerTable
 
-	table    atomic.Pointer[route.Table] // nil until the first load
-	version  atomic.Int64
+	table   atomic.Pointer[route.Table] // nil until the first load
+	version atomic.Int64
+	// epoch is the store's epoch of the table served ("" unknown: a
+	// store without one, or an empty one); written under reload.
+	epoch    atomic.Pointer[string]
 	inflight atomic.Int64
 	admit    admission
 	reload   sync.Mutex  // one reload at a time

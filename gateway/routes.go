@@ -33,16 +33,27 @@ func (g *Gateway) syncLocked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	epoch, err := g.store.Epoch(ctx)
+	if err != nil {
+		return err
+	}
 	// The same version with its table gone is a loss too (a legitimate
-	// deletion of the last route raises the version).
-	if held, cur := g.version.Load(), g.table.Load(); cur != nil && (ver < held || ver == held && tab.Len() == 0 && cur.Len() > 0) {
-		if err = g.reseed(ctx, ver, held, cur); err != nil {
+	// deletion of the last route raises the version), and so is a table of
+	// another epoch: written anew after a loss, before this gateway saw
+	// the store empty, at any version.
+	if held, cur := g.version.Load(), g.table.Load(); cur != nil && (ver < held || ver == held && tab.Len() == 0 && cur.Len() > 0 || g.otherEpoch(epoch)) {
+		above := max(held, ver)
+		if err = g.reseed(ctx, ver, above, cur); err != nil {
 			return err
 		}
-		if tab, ver, err = g.scan(ctx); err != nil || ver <= held {
+		if tab, ver, err = g.scan(ctx); err != nil || ver <= above {
+			return err
+		}
+		if epoch, err = g.store.Epoch(ctx); err != nil {
 			return err
 		}
 	}
+	g.epoch.Store(&epoch)
 	if g.lost.Swap(false) {
 		g.log.Info("route store holds a table again", "version", ver)
 	}
@@ -97,15 +108,36 @@ func (g *Gateway) swap(tab *route.Table, ver int64) {
 // take; anything else (no table yet, a gap in versions, a change not
 // described, a store gone back) loads a snapshot, or nothing when the
 // version served is current.
+// otherEpoch reports whether epoch is not the one of the table served
+// (one served without an epoch adopts the first it sees).
+func (g *Gateway) otherEpoch(epoch string) bool {
+	held := g.epoch.Load()
+	return held != nil && *held != "" && epoch != *held
+}
+
+// storeMoved reports whether the store's table is not the one served: another
+// version, or another epoch.
+func (g *Gateway) storeMoved(ctx context.Context) (bool, error) {
+	ver, err := g.store.Version(ctx)
+	if err != nil || ver != g.version.Load() || g.table.Load() == nil {
+		return err == nil, err
+	}
+	epoch, err := g.store.Epoch(ctx)
+	return err == nil && g.otherEpoch(epoch), err
+}
+
 func (g *Gateway) applyChange(ctx context.Context, c route.Change) error {
 	g.reload.Lock()
 	defer g.reload.Unlock()
 	held, tab := g.version.Load(), g.table.Load()
 	switch {
 	case tab == nil:
+	case c.Epoch != "" && g.otherEpoch(c.Epoch):
+		// Written into a table Redis started anew, at any version:
+		// a loss this gateway did not see (see syncLocked).
+		g.log.Info("route change of another table epoch; loading a snapshot", "served_version", held, "change_version", c.Version)
 	case c.Subscribed: // changes may have been missed: compare versions
-		ver, err := g.store.Version(ctx)
-		if err != nil || ver == held {
+		if moved, err := g.storeMoved(ctx); err != nil || !moved {
 			return err
 		}
 	case c.Version == held+1 && !c.Resync:
@@ -113,6 +145,9 @@ func (g *Gateway) applyChange(ctx context.Context, c route.Change) error {
 		b.Delete(c.Del...)
 		b.Set(c.Set...)
 		g.metrics.changesApplied.Inc()
+		if c.Epoch != "" {
+			g.epoch.Store(&c.Epoch) // the same, or the first one seen
+		}
 		g.swap(b.Table(), c.Version)
 		return nil
 	case c.Version > 0 && c.Version <= held:
@@ -171,8 +206,9 @@ func (g *Gateway) catchUp(ctx context.Context) error {
 const catchUpWait = 2 * time.Second
 
 // reseed answers a store whose table (version ver) is older than the one
-// served (held, tab): it writes back FNGATE_ROUTES when configured, else
-// the table this gateway serves, at a version above held (an idempotent
+// served (tab), or of another epoch: it writes back FNGATE_ROUTES when
+// configured, else the table this gateway serves (beside the routes the
+// store holds), at a version above held (an idempotent
 // step: when several gateways do it at once, one wins). The table served
 // stays until the store is ahead of it again.
 func (g *Gateway) reseed(ctx context.Context, ver, held int64, tab *route.Table) error {
@@ -226,8 +262,8 @@ func (g *Gateway) watchRoutes(ctx context.Context) {
 		case c := <-changes:
 			err = g.applyChange(ctx, c)
 		case <-tick.C:
-			var ver int64
-			if ver, err = g.store.Version(ctx); err == nil && (ver != g.version.Load() || g.table.Load() == nil) {
+			var moved bool
+			if moved, err = g.storeMoved(ctx); moved {
 				err = g.SyncRoutes(ctx)
 			}
 		}

@@ -13,6 +13,9 @@ import (
 type Change struct {
 	// Version is the table's version after the change; 0 when unknown.
 	Version int64 `json:"v"`
+	// Epoch is the table's epoch (see the store's Epoch); "" when the
+	// publisher did not say.
+	Epoch string `json:"e,omitempty"`
 	// Set are the routes created or replaced, Del those deleted.
 	Set []Route `json:"set,omitempty"`
 	Del []Route `json:"del,omitempty"`

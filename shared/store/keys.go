@@ -4,6 +4,11 @@ package store
 const (
 	keyRoutes        = "{fngate}:routes"
 	keyRoutesVersion = "{fngate}:routes:version"
+	// keyRoutesEpoch names the life of the table: set (from Redis' clock)
+	// by the write that creates the version key, so a table written anew
+	// after Redis lost its data has another epoch even at a version a
+	// gateway already served.
+	keyRoutesEpoch = "{fngate}:routes:epoch"
 	// keyRoutesFile is a hash: the digest of the routes file applied last
 	// and the table version right after it was.
 	keyRoutesFile = "{fngate}:routes:file"

@@ -29,12 +29,12 @@ func NewRoutes(rdb redis.UniversalClient) *Routes { return &Routes{rdb: rdb} }
 // A change too large to describe (more than ARGV maxInline routes), and a
 // seed, publish {"v":N,"resync":true}: load a snapshot.
 var (
-	createScript = redis.NewScript(`
+	createScript = redis.NewScript(bumpLua + `
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return -1 end
-local v = redis.call('INCR', KEYS[2])
-redis.call('PUBLISH', ARGV[3], '{"v":' .. v .. ',"set":[' .. ARGV[2] .. ']}')
+local v, e = bump()
+redis.call('PUBLISH', ARGV[3], '{"v":' .. v .. ',"e":"' .. e .. '","set":[' .. ARGV[2] .. ']}')
 return v`)
-	replaceScript = redis.NewScript(`
+	replaceScript = redis.NewScript(bumpLua + `
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 if not old then return -1 end
 local del = ''
@@ -44,20 +44,20 @@ if ARGV[1] ~= ARGV[2] then
   del = old
 end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
-local v = redis.call('INCR', KEYS[2])
-redis.call('PUBLISH', ARGV[4], '{"v":' .. v .. ',"set":[' .. ARGV[3] .. '],"del":[' .. del .. ']}')
+local v, e = bump()
+redis.call('PUBLISH', ARGV[4], '{"v":' .. v .. ',"e":"' .. e .. '","set":[' .. ARGV[3] .. '],"del":[' .. del .. ']}')
 return v`)
-	deleteScript = redis.NewScript(`
+	deleteScript = redis.NewScript(bumpLua + `
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 if not old then return -1 end
 redis.call('HDEL', KEYS[1], ARGV[1])
-local v = redis.call('INCR', KEYS[2])
-redis.call('PUBLISH', ARGV[2], '{"v":' .. v .. ',"del":[' .. old .. ']}')
+local v, e = bump()
+redis.call('PUBLISH', ARGV[2], '{"v":' .. v .. ',"e":"' .. e .. '","del":[' .. old .. ']}')
 return v`)
 	// ARGV: channel, maxInline, number of routes set n, then n pairs of
 	// id and route, then the ids to delete. Nothing changed: nothing
 	// published, the version stays (returned).
-	changeScript = redis.NewScript(`
+	changeScript = redis.NewScript(bumpLua + `
 local n = tonumber(ARGV[3])
 local set, del = {}, {}
 for i = 4, 3 + 2 * n, 2 do
@@ -74,11 +74,11 @@ for i = 4 + 2 * n, #ARGV do
   end
 end
 if #set == 0 and #del == 0 then return tonumber(redis.call('GET', KEYS[2]) or '0') end
-local v = redis.call('INCR', KEYS[2])
+local v, e = bump()
 if #set + #del > tonumber(ARGV[2]) then
-  redis.call('PUBLISH', ARGV[1], '{"v":' .. v .. ',"resync":true}')
+  redis.call('PUBLISH', ARGV[1], '{"v":' .. v .. ',"e":"' .. e .. '","resync":true}')
 else
-  redis.call('PUBLISH', ARGV[1], '{"v":' .. v .. ',"set":[' .. table.concat(set, ',') .. '],"del":[' .. table.concat(del, ',') .. ']}')
+  redis.call('PUBLISH', ARGV[1], '{"v":' .. v .. ',"e":"' .. e .. '","set":[' .. table.concat(set, ',') .. '],"del":[' .. table.concat(del, ',') .. ']}')
 end
 return v`)
 	// ARGV: above, id, route, id, route, ..., channel.
@@ -87,6 +87,10 @@ local cur = tonumber(redis.call('GET', KEYS[2]) or '0')
 local above = tonumber(ARGV[1])
 if cur > above then return cur end
 for i = 2, #ARGV - 1, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) end
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  local t = redis.call('TIME')
+  redis.call('SET', KEYS[3], t[1] .. string.format('%06d', tonumber(t[2])))
+end
 redis.call('SET', KEYS[2], above + 1)
 redis.call('PUBLISH', ARGV[#ARGV], '{"v":' .. (above + 1) .. ',"resync":true}')
 return above + 1`)
@@ -104,7 +108,20 @@ const (
 	scanPage = 2000
 )
 
-var keys = []string{keyRoutes, keyRoutesVersion}
+var keys = []string{keyRoutes, keyRoutesVersion, keyRoutesEpoch}
+
+// bumpLua defines bump() for the scripts that change the table: it raises
+// the version, and when there was none (a new table, or one Redis lost)
+// it starts a new epoch (KEYS[3]); it returns both, and each change
+// message carries the epoch ("e").
+const bumpLua = `local function bump()
+  if redis.call('EXISTS', KEYS[2]) == 0 then
+    local t = redis.call('TIME')
+    redis.call('SET', KEYS[3], t[1] .. string.format('%06d', tonumber(t[2])))
+  end
+  return redis.call('INCR', KEYS[2]), redis.call('GET', KEYS[3])
+end
+`
 
 func encode(r *route.Route) (string, error) {
 	if err := r.Normalize(); err != nil {
@@ -396,6 +413,20 @@ func (s *Routes) Version(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("store: version: %w", err)
 	}
 	return v, nil
+}
+
+// Epoch names the life of the table (see keyRoutesEpoch): "" before the
+// first change. A gateway that served a table of another epoch knows that
+// Redis lost it, even at a version it served.
+func (s *Routes) Epoch(ctx context.Context) (string, error) {
+	e, err := s.rdb.Get(ctx, keyRoutesEpoch).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: epoch: %w", err)
+	}
+	return e, nil
 }
 
 // Changes returns a channel that receives each change made by any

@@ -33,6 +33,16 @@ func routesLifecycle(t *testing.T, s Routes) {
 	if a.ID == "" || a.Path != "/api" {
 		t.Fatalf("Create did not normalise: %+v", a)
 	}
+	// The first write starts the table's epoch; later ones keep it.
+	epoch, err := s.Epoch(ctx)
+	if err != nil || epoch == "" {
+		t.Fatalf("Epoch after the first write = %q, %v; want one", epoch, err)
+	}
+	defer func() {
+		if e, err := s.Epoch(ctx); err != nil || e != epoch {
+			t.Errorf("Epoch after later writes = %q, %v; want %q", e, err, epoch)
+		}
+	}()
 	if err := s.Create(ctx, &route.Route{Domain: "*", Path: "/api", Function: "b"}); !errors.Is(err, route.ErrConflict) {
 		t.Fatalf("duplicate Create = %v, want route.ErrConflict", err)
 	}

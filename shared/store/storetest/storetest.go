@@ -28,6 +28,7 @@ type Routes interface {
 	Get(ctx context.Context, id string) (*route.Route, error)
 	Snapshot(ctx context.Context) ([]route.Route, int64, error)
 	Version(ctx context.Context) (int64, error)
+	Epoch(ctx context.Context) (string, error)
 	Scan(ctx context.Context, fn func(page []route.Route) error) (int64, error)
 	Changes(ctx context.Context) <-chan route.Change
 	// Recovery of a lost table.
