@@ -46,7 +46,9 @@ func (g *Gateway) syncLocked(ctx context.Context) error {
 		if err = g.reseed(ctx, ver, above, cur); err != nil {
 			return err
 		}
-		if tab, ver, err = g.scan(ctx); err != nil || ver <= above {
+		// Above held now, or at it when the store held these routes
+		// already in a new epoch (another gateway wrote them back).
+		if tab, ver, err = g.scan(ctx); err != nil || ver < held {
 			return err
 		}
 		if epoch, err = g.store.Epoch(ctx); err != nil {

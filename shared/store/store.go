@@ -86,7 +86,14 @@ return v`)
 local cur = tonumber(redis.call('GET', KEYS[2]) or '0')
 local above = tonumber(ARGV[1])
 if cur > above then return cur end
-for i = 2, #ARGV - 1, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) end
+local changed = 0
+for i = 2, #ARGV - 1, 2 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) ~= ARGV[i+1] then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1])
+    changed = changed + 1
+  end
+end
+if changed == 0 and cur >= above then return cur end
 if redis.call('EXISTS', KEYS[3]) == 0 then
   local t = redis.call('TIME')
   redis.call('SET', KEYS[3], t[1] .. string.format('%06d', tonumber(t[2])))
@@ -258,7 +265,9 @@ func (s *Routes) changed(ctx context.Context, set []route.Route, data []string) 
 // each route as Put does and sets the version to above+1, so that gateways
 // holding a table of version above take the seeded one. Gateways that find
 // the store emptied at the same time may all call it: the first one wins
-// and the others change nothing. It returns the version afterwards.
+// and the others change nothing; so does a seed at the store's version
+// whose routes are all there already (another gateway wrote them back in
+// a table of a new epoch). It returns the version afterwards.
 func (s *Routes) Seed(ctx context.Context, rs []route.Route, above int64) (int64, error) {
 	args := make([]any, 0, 2*len(rs)+2)
 	args = append(args, above)

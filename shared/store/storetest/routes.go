@@ -230,14 +230,19 @@ func routesSeed(t *testing.T, s Routes) {
 	if err != nil || v != 6 || len(rs) != 3 {
 		t.Fatalf("after seeding: %d routes at version %d, %v; want 3 at 6", len(rs), v, err)
 	}
-	// Held by nobody above 6: a later seed at 6 goes on to 7; at 5, nothing.
+	// Held by nobody above 6: a later seed at 5 changes nothing.
 	if v, err := s.Seed(ctx, []route.Route{{Domain: "*", Path: "/stale", Function: "s"}}, 5); err != nil || v != 6 {
 		t.Fatalf("stale seed = %d, %v; want 6", v, err)
 	}
 	if _, err := s.Get(ctx, route.ID("*", "/stale")); !errors.Is(err, route.ErrNotFound) {
 		t.Fatalf("a stale seed wrote its route: %v", err)
 	}
-	if v, err := s.Seed(ctx, nil, 6); err != nil || v != 7 {
+	// At the store's version with every route there already (another
+	// gateway wrote them back): nothing; with one missing: 7.
+	if v, err := s.Seed(ctx, rs, 6); err != nil || v != 6 {
+		t.Fatalf("seed of the routes there at 6 = %d, %v; want 6", v, err)
+	}
+	if v, err := s.Seed(ctx, []route.Route{{Domain: "*", Path: "/fresh", Function: "f"}}, 6); err != nil || v != 7 {
 		t.Fatalf("seed above 6 = %d, %v; want 7", v, err)
 	}
 }
