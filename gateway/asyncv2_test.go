@@ -99,9 +99,11 @@ func TestAsyncRedisDown(t *testing.T) {
 			gw := s.Gateway(gateway.Config{})
 			var c bodyCounter
 			s.Worker(worker.Config{}, map[string]sdk.Handler{"count": c.handler()})
-			warm := acceptOK(t, gw.URL+"/job", nil, "warm-up") // the consumer exists
-			c.exactlyOnce(t, []string{"warm-up"}, 10*time.Second)
-			waitStatus(t, gw, warm, record.StatusSucceeded, 10*time.Second)
+			// The consumer exists and runs (a cluster just formed may take
+			// a while under the whole suite's load: setup, not the test).
+			warm := acceptOK(t, gw.URL+"/job", nil, "warm-up")
+			c.exactlyOnce(t, []string{"warm-up"}, 30*time.Second)
+			waitStatus(t, gw, warm, record.StatusSucceeded, 30*time.Second)
 
 			if !tc.empty {
 				// The restarted server loads what it saved (dump.rdb in
