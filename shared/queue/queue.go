@@ -116,7 +116,34 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) erro
 			return fmt.Errorf("queue: stream %s: %w", stream.Name, err)
 		}
 	}
+	// A replicated stream just created takes publishes once its replicas
+	// elected a leader: until then a publish gets "no response from
+	// stream". Ready means ready.
+	if cfg.Replicas > 1 {
+		for _, name := range []string{subject.StreamSchedules, subject.StreamInvocations, subject.StreamDead} {
+			if err := waitLeader(ctx, js, name); err != nil {
+				return fmt.Errorf("queue: stream %s: %w", name, err)
+			}
+		}
+	}
 	return nil
+}
+
+// waitLeader returns once stream name has a leader, or with ctx's error.
+func waitLeader(ctx context.Context, js jetstream.JetStream, name string) error {
+	for {
+		s, err := js.Stream(ctx, name)
+		if err == nil {
+			if info, err := s.Info(ctx); err == nil && info.Cluster != nil && info.Cluster.Leader != "" {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no leader elected: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // ensureStream creates the stream, or updates it when a field fngate sets
