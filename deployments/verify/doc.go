@@ -1,6 +1,7 @@
 // Package verify checks the deployment files against the Kubernetes API
 // types, the compose specification and fngate's code, offline: the Helm
-// chart in deployments/helm/fngate, rendered by the helm tool pinned in this
+// chart in deployments/helm/fngate, linted and rendered by Helm's own
+// packages (loader, linter, template engine) at the version pinned in this
 // module's go.mod, and compose.yaml, loaded by compose-go (the library
 // docker compose uses).
 //

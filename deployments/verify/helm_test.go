@@ -1,22 +1,17 @@
 package verify
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/subject"
-	keda "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
 	monitoring "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -30,11 +25,6 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// helm is the Helm command, built from its Go module at a pinned version
-// (go install, as scripts/test.sh's go run of staticcheck): no helm binary
-// is installed, and fngate's go.mod stays free of it.
-const helm = "helm.sh/helm/v4/cmd/helm@v4.3.2"
-
 const chartDir = "../helm/fngate"
 
 // kinds are the Go types of every kind the chart may render; a rendered
@@ -46,7 +36,7 @@ var kinds = map[string]func() any{
 	"policy/v1 PodDisruptionBudget":           func() any { return &policyv1.PodDisruptionBudget{} },
 	"autoscaling/v2 HorizontalPodAutoscaler":  func() any { return &autoscalingv2.HorizontalPodAutoscaler{} },
 	"networking.k8s.io/v1 NetworkPolicy":      func() any { return &networkingv1.NetworkPolicy{} },
-	"keda.sh/v1alpha1 ScaledObject":           func() any { return &keda.ScaledObject{} },
+	"keda.sh/v1alpha1 ScaledObject":           func() any { return &scaledObject{} },
 	"monitoring.coreos.com/v1 ServiceMonitor": func() any { return &monitoring.ServiceMonitor{} },
 }
 
@@ -83,15 +73,13 @@ func TestChart(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			var args []string
-			release := "fngate"
+			r := rendering{release: "fngate", namespace: "fngate"}
 			if name != "default" {
-				args = []string{"-f", filepath.Join(chartDir, "ci", name)}
-				release = strings.TrimSuffix(name, "-values.yaml")
+				r.valuesFile = filepath.Join(chartDir, "ci", name)
+				r.release = strings.TrimSuffix(name, "-values.yaml")
 			}
-			runHelm(t, append([]string{"lint", "--strict", chartDir}, args...)...)
-			out := runHelm(t, append([]string{"template", release, chartDir, "--namespace", "fngate"}, args...)...)
-			objs := decodeAll(t, out)
+			lintChart(t, r)
+			objs := decodeAll(t, mustRender(t, r))
 			got := map[string]int{}
 			for _, o := range objs {
 				got[o.kind]++
@@ -119,8 +107,8 @@ func TestChartRefusesBadValues(t *testing.T) {
 	for set, want := range refusals {
 		t.Run(set, func(t *testing.T) {
 			t.Parallel()
-			out, err := helmCmd("template", "fngate", chartDir, "--set", set)
-			if err == nil || !strings.Contains(out, want) {
+			out, err := render(rendering{release: "fngate", set: set})
+			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("helm template --set %s: %v\n%s\nwant an error with %q", set, err, out, want)
 			}
 		})
@@ -133,63 +121,10 @@ func TestChartRefusesBadValues(t *testing.T) {
 func TestChartLongReleaseName(t *testing.T) {
 	t.Parallel()
 	release := strings.Repeat("r", 53)
-	objs := decodeAll(t, runHelm(t, "template", release, chartDir, "--set", "serviceMonitor.enabled=true"))
+	objs := decodeAll(t, mustRender(t, rendering{release: release, set: "serviceMonitor.enabled=true"}))
 	if len(objs) == 0 {
 		t.Fatal("nothing rendered")
 	}
-}
-
-var (
-	// scratch holds helm's binary and its own files (repositories,
-	// cache): nothing here reaches a repository.
-	scratch     string
-	helmOnce    sync.Once
-	helmBin     string
-	helmInstall error
-)
-
-func TestMain(m *testing.M) {
-	var err error
-	if scratch, err = os.MkdirTemp("", "fngate-helm"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(scratch)
-	os.Exit(code)
-}
-
-// helmCmd runs helm, installed on first use: once, as parallel "go run"s
-// on an empty build cache would each compile it.
-func helmCmd(args ...string) (string, error) {
-	helmOnce.Do(func() {
-		install := exec.Command("go", "install", helm)
-		install.Env = append(os.Environ(), "GOBIN="+filepath.Join(scratch, "bin"))
-		if out, err := install.CombinedOutput(); err != nil {
-			helmInstall = fmt.Errorf("go install %s: %v\n%s", helm, err, out)
-		}
-		helmBin = filepath.Join(scratch, "bin", "helm")
-	})
-	if helmInstall != nil {
-		return "", helmInstall
-	}
-	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(helmBin, args...)
-	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+filepath.Join(scratch, "cache"), "HELM_CONFIG_HOME="+filepath.Join(scratch, "config"), "HELM_DATA_HOME="+filepath.Join(scratch, "data"))
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return stdout.String() + stderr.String(), err
-	}
-	return stdout.String(), nil
-}
-
-func runHelm(t *testing.T, args ...string) string {
-	t.Helper()
-	out, err := helmCmd(args...)
-	if err != nil {
-		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return out
 }
 
 type object struct {
@@ -322,7 +257,7 @@ func checkObjects(t *testing.T, objs []object) {
 	for _, h := range ofKind[*autoscalingv2.HorizontalPodAutoscaler](objs) {
 		deployment("HorizontalPodAutoscaler "+h.Name, h.Spec.ScaleTargetRef.Name)
 	}
-	for _, s := range ofKind[*keda.ScaledObject](objs) {
+	for _, s := range ofKind[*scaledObject](objs) {
 		deployment("ScaledObject "+s.Name, s.Spec.ScaleTargetRef.Name)
 		checkTriggers(t, s)
 	}
@@ -448,7 +383,7 @@ func containerPort(pod *corev1.PodSpec, port string) int32 {
 
 // checkTriggers: every trigger reads the lag of a function's consumer on
 // the invocations stream, named as the workers name them.
-func checkTriggers(t *testing.T, s *keda.ScaledObject) {
+func checkTriggers(t *testing.T, s *scaledObject) {
 	t.Helper()
 	if len(s.Spec.Triggers) == 0 {
 		t.Errorf("ScaledObject %s has no triggers", s.Name)
