@@ -118,12 +118,13 @@ func (g *Gateway) accept(ctx context.Context, rt *route.Route, reqID, trace stri
 	return response{status: http.StatusAccepted, header: h, body: body}, keyComplete
 }
 
-// stored reports whether a failed publish may have been stored all the
-// same: JetStream's answer was lost or came too late. Only a refusal
-// (an API error, or no stream at all) certainly stored nothing.
+// stored reports whether a failed enqueue may have been stored all the
+// same: its publish was sent and JetStream's answer was lost or came too
+// late. An error before the publish (a full delayed queue, say), or a
+// refusal (an API error, or no stream at all) certainly stored nothing.
 func stored(err error) bool {
 	var apiErr *jetstream.APIError
-	return !errors.As(err, &apiErr) && !errors.Is(err, jetstream.ErrNoStreamResponse) && !errors.Is(err, ErrAsyncDisabled)
+	return errors.Is(err, ErrQueueUnavailable) && !errors.As(err, &apiErr) && !errors.Is(err, jetstream.ErrNoStreamResponse)
 }
 
 // enqueue publishes invocation id of rt's function with payload as its

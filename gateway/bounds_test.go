@@ -158,6 +158,12 @@ func TestDelayedFull(t *testing.T) {
 	if resp := gt.Do(t, "POST", gw.URL+"/echo", "", asyncHeader, []byte("now")); resp.Status != http.StatusAccepted {
 		t.Fatalf("an immediate accept beside full delayed ones = %d %s", resp.Status, resp.Body)
 	}
+	// A keyed accept refused before anything was published releases its
+	// key: the same key is refused the same way, never 409 in use.
+	keyed := http.Header{"X-Invocation-Type": {"async"}, "X-Invocation-Delay": {"1h"}, "Idempotency-Key": {"delayed-full"}}
+	for range 2 {
+		assertError(t, gt.Do(t, "POST", gw.URL+"/echo", "", keyed, bytes.Repeat([]byte("x"), 200_000)), http.StatusServiceUnavailable, "QUEUE_FULL")
+	}
 }
 
 // fillQueue posts async invocations of 200 kB with headers h until one is

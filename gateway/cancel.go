@@ -60,7 +60,7 @@ func (g *Gateway) Cancel(ctx context.Context, id string) (string, error) {
 	delayed := inv != nil && inv.Status == record.StatusScheduled
 	st, err := g.invs.Cancel(ctx, id, inv, ev)
 	if err != nil {
-		if errors.Is(err, record.ErrInvocationNotFound) {
+		if errors.Is(err, record.ErrInvocationNotFound) || errors.Is(err, record.ErrSyncCall) {
 			return "", err
 		}
 		return "", fmt.Errorf("%w: invocation records: %w", ErrQueueUnavailable, err)

@@ -43,30 +43,37 @@ const delayedCheckEvery = time.Second
 // bytes this gateway published since (other gateways' since then are the
 // slack: a second of their delayed accepts).
 type delayedRoom struct {
-	mu    sync.Mutex
-	at    time.Time // of the last reading; zero: none
-	bytes uint64    // the reading plus what was published since
+	mu      sync.Mutex
+	at      time.Time // of the last reading (or failed try); zero: none
+	bytes   uint64    // the reading plus what was published since
+	reading bool      // one accept is reading; the others count on
 }
 
 // delayedFull returns ErrQueueFull when n more bytes of delayed
-// invocation would pass Config.MaxDelayedBytes, and else counts them; a
-// reading that fails lets the accept try (the publish then says whether
-// JetStream is there).
+// invocation would pass Config.MaxDelayedBytes, and else counts them. One
+// accept at a time reads the stream's size, outside the lock, at most
+// every delayedCheckEvery; the others count on the last reading meanwhile.
+// A reading that fails lets the accepts of the next second try (the
+// publish then says whether JetStream is there).
 func (g *Gateway) delayedFull(ctx context.Context, n int) error {
 	if g.cfg.MaxDelayedBytes < 0 || g.queued == nil {
 		return nil
 	}
 	r := &g.delayed
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if now := time.Now(); now.Sub(r.at) >= delayedCheckEvery {
+	if now := time.Now(); now.Sub(r.at) >= delayedCheckEvery && !r.reading {
+		r.reading = true
+		r.mu.Unlock()
 		size, err := g.queued.DelayedBytes(ctx)
+		r.mu.Lock()
+		r.reading, r.at = false, now
 		if err != nil {
 			g.log.Warn("reading the delayed invocations' size failed", "err", err)
-			return nil
+		} else {
+			r.bytes = size
 		}
-		r.at, r.bytes = now, size
 	}
+	defer r.mu.Unlock()
 	if r.bytes+uint64(n) > uint64(g.cfg.MaxDelayedBytes) {
 		return fmt.Errorf("%w: delayed invocations hold FNGATE_DELAYED_MAX_BYTES", ErrQueueFull)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/fngate/fngate/gateway/adminapi"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/queue"
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/schedule"
 )
@@ -81,6 +82,7 @@ var answers = []struct {
 	{[]error{ErrInvocationNotFound}, http.StatusNotFound, "INVOCATION_NOT_FOUND", "no such invocation, or its record expired"},
 	{[]error{ErrInvalidInvocationID}, http.StatusBadRequest, "INVALID_INVOCATION_ID", ""},
 	{[]error{ErrInvocationBusy}, http.StatusConflict, "INVOCATION_IN_PROGRESS", ""},
+	{[]error{record.ErrSyncCall}, http.StatusConflict, "INVOCATION_NOT_CANCELLABLE", ""},
 
 	// Asynchronous accepts; QUEUE_FULL before QUEUE_UNAVAILABLE, which wraps
 	// every publish error.

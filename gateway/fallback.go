@@ -35,33 +35,46 @@ type fallback struct {
 	// preferred: the caller asked for it (Prefer: respond-async), so the
 	// 202 says Preference-Applied.
 	preferred bool
+	// deadline is the call's: the record this gateway writes at the 202
+	// reads dead (WORKER_LOST) once it passes unanswered, by its lease.
+	deadline time.Time
 }
+
+// fallbackLease is how long past a fallen-back call's deadline its record
+// stays running without a worker's outcome: the worker's own lease (its
+// deadline plus the time it may take to record the outcome).
+const fallbackLease = 2 * time.Minute
 
 // fallbackFor returns the fallback of a synchronous call to rt that
 // ends at deadline, or nil when the caller waits for the function: the
 // request sends no Prefer: respond-async (with a wait, or on a route with
 // fallbackAfter) and the route sets no fallbackAfter, the wait would
-// reach the deadline, or this gateway keeps no invocation records. Only
-// an invalid X-Callback-Url of a call that may fall back is an error.
-func (g *Gateway) fallbackFor(rt *route.Route, h http.Header, deadline time.Time) (*fallback, error) {
+// reach the deadline, or this gateway keeps no invocation records. A
+// fallen-back call is stored as an async invocation is, so a caller's
+// preference is honoured only where one could be: on a route that allows
+// async calls and for a body within FNGATE_ASYNC_MAX_BODY (RFC 7240 lets a
+// server ignore a preference); a route's own fallbackAfter always holds,
+// within the body limit. Only an invalid X-Callback-Url of a call that may
+// fall back is an error.
+func (g *Gateway) fallbackFor(rt *route.Route, h http.Header, bodyLen int, deadline time.Time) (*fallback, error) {
 	wait := time.Duration(rt.FallbackAfter)
 	prefer, preferred := h[HeaderPrefer]
 	if !preferred && wait == 0 { // the common case: one map lookup
 		return nil, nil
 	}
-	if w, async := preferWait(prefer); async && w > 0 {
+	if w, async := preferWait(prefer); async && w > 0 && rt.AsyncAllowed() {
 		wait = w
 	} else {
 		preferred = async && wait > 0
 	}
-	if wait == 0 || g.invs == nil || !time.Now().Add(wait+fallbackGrace).Before(deadline) {
+	if wait == 0 || g.invs == nil || int64(bodyLen) > g.cfg.AsyncMaxBody || !time.Now().Add(wait+fallbackGrace).Before(deadline) {
 		return nil, nil
 	}
 	callback, err := callbackURL(h)
 	if err != nil {
 		return nil, err
 	}
-	return &fallback{Fallback: event.Fallback{InvocationID: record.NewInvocationID(), WaitUntil: time.Now().Add(wait), CallbackURL: callback, Redact: g.redactList}, preferred: preferred}, nil
+	return &fallback{Fallback: event.Fallback{InvocationID: record.NewInvocationID(), WaitUntil: time.Now().Add(wait), CallbackURL: callback, Redact: g.redactList}, preferred: preferred, deadline: deadline}, nil
 }
 
 // preferWait reads the Prefer header fields vs (RFC 7240): whether they
@@ -110,9 +123,13 @@ func (g *Gateway) callFallback(ctx context.Context, x *exchange, rt *route.Route
 // takes the record over and writes the outcome.
 func (g *Gateway) fellBack(rt *route.Route, fb *fallback, reqID string, stored []byte) response {
 	id := fb.InvocationID
+	// Leased: if no worker ever takes it (none got the call, or it died
+	// before the wait's end), the record reads dead once the lease lapses,
+	// not running until it expires.
+	lease := fb.deadline.Add(fallbackLease)
 	inv := &record.Invocation{
 		Summary:     record.Summary{ID: id, Function: rt.Function, Mode: route.ModeSync, Status: record.StatusRunning, MaxAttempts: 1},
-		CallbackURL: fb.CallbackURL, Route: rt.JSON(),
+		CallbackURL: fb.CallbackURL, Route: rt.JSON(), LeaseUntil: &lease,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

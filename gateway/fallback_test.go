@@ -8,11 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/subject"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/sdk"
@@ -160,5 +163,77 @@ func TestFallbackFailure(t *testing.T) {
 	}
 	if d := adminRecord(t, gw, id); !strings.Contains(d.Error, "out of stock") {
 		t.Fatalf("admin record = %+v", d.Invocation)
+	}
+}
+
+// A fallen-back call is stored as an async invocation is: a caller's
+// preference is ignored on a route that refuses async calls, and any
+// fallback is off for a body above FNGATE_ASYNC_MAX_BODY (the caller
+// waits for the function); a route's own fallbackAfter holds.
+func TestFallbackBounded(t *testing.T) {
+	t.Parallel()
+	no := false
+	noAsync := slowRoute(0)
+	noAsync.AllowAsync = &no
+	own := slowRoute(500 * time.Millisecond)
+	own.Path, own.AllowAsync = "/own", &no
+	s := gt.New(t, noAsync, own)
+	gw := s.Gateway(gateway.Config{AsyncMaxBody: 1024})
+	s.Worker(worker.Config{}, map[string]sdk.Handler{"slow": &counter{pause: 1500 * time.Millisecond}})
+	if resp := gt.Do(t, "POST", gw.URL+"/slow", "", preferAsync("1"), []byte(`{}`)); resp.Status != 201 {
+		t.Fatalf("Prefer on an allowAsync: false route = %d %s", resp.Status, resp.Body)
+	}
+	fellBack(t, gt.Do(t, "POST", gw.URL+"/own", "", nil, []byte(`{}`)), false)
+	if resp := gt.Do(t, "POST", gw.URL+"/own", "", nil, []byte(strings.Repeat("x", 2048))); resp.Status != 201 {
+		t.Fatalf("a body above FNGATE_ASYNC_MAX_BODY = %d %s", resp.Status, resp.Body)
+	}
+}
+
+// A fallen-back call that no worker takes into the record (the one that
+// got it died before the wait's end) is leased by the gateway's record:
+// it reads dead once the call's deadline and the settle time pass, not
+// running for the record's lifetime. Cancelling it is refused: nothing
+// can stop a synchronous call.
+func TestFallbackUntaken(t *testing.T) {
+	t.Parallel()
+	s := gt.New(t, slowRoute(0))
+	gw := s.Gateway(gateway.Config{})
+	// A "worker" that takes the request and never answers nor records it.
+	nc, err := nats.Connect(s.NATS.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	subj, _ := subject.Invoke("slow")
+	queue, _ := subject.QueueGroup("slow")
+	if _, err := nc.QueueSubscribe(subj, queue, func(*nats.Msg) {}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now()
+	id := fellBack(t, gt.Do(t, "POST", gw.URL+"/slow", "", preferAsync("1"), []byte(`{}`)), true)
+	d := adminRecord(t, gw, id)
+	want := sent.Add(10*time.Second + 2*time.Minute)
+	if d.Status != record.StatusRunning || d.LeaseUntil == nil || d.LeaseUntil.Before(want.Add(-5*time.Second)) || d.LeaseUntil.After(want.Add(5*time.Second)) {
+		t.Fatalf("record of an untaken fallback = %+v, lease %v, want about %v", d.Invocation, d.LeaseUntil, want)
+	}
+	assertError(t, gt.Do(t, "POST", gw.AdminURL+"/admin/invocations/"+id+"/cancel", "", nil, nil), http.StatusConflict, "INVOCATION_NOT_CANCELLABLE")
+}
+
+// A 429 after the wait is a failure, as on the async path.
+func TestFallbackTooManyRequests(t *testing.T) {
+	t.Parallel()
+	s := gt.New(t, slowRoute(0))
+	gw := s.Gateway(gateway.Config{})
+	s.Worker(worker.Config{}, map[string]sdk.Handler{"slow": sdk.HandlerFunc(func(ctx context.Context, _ *event.Event) (any, error) {
+		time.Sleep(1500 * time.Millisecond) // the work
+		return &event.Response{StatusCode: http.StatusTooManyRequests, Body: "later"}, nil
+	})})
+	id := fellBack(t, gt.Do(t, "POST", gw.URL+"/slow", "", preferAsync("1"), nil), true)
+	inv := waitStatus(t, gw, id, record.StatusDead, 10*time.Second)
+	if inv.Error == nil || inv.Error.Code != record.CodeFunctionStatus {
+		t.Fatalf("record = %+v error %+v", inv, inv.Error)
 	}
 }

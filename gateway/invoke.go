@@ -132,7 +132,7 @@ func (g *Gateway) serve(x *exchange) response {
 	}
 	deadline, _ := ctx.Deadline()
 	call := event.Call{RequestID: x.reqID, Deadline: deadline, TraceParent: req.Context.TraceParent}
-	fb, err := g.fallbackFor(rt, r.Header, deadline)
+	fb, err := g.fallbackFor(rt, r.Header, len(body), deadline)
 	if err != nil {
 		return failed(err)
 	}

@@ -267,7 +267,7 @@ func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg, rel
 		w.endCancelled(settle, log, m, id, attempt, hb)
 		return
 	}
-	failed := runErr != nil || reply.Status >= 500 || reply.Status == http.StatusTooManyRequests
+	failed := runErr != nil || record.FunctionFailed(reply.Status)
 	outcome := "ok"
 	switch {
 	case runErr != nil:
@@ -505,7 +505,12 @@ func (w *Worker) deadLetter(settle context.Context, f *function, m jetstream.Msg
 		}
 		return
 	} else if err != nil && !errors.Is(err, record.ErrInvocationNotFound) {
-		log.Error("recording dead failed", "err", err)
+		// Not acked: the record would read running (or queued) until it
+		// expires. The redelivery comes back here; its dead letter is
+		// deduplicated by the invocation id.
+		log.Error("recording dead failed; retrying later", "err", err)
+		_ = m.Nak()
+		return
 	}
 	log.Error("invocation dead", "attempts", len(attempts), "code", last.Code, "err", last.Error)
 	w.metrics.dead.WithLabelValues(f.name).Inc()

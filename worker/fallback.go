@@ -94,7 +94,7 @@ func (w *Worker) endFallback(f *function, r *fallbackRun, reply *nats.Msg) {
 	status, body, err := event.ParseReply(reply, h)
 	settle, cancel := context.WithTimeout(context.Background(), settleTimeout)
 	defer cancel()
-	if err == nil && status < http.StatusInternalServerError {
+	if err == nil && !record.FunctionFailed(status) {
 		res := w.result(&event.Reply{Status: status, Header: h, Body: body})
 		err := w.persist(settle, r.log, "recording success", func(ctx context.Context) error {
 			return w.async.Records.Succeed(ctx, id, r.attempt, res)

@@ -252,7 +252,9 @@ func (w *Worker) serve(f *function, m *nats.Msg) {
 	}
 	fb := w.startFallback(f, &call, m.Data, start)
 	reply := w.invoke(ctx, f, m.Data, reqID)
-	w.endFallback(f, fb, reply)
+	// Recorded after the reply has left: a reply just before the wait's
+	// end must not miss its caller for a Redis round trip.
+	defer w.endFallback(f, fb, reply)
 	outcome := "ok"
 	if code := event.ErrorCode(reply); code != "" {
 		outcome = code

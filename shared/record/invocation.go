@@ -8,6 +8,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/subject"
 )
 
@@ -36,6 +37,9 @@ var (
 	// ErrCancelRequested reports, to a running attempt's worker renewing
 	// its lease, that the invocation was cancelled: it is to stop.
 	ErrCancelRequested = errors.New("invocation cancelled while it runs")
+	// ErrSyncCall reports a cancel of a synchronous call that fell back
+	// to 202 and still runs: nothing can stop it but its deadline.
+	ErrSyncCall = errors.New("a synchronous call that fell back to 202 cannot be cancelled; it runs to its deadline")
 )
 
 // NewInvocationID returns a random, unguessable invocation id.
@@ -113,7 +117,7 @@ func (inv *Invocation) Running(now time.Time) bool {
 // no worker will ever end such a record; readers show it as a last
 // attempt lost (see MarkLost).
 func (inv *Invocation) LostSync(now time.Time) bool {
-	return inv.Mode == "sync" && inv.Status == StatusRunning && inv.LeaseUntil != nil && !inv.LeaseUntil.After(now)
+	return inv.Mode == route.ModeSync && inv.Status == StatusRunning && inv.LeaseUntil != nil && !inv.LeaseUntil.After(now)
 }
 
 // MarkLost shows inv as dead with CodeWorkerLost (a view: the record is
@@ -121,6 +125,12 @@ func (inv *Invocation) LostSync(now time.Time) bool {
 func (inv *Invocation) MarkLost() {
 	inv.Status, inv.ErrorCode, inv.Error, inv.LeaseUntil = StatusDead, CodeWorkerLost, publicMessages[CodeWorkerLost], nil
 }
+
+// FunctionFailed reports whether a function's answer of HTTP status code
+// is a failed attempt: a 5xx, or a 429 (it asks to be tried later).
+// Anything else is success (StatusSucceeded), a 4xx included: the
+// function decided.
+func FunctionFailed(code int) bool { return code >= 500 || code == 429 }
 
 // Result is what the function answered, its body capped.
 type Result struct {

@@ -20,7 +20,7 @@ import (
 // that a worker that fetched the message before it was deleted finds it
 // cancelled and acknowledges it without running. Returns the status it
 // found when the invocation ended already ('missing': no record, no
-// fields).
+// fields), or 'sync' for a synchronous call that fell back and runs.
 //
 // ARGV: now (stamp), now (ms), ttl (ms), then the fields of a new record.
 var cancelInvocation = redis.NewScript(`
@@ -29,7 +29,8 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], 'status', 'queued', 'attempts', 0, unpack(ARGV, 4))
 end
 local s = redis.call('HGET', KEYS[1], 'status')
-if s == 'succeeded' or s == 'dead' or s == 'cancelled' or redis.call('HGET', KEYS[1], 'mode') == 'sync' then return s end
+if s == 'succeeded' or s == 'dead' or s == 'cancelled' then return s end
+if redis.call('HGET', KEYS[1], 'mode') == 'sync' then return 'sync' end
 if s == 'running' and tonumber(redis.call('HGET', KEYS[1], 'leaseUntil') or '0') > tonumber(ARGV[2]) then
   redis.call('HSET', KEYS[1], 'cancelRequested', ARGV[1], 'updatedAt', ARGV[1])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -44,7 +45,8 @@ return 'cancelled'`)
 // status: record.StatusCancelled, record.StatusCancelling (an attempt runs under a
 // live lease: its worker is to stop it, see Cancelled; no further attempt
 // starts), or the status it ended
-// with before (succeeded, dead, or a recorded sync call's). inv and event
+// with before (succeeded, dead, or a recorded sync call's); a fallen-back
+// sync call that runs is record.ErrSyncCall. inv and event
 // are the record and kept event of its queued message (queue.Lookup.Find),
 // nil when the stream has none; with neither a record nor inv it returns
 // record.ErrInvocationNotFound.
@@ -66,8 +68,11 @@ func (s *Invocations) Cancel(ctx context.Context, id string, inv *record.Invocat
 		return "", fmt.Errorf("store: cancel invocation %s: %w", id, err)
 	}
 	st, _ := res.Text()
-	if st == "missing" {
+	switch st {
+	case "missing":
 		return "", record.ErrInvocationNotFound
+	case "sync":
+		return "", record.ErrSyncCall
 	}
 	return st, nil
 }

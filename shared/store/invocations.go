@@ -60,10 +60,14 @@ func (s *Invocations) CreateNew(ctx context.Context, inv *record.Invocation, eve
 	if err != nil {
 		return fmt.Errorf("store: create invocation: %w", err)
 	}
-	s.mu.Lock()
-	s.touched[inv.Function] = true
-	s.mu.Unlock()
 	return nil
+}
+
+// touch has the next trim look at fn's index.
+func (s *Invocations) touch(fn string) {
+	s.mu.Lock()
+	s.touched[fn] = true
+	s.mu.Unlock()
 }
 
 // trim drops index entries older than the TTL: their records are gone.
@@ -104,6 +108,9 @@ func (s *Invocations) fields(inv *record.Invocation, event []byte) []any {
 	if inv.Edited {
 		fields = append(fields, "edited", "1")
 	}
+	if inv.LeaseUntil != nil {
+		fields = append(fields, "leaseUntil", inv.LeaseUntil.UnixMilli())
+	}
 	for _, f := range [...]struct{ k, v string }{{"replayOf", inv.ReplayOf}, {"callbackUrl", inv.CallbackURL}, {"errorCode", inv.ErrorCode}, {"error", inv.Error}, {"route", string(inv.Route)}, {"trigger", inv.Trigger}} {
 		if f.v != "" {
 			fields = append(fields, f.k, f.v)
@@ -116,7 +123,10 @@ func (s *Invocations) fields(inv *record.Invocation, event []byte) []any {
 	return fields
 }
 
+// index adds inv to the listings' indexes; the function's is trimmed by
+// the next trim.
 func (s *Invocations) index(ctx context.Context, p redis.Pipeliner, inv *record.Invocation) {
+	s.touch(inv.Function)
 	score := float64(inv.CreatedAt.UnixMilli())
 	p.ZAdd(ctx, keyInvocationsByTime, redis.Z{Score: score, Member: inv.ID})
 	p.ZAdd(ctx, keyInvocationsByFunction(inv.Function), redis.Z{Score: score, Member: inv.ID})
@@ -152,7 +162,9 @@ func (s *Invocations) Create(ctx context.Context, inv *record.Invocation, event 
 //     redelivery is acknowledged;
 //   - it was cancelled while an attempt ran (cancelRequested) and none
 //     runs now: 'cancelled', no further attempt;
-//   - an attempt runs under a live lease (its worker heartbeats): 'busy',
+//   - an attempt runs under a live lease (its worker heartbeats): 'busy'
+//     (a running record without attempts is a fallen-back call's, leased
+//     by the gateway that answered 202 until a worker takes it),
 //     and nothing is counted, so a redelivery cannot run it twice;
 //   - the running attempt's lease lapsed (its worker died) and it was the
 //     last: 'lost' (the lapsed attempt counts);
@@ -181,7 +193,7 @@ if s == 'running' then
     redis.call('HSET', KEYS[1], 'leaseUntil', ARGV[3])
     return {'running', n}
   end
-  if tonumber(redis.call('HGET', KEYS[1], 'leaseUntil') or '0') > now then return {'busy', n} end
+  if n > 0 and tonumber(redis.call('HGET', KEYS[1], 'leaseUntil') or '0') > now then return {'busy', n} end
   if n >= tonumber(ARGV[5]) then return {'lost', n} end
 end
 if ARGV[6] ~= '0' and now >= tonumber(ARGV[6]) then
@@ -235,9 +247,7 @@ func (s *Invocations) Take(ctx context.Context, inv *record.Invocation, event []
 	}
 	st, _ := out[0].(string)
 	n, _ := out[1].(int64)
-	s.mu.Lock()
-	s.touched[inv.Function] = true
-	s.mu.Unlock()
+	s.touch(inv.Function)
 	return st, int(n), nil
 }
 
@@ -389,8 +399,14 @@ func (s *Invocations) Event(ctx context.Context, id string) ([]byte, error) {
 
 // ReplayCreated notes on id's record that replayID replays it.
 func (s *Invocations) ReplayCreated(ctx context.Context, id, replayID string) error {
-	return s.rdb.HSet(ctx, keyInvocation(id), "lastReplay", replayID).Err()
+	return setIfExists.Run(ctx, s.rdb, []string{keyInvocation(id)}, "lastReplay", replayID).Err()
 }
+
+// setIfExists sets a field of a record that still exists: a bare HSET on
+// an expired record would make a key without a TTL.
+var setIfExists = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 0`)
 
 // List returns records matching f, newest first, a page at a time. The
 // cursor pins the newest score of the first page and counts index entries
