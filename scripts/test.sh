@@ -18,6 +18,33 @@ fngate_need_node
 fngate_need python3 python3 # the Python runtime's tests
 fngate_need chromium chromium
 
+# The deployment files' checks (deployments/verify) run in the background,
+# at the lowest CPU priority, from the start: a module of its own, so that
+# fngate's go.mod does not grow by the Kubernetes, Helm and compose
+# libraries, whose compile (minutes on an empty build cache) then fills
+# the cycles the steps below leave idle instead of adding to them. They
+# check: helm lint and helm template (Helm's packages at the version
+# pinned in its go.mod) for the chart's default values and its ci/
+# variants, every rendered object strictly decoded into its Kubernetes
+# type, compose.yaml loaded by compose-go. Their result is reported, and
+# fails the run, at the end.
+tmp=$(mktemp -d)
+verify_pid=
+# Its own session (process group), so that leaving early stops all of it.
+trap '[ -n "$verify_pid" ] && kill -- "-$verify_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+setsid bash -c '
+  set -euo pipefail
+  cd deployments/verify
+  if ! tidy=$(go mod tidy -diff 2>&1); then
+    echo "go mod tidy would change deployments/verify/go.mod/go.sum:" >&2
+    echo "$tidy" >&2
+    exit 1
+  fi
+  nice -n 19 go vet ./...
+  nice -n 19 go test -count=1 -timeout 20m ./...
+' >"$tmp/verify.log" 2>&1 &
+verify_pid=$!
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
 if [ -n "$unformatted" ]; then
@@ -45,27 +72,15 @@ echo "== staticcheck"
 # Built without -race (it runs for a minute and the detector would slow
 # it); its package loading (go list -export) builds with -race through
 # GOFLAGS, sharing the compile above.
-tools=$(mktemp -d)
-trap 'rm -rf "$tools"' EXIT
-GOBIN="$tools" go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
-GOFLAGS="${GOFLAGS:+$GOFLAGS }-race" "$tools/staticcheck" ./...
-echo "== deployments: Helm chart and compose.yaml (deployments/verify)"
-# A module of its own, so that fngate's go.mod does not grow by the
-# Kubernetes, Helm and compose libraries: helm lint and helm template
-# (Helm's packages at the version pinned in its go.mod) for the chart's
-# default values and its ci/ variants, every rendered object strictly decoded into its Kubernetes
-# type, compose.yaml loaded by compose-go.
-(
-  cd deployments/verify
-  if ! tidy=$(go mod tidy -diff 2>&1); then
-    echo "go mod tidy would change deployments/verify/go.mod/go.sum:" >&2
-    echo "$tidy" >&2
-    exit 1
-  fi
-  go vet ./...
-  go test -count=1 -timeout 20m ./...
-)
+GOBIN="$tmp" go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOFLAGS="${GOFLAGS:+$GOFLAGS }-race" "$tmp/staticcheck" ./...
 echo "== go test -race"
 # -p 2: the machines have two cores; the integration tests start servers.
 rm -rf .artifacts && mkdir -p .artifacts
 go test -race -count=1 -p 2 -timeout 20m -artifacts -outputdir "$PWD/.artifacts" "$@" ./...
+echo "== deployments: Helm chart and compose.yaml (deployments/verify)"
+status=0
+wait "$verify_pid" || status=$?
+verify_pid=
+cat "$tmp/verify.log"
+exit "$status"
