@@ -17,6 +17,7 @@ import (
 type Table struct {
 	domains      *pmap[pathSet]       // domain ("default", "*" or a host) → path → route
 	deflt, any   pathSet              // domains' "default" and "*", looked up once
+	hosts        hostIndex            // domains as Match reads them
 	functions    *pmap[*pmap[*Route]] // function → label (domain+path) → route
 	defaultHosts map[string]bool
 	n            int
@@ -148,6 +149,7 @@ func (b *Builder) Table() *Table {
 		}
 	}
 	t := &Table{domains: b.domains.done(), functions: b.fns.done(), defaultHosts: b.base.defaultHosts, n: b.n}
+	t.hosts = b.base.hosts.update(t.domains, b.domains)
 	t.deflt, _ = t.domains.get(DomainDefault)
 	t.any, _ = t.domains.get(DomainAny)
 	return t
@@ -251,10 +253,13 @@ func (t *Table) Match(host, path string) *Route {
 	host = lowerHost(&buf, trimHost(host))
 	// "default" and "*" are names of the table's own, not hosts.
 	if host != DomainDefault && host != DomainAny {
-		if m, ok := t.domains.get(host); ok {
-			if r := m.longest(path); r != nil {
-				return r
-			}
+		r, found := t.hosts.match(pmapHash(host), host, path)
+		if found == hostMany {
+			m, _ := t.domains.get(host)
+			r = m.longest(path)
+		}
+		if r != nil {
+			return r
 		}
 	}
 	if t.defaultHosts[host] {
@@ -363,7 +368,7 @@ func (s pathSet) edit() *pmapEdit[*Route] {
 func (s pathSet) longest(p string) *Route {
 	if s.many == nil {
 		for _, f := range s.few {
-			if n := len(f.path); n <= len(p) && p[:n] == f.path && (n == len(p) || p[n] == '/') || f.path == "/" {
+			if segPrefix(f.path, p) {
 				return f.r
 			}
 		}
@@ -385,6 +390,13 @@ func (s pathSet) longest(p string) *Route {
 	}
 	r, _ := s.many.get("/")
 	return r
+}
+
+// segPrefix reports whether trigger path fp serves request path p: fp is
+// p, or p up to a slash, or "/".
+func segPrefix(fp, p string) bool {
+	n := len(fp)
+	return n <= len(p) && p[:n] == fp && (n == len(p) || p[n] == '/') || fp == "/"
 }
 
 // NormalizeHost lower-cases a Host header value and strips its port and a
