@@ -1,44 +1,49 @@
 package route
 
-import "encoding/binary"
+import "unsafe"
 
 // hostIndex is the table's domains laid out for Match alone. At 100,000
-// routes the table is larger than the caches, and a match costs the
-// cache lines it misses, one after the other: a slot of the domains map,
-// the domain's name, its array of paths. Here a domain is one record in
-// a string its shard shares with its neighbours (name, path lengths and
-// paths together), found from a slot of 8 bytes: the slots of every
-// domain fit in the caches, and a match reads one record, usually one or
-// two cache lines, and one route pointer.
+// routes the table is larger than the caches, and a match costs the cache
+// lines it misses one after the other: in the domains map, a slot, then
+// the domain's name it points to, then its array of paths and the route.
+// Here the slot a host's hash points to holds all of that: its name, its
+// paths (longest first) and their routes, in three adjacent cache lines
+// read at once; a match so waits for memory about once.
 //
 // It mirrors the domains pmap shard for shard (same hash, same shard
-// count): an edit recompiles the shards it copied and shares the rest
+// count): an edit compiles again the shards it copied and shares the rest
 // with the table it started from.
 type hostIndex struct {
 	shards []hostShard
 }
 
-// hostShard is one pmap shard's domains compiled. A record at offset o of
-// text is: name length (1 byte), path count k (1 byte; manyPaths: the
-// domain's routes are a pmap, read from the table), the index of its
-// first route in routes (4 bytes), k path lengths (2 bytes each), the
-// name, the paths longest first.
-type hostShard struct {
-	slots  []uint64 // a power of two, at most half full; 0 free, else tag<<32 | 1+o
-	text   string
-	routes []*Route
+// hostShard is one pmap shard's domains: a power of two of slots, at
+// most two thirds full (tag 0: a free slot); nil when empty.
+type hostShard []hostSlot
+
+// hostSlot is a domain. A domain with more than fewPaths routes, or whose
+// name and paths do not fit in text, is only marked (k manyPaths): Match
+// then reads it from the domains map.
+type hostSlot struct {
+	tag    uint32 // bits of the hash, never 0
+	nl, k  uint8  // name length, number of paths
+	lens   [fewPaths]uint16
+	routes [fewPaths]*Route
+	text   [hostText]byte // name, then paths
 }
 
-// manyPaths marks the record of a domain whose routes Match reads from
-// the domains map (more than fewPaths of them).
+// hostText makes a slot three cache lines: room for a tenant's host and
+// the paths of its few routes.
+const hostText = 104
+
+// manyPaths marks a domain that Match reads from the domains map.
 const manyPaths = 0xff
 
-// hostHeader is a record's size before its path lengths.
-const hostHeader = 6
+func hostTag(h uint64) uint32 { return uint32(h>>32) | 1 }
 
-// index returns the index of domains (a table's, just edited by e) from
-// old (the index of the table e started from): shards e did not copy are
-// old's.
+// update returns the index of domains (a table's, just edited by e) from
+// old (the index of the table e started from): the shards e did not copy
+// are old's.
 func (old hostIndex) update(domains *pmap[pathSet], e *pmapEdit[pathSet]) hostIndex {
 	x := hostIndex{shards: make([]hostShard, len(domains.shards))}
 	same := len(old.shards) == len(x.shards)
@@ -54,66 +59,52 @@ func (old hostIndex) update(domains *pmap[pathSet], e *pmapEdit[pathSet]) hostIn
 
 // compileHosts lays out the domains of shard s.
 func compileHosts(s pshard[pathSet]) hostShard {
-	n, size, nr := 0, 0, 0
-	s.each(func(e *pentry[pathSet]) {
-		n++
-		size += hostHeader + len(e.k) + 3*len(e.v.few)
-		nr += len(e.v.few)
-		for _, f := range e.v.few {
-			size += len(f.path)
-		}
-	})
-	var c hostShard
+	n := 0
+	s.each(func(*pentry[pathSet]) { n++ })
 	if n == 0 {
-		return c
+		return nil
 	}
-	slots := 4
-	for slots < 2*n {
-		slots *= 2
+	size := 4
+	for 2*size < 3*n {
+		size *= 2
 	}
-	c.slots = make([]uint64, slots)
-	c.routes = make([]*Route, 0, nr)
-	text := make([]byte, 0, size)
-	mask := uint32(slots - 1)
+	c := make(hostShard, size)
+	mask := uint64(size - 1)
 	s.each(func(e *pentry[pathSet]) {
-		o := len(text)
-		k := len(e.v.few)
-		if e.v.many != nil || len(e.k) > 0xff {
-			k = manyPaths
-		}
-		text = append(text, byte(len(e.k)), byte(k))
-		text = binary.LittleEndian.AppendUint32(text, uint32(len(c.routes)))
-		if k != manyPaths {
-			for _, f := range e.v.few {
-				text = binary.LittleEndian.AppendUint16(text, uint16(len(f.path)))
-				c.routes = append(c.routes, f.r)
-			}
-		}
-		text = append(text, e.k...)
-		if k != manyPaths {
-			for _, f := range e.v.few {
-				text = append(text, f.path...)
-			}
-		}
-		tag := uint32(e.h >> 32)
-		i := tag & mask
-		for c.slots[i] != 0 {
+		i := (e.h >> 32) & mask
+		for c[i].tag != 0 {
 			i = (i + 1) & mask
 		}
-		c.slots[i] = uint64(tag)<<32 | uint64(o+1)
+		c[i].fill(e.h, e.k, e.v)
 	})
-	c.text = string(text)
 	return c
+}
+
+// fill makes x domain d (hashed h) with routes ps.
+func (x *hostSlot) fill(h uint64, d string, ps pathSet) {
+	x.tag, x.k = hostTag(h), manyPaths
+	size := len(d)
+	for _, f := range ps.few {
+		size += len(f.path)
+	}
+	if ps.many != nil || size > hostText {
+		return
+	}
+	x.nl, x.k = uint8(len(d)), uint8(len(ps.few))
+	o := copy(x.text[:], d)
+	for j, f := range ps.few {
+		x.lens[j], x.routes[j] = uint16(len(f.path)), f.r
+		o += copy(x.text[o:], f.path)
+	}
 }
 
 // hostMatch is what the index knows of a host.
 type hostMatch uint8
 
 const (
-	hostNone   hostMatch = iota // no route on this host
+	hostNone   hostMatch = iota // no route on this host, or none for the path
 	hostRoute                   // the route returned
-	hostNoPath                  // routes on this host, none for the path
-	hostMany                    // routes on this host in the domains map
+	hostMany                    // read the host's routes from the domains map
 )
 
 // match finds the route of host (hashed h) for path p.
@@ -121,42 +112,35 @@ func (x *hostIndex) match(h uint64, host, p string) (*Route, hostMatch) {
 	if len(x.shards) == 0 {
 		return nil, hostNone
 	}
-	s := &x.shards[h&uint64(len(x.shards)-1)]
-	if len(s.slots) == 0 {
+	s := x.shards[h&uint64(len(x.shards)-1)]
+	if len(s) == 0 {
 		return nil, hostNone
 	}
-	tag := uint32(h >> 32)
-	mask := uint32(len(s.slots) - 1)
-	for i := tag & mask; ; i = (i + 1) & mask {
-		v := s.slots[i]
-		if v == 0 {
+	tag, mask := hostTag(h), uint64(len(s)-1)
+	for i := (h >> 32) & mask; ; i = (i + 1) & mask {
+		e := &s[i]
+		if e.tag == 0 {
 			return nil, hostNone
 		}
-		if uint32(v>>32) != tag {
+		if e.tag != tag {
 			continue
 		}
-		rec := s.text[uint32(v)-1:]
-		nl, k := int(rec[0]), int(rec[1])
-		if k == manyPaths {
-			if rec[hostHeader:hostHeader+nl] == host {
-				return nil, hostMany
+		if e.k == manyPaths {
+			// Not compared: the map does, and answers for a host
+			// that only shares the tag too.
+			return nil, hostMany
+		}
+		if int(e.nl) != len(host) || unsafe.String(&e.text[0], len(host)) != host {
+			continue
+		}
+		o := int(e.nl)
+		for j := range int(e.k) {
+			n := int(e.lens[j])
+			if segPrefix(unsafe.String(&e.text[o], n), p) {
+				return e.routes[j], hostRoute
 			}
-			continue
+			o += n
 		}
-		name := hostHeader + 2*k
-		if rec[name:name+nl] != host {
-			continue
-		}
-		base := int(rec[2]) | int(rec[3])<<8 | int(rec[4])<<16 | int(rec[5])<<24
-		paths := rec[name+nl:]
-		for j := range k {
-			n := int(rec[hostHeader+2*j]) | int(rec[hostHeader+2*j+1])<<8
-			fp := paths[:n]
-			paths = paths[n:]
-			if segPrefix(fp, p) {
-				return s.routes[base+j], hostRoute
-			}
-		}
-		return nil, hostNoPath
+		return nil, hostNone
 	}
 }

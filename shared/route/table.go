@@ -254,7 +254,7 @@ func (t *Table) Match(host, path string) *Route {
 	// "default" and "*" are names of the table's own, not hosts.
 	if host != DomainDefault && host != DomainAny {
 		r, found := t.hosts.match(pmapHash(host), host, path)
-		if found == hostMany {
+		if found == hostMany { // a domain of many routes: rare
 			m, _ := t.domains.get(host)
 			r = m.longest(path)
 		}
