@@ -102,9 +102,9 @@ func (x *hostSlot) fill(h uint64, d string, ps pathSet) {
 type hostMatch uint8
 
 const (
-	hostNone   hostMatch = iota // no route on this host, or none for the path
-	hostRoute                   // the route returned
-	hostMany                    // read the host's routes from the domains map
+	hostNone  hostMatch = iota // no route on this host, or none for the path
+	hostRoute                  // the route returned
+	hostMany                   // read the host's routes from the domains map
 )
 
 // match finds the route of host (hashed h) for path p.
