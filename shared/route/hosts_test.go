@@ -81,3 +81,45 @@ func TestHostIndexSame(t *testing.T) {
 		check(past[rng.IntN(len(past))], step)
 	}
 }
+
+// FuzzPlainHost: plainHost is the byte by byte check (no ASCII capital,
+// no colon, no bracket first, no dot last), and a plain host is one that
+// normalising leaves as it is.
+func FuzzPlainHost(f *testing.F) {
+	for _, h := range []string{"", "a", "t00001.tenant.example", "Example.com", "example.com:8080", "[::1]", "example.com.",
+		"abcdefgZ", "abcdefg@[", "\xc1\xdaabcdefghij", "host:", "ab:cdefghijklmno", "abcdefghijklmnoZ"} {
+		f.Add(h)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		want := h == "" || h[0] != '[' && h[len(h)-1] != '.' && !strings.ContainsAny(h, ":ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+		if got := plainHost(h); got != want {
+			t.Fatalf("plainHost(%q) = %v, want %v", h, got, want)
+		}
+		var buf [hostBuf]byte
+		if want && lowerHost(&buf, trimHost(h)) != h {
+			t.Fatalf("plain host %q normalised to %q", h, lowerHost(&buf, trimHost(h)))
+		}
+	})
+}
+
+// TestPlainHostRandom runs FuzzPlainHost's check over random headers made
+// of the bytes that matter, at every length around the 8-byte words.
+func TestPlainHostRandom(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(5, 6))
+	const alphabet = "az09AZ@[:].-\xc1\xdb\x7f\xff"
+	for range 200_000 {
+		b := make([]byte, rng.IntN(25))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+			if rng.IntN(4) > 0 {
+				b[i] = 'a' + byte(rng.IntN(26))
+			}
+		}
+		h := string(b)
+		want := h == "" || h[0] != '[' && h[len(h)-1] != '.' && !strings.ContainsAny(h, ":ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+		if got := plainHost(h); got != want {
+			t.Fatalf("plainHost(%q) = %v, want %v", h, got, want)
+		}
+	}
+}

@@ -249,8 +249,21 @@ func (t *Table) functionPage(q Query, afterD, afterP string) ([]Route, bool) {
 // Match returns the route serving host and path (a request's Host header and
 // URL path), or nil. It does not allocate.
 func (t *Table) Match(host, path string) *Route {
+	if !plainHost(host) {
+		return t.matchHeader(host, path)
+	}
+	return t.match(host, path)
+}
+
+// matchHeader is Match for a Host header with a port, brackets, a
+// trailing dot or capitals.
+func (t *Table) matchHeader(host, path string) *Route {
 	var buf [hostBuf]byte
-	host = lowerHost(&buf, trimHost(host))
+	return t.match(lowerHost(&buf, trimHost(host)), path)
+}
+
+// match is Match for a normalised host.
+func (t *Table) match(host, path string) *Route {
 	// "default" and "*" are names of the table's own, not hosts.
 	if host != DomainDefault && host != DomainAny {
 		r, found := t.hosts.match(pmapHash(host), host, path)
@@ -268,6 +281,40 @@ func (t *Table) Match(host, path string) *Route {
 		}
 	}
 	return t.any.longest(path)
+}
+
+// plainHost reports whether Host header h is a host as the table keys it
+// (no port, brackets, trailing dot or capitals), as most are: checked 8
+// bytes at a time, for a match at 100,000 routes costs about what it
+// reads from memory and not much more.
+func plainHost(h string) bool {
+	if h == "" {
+		return true
+	}
+	if h[0] == '[' || h[len(h)-1] == '.' {
+		return false
+	}
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(h); i += 8 {
+		x := uint64(h[i]) | uint64(h[i+1])<<8 | uint64(h[i+2])<<16 | uint64(h[i+3])<<24 |
+			uint64(h[i+4])<<32 | uint64(h[i+5])<<40 | uint64(h[i+6])<<48 | uint64(h[i+7])<<56
+		// Each byte below 0x80 plus a constant sets its high bit from
+		// a bound on: 'A' or more and not past 'Z' is a capital.
+		// Without their high bits no byte carries into the next.
+		y := x &^ highs
+		upper := (y + ones*(0x80-'A')) &^ (y + ones*(0x80-'Z'-1)) &^ x & highs
+		v := x ^ ones*':' // a zero byte where a colon was
+		if upper|(v-ones)&^v&highs != 0 {
+			return false
+		}
+	}
+	for ; i < len(h); i++ {
+		if c := h[i]; c-'A' < 26 || c == ':' {
+			return false
+		}
+	}
+	return true
 }
 
 // hostBuf is the longest host Match lower-cases on the stack (a DNS name
