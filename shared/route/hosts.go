@@ -84,17 +84,17 @@ func compileHosts(s pshard[pathSet]) hostShard {
 func (x *hostSlot) fill(h uint64, d string, ps pathSet) {
 	x.tag, x.k = hostTag(h), manyPaths
 	size := len(d)
-	for _, f := range ps.few {
-		size += len(f.path)
+	for _, r := range ps.few {
+		size += len(r.Path)
 	}
 	if ps.many != nil || size > hostText {
 		return
 	}
 	x.nl, x.k = uint8(len(d)), uint8(len(ps.few))
 	o := copy(x.text[:], d)
-	for j, f := range ps.few {
-		x.lens[j], x.routes[j] = uint16(len(f.path)), f.r
-		o += copy(x.text[o:], f.path)
+	for j, r := range ps.few {
+		x.lens[j], x.routes[j] = uint16(len(r.Path)), r
+		o += copy(x.text[o:], r.Path)
 	}
 }
 

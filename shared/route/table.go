@@ -348,20 +348,12 @@ func lowerHost(buf *[hostBuf]byte, h string) string {
 // few routes: those are a short array, longest path first, which a match
 // scans with no hashing (one hash lookup per segment of the request path
 // would cost more than comparing a few prefixes); a domain with more
-// routes is a pmap, looked up once per segment.
+// routes is a pmap, looked up once per segment. (Match reads few-route
+// domains from the table's hostIndex; the array serves "default", "*"
+// and edits.)
 type pathSet struct {
-	few  []fewRoute
+	few  []*Route
 	many *pmap[*Route]
-}
-
-// fewRoute is a route of a few-route domain with its path. The paths of
-// a domain and its name (the table's key) are one string: at 100,000
-// routes a match misses the caches at every pointer it follows, and so
-// reads the domain's name and paths from one or two cache lines instead
-// of one per route.
-type fewRoute struct {
-	path string
-	r    *Route
 }
 
 // fewPaths is the most routes a domain holds in an array.
@@ -372,19 +364,9 @@ func newPathSet(d string, m *pmap[*Route]) (string, pathSet) {
 	if m.len() > fewPaths {
 		return d, pathSet{many: m}
 	}
-	few := make([]fewRoute, 0, m.len())
-	m.each(func(p string, r *Route) { few = append(few, fewRoute{p, r}) })
-	slices.SortFunc(few, func(a, b fewRoute) int { return len(b.path) - len(a.path) })
-	var blob strings.Builder
-	blob.WriteString(d)
-	for _, f := range few {
-		blob.WriteString(f.path)
-	}
-	s := blob.String()
-	d, s = s[:len(d)], s[len(d):]
-	for i := range few {
-		few[i].path, s = s[:len(few[i].path)], s[len(few[i].path):]
-	}
+	few := make([]*Route, 0, m.len())
+	m.each(func(_ string, r *Route) { few = append(few, r) })
+	slices.SortFunc(few, func(a, b *Route) int { return len(b.Path) - len(a.Path) })
 	return d, pathSet{few: few}
 }
 
@@ -393,8 +375,8 @@ func (s pathSet) each(fn func(p string, r *Route)) {
 		s.many.each(fn)
 		return
 	}
-	for _, f := range s.few {
-		fn(f.path, f.r)
+	for _, r := range s.few {
+		fn(r.Path, r)
 	}
 }
 
@@ -403,8 +385,8 @@ func (s pathSet) edit() *pmapEdit[*Route] {
 		return s.many.edit()
 	}
 	e := (*pmap[*Route])(nil).edit()
-	for _, f := range s.few {
-		e.set(f.path, f.r)
+	for _, r := range s.few {
+		e.set(r.Path, r)
 	}
 	return e
 }
@@ -414,9 +396,9 @@ func (s pathSet) edit() *pmapEdit[*Route] {
 // matches every path.
 func (s pathSet) longest(p string) *Route {
 	if s.many == nil {
-		for _, f := range s.few {
-			if segPrefix(f.path, p) {
-				return f.r
+		for _, r := range s.few {
+			if segPrefix(r.Path, p) {
+				return r
 			}
 		}
 		return nil
