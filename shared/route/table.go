@@ -53,13 +53,14 @@ type Builder struct {
 	paths   map[string]*pmapEdit[*Route] // domains touched
 	fns     *pmapEdit[*pmap[*Route]]
 	fnPaths map[string]*pmapEdit[*Route] // functions touched
-	methods map[unique.Handle[string]][]string
+	methods map[string][]string // by the methods joined
+	strs    map[string]string   // interned
 }
 
 // Edit starts a batch of changes to t.
 func (t *Table) Edit() *Builder {
 	return &Builder{base: t, n: t.n, domains: t.domains.edit(), paths: map[string]*pmapEdit[*Route]{},
-		fns: t.functions.edit(), fnPaths: map[string]*pmapEdit[*Route]{}, methods: map[unique.Handle[string]][]string{}}
+		fns: t.functions.edit(), fnPaths: map[string]*pmapEdit[*Route]{}, methods: map[string][]string{}, strs: map[string]string{}}
 }
 
 // function is the edit of function f's index.
@@ -86,13 +87,11 @@ func (b *Builder) Set(routes ...Route) {
 	for i := range slab {
 		r := &slab[i]
 		b.compact(r)
-		e := b.domain(r.Domain)
-		if old, ok := e.get(r.Path); ok {
+		if old, ok := b.domain(r.Domain).set(r.Path, r); ok {
 			b.function(old.Function).del(old.Label())
 		} else {
 			b.n++
 		}
-		e.set(r.Path, r)
 		b.function(r.Function).set(r.label, r)
 	}
 }
@@ -105,17 +104,34 @@ func (b *Builder) Set(routes ...Route) {
 func (b *Builder) compact(r *Route) {
 	r.label = r.Domain + r.Path
 	r.Domain, r.Path = r.label[:len(r.Domain)], r.label[len(r.Domain):]
-	r.Function = unique.Make(r.Function).Value()
-	r.Mode = unique.Make(r.Mode).Value()
+	r.Function = b.intern(r.Function)
+	if r.Mode != "" {
+		r.Mode = b.intern(r.Mode)
+	}
 	if len(r.Methods) > 0 {
-		key := unique.Make(strings.Join(r.Methods, ","))
-		if m, ok := b.methods[key]; ok {
+		var buf [64]byte
+		key := buf[:0]
+		for _, m := range r.Methods {
+			key = append(append(key, m...), ',')
+		}
+		if m, ok := b.methods[string(key)]; ok {
 			r.Methods = m
 		} else {
 			r.Methods = slices.Clip(r.Methods)
-			b.methods[key] = r.Methods
+			b.methods[string(key)] = r.Methods
 		}
 	}
+}
+
+// intern returns the table's one copy of s: unique's, shared with other
+// tables, which the Builder remembers (a map lookup costs less).
+func (b *Builder) intern(s string) string {
+	if v, ok := b.strs[s]; ok {
+		return v
+	}
+	v := unique.Make(s).Value()
+	b.strs[v] = v
+	return v
 }
 
 // Delete removes the routes at the domains and paths of routes, when they
