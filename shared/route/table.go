@@ -53,8 +53,8 @@ type Builder struct {
 	paths   map[string]*pmapEdit[*Route] // domains touched
 	fns     *pmapEdit[*pmap[*Route]]
 	fnPaths map[string]*pmapEdit[*Route] // functions touched
-	methods map[string][]string // by the methods joined
-	strs    map[string]string   // interned
+	methods map[string][]string          // by the methods joined
+	strs    map[string]string            // interned
 }
 
 // Edit starts a batch of changes to t.
