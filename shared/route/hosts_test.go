@@ -7,6 +7,26 @@ import (
 	"testing"
 )
 
+// FuzzPlainHost: plainHost is the byte by byte check (no ASCII capital,
+// no colon, no bracket first, no dot last), and a plain host is one that
+// normalising leaves as it is.
+func FuzzPlainHost(f *testing.F) {
+	for _, h := range []string{"", "a", "t00001.tenant.example", "Example.com", "example.com:8080", "[::1]", "example.com.",
+		"abcdefgZ", "abcdefg@[", "\xc1\xdaabcdefghij", "host:", "ab:cdefghijklmno", "abcdefghijklmnoZ"} {
+		f.Add(h)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		want := h == "" || h[0] != '[' && h[len(h)-1] != '.' && !strings.ContainsAny(h, ":ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+		if got := plainHost(h); got != want {
+			t.Fatalf("plainHost(%q) = %v, want %v", h, got, want)
+		}
+		var buf [hostBuf]byte
+		if want && lowerHost(&buf, trimHost(h)) != h {
+			t.Fatalf("plain host %q normalised to %q", h, lowerHost(&buf, trimHost(h)))
+		}
+	})
+}
+
 // TestHostIndexSame: across random edits of many domains (few routes and
 // many, names and paths too long for a slot, shard growth and shrinking),
 // every table matches as the plain lookup per segment over its routes,
@@ -80,26 +100,6 @@ func TestHostIndexSame(t *testing.T) {
 		check(cur, step)
 		check(past[rng.IntN(len(past))], step)
 	}
-}
-
-// FuzzPlainHost: plainHost is the byte by byte check (no ASCII capital,
-// no colon, no bracket first, no dot last), and a plain host is one that
-// normalising leaves as it is.
-func FuzzPlainHost(f *testing.F) {
-	for _, h := range []string{"", "a", "t00001.tenant.example", "Example.com", "example.com:8080", "[::1]", "example.com.",
-		"abcdefgZ", "abcdefg@[", "\xc1\xdaabcdefghij", "host:", "ab:cdefghijklmno", "abcdefghijklmnoZ"} {
-		f.Add(h)
-	}
-	f.Fuzz(func(t *testing.T, h string) {
-		want := h == "" || h[0] != '[' && h[len(h)-1] != '.' && !strings.ContainsAny(h, ":ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-		if got := plainHost(h); got != want {
-			t.Fatalf("plainHost(%q) = %v, want %v", h, got, want)
-		}
-		var buf [hostBuf]byte
-		if want && lowerHost(&buf, trimHost(h)) != h {
-			t.Fatalf("plain host %q normalised to %q", h, lowerHost(&buf, trimHost(h)))
-		}
-	})
 }
 
 // TestPlainHostRandom runs FuzzPlainHost's check over random headers made
