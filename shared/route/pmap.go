@@ -145,12 +145,13 @@ func (s pshard[V]) slot(h uint64, k string) uint64 {
 
 func (s pshard[V]) insert(p pentry[V]) { s[s.slot(p.h, p.k)] = p }
 
-func (e *pmapEdit[V]) set(k string, v V) {
+// set sets k to v and returns the value it replaced, if any.
+func (e *pmapEdit[V]) set(k string, v V) (old V, replaced bool) {
 	h := pmapHash(k)
 	i := int(h & uint64(len(e.shards)-1))
 	s := e.own(i)
 	p := &s[s.slot(h, k)]
-	if p.k == "" {
+	if old, replaced = p.v, p.k != ""; !replaced {
 		e.n++
 		e.owned[i]++
 	}
@@ -158,6 +159,7 @@ func (e *pmapEdit[V]) set(k string, v V) {
 	if e.n > 2*pmapShard*len(e.shards) {
 		e.grow()
 	}
+	return old, replaced
 }
 
 func (e *pmapEdit[V]) del(k string) {

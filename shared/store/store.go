@@ -403,15 +403,6 @@ func (s *Routes) Scan(ctx context.Context, fn func(page []route.Route) error) (i
 	return v, nil
 }
 
-// decode reads a stored route.
-func decode(data string) (route.Route, error) {
-	var r route.Route
-	if err := json.Unmarshal([]byte(data), &r); err != nil {
-		return r, err
-	}
-	return r, r.Normalize()
-}
-
 // Version returns the current route table version (0 for an empty store).
 func (s *Routes) Version(ctx context.Context) (int64, error) {
 	v, err := s.rdb.Get(ctx, keyRoutesVersion).Int64()
