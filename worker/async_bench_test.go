@@ -32,15 +32,9 @@ import (
 // message is what a gateway queues (subject, Nats-Msg-Id, policy).
 func BenchmarkAsyncDrain(b *testing.B) {
 	ctx := context.Background()
-	nc, err := nats.Connect(testenv.NATS(b).ClientURL())
-	if err != nil {
-		b.Fatal(err)
-	}
+	nc := ok(nats.Connect(testenv.NATS(b).ClientURL()))(b)
 	b.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		b.Fatal(err)
-	}
+	js := ok(jetstream.New(nc))(b)
 	if err := queue.EnsureStreams(ctx, js, queue.Config{}); err != nil {
 		b.Fatal(err)
 	}
@@ -62,14 +56,8 @@ func BenchmarkAsyncDrain(b *testing.B) {
 	case <-time.After(time.Minute):
 		b.Fatal("publishing timed out")
 	}
-	cons, err := queue.EnsureConsumer(ctx, js, "echo", queue.ConsumerConfig{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	w, err := worker.New(nc, worker.Config{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		b.Fatal(err)
-	}
+	cons := ok(queue.EnsureConsumer(ctx, js, "echo", queue.ConsumerConfig{}))(b)
+	w := ok(worker.New(nc, worker.Config{Logger: slog.New(slog.DiscardHandler)}))(b)
 	if err := w.Handle("echo", sdk.HandlerFunc(builtin.Echo)); err != nil {
 		b.Fatal(err)
 	}
@@ -84,10 +72,7 @@ func BenchmarkAsyncDrain(b *testing.B) {
 	}
 	deadline := time.Now().Add(10 * time.Minute)
 	for {
-		info, err := cons.Info(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
+		info := ok(cons.Info(ctx))(b)
 		if info.NumPending == 0 && info.NumAckPending == 0 {
 			break
 		}
@@ -103,6 +88,17 @@ func BenchmarkAsyncDrain(b *testing.B) {
 	b.ReportMetric(float64((redisCPU(b, rdb)-rcpu0).Microseconds())/float64(b.N), "redis-cpu-µs/op")
 	if err := w.Drain(ctx); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// ok returns a function that returns v, failing b when err is set.
+func ok[T any](v T, err error) func(*testing.B) T {
+	return func(b *testing.B) T {
+		b.Helper()
+		if err != nil {
+			b.Fatal(err)
+		}
+		return v
 	}
 }
 
@@ -130,11 +126,7 @@ func redisCPU(b *testing.B, rdb *redis.Client) time.Duration {
 
 func infoSection(b *testing.B, rdb *redis.Client, section string) string {
 	b.Helper()
-	info, err := rdb.Info(context.Background(), section).Result()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return info
+	return ok(rdb.Info(context.Background(), section).Result())(b)
 }
 
 // redisCalls is the number of commands Redis ran so far (INFO
