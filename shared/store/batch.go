@@ -13,9 +13,10 @@ import (
 var ErrClosed = errors.New("store: closed")
 
 // batcher group-commits Redis commands: callers queue a function that adds
-// their commands to a pipeline, and a sender runs everything waiting in
-// one round trip. Each caller then reads its own commands' results; a
-// failed round trip fails every command in it.
+// their commands to a pipeline, and one goroutine runs everything waiting
+// in one round trip. Each
+// caller then reads its own commands' results; a failed round trip fails
+// every command in it.
 type batcher struct {
 	rdb     redis.UniversalClient
 	tick    time.Duration
@@ -26,13 +27,6 @@ type batcher struct {
 	stopped chan struct{}
 	closing sync.Once
 }
-
-// batchSenders is how many round trips a batcher has in flight. With one,
-// Redis idles while the batch's answers are read and the next is encoded,
-// and every caller waits for the batch ahead of it to come back too; a
-// few senders keep Redis busy (a drain of queued invocations is bound by
-// these round trips) and each still takes whatever queued meanwhile.
-const batchSenders = 4
 
 // batchTimeout bounds one round trip of a batch.
 const batchTimeout = 2 * time.Second
@@ -73,7 +67,7 @@ func (b *batcher) doIndexed(ctx context.Context, fill func(redis.Pipeliner), ind
 		return ErrClosed
 	default:
 	}
-	b.once.Do(b.start)
+	b.once.Do(func() { go b.loop() })
 	r := &batchReq{fill: fill, index: index, done: make(chan struct{})}
 	select {
 	case b.reqs <- r:
@@ -98,19 +92,10 @@ func (b *batcher) close() {
 	<-b.stopped
 }
 
-// start starts the senders; stopped closes when all have returned.
-func (b *batcher) start() {
-	var wg sync.WaitGroup
-	for i := range batchSenders {
-		wg.Go(func() { b.loop(i == 0) })
-	}
-	go func() { wg.Wait(); close(b.stopped) }()
-}
-
-// loop is one sender; the first also runs onTick.
-func (b *batcher) loop(ticks bool) {
+func (b *batcher) loop() {
+	defer close(b.stopped)
 	var tick <-chan time.Time
-	if ticks && b.tick > 0 {
+	if b.tick > 0 {
 		t := time.NewTicker(b.tick)
 		defer t.Stop()
 		tick = t.C
