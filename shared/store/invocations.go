@@ -241,12 +241,15 @@ func (s *Invocations) Take(ctx context.Context, inv *record.Invocation, event []
 	if !expires.IsZero() {
 		exp = expires.UnixMilli()
 	}
-	at, until := stamp(now), now.Add(lease).UnixMilli()
-	args := []any{at, now.UnixMilli(), until, s.ttl.Milliseconds(), inv.MaxAttempts, exp, owner}
+	// Each value boxed once: a take's arguments are most of what a worker
+	// allocates per invocation.
+	at, until, by := any(stamp(now)), any(now.Add(lease).UnixMilli()), any(owner)
+	args := make([]any, 0, 48)
+	args = append(args, at, now.UnixMilli(), until, s.ttl.Milliseconds(), inv.MaxAttempts, exp, by)
 	// The record as its first attempt starts it (see takeInvocation).
 	first := *inv
 	first.Status, first.Attempts, first.UpdatedAt = record.StatusRunning, 1, now
-	args = append(s.appendFields(args, &first, event), "startedAt", at, "leaseUntil", until, "owner", owner)
+	args = append(s.appendFields(args, &first, event), "startedAt", at, "leaseUntil", until, "owner", by)
 	// The same score every time: a no-op after the first take.
 	score := float64(first.CreatedAt.UnixMilli())
 	res, err := s.evalBatched(ctx, takeInvocation, []string{keyInvocation(inv.ID)}, args, []indexEntry{
