@@ -208,7 +208,7 @@ func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg, rel
 		_ = m.Term()
 		return
 	}
-	log := &lazyLog{base: w.log, args: []any{"invocation_id", id, "function", f.name}}
+	log := &lazyLog{base: w.log, id: id, function: f.name}
 	hb := w.heartbeat(m, id)
 	defer hb.stop()
 	runCtx, forget := w.cancellable(id) // before the take: a cancel may come at once
@@ -225,12 +225,10 @@ func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg, rel
 		_ = m.Nak() // the worker stops: another takes it
 		return
 	}
-	log.args = append(log.args, "attempt", attempt)
+	log.attempt = attempt
 	// From here on the outcome is recorded even while the worker drains
 	// (a drain waits for it); an outage longer than settleTimeout hands
 	// the invocation back, and a redelivery finds its attempt lost.
-	settle, cancelSettle := context.WithTimeout(bg, settleTimeout)
-	defer cancelSettle()
 	switch st {
 	case record.StatusSucceeded, record.StatusDead, record.StatusCancelled:
 		// A redelivery after a lost ack, or a second copy: done already.
@@ -246,9 +244,13 @@ func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg, rel
 		return
 	case takeLost:
 		// The last attempt never reported (its worker died): no more runs.
+		settle, cancelSettle := context.WithTimeout(bg, settleTimeout)
+		defer cancelSettle()
 		w.deadLetter(settle, f, m, &j, record.AttemptError{Attempt: attempt, Code: record.CodeWorkerLost, Error: "the worker running the last attempt stopped before it finished", At: time.Now()}, 0, hb)
 		return
 	case takeExpired:
+		settle, cancelSettle := context.WithTimeout(bg, settleTimeout)
+		defer cancelSettle()
 		w.deadLetter(settle, f, m, &j, record.AttemptError{Attempt: attempt, Code: record.CodeExpired,
 			Error: fmt.Sprintf("maxEventAge %s passed before the invocation could run", j.MaxEventAge), At: time.Now()}, 0, hb)
 		return
@@ -259,7 +261,7 @@ func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg, rel
 	start := time.Now()
 	reply, runErr := w.run(ctx, f, m.Data())
 	release()
-	settle, cancelSettle = context.WithTimeout(bg, settleTimeout) // the run may have been long
+	settle, cancelSettle := context.WithTimeout(bg, settleTimeout) // from the run's end: it may have been long
 	defer cancelSettle()
 	if cancelled(runCtx) {
 		cancel()
@@ -360,16 +362,24 @@ func (w *Worker) spawnAsync(f *function, run func(release func())) {
 
 // lazyLog is a logger with an invocation's attributes, built only when
 // something is logged: most invocations log nothing, and slog.Logger.With
-// costs a handler clone each.
+// costs a handler clone each (its attributes too: they are kept as plain
+// fields until then).
 type lazyLog struct {
-	base *slog.Logger
-	args []any
-	l    *slog.Logger
+	base         *slog.Logger
+	id, function string
+	attempt      int   // 0: not taken yet
+	args         []any // further attributes
+	l            *slog.Logger
 }
 
 func (g *lazyLog) get() *slog.Logger {
 	if g.l == nil {
-		g.l = g.base.With(g.args...)
+		args := []any{"invocation_id", g.id, "function", g.function}
+		if g.attempt > 0 {
+			args = append(args, "attempt", g.attempt)
+		}
+		args = append(args, g.args...)
+		g.l = g.base.With(args...)
 	}
 	return g.l
 }
@@ -387,6 +397,14 @@ const settleTimeout = 2 * time.Minute
 // fails for any reason but the record's (missing, or moved on), until stop:
 // an unreachable Redis holds the invocation, it never spends an attempt.
 func (w *Worker) persist(stop context.Context, log *lazyLog, what string, op func(context.Context) error) error {
+	// Almost every write succeeds at once: no backoff is built for it (a
+	// failed first try is tried again at once by the loop below).
+	ctx, cancel := context.WithTimeout(stop, 5*time.Second)
+	err := op(ctx)
+	cancel()
+	if err == nil || errors.Is(err, record.ErrStale) || errors.Is(err, record.ErrInvocationNotFound) {
+		return err
+	}
 	b := backoff.NewExponentialBackOff(backoff.WithInitialInterval(50*time.Millisecond), backoff.WithMaxInterval(2*time.Second), backoff.WithMaxElapsedTime(0))
 	return backoff.RetryNotify(func() error {
 		ctx, cancel := context.WithTimeout(stop, 5*time.Second)
@@ -457,7 +475,7 @@ func (w *Worker) heartbeat(m jetstream.Msg, id string) *beat {
 func (w *Worker) deadLetter(settle context.Context, f *function, m jetstream.Msg, j *event.Job, last record.AttemptError, attempt int, hb *beat) {
 	id := j.InvocationID
 	bg := context.Background()
-	log := &lazyLog{base: w.log, args: []any{"invocation_id", id, "function", f.name}}
+	log := &lazyLog{base: w.log, id: id, function: f.name}
 	attempts := []record.AttemptError{}
 	var inv *record.Invocation
 	if err := w.persist(settle, log, "reading the attempts", func(ctx context.Context) (err error) {

@@ -44,7 +44,7 @@ func (w *Worker) startFallback(f *function, call *event.Call, data []byte, start
 	if fb == nil {
 		return nil
 	}
-	log := &lazyLog{base: w.log, args: []any{"invocation_id", fb.InvocationID, "function", f.name, "request_id", call.RequestID}}
+	log := &lazyLog{base: w.log, id: fb.InvocationID, function: f.name, args: []any{"request_id", call.RequestID}}
 	if w.async == nil || !record.ValidInvocationID(fb.InvocationID) {
 		log.Warn("the caller gets 202 if this call outlives its wait, but this worker keeps no invocation records (async not enabled): its outcome will not be recorded")
 		return nil

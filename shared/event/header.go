@@ -244,27 +244,62 @@ func ParseJob(h nats.Header) Job {
 	if j.InvocationID == "" {
 		j.InvocationID, j.Trigger = firing(h)
 	}
-	timeout, initial, maxDelay, age := first(h, HeaderTimeout), first(h, HeaderRetryInitial), first(h, HeaderRetryMax), first(h, HeaderMaxEventAge)
+	var timeout, initial, maxDelay, age time.Duration
+	var errT, errI, errM, errA error
 	attempts := first(h, HeaderMaxAttempts)
-	if p := strings.Fields(first(h, HeaderPolicy)); len(p) == 5 {
-		timeout, attempts, initial, maxDelay, age = p[0]+"ns", p[1], p[2]+"ns", p[3]+"ns", p[4]+"ns"
+	if p, ok := policyFields(first(h, HeaderPolicy)); ok {
+		// Nanoseconds: a worker parses this for every invocation it takes,
+		// so no duration text is built for it.
+		timeout, errT = nanos(p[0])
+		attempts = p[1]
+		initial, errI = nanos(p[2])
+		maxDelay, errM = nanos(p[3])
+		age, errA = nanos(p[4])
+	} else {
+		timeout, errT = time.ParseDuration(first(h, HeaderTimeout))
+		initial, errI = time.ParseDuration(first(h, HeaderRetryInitial))
+		maxDelay, errM = time.ParseDuration(first(h, HeaderRetryMax))
+		age, errA = time.ParseDuration(first(h, HeaderMaxEventAge))
 	}
-	if d, err := time.ParseDuration(timeout); err == nil && d > 0 {
-		j.Timeout = d
+	if errT == nil && timeout > 0 {
+		j.Timeout = timeout
 	}
-	if d, err := time.ParseDuration(initial); err == nil && d >= 0 {
-		j.RetryInitial = d
+	if errI == nil && initial >= 0 {
+		j.RetryInitial = initial
 	}
-	if d, err := time.ParseDuration(maxDelay); err == nil && d >= j.RetryInitial {
-		j.RetryMax = d
+	if errM == nil && maxDelay >= j.RetryInitial {
+		j.RetryMax = maxDelay
 	}
-	if d, err := time.ParseDuration(age); err == nil && d > 0 {
-		j.MaxEventAge = d
+	if errA == nil && age > 0 {
+		j.MaxEventAge = age
 	}
 	if n, err := strconv.Atoi(attempts); err == nil && n > 0 {
 		j.MaxAttempts = n
 	}
 	return j
+}
+
+// policyFields splits the value of HeaderPolicy into its five fields
+// (see Job.Header), without allocating.
+func policyFields(v string) (p [5]string, ok bool) {
+	for i := range p {
+		v = strings.TrimLeft(v, " \t")
+		end := strings.IndexAny(v, " \t")
+		if end < 0 {
+			end = len(v)
+		}
+		if end == 0 {
+			return p, false
+		}
+		p[i], v = v[:end], v[end:]
+	}
+	return p, strings.TrimLeft(v, " \t") == ""
+}
+
+// nanos parses a policy field: a whole number of nanoseconds.
+func nanos(s string) (time.Duration, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	return time.Duration(n), err
 }
 
 // Headers JetStream sets on a message a schedule published (nats-server
