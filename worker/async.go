@@ -3,7 +3,6 @@ package worker
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go"
@@ -179,13 +177,6 @@ func retryDelay(j *event.Job, n int) time.Duration {
 	return d
 }
 
-// Outcomes of store.Invocations.Take besides the record statuses.
-const (
-	takeBusy    = "busy"
-	takeLost    = "lost"
-	takeExpired = "expired"
-)
-
 // process runs one delivery of a queued invocation. The record is the
 // source of truth for attempts (JetStream's delivery count also counts
 // redeliveries that ran nothing): the worker takes the invocation in
@@ -235,20 +226,20 @@ func (w *Worker) process(stop context.Context, f *function, m jetstream.Msg, rel
 		log.Info("invocation already ended; acknowledging the redelivery", "status", st)
 		_ = m.Ack()
 		return
-	case takeBusy:
+	case record.TakeBusy:
 		// Another worker runs it and is alive (a redelivery of a message
 		// that waited in this worker past AckWait, or a second copy): no
 		// attempt is spent; look again once its lease may have lapsed.
 		log.Debug("invocation running elsewhere; looking again later")
 		_ = m.NakWithDelay(w.async.AckWait / 2)
 		return
-	case takeLost:
+	case record.TakeLost:
 		// The last attempt never reported (its worker died): no more runs.
 		settle, cancelSettle := context.WithTimeout(bg, settleTimeout)
 		defer cancelSettle()
 		w.deadLetter(settle, f, m, &j, record.AttemptError{Attempt: attempt, Code: record.CodeWorkerLost, Error: "the worker running the last attempt stopped before it finished", At: time.Now()}, 0, hb)
 		return
-	case takeExpired:
+	case record.TakeExpired:
 		settle, cancelSettle := context.WithTimeout(bg, settleTimeout)
 		defer cancelSettle()
 		w.deadLetter(settle, f, m, &j, record.AttemptError{Attempt: attempt, Code: record.CodeExpired,
@@ -544,11 +535,7 @@ func (w *Worker) result(r *event.Reply) *record.Result {
 	if len(body) > w.async.ResultLimit {
 		body, res.Truncated = body[:w.async.ResultLimit], true
 	}
-	if utf8.Valid(body) {
-		res.Body = string(body)
-	} else {
-		res.Body, res.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
-	}
+	res.Body, res.IsBase64Encoded = event.EncodeBody(body)
 	return res
 }
 

@@ -46,12 +46,16 @@ type RequestContext struct {
 
 // SetBody stores b as the event body, base64-encoding it when it is not
 // valid UTF-8 text.
-func (e *Event) SetBody(b []byte) {
+func (e *Event) SetBody(b []byte) { e.Body, e.IsBase64Encoded = EncodeBody(b) }
+
+// EncodeBody is the one rule for a body in JSON (events, Lambda events,
+// recorded results, edited replays): b as text when it is valid UTF-8,
+// else base64 and true.
+func EncodeBody(b []byte) (body string, isBase64 bool) {
 	if utf8.Valid(b) {
-		e.Body, e.IsBase64Encoded = string(b), false
-		return
+		return string(b), false
 	}
-	e.Body, e.IsBase64Encoded = base64.StdEncoding.EncodeToString(b), true
+	return base64.StdEncoding.EncodeToString(b), true
 }
 
 // BodyBytes returns the body as the client sent it, decoding base64 when

@@ -1,13 +1,11 @@
 package event
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/fngate/fngate/shared/route"
 )
@@ -45,15 +43,6 @@ func Append(dst []byte, r *Request) []byte {
 
 // lambdaTime is the layout of requestTime (1.0) and time (2.0).
 const lambdaTime = "02/Jan/2006:15:04:05 -0700"
-
-// lambdaBody is the body as both formats carry it: text as is, anything
-// that is not UTF-8 base64-encoded.
-func lambdaBody(b []byte) (string, bool) {
-	if utf8.Valid(b) {
-		return string(b), false
-	}
-	return base64.StdEncoding.EncodeToString(b), true
-}
 
 type v1Identity struct {
 	SourceIP  string `json:"sourceIp"`
@@ -107,7 +96,7 @@ func apigwV1(r *Request, now time.Time) any {
 			query[k] = vs[len(vs)-1]
 		}
 	}
-	body, b64 := lambdaBody(r.Body)
+	body, b64 := EncodeBody(r.Body)
 	return struct {
 		Resource              string              `json:"resource"`
 		Path                  string              `json:"path"`
@@ -189,7 +178,7 @@ func apigwV2(r *Request, now time.Time) any {
 		}
 	}
 	prefix, _, _ := strings.Cut(r.Context.Domain, ".")
-	body, b64 := lambdaBody(r.Body)
+	body, b64 := EncodeBody(r.Body)
 	return struct {
 		Version               string            `json:"version"`
 		RouteKey              string            `json:"routeKey"`

@@ -27,6 +27,18 @@ const (
 	StatusCancelling = "cancelling"
 )
 
+// Outcomes of a worker's take of an invocation (the store's Take) besides
+// the ended statuses (StatusSucceeded, StatusDead, StatusCancelled) and
+// StatusRunning (the attempt to run is the worker's).
+const (
+	// TakeBusy: another worker runs the invocation and heartbeats.
+	TakeBusy = "busy"
+	// TakeLost: the last attempt's worker stopped before it finished.
+	TakeLost = "lost"
+	// TakeExpired: the invocation's maxEventAge has passed.
+	TakeExpired = "expired"
+)
+
 var (
 	// ErrInvocationNotFound reports an unknown or expired invocation id.
 	ErrInvocationNotFound = errors.New("invocation not found")

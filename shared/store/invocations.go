@@ -228,17 +228,6 @@ redis.call('HDEL', KEYS[1], 'nextAttemptAt')
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return {'running', n}`)
 
-// Take outcomes besides the ended statuses (record.StatusSucceeded,
-// record.StatusDead) and record.StatusRunning.
-const (
-	// TakeBusy: another worker runs the invocation and heartbeats.
-	TakeBusy = "busy"
-	// TakeLost: the last attempt's worker stopped before it finished.
-	TakeLost = "lost"
-	// TakeExpired: the invocation's maxEventAge has passed.
-	TakeExpired = "expired"
-)
-
 // Take is a worker taking queued invocation inv (its record as
 // queue.Invocation builds it, with event as kept) to run its next
 // attempt, holding it for lease; owner names this delivery to this

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,8 +13,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode/utf8"
 
+	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/record"
 )
 
@@ -157,11 +156,8 @@ func editBody(file string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	edit := map[string]any{"body": string(b), "isBase64Encoded": false}
-	if !utf8.Valid(b) {
-		edit["body"], edit["isBase64Encoded"] = base64.StdEncoding.EncodeToString(b), true
-	}
-	return json.Marshal(edit)
+	body, b64 := event.EncodeBody(b)
+	return json.Marshal(map[string]any{"body": body, "isBase64Encoded": b64})
 }
 
 // command starts subcommand args[0] of group ("gateway group ..."): its
