@@ -110,10 +110,10 @@ const (
 	DefaultAdminAddr    = ":8081"
 	DefaultMaxBodyBytes = 6_000_000
 	// DefaultAsyncMaxBody is Lambda's limit for asynchronous invocations.
-	DefaultAsyncMaxBody    = 1 << 20
-	DefaultMaxHeaderBytes  = 64 << 10
+	DefaultAsyncMaxBody   = 1 << 20
+	DefaultMaxHeaderBytes = 64 << 10
 	// DefaultMaxCodeBytes is AWS Lambda's limit of a zipped upload.
-	DefaultMaxCodeBytes = 50 << 20
+	DefaultMaxCodeBytes    = 50 << 20
 	DefaultNoWorkerWait    = 5 * time.Second
 	DefaultRoutesResync    = 5 * time.Second
 	DefaultShutdownTimeout = 30 * time.Second

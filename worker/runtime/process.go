@@ -50,8 +50,8 @@ type proc struct {
 	// loadErr is why the first load failed, "" if it did not; written
 	// before ready (CheckLoad reads it).
 	loadErr string
-	killed   atomic.Bool
-	gone     atomic.Bool // exited or exiting: take no more calls
+	killed  atomic.Bool
+	gone    atomic.Bool // exited or exiting: take no more calls
 
 	readers    sync.WaitGroup
 	writerDone chan struct{}
