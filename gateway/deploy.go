@@ -119,7 +119,7 @@ func (a adminAPI) Deploy(ctx context.Context, name string, archive []byte) (*adm
 	if int64(len(archive)) > a.g.cfg.MaxCodeBytes {
 		return nil, apiError(fmt.Errorf("%w (%d bytes)", ErrCodeTooLarge, a.g.cfg.MaxCodeBytes))
 	}
-	sum, err := codestore.Check(archive, codestore.Limits{})
+	sum, err := codestore.Check(archive, codestore.Limits{MaxBytes: a.g.cfg.MaxCodeUnpackedBytes})
 	if err != nil {
 		return nil, apiError(err)
 	}

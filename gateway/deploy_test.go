@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,7 +34,7 @@ type deployStack struct {
 func newDeployStack(t *testing.T, routes ...route.Route) *deployStack {
 	s := gt.New(t, routes...)
 	s.Code = true
-	return &deployStack{Stack: s, gw: s.Gateway(gateway.Config{MaxCodeBytes: 1 << 20})}
+	return &deployStack{Stack: s, gw: s.Gateway(gateway.Config{MaxCodeBytes: 1 << 20, MaxCodeUnpackedBytes: 4 << 20})}
 }
 
 // worker starts a worker serving the deployed functions (those fns
@@ -209,5 +210,84 @@ func TestDeploy(t *testing.T) {
 	testenv.Eventually(t, 30*time.Second, "both workers run version 1 again", s.runs(t, "hello", 2, 1, 0))
 	if v, err := answer(url); err != nil || v != 1 {
 		t.Fatalf("call after the rollback: %d, %v", v, err)
+	}
+}
+
+// TestDeployPools: a worker with Functions (FNGATE_FUNCTIONS) serves only
+// the deployed functions its patterns match; one without serves them all.
+func TestDeployPools(t *testing.T) {
+	t.Parallel()
+	s := newDeployStack(t)
+	images := s.worker(t, "img-*", "thumbs")
+	all := s.worker(t)
+	for _, name := range []string{"hello", "img-resize", "thumbs"} {
+		if r := s.put(t, name, version(1, false)); r.Status != http.StatusCreated {
+			t.Fatalf("deploy %s: %d %s", name, r.Status, r.Body)
+		}
+	}
+	// Records reach each worker in the order they were written: once the
+	// pool serves thumbs it has passed hello by.
+	testenv.Eventually(t, 30*time.Second, "thumbs served by both", s.runs(t, "thumbs", 2, 1, 0))
+	testenv.Eventually(t, 30*time.Second, "img-resize served by both", s.runs(t, "img-resize", 2, 1, 0))
+	testenv.Eventually(t, 30*time.Second, "hello served by one", s.runs(t, "hello", 1, 1, 0))
+	if d := s.detail(t, "hello"); d.Workers[0].WorkerID == "" || slices.Contains(images.Functions(), "hello") || !slices.Contains(all.Functions(), "hello") {
+		t.Fatalf("hello: %+v; pool serves %v", d, images.Functions())
+	}
+}
+
+// TestDeployRefuses: hostile or oversized archives, bad names and unknown
+// versions are refused with their codes, and nothing is stored.
+func TestDeployRefuses(t *testing.T) {
+	t.Parallel()
+	s := newDeployStack(t)
+	gz := http.Header{"Content-Type": {"application/gzip"}}
+	for _, c := range []struct {
+		name, fn string
+		header   http.Header
+		body     []byte
+		status   int
+		code     string
+	}{
+		{"path traversal", "hello", gz, codetest.TarGz(codetest.File("index.js", ""), codetest.File("../../etc/cron.d/x", "")), 400, "INVALID_ARCHIVE"},
+		{"absolute path", "hello", gz, codetest.TarGz(codetest.File("/etc/passwd", "")), 400, "INVALID_ARCHIVE"},
+		{"symlink", "hello", http.Header{"Content-Type": {"application/zip"}}, codetest.Zip(codetest.File("index.js", ""), codetest.Symlink("lib", "/")), 400, "INVALID_ARCHIVE"},
+		{"hard link", "hello", gz, codetest.TarGz(codetest.HardLink("index.js", "/etc/shadow")), 400, "INVALID_ARCHIVE"},
+		{"no entry file", "hello", gz, codetest.TarGz(codetest.File("main.js", "")), 400, "INVALID_ARCHIVE"},
+		{"not an archive", "hello", http.Header{"Content-Type": {"application/octet-stream"}}, []byte("exports.main = 1"), 400, "INVALID_ARCHIVE"},
+		{"too many files", "hello", gz, codetest.TarGz(codetest.Many(20_001)...), 413, "ARCHIVE_TOO_LARGE"},
+		{"zip bomb", "hello", http.Header{"Content-Type": {"application/zip"}}, codetest.Zip(codetest.Zeros("index.js", 5<<20)), 413, "ARCHIVE_TOO_LARGE"},
+		{"over FNGATE_MAX_CODE_BYTES", "hello", gz, make([]byte, 1<<20+1), 413, "CODE_TOO_LARGE"},
+		{"bad name", "Hello.World", gz, version(1, false), 400, "INVALID_REQUEST"},
+		{"form content type", "hello", http.Header{"Content-Type": {"text/plain"}}, version(1, false), 415, "ADMIN_CONTENT_TYPE_REFUSED"},
+	} {
+		r := gt.Do(t, http.MethodPut, s.gw.AdminURL+"/admin/functions/"+c.fn+"/code", "", c.header, c.body)
+		if r.Status != c.status || r.ErrorCode() != c.code {
+			t.Errorf("%s: %d %s, want %d %s", c.name, r.Status, r.Body, c.status, c.code)
+		}
+	}
+	rollback := func(fn, body string) *gt.Response {
+		return gt.Do(t, http.MethodPost, s.gw.AdminURL+"/admin/functions/"+fn+"/rollback", "", http.Header{"Content-Type": {"application/json"}}, []byte(body))
+	}
+	if r := gt.Get(t, s.gw.AdminURL+"/admin/functions/hello"); r.Status != 404 || r.ErrorCode() != "FUNCTION_NOT_FOUND" {
+		t.Errorf("GET after refusals: %d %s", r.Status, r.Body)
+	}
+	if r := rollback("hello", `{"version": 1}`); r.Status != 404 || r.ErrorCode() != "FUNCTION_NOT_FOUND" {
+		t.Errorf("rollback of nothing: %d %s", r.Status, r.Body)
+	}
+	if r := s.put(t, "hello", version(1, false)); r.Status != http.StatusCreated {
+		t.Fatalf("deploy: %d %s", r.Status, r.Body)
+	}
+	if r := rollback("hello", `{"version": 2}`); r.Status != 404 || r.ErrorCode() != "VERSION_NOT_FOUND" {
+		t.Errorf("rollback to a version not there: %d %s", r.Status, r.Body)
+	}
+	if r := rollback("hello", `{"version": 0}`); r.Status != 400 || r.ErrorCode() != "INVALID_REQUEST" {
+		t.Errorf("rollback to version 0: %d %s", r.Status, r.Body)
+	}
+
+	// A gateway without the code store.
+	plain := gt.New(t).Gateway(gateway.Config{})
+	r := gt.Do(t, http.MethodPut, plain.AdminURL+"/admin/functions/hello/code", "", gz, version(1, false))
+	if r.Status != 503 || r.ErrorCode() != "DEPLOY_DISABLED" {
+		t.Errorf("deploy without a code store: %d %s", r.Status, r.Body)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/fngate/fngate/gateway"
+	"github.com/fngate/fngate/shared/codestore"
 	"github.com/fngate/fngate/shared/envflag"
 	"github.com/fngate/fngate/shared/natsconn"
 	"github.com/fngate/fngate/shared/natsserver"
@@ -64,6 +65,7 @@ func parse(args []string) (*options, error) {
 	s.Int64(&o.gw.MaxInflight, "max-inflight", "FNGATE_MAX_INFLIGHT", gateway.DefaultMaxInflight, "most public requests served at once; more get 503 OVERLOADED")
 	s.Int64(&o.gw.MaxInflightBytes, "max-inflight-bytes", "FNGATE_MAX_INFLIGHT_BYTES", gateway.DefaultMaxInflightBytes, "most request-body bytes held at once (declared lengths reserved whole); more get 503 OVERLOADED")
 	s.Int64(&o.gw.MaxCodeBytes, "max-code-bytes", "FNGATE_MAX_CODE_BYTES", gateway.DefaultMaxCodeBytes, "largest function code archive (PUT /admin/functions/<name>/code); larger get 413")
+	s.Int64(&o.gw.MaxCodeUnpackedBytes, "max-code-unpacked-bytes", "FNGATE_MAX_CODE_UNPACKED_BYTES", codestore.DefaultMaxUnpackedBytes, "largest size a function code archive may unpack to (zip bombs); larger get 413")
 	s.Int(&o.gw.MaxHeaderBytes, "max-header-bytes", "FNGATE_MAX_HEADER_BYTES", gateway.DefaultMaxHeaderBytes, "largest request line plus headers; larger get 431")
 	s.Int64(&o.gw.MaxDelayedBytes, "delayed-max-bytes", "FNGATE_DELAYED_MAX_BYTES", gateway.DefaultMaxDelayedBytes, "most bytes of delayed invocations (the schedules stream, fired copies for a day included); past it a delayed accept answers 503 QUEUE_FULL; -1 unbounded")
 	s.Duration(&o.gw.MaxDelay, "max-delay", "FNGATE_MAX_DELAY", gateway.DefaultMaxDelay, "longest X-Invocation-Delay / X-Invocation-At ahead; at most 192h (the invocation stream's MaxAge)")

@@ -45,6 +45,7 @@ type options struct {
 	builtins    []string
 	noDeploy    bool
 	codeDir     string
+	codeLimits  codestore.Limits
 	logLevel    slog.Level
 	metricsAddr string
 }
@@ -68,6 +69,7 @@ func parse(args []string) (*options, error) {
 	s.List(&o.w.Functions, "functions", "FNGATE_FUNCTIONS", nil, "serve only these functions (names or glob patterns such as img-*, comma-separated): a pool of workers for a group of functions; default: all")
 	var deploy string
 	s.String(&deploy, "deploy", "FNGATE_DEPLOY", "on", "serve the functions deployed through the gateway's admin API (PUT /admin/functions/<name>/code, kept in JetStream): on or off")
+	s.Int64(&o.codeLimits.MaxBytes, "max-code-unpacked-bytes", "FNGATE_MAX_CODE_UNPACKED_BYTES", codestore.DefaultMaxUnpackedBytes, "largest size a deployed function's code may unpack to")
 	s.String(&o.codeDir, "code-dir", "FNGATE_CODE_DIR", "", "where deployed functions are unpacked (emptied at start); default: a temporary folder")
 	var uid string
 	s.String(&uid, "function-uid", "FNGATE_FUNCTION_UID", "", "run Node.js functions as this uid (N), or one uid each from a base (N+), when the worker runs as root")
@@ -215,7 +217,7 @@ func startDeployer(ctx context.Context, nc *nats.Conn, w *worker.Worker, o *opti
 	}
 	rc := o.node
 	rc.Logger, rc.Concurrency, rc.OnRestart, rc.OnColdStart = o.w.Logger, o.w.Concurrency, w.NodeRestarted, w.ColdStarted
-	return deploy.New(ctx, w, deploy.Config{Store: cs, Dir: o.codeDir, Runtime: rc, Logger: o.w.Logger})
+	return deploy.New(ctx, w, deploy.Config{Store: cs, Dir: o.codeDir, Limits: o.codeLimits, Runtime: rc, Logger: o.w.Logger})
 }
 
 // registerBuiltins serves the named built-in functions, except those a
