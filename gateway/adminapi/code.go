@@ -36,3 +36,13 @@ type WorkerCode struct {
 type Rollback struct {
 	Version int64 `json:"version"`
 }
+
+// Version returns version v of d, or the zero Version.
+func (d *FunctionDetail) Version(v int64) codestore.Version {
+	for _, x := range d.Versions {
+		if x.Version == v {
+			return x
+		}
+	}
+	return codestore.Version{}
+}

@@ -3,7 +3,8 @@
 //
 // "gateway invocations list|get|replay" is the operators' command line for
 // invocation records and dead letters, and "gateway routes
-// list|export|apply" for the route table, through a running gateway's
+// list|export|apply" for the route table, and "gateway functions
+// deploy|versions|rollback" for function code, through a running gateway's
 // admin API; "gateway version" prints the build's version and commit
 // (package buildinfo).
 package main
@@ -95,7 +96,7 @@ func parse(args []string) (*options, error) {
 func main() {
 	// The operators' commands, through a running gateway's admin API.
 	if len(os.Args) > 1 {
-		if cli, ok := map[string]func([]string, io.Writer) error{"invocations": invocationsCLI, "routes": routesCLI, "schedules": schedulesCLI}[os.Args[1]]; ok {
+		if cli, ok := map[string]func([]string, io.Writer) error{"invocations": invocationsCLI, "routes": routesCLI, "schedules": schedulesCLI, "functions": functionsCLI}[os.Args[1]]; ok {
 			if err := cli(os.Args[2:], os.Stdout); err != nil {
 				fmt.Fprintln(os.Stderr, "gateway "+os.Args[1]+":", err)
 				os.Exit(1)
