@@ -27,7 +27,9 @@ func File(name, body string) Entry { return Entry{Name: name, Body: body, Type: 
 func Dir(name string) Entry { return Entry{Name: name, Type: tar.TypeDir} }
 
 // Symlink is a symbolic link to target.
-func Symlink(name, target string) Entry { return Entry{Name: name, Type: tar.TypeSymlink, Link: target} }
+func Symlink(name, target string) Entry {
+	return Entry{Name: name, Type: tar.TypeSymlink, Link: target}
+}
 
 // HardLink is a hard link to target (tar only).
 func HardLink(name, target string) Entry { return Entry{Name: name, Type: tar.TypeLink, Link: target} }
