@@ -517,7 +517,7 @@ func (a adminAPI) ReplayMany(ctx context.Context, in adminapi.Filter) (*adminapi
 // mountConsole serves the operator console on the admin engine e, behind
 // its guards; the console calls the admin API in process (Gateway.Admin).
 func (g *Gateway) mountConsole(e *gin.Engine) {
-	con, err := console.New(console.Config{API: g.Admin(), Token: g.cfg.AdminToken, PublicURL: g.cfg.PublicURL, Logger: g.log})
+	con, err := console.New(console.Config{API: g.Admin(), Token: g.cfg.AdminToken, PublicURL: g.cfg.PublicURL, MaxUpload: g.cfg.MaxCodeBytes, Logger: g.log})
 	if err != nil {
 		g.log.Error("console not served", "err", err) // the config was validated: not expected
 		return

@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/fngate/fngate/gateway"
 	"github.com/fngate/fngate/gateway/adminapi"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
@@ -21,8 +18,7 @@ import (
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
-	"github.com/fngate/fngate/worker/deploy"
-	"github.com/fngate/fngate/worker/runtime"
+	"github.com/fngate/fngate/worker/deploy/deploytest"
 )
 
 // deployStack is a gateway with the code store and its admin URL.
@@ -41,23 +37,7 @@ func newDeployStack(t *testing.T, routes ...route.Route) *deployStack {
 // matches, all when empty) from an empty folder of its own.
 func (s *deployStack) worker(t *testing.T, fns ...string) *worker.Worker {
 	t.Helper()
-	w := s.Worker(worker.Config{HeartbeatInterval: 100 * time.Millisecond, Functions: fns}, nil)
-	js, err := jetstream.New(s.Conn())
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := deploy.New(context.Background(), w, deploy.Config{
-		Store: s.CodeStore(js), Dir: t.TempDir(), Logger: gt.Logger(t),
-		Runtime: runtime.Config{Logger: gt.Logger(t), IdleTimeout: time.Minute},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Cleanups run last registered first: the worker drains while its
-	// functions' processes are there, then they stop.
-	t.Cleanup(func() { _ = d.Close() })
-	t.Cleanup(func() { _ = w.Drain(context.Background()) })
-	return w
+	return deploytest.Worker(t, s.Stack, worker.Config{Functions: fns})
 }
 
 // put deploys archive as function name's next version.
