@@ -37,6 +37,7 @@ func TestBrowserDeploy(t *testing.T) {
 	}
 	ctx := browser(t, 1280, 900)
 	signIn(t, ctx, s, token)
+	run(t, ctx, "signed in", chromedp.WaitVisible(chromedp.CSS(`a[href="/console/routes/new"]`)))
 	page := s.console + "/console/functions/hello"
 	// runs waits until the page, reloaded, shows the worker running v.
 	runs := func(v string) {
