@@ -66,7 +66,7 @@ func parse(args []string) (*options, error) {
 	s.List(&o.async.CallbackAllow, "callback-allow", "FNGATE_CALLBACK_ALLOW", nil, "CIDRs and host names callbacks may reach although loopback, private, link-local, CGNAT, multicast or unspecified (a host name may then resolve to anything), comma-separated; default: public addresses only")
 	s.Duration(&o.recordTTL, "record-ttl", "FNGATE_RECORD_TTL", store.DefaultRecordTTL, "how long invocation records are kept in Redis")
 	o.node.Bind(s)
-	s.List(&o.w.Functions, "functions", "FNGATE_FUNCTIONS", nil, "serve only these functions (names or glob patterns such as img-*, comma-separated): a pool of workers for a group of functions; default: all")
+	s.List(&o.w.Functions, "serve-functions", "FNGATE_FUNCTIONS", nil, "serve only these functions (names or glob patterns such as img-*, comma-separated): a pool of workers for a group of functions; default: all")
 	var deploy string
 	s.String(&deploy, "deploy", "FNGATE_DEPLOY", "on", "serve the functions deployed through the gateway's admin API (PUT /admin/functions/<name>/code, kept in JetStream): on or off")
 	s.Int64(&o.codeLimits.MaxBytes, "max-code-unpacked-bytes", "FNGATE_MAX_CODE_UNPACKED_BYTES", codestore.DefaultMaxUnpackedBytes, "largest size a deployed function's code may unpack to")
