@@ -199,6 +199,10 @@ func run(ctx context.Context, o *options) error {
 	return nc.Drain()
 }
 
+// deployUIDOffset is how far above FNGATE_FUNCTION_UID=N+ the uids of the
+// deployed functions start.
+const deployUIDOffset = 1 << 19
+
 // startDeployer has w serve the functions deployed through the admin API
 // (package deploy), with the Node.js settings of the worker's folder.
 func startDeployer(ctx context.Context, nc *nats.Conn, w *worker.Worker, o *options) (*deploy.Deployer, error) {
@@ -217,6 +221,11 @@ func startDeployer(ctx context.Context, nc *nats.Conn, w *worker.Worker, o *opti
 	}
 	rc := o.node
 	rc.Logger, rc.Concurrency, rc.OnRestart, rc.OnColdStart = o.w.Logger, o.w.Concurrency, w.NodeRestarted, w.ColdStarted
+	if rc.UIDPerFunction {
+		// Users of their own, clear of those of the folder's functions
+		// (uid, uid+1, ... in the order they were found).
+		rc.UID += deployUIDOffset
+	}
 	return deploy.New(ctx, w, deploy.Config{Store: cs, Dir: o.codeDir, Limits: o.codeLimits, Runtime: rc, Logger: o.w.Logger})
 }
 
