@@ -15,6 +15,8 @@ import (
 	"github.com/fngate/fngate/worker/builtin"
 )
 
+const removed = "echo" // the function TestRemoveStopsConsumer removes
+
 // TestRemoveStopsConsumer: a function removed from a started worker
 // (its folder gone, say) stops pulling its queued invocations there too,
 // not only its sync subscription.
@@ -23,14 +25,14 @@ func TestRemoveStopsConsumer(t *testing.T) {
 	s := gt.New(t)
 	s.Gateway(gateway.Config{}) // makes the invocation streams
 	w := s.Worker(worker.Config{}, nil)
-	if err := w.Add(context.Background(), "echo", builtin.Functions()["echo"]); err != nil {
+	if err := w.Add(context.Background(), removed, builtin.Functions()[removed]); err != nil {
 		t.Fatal(err)
 	}
 	js, err := jetstream.New(s.Conn())
 	if err != nil {
 		t.Fatal(err)
 	}
-	name, _ := subject.Consumer("echo")
+	name, _ := subject.Consumer(removed)
 	waiting := func() int {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -45,7 +47,7 @@ func TestRemoveStopsConsumer(t *testing.T) {
 		return info.NumWaiting
 	}
 	testenv.Eventually(t, 20*time.Second, "the worker pulls echo's invocations", func() bool { return waiting() > 0 })
-	if err := w.Remove(context.Background(), "echo"); err != nil {
+	if err := w.Remove(context.Background(), removed); err != nil {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, 20*time.Second, "no pull request of echo left after Remove", func() bool { return waiting() == 0 })

@@ -45,16 +45,6 @@ func (l Limits) WithDefaults() Limits {
 	return l
 }
 
-// Archive errors. Both wrap into an *ArchiveError naming the entry.
-var (
-	// ErrInvalidArchive: not a .tar.gz or .zip, corrupt, or an entry that
-	// could escape the folder it unpacks to (an absolute path, "..", a
-	// link, a device) or no function entry file.
-	ErrInvalidArchive = errors.New("invalid code archive")
-	// ErrArchiveTooLarge: more files or unpacked bytes than the Limits.
-	ErrArchiveTooLarge = errors.New("code archive unpacks beyond the limits")
-)
-
 // ArchiveError says which entry of an archive was refused, and why.
 type ArchiveError struct {
 	Entry  string
@@ -70,6 +60,16 @@ func (e *ArchiveError) Error() string {
 }
 
 func (e *ArchiveError) Unwrap() error { return e.Err }
+
+// Archive errors. Both wrap into an *ArchiveError naming the entry.
+var (
+	// ErrInvalidArchive: not a .tar.gz or .zip, corrupt, or an entry that
+	// could escape the folder it unpacks to (an absolute path, "..", a
+	// link, a device) or no function entry file.
+	ErrInvalidArchive = errors.New("invalid code archive")
+	// ErrArchiveTooLarge: more files or unpacked bytes than the Limits.
+	ErrArchiveTooLarge = errors.New("code archive unpacks beyond the limits")
+)
 
 func invalid(entry, format string, args ...any) error {
 	return &ArchiveError{Entry: entry, Reason: fmt.Sprintf(format, args...), Err: ErrInvalidArchive}
