@@ -89,6 +89,20 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, erro
 	return &Store{obj: obj, kv: kv}, nil
 }
 
+// Bind returns the store on buckets that exist already (made by a
+// gateway's Open): workers, which may read the code but not write it, bind.
+func Bind(ctx context.Context, js jetstream.JetStream) (*Store, error) {
+	obj, err := js.ObjectStore(ctx, subject.BucketCode)
+	if err != nil {
+		return nil, fmt.Errorf("codestore: bucket %s: %w", subject.BucketCode, err)
+	}
+	kv, err := js.KeyValue(ctx, subject.BucketCodeVersions)
+	if err != nil {
+		return nil, fmt.Errorf("codestore: bucket %s: %w", subject.BucketCodeVersions, err)
+	}
+	return &Store{obj: obj, kv: kv}, nil
+}
+
 // Put stores archive (checked by Check, which gave sum) as the next
 // version of function name and makes it the current one. Version numbers
 // only grow, also across gateways deploying at once.

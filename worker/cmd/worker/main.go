@@ -157,11 +157,23 @@ func run(ctx context.Context, o *options) error {
 		return err
 	}
 	if !o.noDeploy {
-		d, err := startDeployer(ctx, nc, w, o)
-		if err != nil {
-			return err
-		}
-		defer d.Close()
+		// In the background: the worker serves its folder and built-ins
+		// at once, deployed functions once a gateway has made the store.
+		deployed := make(chan *deploy.Deployer, 1)
+		dctx, stopDeploy := context.WithCancel(ctx)
+		go func() {
+			d, err := startDeployer(dctx, nc, w, o)
+			if err != nil && dctx.Err() == nil {
+				log.Error("not serving deployed functions", "err", err)
+			}
+			deployed <- d
+		}()
+		defer func() {
+			stopDeploy()
+			if d := <-deployed; d != nil {
+				_ = d.Close()
+			}
+		}()
 	} else if len(w.Functions()) == 0 {
 		return fmt.Errorf("no functions to serve: set FNGATE_FUNCTIONS_DIR or FNGATE_BUILTINS, or FNGATE_DEPLOY=on")
 	}
@@ -210,14 +222,17 @@ func startDeployer(ctx context.Context, nc *nats.Conn, w *worker.Worker, o *opti
 	if err != nil {
 		return nil, fmt.Errorf("JetStream: %w", err)
 	}
-	b := backoff.NewExponentialBackOff(backoff.WithMaxElapsedTime(30 * time.Second))
-	cs, err := backoff.RetryWithData(func() (*codestore.Store, error) {
+	// The gateways make the buckets; a worker that starts first waits.
+	b := backoff.NewExponentialBackOff(backoff.WithMaxInterval(5*time.Second), backoff.WithMaxElapsedTime(0))
+	cs, err := backoff.RetryNotifyWithData(func() (*codestore.Store, error) {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		return codestore.Open(cctx, js, codestore.Config{})
-	}, backoff.WithContext(b, ctx))
+		return codestore.Bind(cctx, js)
+	}, backoff.WithContext(b, ctx), func(err error, d time.Duration) {
+		o.w.Logger.Warn("waiting for the code store (a gateway makes it; FNGATE_DEPLOY=off serves no deployed functions)", "err", err, "retry_in", d.String())
+	})
 	if err != nil {
-		return nil, fmt.Errorf("code store (FNGATE_DEPLOY=off to serve no deployed functions): %w", err)
+		return nil, fmt.Errorf("code store: %w", err)
 	}
 	rc := o.node
 	rc.Logger, rc.Concurrency, rc.OnRestart, rc.OnColdStart = o.w.Logger, o.w.Concurrency, w.NodeRestarted, w.ColdStarted
