@@ -145,19 +145,7 @@ func TestShippedNATSTLSConf(t *testing.T) {
 func codeThroughConf(ctx context.Context, t *testing.T, natsURL string, gwSec, wkSec natsconn.Security) {
 	t.Helper()
 	bind := func(sec natsconn.Security) *codestore.Store {
-		opts, err := natsconn.Options("fngate-test", sec, slogDiscard())
-		if err != nil {
-			t.Fatal(err)
-		}
-		nc, err := nats.Connect(natsURL, opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		js, err := jetstream.New(nc)
-		if err != nil {
-			t.Fatal(err)
-		}
+		js, _ := jetstream.New(connectAs(t, natsURL, sec))
 		cs, err := codestore.Bind(ctx, js)
 		if err != nil {
 			t.Fatalf("%s binds the code store: %v", sec.User, err)
@@ -188,12 +176,11 @@ func codeThroughConf(ctx context.Context, t *testing.T, natsURL string, gwSec, w
 	}
 }
 
-// echoWorker serves the built-in echo from a worker connected to natsURL
-// with the options natsconn builds from sec, as the worker command does,
-// until the test ends.
-func echoWorker(ctx context.Context, t *testing.T, natsURL string, sec natsconn.Security) {
+// connectAs connects to natsURL with the options natsconn builds from sec,
+// as the commands do, until the test ends.
+func connectAs(t *testing.T, natsURL string, sec natsconn.Security) *nats.Conn {
 	t.Helper()
-	opts, err := natsconn.Options("fngate-worker", sec, slogDiscard())
+	opts, err := natsconn.Options("fngate-"+sec.User, sec, slogDiscard())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +189,15 @@ func echoWorker(ctx context.Context, t *testing.T, natsURL string, sec natsconn.
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	w, err := worker.New(nc, worker.Config{Logger: slogDiscard()})
+	return nc
+}
+
+// echoWorker serves the built-in echo from a worker connected to natsURL
+// with the options natsconn builds from sec, as the worker command does,
+// until the test ends.
+func echoWorker(ctx context.Context, t *testing.T, natsURL string, sec natsconn.Security) {
+	t.Helper()
+	w, err := worker.New(connectAs(t, natsURL, sec), worker.Config{Logger: slogDiscard()})
 	if err != nil {
 		t.Fatal(err)
 	}
