@@ -52,3 +52,29 @@ func TestRemoveStopsConsumer(t *testing.T) {
 	}
 	testenv.Eventually(t, 20*time.Second, "no pull request of echo left after Remove", func() bool { return waiting() == 0 })
 }
+
+// TestServes: Config.Functions (FNGATE_FUNCTIONS) are names or patterns;
+// a bad pattern is refused at New, and Handle skips the functions the
+// worker does not serve.
+func TestServes(t *testing.T) {
+	t.Parallel()
+	nc := testenv.Conn(t, testenv.NATS(t))
+	if _, err := worker.New(nc, worker.Config{Functions: []string{"img-[a"}}); err == nil {
+		t.Fatal("a bad pattern was accepted")
+	}
+	w, err := worker.New(nc, worker.Config{Functions: []string{"img-*", "thumbs"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"img-resize": true, "thumbs": true, "thumbs2": false, "hello": false} {
+		if got := w.Serves(name); got != want {
+			t.Errorf("Serves(%q) = %v, want %v", name, got, want)
+		}
+		if err := w.Handle(name, builtin.Functions()["echo"]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := w.Functions(); len(got) != 2 {
+		t.Errorf("Functions() = %v, want img-resize and thumbs", got)
+	}
+}
