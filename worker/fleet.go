@@ -22,7 +22,10 @@ func (w *Worker) Add(ctx context.Context, name string, h sdk.Handler, opts ...Op
 	started := w.started
 	w.mu.Unlock()
 	if !started || !w.Serves(name) {
-		return w.Handle(name, h, opts...)
+		// A worker that starts meanwhile subscribes to it below.
+		if err := w.Handle(name, h, opts...); !errors.Is(err, errHandleAfterStart) {
+			return err
+		}
 	}
 	f, err := w.newFunction(name, h, opts)
 	if err != nil {

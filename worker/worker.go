@@ -122,6 +122,9 @@ func New(nc *nats.Conn, cfg Config) (*Worker, error) {
 	return w, nil
 }
 
+// errHandleAfterStart: Handle on a started worker (Add serves then).
+var errHandleAfterStart = errors.New("worker: Handle after Start")
+
 // Handle registers h as function name. It must be called before Start.
 func (w *Worker) Handle(name string, h sdk.Handler, opts ...Option) error {
 	if !w.Serves(name) {
@@ -135,7 +138,7 @@ func (w *Worker) Handle(name string, h sdk.Handler, opts ...Option) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.started {
-		return errors.New("worker: Handle after Start")
+		return errHandleAfterStart
 	}
 	if _, dup := w.fns[name]; dup {
 		return fmt.Errorf("worker: function %s registered twice", name)
