@@ -34,6 +34,9 @@ const maxAdminBody = 1 << 20
 //	DELETE /admin/routes/:id   delete a route
 //	GET    /admin/functions    functions with their live workers and load
 //	PUT    /admin/functions/:name  a function's settings ({"maxConcurrency": N})
+//	GET    /admin/functions/:name  its code versions, which one each worker runs, load errors
+//	PUT    /admin/functions/:name/code      deploy a new version (.tar.gz or .zip)
+//	POST   /admin/functions/:name/rollback  serve an earlier version ({"version": N})
 //	GET    /admin/invocations  list records (?function=&status=&since=&until=&cursor=&limit=)
 //	GET    /admin/invocations/:id          one record with its event
 //	POST   /admin/invocations/:id/replay   replay one invocation, its event edited or not (202)
@@ -72,19 +75,21 @@ func (g *Gateway) AdminHandler() http.Handler {
 	a := e.Group("/admin", g.authorize)
 	// The admin API by resource, then method.
 	for path, methods := range map[string]map[string]gin.HandlerFunc{
-		"/routes":                 {http.MethodGet: g.listRoutes, http.MethodPost: g.createRoute},
-		"/routes/:id":             {http.MethodGet: g.getRoute, http.MethodPut: g.replaceRoute, http.MethodDelete: g.deleteRoute},
-		"/functions":              {http.MethodGet: g.listFunctions},
-		"/functions/:name":        {http.MethodPut: g.putFunction},
-		"/invocations":            {http.MethodGet: g.listInvocations},
-		"/invocations/:id":        {http.MethodGet: g.getInvocation},
-		"/invocations/:id/replay": {http.MethodPost: g.replayInvocation},
-		"/invocations/:id/cancel": {http.MethodPost: g.cancelInvocation},
-		"/invocations/replay":     {http.MethodPost: g.replayMany},
-		"/schedules":              {http.MethodGet: g.listSchedules, http.MethodPost: g.createSchedule},
-		"/schedules/:id":          {http.MethodGet: g.getSchedule, http.MethodPut: g.replaceSchedule, http.MethodDelete: g.deleteSchedule},
-		"/stats":                  {http.MethodGet: g.stats},
-		"/stats/gateways":         {http.MethodGet: g.statsAll},
+		"/routes":                   {http.MethodGet: g.listRoutes, http.MethodPost: g.createRoute},
+		"/routes/:id":               {http.MethodGet: g.getRoute, http.MethodPut: g.replaceRoute, http.MethodDelete: g.deleteRoute},
+		"/functions":                {http.MethodGet: g.listFunctions},
+		"/functions/:name":          {http.MethodGet: g.getFunction, http.MethodPut: g.putFunction},
+		"/functions/:name/code":     {http.MethodPut: g.putCode},
+		"/functions/:name/rollback": {http.MethodPost: g.rollback},
+		"/invocations":              {http.MethodGet: g.listInvocations},
+		"/invocations/:id":          {http.MethodGet: g.getInvocation},
+		"/invocations/:id/replay":   {http.MethodPost: g.replayInvocation},
+		"/invocations/:id/cancel":   {http.MethodPost: g.cancelInvocation},
+		"/invocations/replay":       {http.MethodPost: g.replayMany},
+		"/schedules":                {http.MethodGet: g.listSchedules, http.MethodPost: g.createSchedule},
+		"/schedules/:id":            {http.MethodGet: g.getSchedule, http.MethodPut: g.replaceSchedule, http.MethodDelete: g.deleteSchedule},
+		"/stats":                    {http.MethodGet: g.stats},
+		"/stats/gateways":           {http.MethodGet: g.statsAll},
 	} {
 		for method, h := range methods {
 			a.Handle(method, path, h)
@@ -142,7 +147,7 @@ func tokenlessChange(r *http.Request) error {
 	if ct == "" && r.ContentLength == 0 && len(r.TransferEncoding) == 0 {
 		return nil
 	}
-	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" && !archiveTypes[mt] {
 		return ErrAdminContentType
 	}
 	return nil
@@ -512,7 +517,7 @@ func (a adminAPI) ReplayMany(ctx context.Context, in adminapi.Filter) (*adminapi
 // mountConsole serves the operator console on the admin engine e, behind
 // its guards; the console calls the admin API in process (Gateway.Admin).
 func (g *Gateway) mountConsole(e *gin.Engine) {
-	con, err := console.New(console.Config{API: g.Admin(), Token: g.cfg.AdminToken, PublicURL: g.cfg.PublicURL, Logger: g.log})
+	con, err := console.New(console.Config{API: g.Admin(), Token: g.cfg.AdminToken, PublicURL: g.cfg.PublicURL, MaxUpload: g.cfg.MaxCodeBytes, Logger: g.log})
 	if err != nil {
 		g.log.Error("console not served", "err", err) // the config was validated: not expected
 		return

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fngate/fngate/gateway/console"
 	"github.com/fngate/fngate/gateway/internal/origin"
+	"github.com/fngate/fngate/shared/codestore"
 	"github.com/fngate/fngate/shared/route"
 )
 
@@ -44,6 +45,14 @@ type Config struct {
 	// accepted work), so the gateway checks it, from a reading at most
 	// delayedCheckEvery old.
 	MaxDelayedBytes int64 // FNGATE_DELAYED_MAX_BYTES
+	// MaxCodeBytes bounds a function's code archive (PUT
+	// /admin/functions/<name>/code); larger get 413 CODE_TOO_LARGE.
+	// Default DefaultMaxCodeBytes.
+	MaxCodeBytes int64 // FNGATE_MAX_CODE_BYTES
+	// MaxCodeUnpackedBytes bounds what a code archive unpacks to (a zip
+	// bomb is small on the wire): larger get 413 ARCHIVE_TOO_LARGE.
+	// Default codestore.DefaultMaxUnpackedBytes.
+	MaxCodeUnpackedBytes int64 // FNGATE_MAX_CODE_UNPACKED_BYTES
 	// MaxHeaderBytes bounds the request line plus headers; larger get 431.
 	MaxHeaderBytes int // FNGATE_MAX_HEADER_BYTES, default 64 KiB
 	// NoWorkerWait bounds how long a call that finds no worker subscribed is
@@ -106,8 +115,10 @@ const (
 	DefaultAdminAddr    = ":8081"
 	DefaultMaxBodyBytes = 6_000_000
 	// DefaultAsyncMaxBody is Lambda's limit for asynchronous invocations.
-	DefaultAsyncMaxBody    = 1 << 20
-	DefaultMaxHeaderBytes  = 64 << 10
+	DefaultAsyncMaxBody   = 1 << 20
+	DefaultMaxHeaderBytes = 64 << 10
+	// DefaultMaxCodeBytes is AWS Lambda's limit of a zipped upload.
+	DefaultMaxCodeBytes    = 50 << 20
 	DefaultNoWorkerWait    = 5 * time.Second
 	DefaultRoutesResync    = 5 * time.Second
 	DefaultShutdownTimeout = 30 * time.Second
@@ -140,6 +151,8 @@ func (c Config) WithDefaults() Config {
 		c.AsyncMaxBody = min(DefaultAsyncMaxBody, c.MaxBodyBytes)
 	}
 	c.MaxHeaderBytes = cmp.Or(c.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	c.MaxCodeBytes = cmp.Or(c.MaxCodeBytes, DefaultMaxCodeBytes)
+	c.MaxCodeUnpackedBytes = cmp.Or(c.MaxCodeUnpackedBytes, codestore.DefaultMaxUnpackedBytes)
 	c.MaxDelay = cmp.Or(c.MaxDelay, DefaultMaxDelay)
 	c.MaxDelayedBytes = cmp.Or(c.MaxDelayedBytes, DefaultMaxDelayedBytes)
 	c.NoWorkerWait = cmp.Or(c.NoWorkerWait, DefaultNoWorkerWait)
@@ -188,6 +201,8 @@ func (c Config) Validate() error {
 		return errors.New("gateway: MaxDelayedBytes must be positive, or -1 for unbounded")
 	case c.MaxDelay < 0 || c.MaxDelay > MaxDelayLimit:
 		return fmt.Errorf("gateway: MaxDelay must be between 0 and %s (the invocation stream's MaxAge)", MaxDelayLimit)
+	case c.MaxCodeBytes < 1 || c.MaxCodeUnpackedBytes < 1:
+		return errors.New("gateway: MaxCodeBytes and MaxCodeUnpackedBytes must be positive")
 	case c.MaxHeaderBytes < 1024:
 		return errors.New("gateway: MaxHeaderBytes must be at least 1024")
 	case c.MaxInflight < 1:

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/fngate/fngate/gateway/adminapi"
+	"github.com/fngate/fngate/shared/codestore"
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/record"
@@ -97,6 +98,15 @@ var answers = []struct {
 	{[]error{schedule.ErrExists}, http.StatusConflict, "SCHEDULE_EXISTS", ""},
 	{[]error{ErrQueueFull}, http.StatusServiceUnavailable, "QUEUE_FULL", ErrQueueFull.Error()},
 	{[]error{ErrQueueUnavailable}, http.StatusServiceUnavailable, "QUEUE_UNAVAILABLE", ErrQueueUnavailable.Error()},
+
+	// Deploys (PUT /admin/functions/<name>/code, rollback).
+	{[]error{ErrDeployDisabled}, http.StatusServiceUnavailable, "DEPLOY_DISABLED", ""},
+	{[]error{ErrCodeTooLarge}, http.StatusRequestEntityTooLarge, "CODE_TOO_LARGE", ""},
+	{[]error{codestore.ErrArchiveTooLarge}, http.StatusRequestEntityTooLarge, "ARCHIVE_TOO_LARGE", ""},
+	{[]error{codestore.ErrInvalidArchive}, http.StatusBadRequest, "INVALID_ARCHIVE", ""},
+	{[]error{ErrFunctionNotFound, codestore.ErrFunctionNotFound}, http.StatusNotFound, "FUNCTION_NOT_FOUND", ""},
+	{[]error{codestore.ErrVersionNotFound}, http.StatusNotFound, "VERSION_NOT_FOUND", ""},
+	{[]error{ErrCodeUnavailable}, http.StatusServiceUnavailable, "CODE_STORE_UNAVAILABLE", ""},
 
 	// The admin listener's guards.
 	{[]error{ErrUnauthorized}, http.StatusUnauthorized, "UNAUTHORIZED", ""},

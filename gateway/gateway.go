@@ -108,6 +108,9 @@ type Deps struct {
 	// Functions keeps function settings (maxConcurrency); without it
 	// PUT /admin/functions/<name> is answered 503.
 	Functions FunctionStore
+	// Code keeps deployed function code (a *codestore.Store); without it
+	// the code endpoints of /admin/functions answer 503 DEPLOY_DISABLED.
+	Code CodeStore
 }
 
 // FunctionStore keeps function settings; *store.Functions is one.
@@ -131,6 +134,7 @@ type Gateway struct {
 	// delayed keeps delayed accepts within Config.MaxDelayedBytes.
 	delayed delayedRoom
 	fns     FunctionStore
+	code    CodeStore
 	// redact are the canonical names of Config.RedactHeaders; redactList
 	// the same, comma-separated, for event.Job.Redact.
 	redact     map[string]bool
@@ -167,7 +171,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	if d.NATS == nil || d.Routes == nil {
 		return nil, errors.New("gateway: a NATS requester and a route store are required")
 	}
-	g := &Gateway{id: nuid.Next(), cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, queued: d.Queued, idem: d.Idempotency, scheds: d.Schedules, fns: d.Functions, redact: cfg.redactSet()}
+	g := &Gateway{id: nuid.Next(), cfg: cfg, log: cfg.Logger, nats: d.NATS, store: d.Routes, queue: d.Queue, invs: d.Invocations, queued: d.Queued, idem: d.Idempotency, scheds: d.Schedules, fns: d.Functions, code: d.Code, redact: cfg.redactSet()}
 	g.admit.maxReqs, g.admit.maxBytes = cfg.MaxInflight, cfg.MaxInflightBytes
 	names := make([]string, 0, len(g.redact))
 	for h := range g.redact {

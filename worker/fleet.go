@@ -21,8 +21,11 @@ func (w *Worker) Add(ctx context.Context, name string, h sdk.Handler, opts ...Op
 	w.mu.Lock()
 	started := w.started
 	w.mu.Unlock()
-	if !started {
-		return w.Handle(name, h, opts...)
+	if !started || !w.Serves(name) {
+		// A worker that starts meanwhile subscribes to it below.
+		if err := w.Handle(name, h, opts...); !errors.Is(err, errHandleAfterStart) {
+			return err
+		}
 	}
 	f, err := w.newFunction(name, h, opts)
 	if err != nil {
@@ -39,7 +42,7 @@ func (w *Worker) Add(ctx context.Context, name string, h sdk.Handler, opts ...Op
 	}
 	w.fns[name] = f
 	if stop := w.stopAsync; stop != nil {
-		w.consumers.Go(func() { w.consume(f, stop) })
+		w.startConsumer(f, stop)
 	}
 	w.mu.Unlock()
 	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -51,15 +54,45 @@ func (w *Worker) Add(ctx context.Context, name string, h sdk.Handler, opts ...Op
 	return nil
 }
 
+// startConsumer consumes f's queued invocations until stop closes or f
+// is removed. w.mu must be held.
+func (w *Worker) startConsumer(f *function, stop <-chan struct{}) {
+	fstop := make(chan struct{})
+	f.consumed = make(chan struct{})
+	go func() {
+		select {
+		case <-stop:
+		case <-f.unserve:
+		}
+		close(fstop)
+	}()
+	w.consumers.Go(func() {
+		defer close(f.consumed)
+		w.consume(f, fstop)
+	})
+}
+
 // Remove stops serving function name: its subscription drains, and the
-// invocations it already received run to the end. Its queued (async)
-// invocations stay for the workers that still serve it; this worker's
-// consumer of them stops when the worker drains.
+// invocations it already received run to the end. Its async consumer stops
+// pulling (the invocations it holds run to the end; those it has not
+// taken stay queued for the workers that still serve the function).
 func (w *Worker) Remove(ctx context.Context, name string) error {
 	w.mu.Lock()
 	f := w.fns[name]
 	delete(w.fns, name)
+	var consumed chan struct{}
+	if f != nil {
+		close(f.unserve)
+		consumed = f.consumed
+	}
 	w.mu.Unlock()
+	if consumed != nil {
+		select {
+		case <-consumed:
+		case <-ctx.Done():
+			return fmt.Errorf("worker: stop consuming %s: %w", name, ctx.Err())
+		}
+	}
 	if f == nil || f.sub == nil {
 		return nil
 	}

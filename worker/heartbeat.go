@@ -26,6 +26,7 @@ func (w *Worker) heartbeatMsg(leaving bool) []byte {
 		})
 	}
 	w.mu.Unlock()
+	hb.Code = w.codeStatus()
 	slices.SortFunc(hb.Functions, func(a, b presence.Function) int { return strings.Compare(a.Name, b.Name) })
 	b, _ := json.Marshal(hb)
 	return b

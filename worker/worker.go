@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/fngate/fngate/shared/event"
+	"github.com/fngate/fngate/shared/presence"
 	"github.com/fngate/fngate/shared/subject"
 	"github.com/fngate/fngate/worker/sdk"
 )
@@ -29,6 +30,11 @@ type Config struct {
 	// HeartbeatInterval is how often the worker announces its functions and
 	// load to gateways (GET /admin/functions). Default 2s.
 	HeartbeatInterval time.Duration
+	// Functions, when not empty, are the only functions this worker
+	// serves (FNGATE_FUNCTIONS): names or path.Match patterns ("img-*"),
+	// so that a pool of workers scales for a group of functions. Handle
+	// and Add skip the others. Default: every function.
+	Functions []string
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -49,7 +55,7 @@ func (c Config) validate() error {
 	if c.DrainTimeout < 0 {
 		return fmt.Errorf("worker: DrainTimeout %s must not be negative", c.DrainTimeout)
 	}
-	return nil
+	return validPatterns(c.Functions)
 }
 
 // Option configures one function.
@@ -70,6 +76,10 @@ type function struct {
 	concurrent  bool        // spawn every sync invocation (Concurrent)
 	inflight    atomic.Int64
 	recent      recent // outcomes over RecentWindow, for heartbeats
+	// unserve is closed by Remove; consumed, when its async consumer was
+	// started, once that consumer stopped (see fleet.go).
+	unserve  chan struct{}
+	consumed chan struct{}
 }
 
 // Worker serves functions over NATS.
@@ -92,6 +102,10 @@ type Worker struct {
 	callbacks *callbacks
 	stopAsync chan struct{}
 	consumers sync.WaitGroup
+	// code is the deployed code of each function (see code.go).
+	codeMu sync.Mutex
+	code   map[string]presence.Code
+
 	// running maps the id of each async invocation this worker holds to
 	// the cancel of its attempt's context (see cancel.go).
 	running sync.Map
@@ -108,8 +122,15 @@ func New(nc *nats.Conn, cfg Config) (*Worker, error) {
 	return w, nil
 }
 
+// errHandleAfterStart: Handle on a started worker (Add serves then).
+var errHandleAfterStart = errors.New("worker: Handle after Start")
+
 // Handle registers h as function name. It must be called before Start.
 func (w *Worker) Handle(name string, h sdk.Handler, opts ...Option) error {
+	if !w.Serves(name) {
+		w.log.Debug("function not served by this worker (Config.Functions)", "function", name)
+		return nil
+	}
 	f, err := w.newFunction(name, h, opts)
 	if err != nil {
 		return err
@@ -117,7 +138,7 @@ func (w *Worker) Handle(name string, h sdk.Handler, opts ...Option) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.started {
-		return errors.New("worker: Handle after Start")
+		return errHandleAfterStart
 	}
 	if _, dup := w.fns[name]; dup {
 		return fmt.Errorf("worker: function %s registered twice", name)
@@ -131,7 +152,7 @@ func (w *Worker) newFunction(name string, h sdk.Handler, opts []Option) (*functi
 	if !subject.ValidFunction(name) {
 		return nil, fmt.Errorf("worker: %w: %q", subject.ErrInvalidFunction, name)
 	}
-	f := &function{name: name, handler: h, concurrency: w.cfg.Concurrency, runtime: RuntimeGo}
+	f := &function{name: name, handler: h, concurrency: w.cfg.Concurrency, runtime: RuntimeGo, unserve: make(chan struct{})}
 	if rn, ok := h.(RuntimeNamer); ok {
 		f.runtime = rn.RuntimeName()
 	}
@@ -173,7 +194,7 @@ func (w *Worker) Start(ctx context.Context) error {
 		stop := make(chan struct{})
 		w.stopAsync = stop
 		for _, f := range w.fns {
-			w.consumers.Go(func() { w.consume(f, stop) })
+			w.startConsumer(f, stop)
 		}
 	}
 	beats := make(chan struct{})

@@ -33,6 +33,16 @@ type API interface {
 	// SetFunction is PUT /admin/functions/{name}: the function's settings
 	// (maxConcurrency).
 	SetFunction(ctx context.Context, f route.Function) (*route.Function, error)
+	// Function is GET /admin/functions/{name}: its deployed versions, the
+	// one each live worker runs, and load errors.
+	Function(ctx context.Context, name string) (*FunctionDetail, error)
+	// Deploy is PUT /admin/functions/{name}/code: archive (.tar.gz or
+	// .zip of the function's folder) becomes its next version, which
+	// every worker serving the function switches to.
+	Deploy(ctx context.Context, name string, archive []byte) (*FunctionDetail, error)
+	// Rollback is POST /admin/functions/{name}/rollback: an earlier
+	// version serves again.
+	Rollback(ctx context.Context, name string, version int64) (*FunctionDetail, error)
 	// Invocations is GET /admin/invocations: one page of records (at most
 	// 500) matching f.
 	Invocations(ctx context.Context, f Filter) (*record.Page, error)

@@ -53,7 +53,11 @@ type Config struct {
 	// LiveMaxStream bounds one live-view event stream; the browser
 	// reconnects after it. Default 10m.
 	LiveMaxStream time.Duration
-	Logger        *slog.Logger
+	// MaxUpload bounds a code archive uploaded on a function's page (the
+	// gateway's FNGATE_MAX_CODE_BYTES); other forms are bounded to 1 MiB.
+	// Default 50 MiB.
+	MaxUpload int64
+	Logger    *slog.Logger
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -63,6 +67,7 @@ func (c Config) WithDefaults() Config {
 	c.SessionTTL = cmp.Or(c.SessionTTL, 12*time.Hour)
 	c.LiveInterval = cmp.Or(c.LiveInterval, time.Second)
 	c.LiveMaxStream = cmp.Or(c.LiveMaxStream, 10*time.Minute)
+	c.MaxUpload = cmp.Or(c.MaxUpload, 50<<20)
 	c.Logger = cmp.Or(c.Logger, slog.Default())
 	return c
 }
@@ -166,6 +171,10 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/invocations/{id}/cancel", c.authed(c.cancelConfirm))
 	m.HandleFunc("POST /console/invocations/{id}/cancel", c.authed(c.cancelOne))
 	m.HandleFunc("POST /console/functions/{name}", c.authed(c.setFunction))
+	m.HandleFunc("GET /console/functions/{name}", c.authed(c.functionPage))
+	// A multipart body holds the archive and the form's fields.
+	m.HandleFunc("POST /console/functions/{name}/code", c.authedUpTo(c.cfg.MaxUpload+64<<10, c.deployCode))
+	m.HandleFunc("POST /console/functions/{name}/rollback", c.authed(c.rollbackCode))
 	m.HandleFunc("GET /console/live", c.authed(c.livePage))
 	m.HandleFunc("GET /console/live/events", c.authed(c.liveEvents))
 	m.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
@@ -178,6 +187,11 @@ func (c *Console) routes() {
 // sent to sign in and anything else is refused; a state-changing request
 // also needs the session's CSRF token.
 func (c *Console) authed(h func(http.ResponseWriter, *http.Request, session)) http.HandlerFunc {
+	return c.authedUpTo(1<<20, h)
+}
+
+// authedUpTo is authed with bodies of up to limit bytes.
+func (c *Console) authedUpTo(limit int64, h func(http.ResponseWriter, *http.Request, session)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		s, ok := c.sessions.check(r)
@@ -193,7 +207,7 @@ func (c *Console) authed(h func(http.ResponseWriter, *http.Request, session)) ht
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			if !validCSRF(r, s) {
 				c.errorPage(w, s, http.StatusForbidden, "This form is missing its CSRF token or comes from another site. Reload the page and try again.")
 				return

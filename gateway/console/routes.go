@@ -131,6 +131,10 @@ func notice(r *http.Request) string {
 		return "Cancelling: the running attempt is told to stop; no further attempt runs."
 	case "capped":
 		return "Max concurrency saved; workers apply it within seconds."
+	case "deployed":
+		return "Version " + r.URL.Query().Get("v") + " stored: the workers serving the function switch to it once it loads (below)."
+	case "rolledback":
+		return "Version " + r.URL.Query().Get("v") + " is current again: the workers switch to it (below)."
 	}
 	return ""
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/fngate/fngate/gateway"
+	"github.com/fngate/fngate/shared/codestore"
 	"github.com/fngate/fngate/shared/queue"
 	"github.com/fngate/fngate/shared/route"
 	"github.com/fngate/fngate/shared/schedule"
@@ -61,6 +62,9 @@ type Stack struct {
 	// DeadMaxBytes bounds the dead-letter stream (default
 	// queue.DefaultDeadMaxBytes; -1 unbounded).
 	DeadMaxBytes int64
+	// Code, when set, gives the gateways the code store (deploys through
+	// the admin API); CodeStore opens it for workers.
+	Code bool
 	// Async is the base of the workers' async configuration (callback
 	// settings, say); the stack sets JetStream, Records and AckWait.
 	Async worker.AsyncConfig
@@ -205,7 +209,11 @@ func (s *Stack) Gateway(cfg gateway.Config) *Gateway {
 		}
 		return err == nil
 	})
-	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: s.Routes, Queue: js, Queued: queue.NewLookup(js), Schedules: schedule.NewStore(js), Invocations: s.Invocations, Idempotency: s.Idempotency, Functions: s.Functions})
+	deps := gateway.Deps{NATS: nc, Routes: s.Routes, Queue: js, Queued: queue.NewLookup(js), Schedules: schedule.NewStore(js), Invocations: s.Invocations, Idempotency: s.Idempotency, Functions: s.Functions}
+	if s.Code {
+		deps.Code = s.CodeStore(js)
+	}
+	g, err := gateway.New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,6 +221,19 @@ func (s *Stack) Gateway(cfg gateway.Config) *Gateway {
 		t.Fatal(err)
 	}
 	return Serve(t, g)
+}
+
+// CodeStore opens the stack's code store on js (its buckets made if
+// missing).
+func (s *Stack) CodeStore(js jetstream.JetStream) *codestore.Store {
+	s.T.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cs, err := codestore.Open(ctx, js, codestore.Config{Replicas: s.StreamReplicas})
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	return cs
 }
 
 // Serve serves g on two loopback listeners, public and admin (cfg's

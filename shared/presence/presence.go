@@ -14,6 +14,9 @@ type Heartbeat struct {
 	// that long is gone. Leaving is set by a worker that is draining.
 	TTL     time.Duration `json:"ttl"`
 	Leaving bool          `json:"leaving,omitempty"`
+	// Code is the deployed code of the functions this worker serves from
+	// the code store (PUT /admin/functions/<name>/code), one each.
+	Code []Code `json:"code,omitempty"`
 }
 
 // Function is one function's load in one worker.

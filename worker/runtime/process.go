@@ -47,8 +47,11 @@ type proc struct {
 
 	inflight atomic.Int64
 	ready    atomic.Bool // the function was loaded (or failed to load) once
-	killed   atomic.Bool
-	gone     atomic.Bool // exited or exiting: take no more calls
+	// loadErr is why the first load failed, "" if it did not; written
+	// before ready (CheckLoad reads it).
+	loadErr string
+	killed  atomic.Bool
+	gone    atomic.Bool // exited or exiting: take no more calls
 
 	readers    sync.WaitGroup
 	writerDone chan struct{}
@@ -211,6 +214,9 @@ func (p *proc) dispatch(typ byte, id uint32, body []byte) {
 			log.Debug("function loaded", "function", p.f.name, "pid", p.pid, "node", l.Node)
 		}
 		if !p.ready.Load() {
+			if !l.OK {
+				p.loadErr = l.Error
+			}
 			p.loadTimer.Stop()
 			p.ready.Store(true)
 			p.onReady()

@@ -196,6 +196,7 @@ type Runtime struct {
 	added    int           // functions ever added, for UIDPerFunction
 
 	follower atomic.Pointer[worker.Worker] // see Follow
+	polling  sync.Mutex                    // one pollChanges at a time (Refresh)
 }
 
 // New checks that node is installed and at least version 18, discovers the
@@ -246,7 +247,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		}
 	}
 	if cfg.ReloadInterval > 0 {
-		r.every(cfg.ReloadInterval, r.pollChanges)
+		r.every(cfg.ReloadInterval, r.Refresh)
 	}
 	if cfg.IdleTimeout > 0 {
 		r.every(min(max(cfg.IdleTimeout/4, 10*time.Millisecond), time.Second), r.reapIdle)

@@ -177,6 +177,11 @@ type adminClient struct {
 }
 
 func (c *adminClient) do(method, path string, body []byte, into any) error {
+	return c.send(method, path, "application/json", body, into)
+}
+
+// send is do with a body of another type (a code archive).
+func (c *adminClient) send(method, path, contentType string, body []byte, into any) error {
 	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -184,7 +189,7 @@ func (c *adminClient) do(method, path string, body []byte, into any) error {
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return err

@@ -3,7 +3,8 @@
 //
 // "gateway invocations list|get|replay" is the operators' command line for
 // invocation records and dead letters, and "gateway routes
-// list|export|apply" for the route table, through a running gateway's
+// list|export|apply" for the route table, and "gateway functions
+// deploy|versions|rollback" for function code, through a running gateway's
 // admin API; "gateway version" prints the build's version and commit
 // (package buildinfo).
 package main
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/fngate/fngate/gateway"
+	"github.com/fngate/fngate/shared/codestore"
 	"github.com/fngate/fngate/shared/envflag"
 	"github.com/fngate/fngate/shared/natsconn"
 	"github.com/fngate/fngate/shared/natsserver"
@@ -63,6 +65,8 @@ func parse(args []string) (*options, error) {
 	s.Int64(&o.gw.AsyncMaxBody, "async-max-body", "FNGATE_ASYNC_MAX_BODY", 0, "largest body of an asynchronous invocation, larger get 413; 0: 1 MiB, or FNGATE_MAX_BODY_BYTES if lower")
 	s.Int64(&o.gw.MaxInflight, "max-inflight", "FNGATE_MAX_INFLIGHT", gateway.DefaultMaxInflight, "most public requests served at once; more get 503 OVERLOADED")
 	s.Int64(&o.gw.MaxInflightBytes, "max-inflight-bytes", "FNGATE_MAX_INFLIGHT_BYTES", gateway.DefaultMaxInflightBytes, "most request-body bytes held at once (declared lengths reserved whole); more get 503 OVERLOADED")
+	s.Int64(&o.gw.MaxCodeBytes, "max-code-bytes", "FNGATE_MAX_CODE_BYTES", gateway.DefaultMaxCodeBytes, "largest function code archive (PUT /admin/functions/<name>/code); larger get 413")
+	s.Int64(&o.gw.MaxCodeUnpackedBytes, "max-code-unpacked-bytes", "FNGATE_MAX_CODE_UNPACKED_BYTES", codestore.DefaultMaxUnpackedBytes, "largest size a function code archive may unpack to (zip bombs); larger get 413")
 	s.Int(&o.gw.MaxHeaderBytes, "max-header-bytes", "FNGATE_MAX_HEADER_BYTES", gateway.DefaultMaxHeaderBytes, "largest request line plus headers; larger get 431")
 	s.Int64(&o.gw.MaxDelayedBytes, "delayed-max-bytes", "FNGATE_DELAYED_MAX_BYTES", gateway.DefaultMaxDelayedBytes, "most bytes of delayed invocations (the schedules stream, fired copies for a day included); past it a delayed accept answers 503 QUEUE_FULL; -1 unbounded")
 	s.Duration(&o.gw.MaxDelay, "max-delay", "FNGATE_MAX_DELAY", gateway.DefaultMaxDelay, "longest X-Invocation-Delay / X-Invocation-At ahead; at most 192h (the invocation stream's MaxAge)")
@@ -92,7 +96,7 @@ func parse(args []string) (*options, error) {
 func main() {
 	// The operators' commands, through a running gateway's admin API.
 	if len(os.Args) > 1 {
-		if cli, ok := map[string]func([]string, io.Writer) error{"invocations": invocationsCLI, "routes": routesCLI, "schedules": schedulesCLI}[os.Args[1]]; ok {
+		if cli, ok := map[string]func([]string, io.Writer) error{"invocations": invocationsCLI, "routes": routesCLI, "schedules": schedulesCLI, "functions": functionsCLI}[os.Args[1]]; ok {
 			if err := cli(os.Args[2:], os.Stdout); err != nil {
 				fmt.Fprintln(os.Stderr, "gateway "+os.Args[1]+":", err)
 				os.Exit(1)

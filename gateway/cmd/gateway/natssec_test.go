@@ -10,7 +10,10 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/fngate/fngate/shared/codestore"
+	"github.com/fngate/fngate/shared/codestore/codetest"
 	"github.com/fngate/fngate/shared/natsconn"
 	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
@@ -125,6 +128,9 @@ func TestShippedNATSTLSConf(t *testing.T) {
 	}
 	o.gw.Logger = slogDiscard()
 	runUntilCalled(ctx, t, o, "a call through the gateway on nats-tls.conf", "http://127.0.0.1:"+itoa(httpPort)+"/echo?via=tls-conf", `"via":"tls-conf"`)
+	codeThroughConf(ctx, t, natsURL,
+		natsconn.Security{User: "gateway", Password: "gw-secret", TLSCA: pki.CA, TLSCert: pki.ClientCert, TLSKey: pki.ClientKey},
+		natsconn.Security{User: "worker", Password: "wk-secret", TLSCA: pki.CA, TLSCert: pki.ClientCert, TLSKey: pki.ClientKey})
 
 	// The right password without a client certificate is refused.
 	if nc, err := nats.Connect(natsURL, nats.UserInfo("gateway", "gw-secret"), nats.RootCAs(pki.CA), nats.MaxReconnects(0)); err == nil {
@@ -133,12 +139,48 @@ func TestShippedNATSTLSConf(t *testing.T) {
 	}
 }
 
-// echoWorker serves the built-in echo from a worker connected to natsURL
-// with the options natsconn builds from sec, as the worker command does,
-// until the test ends.
-func echoWorker(ctx context.Context, t *testing.T, natsURL string, sec natsconn.Security) {
+// codeThroughConf checks the code buckets' permissions: the gateway user
+// deploys (the buckets exist: the gateway made them at start), the worker
+// user sees the version and fetches it, and cannot deploy.
+func codeThroughConf(ctx context.Context, t *testing.T, natsURL string, gwSec, wkSec natsconn.Security) {
 	t.Helper()
-	opts, err := natsconn.Options("fngate-worker", sec, slogDiscard())
+	bind := func(sec natsconn.Security) *codestore.Store {
+		js, _ := jetstream.New(connectAs(t, natsURL, sec))
+		cs, err := codestore.Bind(ctx, js)
+		if err != nil {
+			t.Fatalf("%s binds the code store: %v", sec.User, err)
+		}
+		return cs
+	}
+	gw, wk := bind(gwSec), bind(wkSec)
+	archive := codetest.TarGz(codetest.File("index.js", "exports.main = async () => 1;\n"))
+	sum, err := codestore.Check(archive, codestore.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gw.Put(ctx, "hello", archive, sum); err != nil {
+		t.Fatalf("the gateway user deploys: %v", err)
+	}
+	updates, err := wk.Watch(ctx)
+	if err != nil {
+		t.Fatalf("the worker user watches: %v", err)
+	}
+	f := testenv.Recv(t, updates, 10*time.Second, "the worker user sees the version")
+	if b, err := wk.Archive(ctx, f.Version(f.Current)); err != nil || string(b) != string(archive) {
+		t.Fatalf("the worker user fetches the archive: %v", err)
+	}
+	short, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := wk.Put(short, "hello", archive, sum); err == nil {
+		t.Fatal("the worker user deployed")
+	}
+}
+
+// connectAs connects to natsURL with the options natsconn builds from sec,
+// as the commands do, until the test ends.
+func connectAs(t *testing.T, natsURL string, sec natsconn.Security) *nats.Conn {
+	t.Helper()
+	opts, err := natsconn.Options("fngate-"+sec.User, sec, slogDiscard())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +189,15 @@ func echoWorker(ctx context.Context, t *testing.T, natsURL string, sec natsconn.
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	w, err := worker.New(nc, worker.Config{Logger: slogDiscard()})
+	return nc
+}
+
+// echoWorker serves the built-in echo from a worker connected to natsURL
+// with the options natsconn builds from sec, as the worker command does,
+// until the test ends.
+func echoWorker(ctx context.Context, t *testing.T, natsURL string, sec natsconn.Security) {
+	t.Helper()
+	w, err := worker.New(connectAs(t, natsURL, sec), worker.Config{Logger: slogDiscard()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fngate/fngate/gateway"
+	"github.com/fngate/fngate/shared/codestore"
 	"github.com/fngate/fngate/shared/envflag"
 	"github.com/fngate/fngate/shared/natsconn"
 	"github.com/fngate/fngate/shared/natsserver"
@@ -88,6 +89,10 @@ func run(ctx context.Context, o *options) error {
 	if err := ensureStreams(ctx, js, qcfg); err != nil {
 		return err
 	}
+	code, err := openCodeStore(ctx, js, o.streamReplicas)
+	if err != nil {
+		return err
+	}
 	if o.routesFile != "" {
 		res, err := applyRoutesFile(ctx, routes, store.NewFunctions(rdb), o.routesFile)
 		if err != nil {
@@ -103,7 +108,7 @@ func run(ctx context.Context, o *options) error {
 	defer invs.Close()
 	idem := store.NewIdempotency(rdb, o.idempotencyTTL)
 	defer idem.Close()
-	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: routes, Queue: js, Queued: queue.NewLookup(js), Schedules: schedule.NewStore(js), Invocations: invs, Idempotency: idem, Functions: store.NewFunctions(rdb)})
+	g, err := gateway.New(cfg, gateway.Deps{NATS: nc, Routes: routes, Queue: js, Queued: queue.NewLookup(js), Schedules: schedule.NewStore(js), Invocations: invs, Idempotency: idem, Functions: store.NewFunctions(rdb), Code: code})
 	if err != nil {
 		return err
 	}
@@ -210,6 +215,17 @@ func applySchedulesFile(ctx context.Context, g *gateway.Gateway, path string) er
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
+}
+
+// openCodeStore opens the buckets of deployed code, retrying while
+// JetStream starts.
+func openCodeStore(ctx context.Context, js jetstream.JetStream, replicas int) (*codestore.Store, error) {
+	b := backoff.NewExponentialBackOff(backoff.WithMaxElapsedTime(30 * time.Second))
+	return backoff.RetryWithData(func() (*codestore.Store, error) {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return codestore.Open(cctx, js, codestore.Config{Replicas: replicas})
+	}, backoff.WithContext(b, ctx))
 }
 
 // ensureStreams creates the invocation streams, retrying while JetStream

@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/fngate/fngate/shared/codestore"
 	"github.com/fngate/fngate/shared/envflag"
 	"github.com/fngate/fngate/shared/natsconn"
 	"github.com/fngate/fngate/shared/process"
@@ -28,6 +29,7 @@ import (
 	"github.com/fngate/fngate/shared/store"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/builtin"
+	"github.com/fngate/fngate/worker/deploy"
 	"github.com/fngate/fngate/worker/runtime"
 )
 
@@ -41,6 +43,9 @@ type options struct {
 	noAsync     bool
 	recordTTL   time.Duration
 	builtins    []string
+	noDeploy    bool
+	codeDir     string
+	codeLimits  codestore.Limits
 	logLevel    slog.Level
 	metricsAddr string
 }
@@ -61,6 +66,11 @@ func parse(args []string) (*options, error) {
 	s.List(&o.async.CallbackAllow, "callback-allow", "FNGATE_CALLBACK_ALLOW", nil, "CIDRs and host names callbacks may reach although loopback, private, link-local, CGNAT, multicast or unspecified (a host name may then resolve to anything), comma-separated; default: public addresses only")
 	s.Duration(&o.recordTTL, "record-ttl", "FNGATE_RECORD_TTL", store.DefaultRecordTTL, "how long invocation records are kept in Redis")
 	o.node.Bind(s)
+	s.List(&o.w.Functions, "serve-functions", "FNGATE_FUNCTIONS", nil, "serve only these functions (names or glob patterns such as img-*, comma-separated): a pool of workers for a group of functions; default: all")
+	var deploy string
+	s.String(&deploy, "deploy", "FNGATE_DEPLOY", "on", "serve the functions deployed through the gateway's admin API (PUT /admin/functions/<name>/code, kept in JetStream): on or off")
+	s.Int64(&o.codeLimits.MaxBytes, "max-code-unpacked-bytes", "FNGATE_MAX_CODE_UNPACKED_BYTES", codestore.DefaultMaxUnpackedBytes, "largest size a deployed function's code may unpack to")
+	s.String(&o.codeDir, "code-dir", "FNGATE_CODE_DIR", "", "where deployed functions are unpacked (emptied at start); default: a temporary folder")
 	var uid string
 	s.String(&uid, "function-uid", "FNGATE_FUNCTION_UID", "", "run Node.js functions as this uid (N), or one uid each from a base (N+), when the worker runs as root")
 	// Demo functions (fail, panic, sleep, cpu) are served only when asked.
@@ -74,14 +84,24 @@ func parse(args []string) (*options, error) {
 	if o.node.UID, o.node.UIDPerFunction, err = runtime.ParseUID(uid); err != nil {
 		return nil, fmt.Errorf("FNGATE_FUNCTION_UID=%w", err)
 	}
-	switch async {
-	case "on", "true", "1":
-	case "off", "false", "0":
-		o.noAsync = true
-	default:
-		return nil, fmt.Errorf("FNGATE_ASYNC=%q: want on or off", async)
+	if o.noDeploy, err = onOff("FNGATE_DEPLOY", deploy); err != nil {
+		return nil, err
+	}
+	if o.noAsync, err = onOff("FNGATE_ASYNC", async); err != nil {
+		return nil, err
 	}
 	return o, nil
+}
+
+// onOff reports whether the switch env (on or off) is off.
+func onOff(env, v string) (off bool, err error) {
+	switch v {
+	case "on", "true", "1":
+		return false, nil
+	case "off", "false", "0":
+		return true, nil
+	}
+	return false, fmt.Errorf("%s=%q: want on or off", env, v)
 }
 
 func main() {
@@ -136,8 +156,26 @@ func run(ctx context.Context, o *options) error {
 	if err := registerBuiltins(w, o.builtins, taken, log); err != nil {
 		return err
 	}
-	if len(w.Functions()) == 0 {
-		return fmt.Errorf("no functions to serve: set FNGATE_FUNCTIONS_DIR or FNGATE_BUILTINS")
+	if !o.noDeploy {
+		// In the background: the worker serves its folder and built-ins
+		// at once, deployed functions once a gateway has made the store.
+		deployed := make(chan *deploy.Deployer, 1)
+		dctx, stopDeploy := context.WithCancel(ctx)
+		go func() {
+			d, err := startDeployer(dctx, nc, w, o)
+			if err != nil && dctx.Err() == nil {
+				log.Error("not serving deployed functions", "err", err)
+			}
+			deployed <- d
+		}()
+		defer func() {
+			stopDeploy()
+			if d := <-deployed; d != nil {
+				_ = d.Close()
+			}
+		}()
+	} else if len(w.Functions()) == 0 {
+		return fmt.Errorf("no functions to serve: set FNGATE_FUNCTIONS_DIR or FNGATE_BUILTINS, or FNGATE_DEPLOY=on")
 	}
 	var checks []func(context.Context) error
 	if !o.noAsync {
@@ -171,6 +209,39 @@ func run(ctx context.Context, o *options) error {
 		return err
 	}
 	return nc.Drain()
+}
+
+// deployUIDOffset is how far above FNGATE_FUNCTION_UID=N+ the uids of the
+// deployed functions start.
+const deployUIDOffset = 1 << 19
+
+// startDeployer has w serve the functions deployed through the admin API
+// (package deploy), with the Node.js settings of the worker's folder.
+func startDeployer(ctx context.Context, nc *nats.Conn, w *worker.Worker, o *options) (*deploy.Deployer, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("JetStream: %w", err)
+	}
+	// The gateways make the buckets; a worker that starts first waits.
+	b := backoff.NewExponentialBackOff(backoff.WithMaxInterval(5*time.Second), backoff.WithMaxElapsedTime(0))
+	cs, err := backoff.RetryNotifyWithData(func() (*codestore.Store, error) {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return codestore.Bind(cctx, js)
+	}, backoff.WithContext(b, ctx), func(err error, d time.Duration) {
+		o.w.Logger.Warn("waiting for the code store (a gateway makes it; FNGATE_DEPLOY=off serves no deployed functions)", "err", err, "retry_in", d.String())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("code store: %w", err)
+	}
+	rc := o.node
+	rc.Logger, rc.Concurrency, rc.OnRestart, rc.OnColdStart = o.w.Logger, o.w.Concurrency, w.NodeRestarted, w.ColdStarted
+	if rc.UIDPerFunction {
+		// Users of their own, clear of those of the folder's functions
+		// (uid, uid+1, ... in the order they were found).
+		rc.UID += deployUIDOffset
+	}
+	return deploy.New(ctx, w, deploy.Config{Store: cs, Dir: o.codeDir, Limits: o.codeLimits, Runtime: rc, Logger: o.w.Logger})
 }
 
 // registerBuiltins serves the named built-in functions, except those a
