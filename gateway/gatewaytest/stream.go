@@ -1,0 +1,72 @@
+package gatewaytest
+
+import (
+	"bufio"
+	"bytes"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Stream is a streamed response (#17) read as it arrives.
+type Stream struct {
+	*http.Response
+	// Sent is when the request was sent.
+	Sent time.Time
+	br   *bufio.Reader
+}
+
+// OpenStream sends a request and returns once the status line and headers
+// have come; the body is read with Event or Read. It fails the test on
+// error; the body is closed at cleanup.
+func OpenStream(t testing.TB, method, url string, header http.Header, body []byte) *Stream {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	sent := time.Now()
+	resp, err := Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = resp.Body.Close() })
+	return &Stream{Response: resp, Sent: sent, br: bufio.NewReaderSize(resp.Body, 64<<10)}
+}
+
+// Event reads the next server-sent event and returns its data (the text
+// after "data: "; the lines of a multi-line event joined by "\n") and
+// when its end arrived. At the end of the body it returns the read's
+// error: io.EOF when the stream ended well.
+func (s *Stream) Event() (string, time.Time, error) {
+	var data []string
+	for {
+		line, err := s.br.ReadString('\n')
+		if err != nil {
+			return "", time.Now(), err
+		}
+		line = strings.TrimRight(line, "\r\n")
+		if line == "" {
+			if data == nil {
+				continue
+			}
+			return strings.Join(data, "\n"), time.Now(), nil
+		}
+		if d, ok := strings.CutPrefix(line, "data:"); ok {
+			data = append(data, strings.TrimPrefix(d, " "))
+		}
+	}
+}
+
+// Read reads the body.
+func (s *Stream) Read(p []byte) (int, error) { return s.br.Read(p) }
+
+// Chunked reports whether the response came with chunked transfer
+// encoding: streamed, not sent whole.
+func (s *Stream) Chunked() bool {
+	return len(s.TransferEncoding) == 1 && s.TransferEncoding[0] == "chunked"
+}
