@@ -175,8 +175,14 @@ func (s *streamState) fail(err error) response {
 		return failed(err)
 	}
 	s.g.log.Warn("stream cut short", "request_id", s.x.reqID, "route", s.x.label, "chunks", strconv.FormatUint(s.seq, 10), "err", err)
-	if hj, ok := s.x.c.Writer.(http.Hijacker); ok {
-		if conn, _, herr := hj.Hijack(); herr == nil {
+	// gin refuses to hijack once a body was written; the server's own
+	// writer does not.
+	var w http.ResponseWriter = s.x.c.Writer
+	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
+		w = u.Unwrap()
+	}
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
 			_ = conn.Close()
 		}
 	}

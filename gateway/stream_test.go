@@ -14,7 +14,9 @@ import (
 
 	"github.com/fngate/fngate/gateway"
 	gt "github.com/fngate/fngate/gateway/gatewaytest"
+	"github.com/fngate/fngate/shared/record"
 	"github.com/fngate/fngate/shared/route"
+	"github.com/fngate/fngate/shared/testenv"
 	"github.com/fngate/fngate/worker"
 	"github.com/fngate/fngate/worker/sdk"
 )
@@ -25,7 +27,9 @@ import (
 type sse struct {
 	n         int
 	gap       time.Duration
-	failAfter int // return an error after that many events (0: never)
+	delay     time.Duration // before the first event
+	failAt    int           // return an error instead of this event (0: never)
+	size      int           // the events' data is this many bytes (0: the number)
 	emitted   atomic.Int64
 	cancelled chan time.Time
 }
@@ -36,26 +40,44 @@ func newSSE(n int, gap time.Duration) *sse {
 
 func (f *sse) Invoke(ctx context.Context, ev *sdk.Event) (any, error) {
 	return sdk.Stream(http.StatusOK, http.Header{"Content-Type": {"text/event-stream"}}, func(ctx context.Context, w io.Writer) error {
+		if !sleep(ctx, f.delay) {
+			f.cancelled <- time.Now()
+			return ctx.Err()
+		}
 		for i := 1; i <= f.n; i++ {
-			if f.failAfter > 0 && i > f.failAfter {
+			if i == f.failAt {
 				return errors.New("the model went away")
 			}
-			if _, err := fmt.Fprintf(w, "data: %d\n\n", i); err != nil {
+			var err error
+			if f.size > 0 {
+				_, err = w.Write(make([]byte, f.size))
+			} else {
+				_, err = fmt.Fprintf(w, "data: %d\n\n", i)
+			}
+			if err != nil {
 				f.cancelled <- time.Now()
 				return err
 			}
 			f.emitted.Store(int64(i))
-			t := time.NewTimer(f.gap)
-			select {
-			case <-ctx.Done():
-				t.Stop()
+			if !sleep(ctx, f.gap) {
 				f.cancelled <- time.Now()
 				return ctx.Err()
-			case <-t.C:
 			}
 		}
 		return nil
 	}), nil
+}
+
+// sleep waits d or until ctx ends; it reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // sseStack serves fn at /events (route rt's options apply).
@@ -119,4 +141,123 @@ func TestStreamSSE(t *testing.T) {
 		t.Fatalf("after the last event: %v, want a clean end", err)
 	}
 	t.Logf("arrivals (first after the request, then gaps) %s", gaps(s.Sent, at))
+}
+
+// A client that disconnects after 3 events: the function's stream
+// context ends soon after (the gateway tells its worker).
+func TestStreamClientDisconnect(t *testing.T) {
+	t.Parallel()
+	fn := newSSE(1000, 100*time.Millisecond)
+	gw := sseStack(t, eventsRoute(), fn)
+	s := gt.OpenStream(t, "GET", gw.URL+"/events", nil, nil)
+	readEvents(t, s, 1, 3)
+	left := time.Now()
+	_ = s.Body.Close()
+	select {
+	case at := <-fn.cancelled:
+		t.Logf("the function saw the cancel %s after the client left (%d events emitted)", at.Sub(left), fn.emitted.Load())
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the function saw no cancel 10 s after the client left; emitted %d", fn.emitted.Load())
+	}
+}
+
+// A stream silent longer than the route's streamIdleTimeout is cut short
+// and its function cancelled; one too slow to start gets 504.
+func TestStreamIdleTimeout(t *testing.T) {
+	t.Parallel()
+	rt := eventsRoute()
+	rt.StreamIdleTimeout = route.Duration(300 * time.Millisecond)
+	rt.Timeout = route.Duration(time.Second)
+	fn := newSSE(3, 20*time.Second)
+	gw := sseStack(t, rt, fn)
+	s := gt.OpenStream(t, "GET", gw.URL+"/events", nil, nil)
+	readEvents(t, s, 1, 1)
+	if _, _, err := s.Event(); err == nil || err == io.EOF {
+		t.Fatalf("after the silence: %v, want the response cut short", err)
+	}
+	select {
+	case <-fn.cancelled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the silent function was not cancelled")
+	}
+
+	// The route's timeout bounds the time to the first byte.
+	late := newSSE(1, 0)
+	late.delay = 5 * time.Second
+	rt2 := r("*", "/late", "late")
+	rt2.Timeout = route.Duration(500 * time.Millisecond)
+	gw2 := sseStack(t, rt2, late)
+	assertError(t, gt.Get(t, gw2.URL+"/late"), http.StatusGatewayTimeout, "TIMEOUT")
+	select {
+	case <-late.cancelled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the late function was not cancelled")
+	}
+}
+
+// A function failing mid-stream cuts the response short after what it
+// wrote; failing before its first byte, the client gets the usual 502.
+func TestStreamError(t *testing.T) {
+	t.Parallel()
+	fn := newSSE(5, 10*time.Millisecond)
+	fn.failAt = 3
+	gw := sseStack(t, eventsRoute(), fn)
+	s := gt.OpenStream(t, "GET", gw.URL+"/events", nil, nil)
+	readEvents(t, s, 1, 2)
+	if _, _, err := s.Event(); err == nil || err == io.EOF {
+		t.Fatalf("after the error: %v, want the response cut short", err)
+	}
+
+	early := newSSE(5, 0)
+	early.failAt = 1
+	gw2 := sseStack(t, r("*", "/early", "early"), early)
+	assertError(t, gt.Get(t, gw2.URL+"/early"), http.StatusBadGateway, "FUNCTION_ERROR")
+}
+
+// Streams are sync only: an async invocation of a streaming function
+// records the concatenated body, and a call with an Idempotency-Key gets
+// (and stores) the whole response.
+func TestStreamCollected(t *testing.T) {
+	t.Parallel()
+	gw := sseStack(t, eventsRoute(), newSSE(3, 10*time.Millisecond))
+	const all = "data: 1\n\ndata: 2\n\ndata: 3\n\n"
+	id := acceptOK(t, gw.URL+"/events", asyncHeader, "")
+	inv := waitStatus(t, gw, id, record.StatusSucceeded, 20*time.Second)
+	if inv.Result == nil || inv.Result.StatusCode != 200 || inv.Result.Body != all || http.Header(inv.Result.Headers).Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("async record = %+v, result %+v", inv, inv.Result)
+	}
+	for range 2 {
+		resp := gt.Do(t, "GET", gw.URL+"/events", "", key("stream-1"), nil)
+		if resp.Status != 200 || string(resp.Body) != all || resp.Header.Get("Content-Length") != strconv.Itoa(len(all)) {
+			t.Fatalf("keyed call = %d %q %v", resp.Status, resp.Body, resp.Header)
+		}
+	}
+}
+
+// A client that stops reading stops the producer: its writes wait for
+// credit instead of piling up in the gateway or the worker.
+func TestStreamStalledClient(t *testing.T) {
+	t.Parallel()
+	const mb, n = 1 << 20, 40
+	fn := newSSE(n, 0)
+	fn.size = mb
+	gw := sseStack(t, eventsRoute(), fn)
+	s := gt.OpenStream(t, "GET", gw.URL+"/events", nil, nil)
+	// Wait until the producer stands still.
+	var last int64 = -1
+	testenv.Eventually(t, 20*time.Second, "the producer stalls", func() bool {
+		time.Sleep(300 * time.Millisecond) // one observation window
+		now := fn.emitted.Load()
+		stalled := now == last
+		last = now
+		return stalled
+	})
+	if last >= n/2 {
+		t.Fatalf("with the client not reading, the function wrote %d MB of %d", last, n)
+	}
+	t.Logf("stalled after %d MB written (credits, TCP buffers)", last)
+	got, err := io.Copy(io.Discard, s)
+	if err != nil || got != n*mb {
+		t.Fatalf("read %d bytes, %v; want %d", got, err, n*mb)
+	}
 }

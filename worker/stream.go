@@ -147,9 +147,30 @@ func (s *streamWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// end sends the stream's last message: its end, or err's code. It needs
-// no credit: the gateway's window leaves room for it.
+// firstGrantWait bounds how long a stream that ends before writing
+// anything waits for its gateway's first grant (which says the gateway
+// has subscribed to the chunks).
+const firstGrantWait = 10 * time.Second
+
+// end sends the stream's last message: its end, or fe's code. It needs
+// no credit (the gateway's window leaves room for it), only the first
+// grant: before it the gateway may not have subscribed yet.
 func (s *streamWriter) end(fe *event.Error) {
+	t := time.NewTimer(firstGrantWait)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		granted := s.granted > 0
+		s.mu.Unlock()
+		if granted {
+			break
+		}
+		select {
+		case <-s.credit:
+		case <-t.C:
+			return // no gateway listens
+		}
+	}
 	s.seq++
 	c := event.Chunk{Seq: s.seq, End: fe == nil, Err: fe}
 	_ = s.nc.PublishMsg(c.Msg(s.data))
