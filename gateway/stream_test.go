@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -91,33 +90,6 @@ func sseStack(t *testing.T, rt route.Route, fn sdk.Handler) *gt.Gateway {
 
 func eventsRoute() route.Route { return r("*", "/events", "events") }
 
-// readEvents reads events from to to of s, checking their order, and
-// returns when each arrived.
-func readEvents(t *testing.T, s *gt.Stream, from, to int) []time.Time {
-	t.Helper()
-	var at []time.Time
-	for i := from; i <= to; i++ {
-		data, when, err := s.Event()
-		if err != nil || data != strconv.Itoa(i) {
-			t.Fatalf("event %d = %q, %v", i, data, err)
-		}
-		at = append(at, when)
-	}
-	return at
-}
-
-// gaps describes arrival times for the log: the first after the request,
-// then the gaps between events.
-func gaps(sent time.Time, at []time.Time) string {
-	var b strings.Builder
-	prev := sent
-	for _, a := range at {
-		fmt.Fprintf(&b, " %d", a.Sub(prev).Milliseconds())
-		prev = a
-	}
-	return "ms:" + b.String()
-}
-
 // An SSE function emitting 20 events 100 ms apart: the client gets each
 // as it is emitted (the first long before the function emitted the
 // last), in order, chunked, then a clean end.
@@ -136,11 +108,11 @@ func TestStreamSSE(t *testing.T) {
 	if n := fn.emitted.Load(); n >= 20 {
 		t.Fatalf("the first event came after the function emitted all %d: buffered, not streamed", n)
 	}
-	at := append([]time.Time{first}, readEvents(t, s, 2, 20)...)
+	at := append([]time.Time{first}, s.Events(t, 2, 20)...)
 	if _, _, err := s.Event(); err != io.EOF {
 		t.Fatalf("after the last event: %v, want a clean end", err)
 	}
-	t.Logf("arrivals (first after the request, then gaps) %s", gaps(s.Sent, at))
+	t.Logf("arrivals (first after the request, then gaps) %s", s.Gaps(at))
 }
 
 // A client that disconnects after 3 events: the function's stream
@@ -150,7 +122,7 @@ func TestStreamClientDisconnect(t *testing.T) {
 	fn := newSSE(1000, 100*time.Millisecond)
 	gw := sseStack(t, eventsRoute(), fn)
 	s := gt.OpenStream(t, "GET", gw.URL+"/events", nil, nil)
-	readEvents(t, s, 1, 3)
+	s.Events(t, 1, 3)
 	left := time.Now()
 	_ = s.Body.Close()
 	select {
@@ -171,7 +143,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 	fn := newSSE(3, 20*time.Second)
 	gw := sseStack(t, rt, fn)
 	s := gt.OpenStream(t, "GET", gw.URL+"/events", nil, nil)
-	readEvents(t, s, 1, 1)
+	s.Events(t, 1, 1)
 	if _, _, err := s.Event(); err == nil || err == io.EOF {
 		t.Fatalf("after the silence: %v, want the response cut short", err)
 	}
@@ -203,7 +175,7 @@ func TestStreamError(t *testing.T) {
 	fn.failAt = 3
 	gw := sseStack(t, eventsRoute(), fn)
 	s := gt.OpenStream(t, "GET", gw.URL+"/events", nil, nil)
-	readEvents(t, s, 1, 2)
+	s.Events(t, 1, 2)
 	if _, _, err := s.Event(); err == nil || err == io.EOF {
 		t.Fatalf("after the error: %v, want the response cut short", err)
 	}

@@ -3,7 +3,9 @@ package gatewaytest
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -69,4 +71,33 @@ func (s *Stream) Read(p []byte) (int, error) { return s.br.Read(p) }
 // encoding: streamed, not sent whole.
 func (s *Stream) Chunked() bool {
 	return len(s.TransferEncoding) == 1 && s.TransferEncoding[0] == "chunked"
+}
+
+// Events reads events from to to (their data is their number), failing
+// the test if one is missing or out of order, and returns when each
+// arrived.
+func (s *Stream) Events(t testing.TB, from, to int) []time.Time {
+	t.Helper()
+	var at []time.Time
+	for i := from; i <= to; i++ {
+		data, when, err := s.Event()
+		if err != nil || data != strconv.Itoa(i) {
+			t.Fatalf("event %d = %q, %v", i, data, err)
+		}
+		at = append(at, when)
+	}
+	return at
+}
+
+// Gaps describes arrival times for a test's log: the first after the
+// request was sent, then the gaps between them, in milliseconds.
+func (s *Stream) Gaps(at []time.Time) string {
+	var b strings.Builder
+	b.WriteString("ms:")
+	prev := s.Sent
+	for _, a := range at {
+		fmt.Fprintf(&b, " %d", a.Sub(prev).Milliseconds())
+		prev = a
+	}
+	return b.String()
 }
