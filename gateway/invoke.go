@@ -152,7 +152,7 @@ func (g *Gateway) serve(x *exchange) response {
 	resp, err := g.request(ctx, msg, deadline)
 	g.inflight.Add(-1)
 	if id := event.StreamOf(resp); id != "" && err == nil {
-		return g.stream(x, resp, id, rt.StreamIdle(), deadline)
+		return g.stream(x.c, x.reqID, x.label, resp, id, rt.StreamIdle(), deadline)
 	}
 	// The function's headers go straight into the writer's.
 	res, _ = g.replied(rt, x.reqID, x.c.Writer.Header(), &req, payload, nil, resp, err)

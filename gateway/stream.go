@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/nats-io/nats.go"
 
 	"github.com/fngate/fngate/shared/event"
@@ -41,8 +42,11 @@ type chanSubscriber interface {
 
 // streamState is one stream being relayed.
 type streamState struct {
-	g       *Gateway
-	x       *exchange
+	g *Gateway
+	// The exchange's parts: holding the exchange itself would move every
+	// call's exchange to the heap.
+	c            *gin.Context
+	reqID, label string
 	credit  string // subject of the credits
 	granted uint64
 	seq     uint64
@@ -66,21 +70,21 @@ func (s *streamState) stop(reason string) {
 // stream relays stream id, whose start is the worker's reply start, to
 // the client. Until the first chunk the call's deadline bounds the wait;
 // then idle bounds each silence and each write to the client.
-func (g *Gateway) stream(x *exchange, start *nats.Msg, id string, idle time.Duration, deadline time.Time) response {
+func (g *Gateway) stream(c *gin.Context, reqID, label string, start *nats.Msg, id string, idle time.Duration, deadline time.Time) response {
 	data, err := subject.StreamData(id)
 	if err != nil {
 		return failed(&event.Error{Code: event.CodeInvalidResponse, Message: "invalid stream id"})
 	}
 	credit, _ := subject.StreamCredit(id)
-	s := &streamState{g: g, x: x, credit: credit}
+	s := &streamState{g: g, c: c, reqID: reqID, label: label, credit: credit}
 	sub, ok := g.nats.(chanSubscriber)
 	if !ok {
 		s.stop("this gateway cannot subscribe to streams")
 		return failed(&event.Error{Code: event.CodeInvalidResponse, Message: "streamed response on a gateway without subscriptions"})
 	}
 	// The worker sends at most the window plus its last message.
-	ch := make(chan *nats.Msg, streamWindow+2)
-	ss, err := sub.ChanSubscribe(data, ch)
+	msgs := make(chan *nats.Msg, streamWindow+2)
+	ss, err := sub.ChanSubscribe(data, msgs)
 	if err != nil {
 		s.stop("gateway could not subscribe")
 		return failed(err)
@@ -95,32 +99,32 @@ func (g *Gateway) stream(x *exchange, start *nats.Msg, id string, idle time.Dura
 	// The subscription precedes the grant on this connection, so the
 	// worker's first chunk finds it.
 	s.grant(streamWindow, idle)
-	ctx := x.c.Request.Context()
+	ctx := c.Request.Context()
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	for {
 		select {
-		case m := <-ch:
-			c, err := event.ParseChunk(m)
-			if err == nil && c.Seq != s.seq+1 {
+		case m := <-msgs:
+			ch, err := event.ParseChunk(m)
+			if err == nil && ch.Seq != s.seq+1 {
 				err = ErrStreamBroken
 			}
 			if err != nil {
 				s.stop("lost chunk")
 				return s.fail(ErrStreamBroken)
 			}
-			s.seq = c.Seq
-			if c.Err != nil {
-				return s.fail(c.Err)
+			s.seq = ch.Seq
+			if ch.Err != nil {
+				return s.fail(ch.Err)
 			}
 			if !s.started {
 				s.writeHead(status, head)
 			}
-			if len(c.Data) > 0 && !s.write(c.Data, idle) {
+			if len(ch.Data) > 0 && !s.write(ch.Data, idle) {
 				s.stop("client write failed")
 				return response{streamed: true}
 			}
-			if c.End {
+			if ch.End {
 				return response{streamed: true}
 			}
 			if s.granted-s.seq <= streamWindow/2 {
@@ -144,24 +148,24 @@ func (g *Gateway) stream(x *exchange, start *nats.Msg, id string, idle time.Dura
 // writeHead sends the status line and headers of the stream.
 func (s *streamState) writeHead(status int, head http.Header) {
 	s.started = true
-	h := s.x.c.Writer.Header()
+	h := s.c.Writer.Header()
 	for k, vs := range head {
 		h[k] = vs
 	}
-	h[HeaderRequestID] = []string{s.x.reqID}
+	h[HeaderRequestID] = []string{s.reqID}
 	delete(h, "Content-Length") // chunked: the length is not known
 	h["X-Accel-Buffering"] = []string{"no"}
-	s.x.c.Writer.WriteHeader(status)
+	s.c.Writer.WriteHeader(status)
 }
 
 // write sends one chunk to the client and flushes it; a client that does
 // not take it within idle has stalled. It reports success.
 func (s *streamState) write(b []byte, idle time.Duration) bool {
-	rc := http.NewResponseController(s.x.c.Writer)
+	rc := http.NewResponseController(s.c.Writer)
 	// Also lifts the server's WriteTimeout, which bounds whole exchanges:
 	// a stream lasts as long as it moves.
 	_ = rc.SetWriteDeadline(time.Now().Add(idle))
-	if _, err := s.x.c.Writer.Write(b); err != nil {
+	if _, err := s.c.Writer.Write(b); err != nil {
 		return false
 	}
 	return rc.Flush() == nil
@@ -174,10 +178,10 @@ func (s *streamState) fail(err error) response {
 	if !s.started {
 		return failed(err)
 	}
-	s.g.log.Warn("stream cut short", "request_id", s.x.reqID, "route", s.x.label, "chunks", strconv.FormatUint(s.seq, 10), "err", err)
+	s.g.log.Warn("stream cut short", "request_id", s.reqID, "route", s.label, "chunks", strconv.FormatUint(s.seq, 10), "err", err)
 	// gin refuses to hijack once a body was written; the server's own
 	// writer does not.
-	var w http.ResponseWriter = s.x.c.Writer
+	var w http.ResponseWriter = s.c.Writer
 	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
 		w = u.Unwrap()
 	}
