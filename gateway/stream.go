@@ -47,10 +47,10 @@ type streamState struct {
 	// call's exchange to the heap.
 	c            *gin.Context
 	reqID, label string
-	credit  string // subject of the credits
-	granted uint64
-	seq     uint64
-	started bool // the status line went out
+	credit       string // subject of the credits
+	granted      uint64
+	seq          uint64
+	started      bool // the status line went out
 }
 
 // grant sends the worker credit up to total (and the idle timeout, on the

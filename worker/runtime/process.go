@@ -40,7 +40,7 @@ type proc struct {
 	out   *outbox    // frames to the process
 	calls *callTable // calls waiting for their result
 	// streams are the streamed responses being sent (stream.go).
-	streams streamTable
+	streams *callTable
 	probe   *probeState // the probe of the event loop after a timeout
 
 	mu     sync.Mutex

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"strconv"
-	"sync"
 
 	"github.com/fngate/fngate/shared/event"
 	"github.com/fngate/fngate/worker/sdk"
@@ -24,37 +23,6 @@ import (
 
 // procWindow is how many chunks a process may send ahead of the worker.
 const procWindow = 8
-
-// streamTable holds the streams of a process by call id; their frames go
-// to the channel.
-type streamTable struct {
-	mu sync.Mutex
-	m  map[uint32]chan frame
-}
-
-func (t *streamTable) put(id uint32, ch chan frame) {
-	t.mu.Lock()
-	if t.m == nil {
-		t.m = make(map[uint32]chan frame)
-	}
-	t.m[id] = ch
-	t.mu.Unlock()
-}
-
-// take removes stream id and returns its channel (nil when none).
-func (t *streamTable) take(id uint32) chan frame {
-	t.mu.Lock()
-	ch := t.m[id]
-	delete(t.m, id)
-	t.mu.Unlock()
-	return ch
-}
-
-func (t *streamTable) get(id uint32) chan frame {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.m[id]
-}
 
 // dispatchStream handles the stream frames of the reader goroutine.
 func (p *proc) dispatchStream(typ byte, id uint32, body []byte) {
