@@ -187,8 +187,9 @@ func TestStreamError(t *testing.T) {
 }
 
 // Streams are sync only: an async invocation of a streaming function
-// records the concatenated body, and a call with an Idempotency-Key gets
-// (and stores) the whole response.
+// records the concatenated body (capped), and a call with an
+// Idempotency-Key or one that may fall back to 202 gets the whole
+// response.
 func TestStreamCollected(t *testing.T) {
 	t.Parallel()
 	gw := sseStack(t, eventsRoute(), newSSE(3, 10*time.Millisecond))
@@ -203,6 +204,24 @@ func TestStreamCollected(t *testing.T) {
 		if resp.Status != 200 || string(resp.Body) != all || resp.Header.Get("Content-Length") != strconv.Itoa(len(all)) {
 			t.Fatalf("keyed call = %d %q %v", resp.Status, resp.Body, resp.Header)
 		}
+	}
+
+	// A caller that may get 202 instead takes it whole too.
+	if resp := gt.Do(t, "GET", gw.URL+"/events", "", preferAsync("5"), nil); resp.Status != 200 || string(resp.Body) != all {
+		t.Fatalf("call with Prefer: respond-async = %d %q", resp.Status, resp.Body)
+	}
+
+	// Beyond the result limit (64 KiB): the record is truncated, the keyed
+	// caller still gets it all.
+	bulk := newSSE(10, 0)
+	bulk.size = 20 << 10
+	gw2 := sseStack(t, r("*", "/bulk", "bulk"), bulk)
+	inv = waitStatus(t, gw2, acceptOK(t, gw2.URL+"/bulk", asyncHeader, ""), record.StatusSucceeded, 20*time.Second)
+	if inv.Result == nil || !inv.Result.Truncated || len(inv.Result.Body) != 64<<10 {
+		t.Fatalf("async record of 200 KiB: %+v", inv.Result)
+	}
+	if resp := gt.Do(t, "GET", gw2.URL+"/bulk", "", key("bulk-1"), nil); resp.Status != 200 || len(resp.Body) != 10*20<<10 {
+		t.Fatalf("keyed call = %d, %d bytes", resp.Status, len(resp.Body))
 	}
 }
 

@@ -262,10 +262,6 @@ func requestIDOf(ctx context.Context) string {
 	return i.RequestID
 }
 
-// collectLimit bounds the body a stream collected for a caller that cannot
-// stream keeps when the worker has no async result limit.
-const collectLimit = 1 << 20
-
 // cappedBuffer keeps the first max bytes written to it and counts the rest.
 type cappedBuffer struct {
 	buf bytes.Buffer
@@ -279,15 +275,12 @@ func (c *cappedBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// collect runs sr's body for a caller that cannot stream (an async
-// invocation, a call without reply subject) and returns the whole
-// response with the body concatenated: at most the async result limit
-// plus one byte, so that the record says it was truncated, never more.
-func (w *Worker) collect(ctx context.Context, sr *sdk.StreamResponse) (*event.Reply, error) {
-	limit := collectLimit
-	if w.async != nil {
-		limit = w.async.ResultLimit + 1
-	}
+// collect runs sr's body for a caller that cannot stream and returns the
+// whole response with the body concatenated, keeping at most limit bytes
+// of it: for an async invocation its result limit plus one byte, so
+// that the record says it was truncated; for a synchronous caller NATS's
+// max payload, so that a body too large is refused as any reply is.
+func (w *Worker) collect(ctx context.Context, sr *sdk.StreamResponse, limit int) (*event.Reply, error) {
 	status, fe := streamStatus(sr)
 	if fe != nil {
 		return nil, fe

@@ -300,7 +300,7 @@ func (w *Worker) invoke(ctx context.Context, f *function, data []byte, reqID str
 			if streams {
 				return nil, sr
 			}
-			reply, err = w.collect(ctx, sr)
+			reply, err = w.collect(ctx, sr, int(w.nc.MaxPayload()))
 		} else {
 			reply, err = event.FromGo(res)
 		}
@@ -322,7 +322,11 @@ func (w *Worker) run(ctx context.Context, f *function, data []byte) (*event.Repl
 		return nil, err
 	}
 	if sr, ok := res.(*sdk.StreamResponse); ok {
-		return w.collect(ctx, sr)
+		limit := 1 << 20
+		if w.async != nil {
+			limit = w.async.ResultLimit + 1
+		}
+		return w.collect(ctx, sr, limit)
 	}
 	return event.FromGo(res)
 }
