@@ -56,7 +56,8 @@ type streamWriter struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
-	seq     uint64        // chunks sent; the writer's goroutine only
+	writing sync.Mutex    // a body may write from several goroutines
+	seq     uint64        // chunks sent, under writing
 	started atomic.Bool   // a chunk went out (the first byte)
 	credit  chan struct{} // signalled on each grant
 
@@ -127,6 +128,8 @@ func orDefault(d, def time.Duration) time.Duration {
 
 // Write sends p as one or more chunks, each once granted.
 func (s *streamWriter) Write(p []byte) (int, error) {
+	s.writing.Lock()
+	defer s.writing.Unlock()
 	n := 0
 	for len(p) > 0 {
 		if err := s.ctx.Err(); err != nil {
@@ -156,6 +159,8 @@ const firstGrantWait = 10 * time.Second
 // no credit (the gateway's window leaves room for it), only the first
 // grant: before it the gateway may not have subscribed yet.
 func (s *streamWriter) end(fe *event.Error) {
+	s.writing.Lock()
+	defer s.writing.Unlock()
 	t := time.NewTimer(firstGrantWait)
 	defer t.Stop()
 	for {
@@ -183,6 +188,7 @@ func (w *Worker) serveStream(ctx context.Context, f *function, m *nats.Msg, dead
 	status, fe := streamStatus(sr)
 	if fe != nil {
 		_ = m.RespondMsg(event.ErrorMsg(fe))
+		discard(ctx, sr)
 		return fe.Code
 	}
 	id := nuid.Next()
@@ -196,6 +202,7 @@ func (w *Worker) serveStream(ctx context.Context, f *function, m *nats.Msg, dead
 	sub, err := w.nc.Subscribe(creditSubj, s.credited)
 	if err != nil {
 		_ = m.RespondMsg(event.ErrorMsg(&event.Error{Code: event.CodeFunctionError, Message: "stream: " + err.Error()}))
+		discard(ctx, sr)
 		return event.CodeFunctionError
 	}
 	defer func() { _ = sub.Unsubscribe() }()
@@ -203,6 +210,7 @@ func (w *Worker) serveStream(ctx context.Context, f *function, m *nats.Msg, dead
 	// connection, so the gateway's first grant finds it.
 	if err := m.RespondMsg(event.StreamStart(&event.Reply{Status: status, Header: sr.Header}, id)); err != nil {
 		w.log.Error("reply failed", "request_id", reqID, "function", f.name, "err", err)
+		discard(ctx, sr)
 		return event.CodeFunctionError
 	}
 	if !deadline.IsZero() {
@@ -244,6 +252,18 @@ func streamStatus(sr *sdk.StreamResponse) (int, *event.Error) {
 		return 0, &event.Error{Code: event.CodeInvalidResponse, Message: fmt.Sprintf("stream with status %d and body %v", status, sr.Body != nil)}
 	}
 	return status, nil
+}
+
+// discard runs the body of a stream that will not be sent under a
+// cancelled context, so that whatever produces it (a function process)
+// is told and lets go of it.
+func discard(ctx context.Context, sr *sdk.StreamResponse) {
+	if sr.Body == nil {
+		return
+	}
+	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	cancel()
+	_ = runStream(dctx, sr, io.Discard)
 }
 
 // runStream runs sr's body into w, turning a panic into an error.

@@ -64,7 +64,15 @@ func (p *proc) streamResult(id uint32, fr frame) (any, error) {
 		p.abandon(id)
 		return nil, err
 	}
+	// The stream counts as a call of its function until it ends, so that
+	// the function (and the process sending it) is not evicted or stopped
+	// meanwhile. The worker runs every stream's body once (a stream it
+	// cannot send, with a cancelled context), which ends it.
+	p.f.mu.Lock()
+	p.f.active++
+	p.f.mu.Unlock()
 	return &sdk.StreamResponse{StatusCode: head.Status, Header: head.Header, Body: func(ctx context.Context, w io.Writer) error {
+		defer p.f.end()
 		return p.pump(ctx, id, w)
 	}}, nil
 }

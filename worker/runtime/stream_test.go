@@ -112,3 +112,24 @@ func TestNodeStreamAsync(t *testing.T) {
 		t.Fatalf("record = %+v, result %+v", inv, inv.Result)
 	}
 }
+
+// A stream counts as a call of its function while it runs: under
+// MaxProcs 1 another function's call waits for room (and times out here)
+// instead of evicting the process that is sending the stream.
+func TestNodeStreamKeepsProcess(t *testing.T) {
+	t.Parallel()
+	run, _ := startFixtures(t, Config{MaxProcs: 1}, "sse", "echo")
+	s := gt.New(t, route.Route{Domain: "*", Path: "/sse", Function: "sse"},
+		route.Route{Domain: "*", Path: "/echo", Function: "echo", Timeout: route.Duration(time.Second)})
+	s.Worker(worker.Config{Concurrency: run.Concurrency()}, map[string]sdk.Handler{"sse": run.Handler("sse"), "echo": run.Handler("echo")})
+	gw := s.Gateway(gateway.Config{})
+	st := gt.OpenStream(t, "GET", gw.URL+"/sse?n=25", nil, nil)
+	st.Events(t, 1, 2)
+	if r := gt.Get(t, gw.URL+"/echo"); r.Status != 504 {
+		t.Fatalf("the other function's call = %d %s, want 504 (no room while the stream runs)", r.Status, r.Body)
+	}
+	st.Events(t, 3, 25)
+	if _, _, err := st.Event(); err != io.EOF {
+		t.Fatalf("after the last event: %v, want a clean end", err)
+	}
+}
