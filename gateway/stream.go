@@ -51,6 +51,8 @@ type streamState struct {
 	granted      uint64
 	seq          uint64
 	started      bool // the status line went out
+	gone         bool // the client left
+	cut          bool // failed after the first byte
 }
 
 // grant sends the worker credit up to total (and the idle timeout, on the
@@ -99,7 +101,23 @@ func (g *Gateway) stream(c *gin.Context, reqID, label string, start *nats.Msg, i
 	// The subscription precedes the grant on this connection, so the
 	// worker's first chunk finds it.
 	s.grant(streamWindow, idle)
-	ctx := c.Request.Context()
+	res := s.relay(msgs, status, head, idle, deadline)
+	end := "complete"
+	switch {
+	case res.err != nil:
+		end = "failed"
+	case s.cut:
+		end = "cut_short"
+	case s.gone:
+		end = "client_gone"
+	}
+	g.metrics.streams.WithLabelValues(end).Inc()
+	return res
+}
+
+// relay writes the chunks arriving on msgs to the client until the end.
+func (s *streamState) relay(msgs chan *nats.Msg, status int, head http.Header, idle time.Duration, deadline time.Time) response {
+	ctx := s.c.Request.Context()
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	for {
@@ -122,6 +140,7 @@ func (g *Gateway) stream(c *gin.Context, reqID, label string, start *nats.Msg, i
 			}
 			if len(ch.Data) > 0 && !s.write(ch.Data, idle) {
 				s.stop("client write failed")
+				s.gone = true
 				return response{streamed: true}
 			}
 			if ch.End {
@@ -140,6 +159,7 @@ func (g *Gateway) stream(c *gin.Context, reqID, label string, start *nats.Msg, i
 			return s.fail(ErrStreamIdle)
 		case <-ctx.Done():
 			s.stop("client gone")
+			s.gone = true
 			return response{streamed: true}
 		}
 	}
@@ -178,6 +198,7 @@ func (s *streamState) fail(err error) response {
 	if !s.started {
 		return failed(err)
 	}
+	s.cut = true
 	s.g.log.Warn("stream cut short", "request_id", s.reqID, "route", s.label, "chunks", strconv.FormatUint(s.seq, 10), "err", err)
 	// gin refuses to hijack once a body was written; the server's own
 	// writer does not.

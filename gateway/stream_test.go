@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -90,6 +91,16 @@ func sseStack(t *testing.T, rt route.Route, fn sdk.Handler) *gt.Gateway {
 
 func eventsRoute() route.Route { return r("*", "/events", "events") }
 
+// streamsEnded waits until gw counts one stream that ended so
+// (fngate_gateway_streams_total).
+func streamsEnded(t *testing.T, gw *gt.Gateway, end string) {
+	t.Helper()
+	want := `fngate_gateway_streams_total{end="` + end + `"} 1`
+	testenv.Eventually(t, 10*time.Second, want, func() bool {
+		return strings.Contains(string(gt.Get(t, gw.AdminURL+"/metrics").Body), want)
+	})
+}
+
 // An SSE function emitting 20 events 100 ms apart: the client gets each
 // as it is emitted (the first long before the function emitted the
 // last), in order, chunked, then a clean end.
@@ -113,6 +124,7 @@ func TestStreamSSE(t *testing.T) {
 		t.Fatalf("after the last event: %v, want a clean end", err)
 	}
 	t.Logf("arrivals (first after the request, then gaps) %s", s.Gaps(at))
+	streamsEnded(t, gw, "complete")
 }
 
 // A client that disconnects after 3 events: the function's stream
@@ -131,6 +143,7 @@ func TestStreamClientDisconnect(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("the function saw no cancel 10 s after the client left; emitted %d", fn.emitted.Load())
 	}
+	streamsEnded(t, gw, "client_gone")
 }
 
 // A stream silent longer than the route's streamIdleTimeout is cut short
@@ -184,6 +197,8 @@ func TestStreamError(t *testing.T) {
 	early.failAt = 1
 	gw2 := sseStack(t, r("*", "/early", "early"), early)
 	assertError(t, gt.Get(t, gw2.URL+"/early"), http.StatusBadGateway, "FUNCTION_ERROR")
+	streamsEnded(t, gw, "cut_short")
+	streamsEnded(t, gw2, "failed")
 }
 
 // Streams are sync only: an async invocation of a streaming function
