@@ -242,8 +242,15 @@ function stopStream(id) {
   const st = streams.get(id);
   if (!st) return;
   endStream(id);
+  closeBody(st.it);
+}
+
+// closeBody ends the iteration of a body (or its iterator) nobody reads:
+// a generator's finally blocks run, a Readable is destroyed.
+function closeBody(b) {
   try {
-    const r = typeof st.it.return === 'function' ? st.it.return() : null;
+    if (typeof b.destroy === 'function') return b.destroy();
+    const r = typeof b.return === 'function' ? b.return() : null;
     if (r && typeof r.catch === 'function') r.catch(() => {});
   } catch {}
 }
@@ -331,7 +338,10 @@ function call(id, deadline, body) {
         return startStream(id, value, rid);
       }
       aborts.delete(id);
-      if (!live.delete(id)) return; // cancelled
+      if (!live.delete(id)) { // cancelled
+        if (streamable(value)) closeBody(value.body);
+        return;
+      }
       let json;
       try {
         json = JSON.stringify(value);
