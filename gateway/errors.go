@@ -64,6 +64,10 @@ var answers = []struct {
 	{[]error{route.ErrInvalidPath}, http.StatusBadRequest, "INVALID_PATH", "the path climbs above / or contains an encoded slash (%2F)"},
 	{[]error{ErrBodyTooLarge}, http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", ""},
 	{[]error{ErrHeadersTooLarge}, http.StatusRequestHeaderFieldsTooLarge, "HEADERS_TOO_LARGE", ""},
+	// Streamed responses (stream.go): seen by a client only before the
+	// first byte; later they cut the response short.
+	{[]error{ErrStreamBroken}, http.StatusBadGateway, "STREAM_BROKEN", ""},
+	{[]error{ErrStreamIdle}, http.StatusGatewayTimeout, "STREAM_IDLE", ""},
 
 	// Capacity and the message bus. UNAVAILABLE comes before the rows below,
 	// whose errors may wrap a NATS connection error.

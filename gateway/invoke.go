@@ -53,6 +53,7 @@ type response struct {
 	body     []byte
 	err      error
 	replayed bool // a stored idempotent response
+	streamed bool // written already, as it came (stream.go)
 }
 
 // failed is the response of err.
@@ -139,6 +140,7 @@ func (g *Gateway) serve(x *exchange) response {
 	if fb != nil {
 		call.Fallback = &fb.Fallback
 	}
+	call.Collect = claim != nil // a key stores whole responses: no stream
 	msg := &nats.Msg{Subject: subj, Header: call.Header(), Data: payload}
 	if claim != nil {
 		return g.callClaimed(ctx, rt, &req, msg, claim, fb)
@@ -149,6 +151,9 @@ func (g *Gateway) serve(x *exchange) response {
 	g.inflight.Add(1)
 	resp, err := g.request(ctx, msg, deadline)
 	g.inflight.Add(-1)
+	if id := event.StreamOf(resp); id != "" && err == nil {
+		return g.stream(x.c, x.reqID, x.label, resp, id, rt.StreamIdle(), deadline)
+	}
 	// The function's headers go straight into the writer's.
 	res, _ = g.replied(rt, x.reqID, x.c.Writer.Header(), &req, payload, nil, resp, err)
 	return res
@@ -212,6 +217,9 @@ func (g *Gateway) route(x *exchange) (_ *route.Route, _ response, done bool) {
 
 // respond writes res: the one place a public request is answered.
 func (g *Gateway) respond(x *exchange, res response) {
+	if res.streamed {
+		return
+	}
 	c := x.c
 	h := c.Writer.Header()
 	for k, vs := range res.header {

@@ -42,6 +42,8 @@ type metrics struct {
 	// fellBack counts synchronous calls answered 202 at the end of their
 	// wait (Prefer: respond-async, a route's fallbackAfter).
 	fellBack prometheus.Counter
+	// streams counts streamed responses by how they ended (stream.go).
+	streams *prometheus.CounterVec
 }
 
 func newMetrics(g *Gateway) *metrics {
@@ -66,6 +68,7 @@ func newMetrics(g *Gateway) *metrics {
 		changesApplied: updates.WithLabelValues("change"),
 		snapshots:      updates.WithLabelValues("snapshot"),
 		fellBack:       r.Counter("fngate_gateway_fallbacks_total", "Synchronous calls answered 202 because the function outlived the wait (Prefer: respond-async, wait=N, or the route's fallbackAfter)."),
+		streams:        r.CounterVec("fngate_gateway_streams_total", "Streamed responses by how they ended: complete, client_gone (the client left: the function was cancelled), cut_short (a failure after the first byte: function error, idle timeout, lost chunk) or failed (before the first byte: an error response).", "end"),
 	}
 }
 

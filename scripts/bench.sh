@@ -16,6 +16,8 @@
 #   async      the fngate gateway accepting async invocations of `echo` -> 202
 #   cpu1       the gateway -> the CPU-bound built-in `cpu` on 1 worker process
 #   cpu2       the same on 2 worker processes (each worker GOMAXPROCS=1)
+#   stream     the gateway -> a streamed response of 10 server-sent events
+#              (built-in Go `events`, ?n=10&ms=0): chunks over NATS
 # After each async run a worker drains the queued invocations: the drain rate.
 # When greet or pygreet ran: cold start p50/p99 per runtime (20 cold starts
 # each, two functions under a process limit of one called in turn; p99 of 20
@@ -211,6 +213,7 @@ show node gateway "sync Node.js echo vs Go echo"
 show greet gateway "sync Node.js greet vs Go echo (target >= 0.75)"
 show pygreet gateway "sync Python greet vs Go echo"
 show keyed unkeyed "unique Idempotency-Key per call vs none (target >= 0.7)"
+show stream gateway "a 10-chunk streamed response vs a whole Go echo"
 show async jetstream "async accept vs bare JetStream publish (target >= 0.8)"
 show drain async "end-to-end drain rate vs accept rate"
 show cpu2 cpu1 "CPU-bound \`cpu\` (${CPU_N:-12000} SHA-256 rounds per call): 2 worker processes vs 1, each GOMAXPROCS=1;

@@ -272,7 +272,13 @@ func (w *Worker) serve(f *function, m *nats.Msg) {
 		w.log.Debug("invocation started", "request_id", reqID, "function", f.name)
 	}
 	fb := w.startFallback(f, &call, m.Data, start)
-	reply := w.invoke(ctx, f, m.Data, reqID)
+	// A caller that may get 202 or holds an idempotency key takes a
+	// stream whole, as async invocations do.
+	reply, sr := w.invoke(ctx, f, m.Data, reqID, m.Reply != "" && fb == nil && !call.Collect)
+	if sr != nil {
+		w.observe(f, "sync", w.serveStream(ctx, f, m, deadline, sr), start)
+		return
+	}
 	// Recorded after the reply has left: a reply just before the wait's
 	// end must not miss its caller for a Redis round trip.
 	defer w.endFallback(f, fb, reply)
@@ -306,21 +312,50 @@ func (w *Worker) observe(f *function, mode, outcome string, start time.Time) {
 	}
 }
 
-// invoke runs the handler and turns its outcome into a reply message.
-func (w *Worker) invoke(ctx context.Context, f *function, data []byte, reqID string) *nats.Msg {
-	reply, err := w.run(ctx, f, data)
+// invoke runs the handler and turns its outcome into a reply message, or,
+// when the caller can take one (streams), returns the stream the handler
+// returned for serveStream to send.
+func (w *Worker) invoke(ctx context.Context, f *function, data []byte, reqID string, streams bool) (*nats.Msg, *sdk.StreamResponse) {
+	res, err := w.handle(ctx, f, data)
+	var reply *event.Reply
 	if err == nil {
-		return reply.Msg()
+		if sr, ok := res.(*sdk.StreamResponse); ok {
+			if streams {
+				return nil, sr
+			}
+			reply, err = w.collect(ctx, sr, int(w.nc.MaxPayload()))
+		} else {
+			reply, err = event.FromGo(res)
+		}
+	}
+	if err == nil {
+		return reply.Msg(), nil
 	}
 	fe := errorOf(ctx, err)
 	w.log.Error("function failed", "request_id", reqID, "function", f.name, "code", fe.Code, "err", fe.Message)
-	return event.ErrorMsg(fe)
+	return event.ErrorMsg(fe), nil
 }
 
-// run executes f on an event and returns the HTTP response it chose. The
-// error is the handler's own (see errorOf), so callers can tell permanent
-// failures and retry hints apart.
+// run executes f on an event and returns the HTTP response it chose (a
+// stream's body concatenated). The error is the handler's own (see
+// errorOf), so callers can tell permanent failures and retry hints apart.
 func (w *Worker) run(ctx context.Context, f *function, data []byte) (*event.Reply, error) {
+	res, err := w.handle(ctx, f, data)
+	if err != nil {
+		return nil, err
+	}
+	if sr, ok := res.(*sdk.StreamResponse); ok {
+		limit := 1 << 20
+		if w.async != nil {
+			limit = w.async.ResultLimit + 1
+		}
+		return w.collect(ctx, sr, limit)
+	}
+	return event.FromGo(res)
+}
+
+// handle runs f's handler on an event and returns what it returned.
+func (w *Worker) handle(ctx context.Context, f *function, data []byte) (any, error) {
 	var res any
 	var err error
 	if raw, ok := f.handler.(RawHandler); ok {
@@ -332,10 +367,7 @@ func (w *Worker) run(ctx context.Context, f *function, data []byte) (*event.Repl
 		}
 		res, err = call(ctx, f.handler, ev)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return event.FromGo(res)
+	return res, err
 }
 
 // errorOf turns a failed run into the error code a caller sees.

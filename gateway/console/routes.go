@@ -157,6 +157,8 @@ type routeForm struct {
 	// Options of the synchronous path (#17): a Go duration, and
 	// cloudbase ("") or an API Gateway format.
 	FallbackAfter, PayloadFormat string
+	// StreamIdleTimeout: a Go duration, "" for the default.
+	StreamIdleTimeout string
 	// Errors by field name; "" is the form as a whole.
 	Errors map[string]string
 	// Functions are the served functions offered as targets.
@@ -170,6 +172,9 @@ func formOf(rt route.Route) routeForm {
 		RefuseAsync: !rt.AsyncAllowed(), PayloadFormat: rt.PayloadFormat}
 	if rt.FallbackAfter > 0 {
 		f.FallbackAfter = rt.FallbackAfter.String()
+	}
+	if rt.StreamIdleTimeout > 0 {
+		f.StreamIdleTimeout = rt.StreamIdleTimeout.String()
 	}
 	switch rt.Domain {
 	case route.DomainDefault:
@@ -207,6 +212,8 @@ func readForm(r *http.Request) routeForm {
 		MaxAttempts:    strings.TrimSpace(r.PostFormValue("maxAttempts")),
 		FallbackAfter:  strings.TrimSpace(r.PostFormValue("fallbackAfter")),
 		PayloadFormat:  r.PostFormValue("payloadFormat"),
+
+		StreamIdleTimeout: strings.TrimSpace(r.PostFormValue("streamIdleTimeout")),
 	}
 	for _, m := range r.PostForm["methods"] {
 		f.Methods[m] = true
@@ -251,6 +258,7 @@ func (f *routeForm) route(base *route.Route) (*route.Route, bool) {
 	}
 	f.duration("timeout", f.Timeout, &rt.Timeout)
 	f.duration("fallbackAfter", f.FallbackAfter, &rt.FallbackAfter)
+	f.duration("streamIdleTimeout", f.StreamIdleTimeout, &rt.StreamIdleTimeout)
 	rt.PayloadFormat = f.PayloadFormat
 	var retry route.Retry
 	if rt.Retry != nil {
@@ -290,7 +298,8 @@ func fieldOf(ae *adminapi.Error) string {
 	case ae.Code == "ROUTE_EXISTS":
 		return "path"
 	case ae.Field == "domain", ae.Field == "path", ae.Field == "function", ae.Field == "methods",
-		ae.Field == "mode", ae.Field == "timeout", ae.Field == "fallbackAfter", ae.Field == "payloadFormat":
+		ae.Field == "mode", ae.Field == "timeout", ae.Field == "fallbackAfter", ae.Field == "payloadFormat",
+		ae.Field == "streamIdleTimeout":
 		return ae.Field
 	case strings.HasPrefix(ae.Field, "retry."):
 		return "maxAttempts"

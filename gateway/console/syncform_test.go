@@ -16,8 +16,8 @@ import (
 	"github.com/fngate/fngate/worker/sdk"
 )
 
-// TestRouteFormSyncOptions: the route form sets a route's fallbackAfter
-// and payloadFormat (#17), shows the API's refusal of a bad value beside
+// TestRouteFormSyncOptions: the route form sets a route's fallbackAfter,
+// payloadFormat and streamIdleTimeout (#17), shows the API's refusal of a bad value beside
 // its field, and shows the values when the route is edited.
 func TestRouteFormSyncOptions(t *testing.T) {
 	s := newStack(t)
@@ -31,15 +31,21 @@ func TestRouteFormSyncOptions(t *testing.T) {
 		t.Fatalf("bad fallbackAfter: %d, error beside the field: %v", status, strings.Contains(page, `id="fallbackAfter-error"`))
 	}
 	form.Set("fallbackAfter", "2s")
+	form.Set("streamIdleTimeout", "1ms")
+	if status, _, page := c.do("POST", "/console/routes", form, origin); !strings.Contains(page, `id="streamIdleTimeout-error"`) {
+		t.Fatalf("bad streamIdleTimeout: %d, error beside the field: false", status)
+	}
+	form.Set("streamIdleTimeout", "45s")
 	if status, _, _ := c.do("POST", "/console/routes", form, origin); status != http.StatusSeeOther {
 		t.Fatalf("create: %d", status)
 	}
 	rs, _, err := s.Routes.Snapshot(context.Background())
-	if err != nil || len(rs) != 1 || time.Duration(rs[0].FallbackAfter) != 2*time.Second || rs[0].PayloadFormat != route.FormatAPIGatewayV2 {
+	if err != nil || len(rs) != 1 || time.Duration(rs[0].FallbackAfter) != 2*time.Second || time.Duration(rs[0].StreamIdleTimeout) != 45*time.Second || rs[0].PayloadFormat != route.FormatAPIGatewayV2 {
 		t.Fatalf("routes = %+v, %v", rs, err)
 	}
 	_, _, page = c.do("GET", "/console/routes/"+rs[0].ID+"/edit", nil, nil)
-	if !strings.Contains(page, `name="fallbackAfter" value="2s"`) || !strings.Contains(page, `value="apigw-v2" selected`) {
+	if !strings.Contains(page, `name="fallbackAfter" value="2s"`) || !strings.Contains(page, `value="apigw-v2" selected`) ||
+		!strings.Contains(page, `name="streamIdleTimeout" value="45s"`) {
 		t.Fatalf("edit form does not show the options")
 	}
 }

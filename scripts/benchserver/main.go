@@ -211,6 +211,7 @@ func run(redisURL, storeDir string, sync natsserver.Sync) error {
 		{Domain: "*", Path: "/keyed", Function: "echo"},
 		{Domain: "*", Path: "/cpu1", Function: "cpu-one"},
 		{Domain: "*", Path: "/cpu2", Function: "cpu-two"},
+		{Domain: "*", Path: "/stream", Function: "events"},
 	}); err != nil {
 		return err
 	}
@@ -250,6 +251,9 @@ func run(redisURL, storeDir string, sync natsserver.Sync) error {
 		return err
 	}
 	if err := w.Handle("echo", sdk.HandlerFunc(builtin.Echo)); err != nil {
+		return err
+	}
+	if err := w.Handle("events", sdk.HandlerFunc(builtin.Events)); err != nil {
 		return err
 	}
 	for _, fn := range rt.Functions() {
@@ -338,6 +342,7 @@ func run(redisURL, storeDir string, sync natsserver.Sync) error {
 	fmt.Printf("target async http://%s/async\n", gln.Addr())
 	fmt.Printf("target cpu1 http://%s/cpu1\n", gln.Addr())
 	fmt.Printf("target cpu2 http://%s/cpu2\n", gln.Addr())
+	fmt.Printf("target stream http://%s/stream?n=10&ms=0\n", gln.Addr())
 	fmt.Println("ready")
 	err = g.Serve(ctx, gln, nil)
 	_ = w.Drain(context.Background())

@@ -73,6 +73,32 @@ const (
 	// under that id, so the result survives the gateway that answered
 	// 202. HeaderCallbackURL and HeaderRedact go with it.
 	HeaderFallback = "Fngate-Fallback"
+
+	// Streamed responses (#17; stream.go). HeaderStream is set on the
+	// first reply of a function that streams: the stream's id, which
+	// names its subjects (subject.StreamData, subject.StreamCredit); the
+	// reply carries the status and headers, the chunks follow.
+	HeaderStream = "Fngate-Stream"
+	// HeaderStreamSeq numbers the messages of a stream from 1, so that the
+	// gateway notices a lost one.
+	HeaderStreamSeq = "Fngate-Seq"
+	// HeaderStreamEnd marks the last message of a stream that ended well
+	// (a failed one ends with HeaderError instead).
+	HeaderStreamEnd = "Fngate-End"
+	// HeaderStreamCredit is the gateway's grant: how many chunks, counted
+	// from the first, the worker may have sent.
+	HeaderStreamCredit = "Fngate-Credit"
+	// HeaderStreamIdle carries the route's streamIdleTimeout in
+	// milliseconds on the first grant: the worker gives up a stream whose
+	// gateway grants nothing for that long.
+	HeaderStreamIdle = "Fngate-Idle"
+	// HeaderStreamCancel on a credit message stops the stream: the client
+	// left or the stream was silent too long. Its value is the reason.
+	HeaderStreamCancel = "Fngate-Cancel"
+	// HeaderCollect is set on a synchronous request whose caller takes a
+	// whole response only (it holds an idempotency key): a function that
+	// streams has its body concatenated, as for an async invocation.
+	HeaderCollect = "Fngate-Collect"
 )
 
 // Call is what the headers of a synchronous request carry besides the
@@ -86,6 +112,9 @@ type Call struct {
 	// Fallback is set when the caller gets 202 once the call outlives a
 	// wait; nil for every other call (nothing is encoded or allocated).
 	Fallback *Fallback
+	// Collect asks for a whole response even from a function that
+	// streams (HeaderCollect).
+	Collect bool
 }
 
 // Fallback is what a worker needs to record a synchronous call that
@@ -121,8 +150,13 @@ func (c *Call) Header() nats.Header {
 			h[HeaderRedact] = []string{f.Redact}
 		}
 	}
+	if c.Collect {
+		h[HeaderCollect] = collectValue
+	}
 	return h
 }
+
+var collectValue = []string{"1"} // shared, read-only
 
 // ParseCall decodes the headers of a request message. A missing or
 // malformed deadline is the zero time: the call runs without one.
@@ -134,6 +168,7 @@ func ParseCall(h nats.Header) Call {
 	if v := first(h, HeaderFallback); v != "" {
 		c.Fallback = parseFallback(v, h)
 	}
+	c.Collect = first(h, HeaderCollect) != ""
 	return c
 }
 

@@ -103,6 +103,11 @@ type Route struct {
 	// proxy formats "apigw-v1" (REST API) and "apigw-v2" (HTTP API,
 	// Function URLs), for functions written for AWS Lambda.
 	PayloadFormat string `json:"payloadFormat,omitempty" yaml:"payloadFormat,omitempty"`
+	// StreamIdleTimeout bounds the silence between two chunks of a
+	// streamed response (and how long a client may leave one unread);
+	// the route's Timeout bounds the time to its first byte. Zero:
+	// DefaultStreamIdleTimeout.
+	StreamIdleTimeout Duration `json:"streamIdleTimeout,omitempty" yaml:"streamIdleTimeout,omitempty"`
 
 	label string // metrics label, cached by a Table
 }

@@ -61,6 +61,8 @@ func TestNormalize(t *testing.T) {
 		{Route{Domain: "*", Path: "/a", Function: "f", MaxEventAge: Duration(8 * 24 * time.Hour)}, "maxEventAge"},
 		{Route{Domain: "*", Path: "/a", Function: "f", MaxEventAge: Duration(-time.Second)}, "maxEventAge"},
 		{Route{Domain: "*", Path: "/a", Function: "f", MaxEventAge: Duration(time.Millisecond)}, "maxEventAge"},
+		{Route{Domain: "*", Path: "/a", Function: "f", StreamIdleTimeout: Duration(time.Millisecond)}, "streamIdleTimeout"},
+		{Route{Domain: "*", Path: "/a", Function: "f", StreamIdleTimeout: Duration(time.Hour)}, "streamIdleTimeout"},
 		// 1s+2s of retries (2.4s at the lowest jitter) cannot fit in 2s.
 		{Route{Domain: "*", Path: "/a", Function: "f", MaxEventAge: Duration(2 * time.Second)}, "retry"},
 		// Retries capped at 24h, 100 attempts: far past the default 6h.

@@ -67,3 +67,22 @@ func checkSubject(t *testing.T, subj string, n int) {
 		}
 	}
 }
+
+// Stream subjects take NUID-like ids only.
+func TestStreamSubjects(t *testing.T) {
+	t.Parallel()
+	if d, err := StreamData("AbC123"); err != nil || d != "fngate.stream.AbC123.data" {
+		t.Fatalf("StreamData = %q, %v", d, err)
+	}
+	if c, err := StreamCredit("AbC123"); err != nil || c != "fngate.stream.AbC123.credit" {
+		t.Fatalf("StreamCredit = %q, %v", c, err)
+	}
+	for _, bad := range []string{"", "a.b", "*", ">", "a b", strings.Repeat("a", 65)} {
+		if _, err := StreamData(bad); err == nil {
+			t.Errorf("StreamData(%q) accepted", bad)
+		}
+		if _, err := StreamCredit(bad); err == nil {
+			t.Errorf("StreamCredit(%q) accepted", bad)
+		}
+	}
+}

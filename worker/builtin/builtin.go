@@ -30,6 +30,7 @@ func Functions() map[string]sdk.Handler {
 		"fail":    sdk.HandlerFunc(Fail),
 		"panic":   sdk.HandlerFunc(Panic),
 		"cpu":     sdk.HandlerFunc(CPU),
+		"events":  sdk.HandlerFunc(Events),
 	}
 }
 

@@ -7,11 +7,22 @@
 // Frame: uint32 BE length of the rest, uint8 type, uint32 BE id, payload.
 //   Go -> Node: 'c' call (payload: float64 BE deadline in unix ms, 0 for none,
 //               then the event JSON), 'r' reload, 'p' ping (no payload),
-//               'x' cancel call id (no payload).
+//               'x' cancel call id (no payload), 'k' credit of stream id
+//               (the number of chunks it may have sent in all, as text).
 //   Node -> Go: 'y' loaded (JSON {ok, error, stack, node}), 'o' result (the
 //               return value as JSON), 'e' error (JSON {code, message, stack,
 //               rid}), 'l' console output (JSON {r: request id, s: stream,
-//               m: text}), 'q' pong (the id of the ping, no payload).
+//               m: text}), 'q' pong (the id of the ping, no payload);
+//               for a streamed response (#17): 's' start (the envelope
+//               without body, JSON), 'd' a chunk of at most 32 KiB, 'z'
+//               end (no payload), 'f' failure (as 'e').
+//
+// A function streams by returning {statusCode, headers, body} whose body
+// is an async iterable: an async generator or a Node Readable, yielding
+// strings, Buffers or Uint8Arrays. The body is pulled only while the
+// worker's credit lasts, so a client that stops reading stops it; a
+// client that leaves aborts context.signal and ends the iteration
+// (return()).
 //
 // A ping is answered as soon as it is read, which happens only while the
 // event loop turns: the worker pings after a call passed its deadline to
@@ -37,11 +48,19 @@ const T_RESULT = 0x6f; // o
 const T_ERROR = 0x65; // e
 const T_LOG = 0x6c; // l
 const T_PONG = 0x71; // q
+const T_CREDIT = 0x6b; // k
+const T_STREAM = 0x73; // s
+const T_DATA = 0x64; // d
+const T_END = 0x7a; // z
+const T_FAIL = 0x66; // f
+const MAX_CHUNK = 32 << 10; // event.MaxChunk
 
 // Ids of the calls running whose result the worker still waits for.
 const live = new Set();
 // aborts holds the AbortController of each live call (context.signal).
 const aborts = new Map();
+// streams holds the state of each streamed response being sent.
+const streams = new Map();
 
 // The worker passes the function's folder, name, memory limit and entry file
 // as arguments (node -e <this> <dir> <name> <MB> <file>), taken out of
@@ -67,6 +86,15 @@ function send(type, id, body) {
   b.writeUInt32BE(id, 5);
   b.write(body, 9, 'utf8');
   out.write(b);
+}
+
+function sendBuf(type, id, buf) {
+  const h = Buffer.allocUnsafe(9);
+  h.writeUInt32BE(5 + buf.length, 0);
+  h[4] = type;
+  h.writeUInt32BE(id, 5);
+  out.write(h);
+  out.write(buf);
 }
 
 function emit(stream, text) {
@@ -171,9 +199,101 @@ function lambdaContext(context) {
   return context;
 }
 
-function fail(id, code, err, rid) {
+function fail(id, code, err, rid, type = T_ERROR) {
   const d = describe(err);
-  send(T_ERROR, id, JSON.stringify({ code, message: d.message, stack: d.stack, rid }));
+  send(type, id, JSON.stringify({ code, message: d.message, stack: d.stack, rid }));
+}
+
+// streamable reports whether a function's value is a streamed response.
+function streamable(v) {
+  return v !== null && typeof v === 'object' && v.body !== null && typeof v.body === 'object' &&
+    typeof v.body[Symbol.asyncIterator] === 'function';
+}
+
+// startStream sends the head of call id's streamed response; its body is
+// pulled as credit comes (pump).
+function startStream(id, value, rid) {
+  const { body, ...head } = value;
+  if (head.statusCode === undefined) head.statusCode = 200;
+  let json;
+  try {
+    json = JSON.stringify(head);
+  } catch (err) {
+    aborts.delete(id);
+    return fail(id, 'INVALID_RESPONSE', err, rid);
+  }
+  streams.set(id, { it: body[Symbol.asyncIterator](), granted: 0, sent: 0, pending: [], busy: false, rid });
+  send(T_STREAM, id, json);
+}
+
+function chunkBuffer(v) {
+  if (typeof v === 'string') return Buffer.from(v, 'utf8');
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  throw new TypeError(`a stream chunk must be a string, Buffer or Uint8Array, not ${typeof v}`);
+}
+
+// endStream forgets stream id; stopStream also ends its iteration.
+function endStream(id) {
+  streams.delete(id);
+  aborts.delete(id);
+}
+
+function stopStream(id) {
+  const st = streams.get(id);
+  if (!st) return;
+  endStream(id);
+  closeBody(st.it);
+}
+
+// closeBody ends the iteration of a body (or its iterator) nobody reads:
+// a generator's finally blocks run, a Readable is destroyed.
+function closeBody(b) {
+  try {
+    if (typeof b.destroy === 'function') return b.destroy();
+    const r = typeof b.return === 'function' ? b.return() : null;
+    if (r && typeof r.catch === 'function') r.catch(() => {});
+  } catch {}
+}
+
+// pump sends what stream id's credit allows, pulling the body for more.
+function pump(id) {
+  const st = streams.get(id);
+  if (!st || st.busy) return;
+  while (st.sent < st.granted && st.pending.length) {
+    sendBuf(T_DATA, id, st.pending.shift());
+    st.sent++;
+  }
+  if (st.sent >= st.granted || st.pending.length) return;
+  st.busy = true;
+  als.run({ id, rid: st.rid }, () => Promise.resolve().then(() => st.it.next())).then((r) => {
+    st.busy = false;
+    if (streams.get(id) !== st) return; // stopped meanwhile
+    if (r.done) {
+      endStream(id);
+      return send(T_END, id, '');
+    }
+    let buf;
+    try {
+      buf = chunkBuffer(r.value);
+    } catch (err) {
+      stopStream(id);
+      return fail(id, 'FUNCTION_ERROR', err, st.rid, T_FAIL);
+    }
+    for (let i = 0; i < buf.length; i += MAX_CHUNK) st.pending.push(buf.subarray(i, i + MAX_CHUNK));
+    pump(id);
+  }, (err) => {
+    st.busy = false;
+    if (streams.get(id) !== st) return;
+    endStream(id);
+    fail(id, 'FUNCTION_ERROR', err, st.rid, T_FAIL);
+  });
+}
+
+function credit(id, total) {
+  const st = streams.get(id);
+  if (!st) return;
+  st.granted = Math.max(st.granted, total);
+  pump(id);
 }
 
 function call(id, deadline, body) {
@@ -213,8 +333,15 @@ function call(id, deadline, body) {
       const r = fn(event, context, (err, res) => (err ? reject(err) : resolve(res)));
       if (fn.length < 3 || r !== undefined) resolve(r);
     }).then((value) => {
+      if (live.has(id) && streamable(value)) {
+        live.delete(id);
+        return startStream(id, value, rid);
+      }
       aborts.delete(id);
-      if (!live.delete(id)) return; // cancelled
+      if (!live.delete(id)) { // cancelled
+        if (streamable(value)) closeBody(value.body);
+        return;
+      }
       let json;
       try {
         json = JSON.stringify(value);
@@ -254,6 +381,10 @@ function handle(frame) {
     case T_CANCEL:
       live.delete(id);
       cancel(id);
+      stopStream(id);
+      break;
+    case T_CREDIT:
+      credit(id, Number(frame.subarray(5).toString('latin1')));
       break;
     default:
       process.stderr.write(`fngate bootstrap: unknown frame type ${type}\n`);

@@ -38,6 +38,21 @@ func (t *callTable) take(id uint32) chan frame {
 	return ch
 }
 
+// put registers ch under id, a call's (the streams of a process are
+// kept by the id of the call that started them).
+func (t *callTable) put(id uint32, ch chan frame) {
+	t.mu.Lock()
+	t.m[id] = ch
+	t.mu.Unlock()
+}
+
+// get returns the channel of id (nil when none), leaving it registered.
+func (t *callTable) get(id uint32) chan frame {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.m[id]
+}
+
 // forget drops call id and reports whether it was still waiting for its
 // result.
 func (t *callTable) forget(id uint32) bool {

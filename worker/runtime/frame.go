@@ -22,12 +22,19 @@ const (
 	frameReload = 'r'
 	framePing   = 'p' // answer with a pong of the same id
 	frameCancel = 'x' // forget call id: drop its result when it settles
+	frameCredit = 'k' // stream id may have sent this many chunks (stream.go)
 	// Process -> worker
 	frameLoaded = 'y'
 	frameResult = 'o'
 	frameError  = 'e'
 	frameLog    = 'l'
 	framePong   = 'q'
+	// A streamed response (stream.go): its start (the envelope without
+	// body), its chunks, its end or failure.
+	frameStream = 's'
+	frameData   = 'd'
+	frameEnd    = 'z'
+	frameFail   = 'f'
 
 	frameHeader = 9       // uint32 length, uint8 type, uint32 id
 	maxFrame    = 1 << 30 // a longer frame means the stream is corrupt

@@ -37,9 +37,11 @@ type proc struct {
 
 	toNode, fromNode, stdout, stderr *os.File
 
-	out   *outbox     // frames to the process
-	calls *callTable  // calls waiting for their result
-	probe *probeState // the probe of the event loop after a timeout
+	out   *outbox    // frames to the process
+	calls *callTable // calls waiting for their result
+	// streams are the streamed responses being sent (stream.go).
+	streams *callTable
+	probe   *probeState // the probe of the event loop after a timeout
 
 	mu     sync.Mutex
 	reason string // why we killed it
@@ -189,6 +191,8 @@ func (p *proc) dispatch(typ byte, id uint32, body []byte) {
 			return
 		}
 		ch <- frame{typ, body}
+	case frameStream, frameData, frameEnd, frameFail:
+		p.dispatchStream(typ, id, body)
 	case framePong:
 		p.probe.ponged(id)
 	case frameLog:
@@ -246,6 +250,9 @@ func (p *proc) call(ctx context.Context, ev []byte) (any, error) {
 	select {
 	case fr := <-ch:
 		chanPool.Put(ch)
+		if fr.typ == frameStream {
+			return p.streamResult(id, fr)
+		}
 		return p.result(fr)
 	case <-p.dead:
 		p.calls.forget(id)
@@ -259,6 +266,9 @@ func (p *proc) call(ctx context.Context, ev []byte) (any, error) {
 		// When the result is already on its way (!pending), nothing is
 		// left running to cancel or to probe for.
 		pending := p.calls.forget(id)
+		if !pending {
+			p.abandon(id) // a stream started just now
+		}
 		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			if pending {
 				p.out.send(frameCancel, id, 0, nil)

@@ -60,7 +60,7 @@ func (f *function) spawn(rn *run, i int) (p *proc, err error) {
 	p = &proc{
 		f: f, run: rn, lang: lang.Name(), cmd: cmd, pid: cmd.Process.Pid, started: time.Now(), gen: gen,
 		toNode: toNode, fromNode: fromNode, stdout: stdout, stderr: stderr,
-		out: newOutbox(), calls: newCallTable(), probe: newProbeState(),
+		out: newOutbox(), calls: newCallTable(), streams: newCallTable(), probe: newProbeState(),
 		writerDone: make(chan struct{}), exited: make(chan struct{}), dead: make(chan struct{}),
 	}
 	p.onReady = func() {

@@ -19,6 +19,11 @@
 // [RetryAfter] mark errors that steer the retries of asynchronous
 // invocations, and [InfoFrom] tells a handler which invocation it runs.
 //
+// A handler streams its response (server-sent events, token-by-token
+// output) by returning [Stream]: each Write of its body reaches the client
+// at once, under flow control, and the body's context ends when the client
+// leaves.
+//
 // Package sdktest invokes a handler with the event the gateway would
 // build for an HTTP request, in tests and without a server. The runtime that
 // serves handlers over NATS is package worker (Worker.Handle).

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"time"
@@ -95,4 +97,26 @@ func ExampleRetryAfter() {
 	// Output:
 	// no card true
 	// true 30s true
+}
+
+// A function that streams its response: each Write reaches the client at
+// once (sdktest gathers the body, as an async invocation records it).
+func ExampleStream() {
+	tokens := sdk.HandlerFunc(func(ctx context.Context, ev *sdk.Event) (any, error) {
+		return sdk.Stream(200, http.Header{"Content-Type": {"text/event-stream"}}, func(ctx context.Context, w io.Writer) error {
+			for _, tok := range []string{"fngate", "streams", "this"} {
+				if _, err := fmt.Fprintf(w, "data: %s\n", tok); err != nil {
+					return err // the client left
+				}
+			}
+			return nil
+		}), nil
+	})
+	res, _ := sdktest.Invoke(context.Background(), tokens, sdktest.Request{})
+	fmt.Print(res.Status, " ", res.Header.Get("Content-Type"), "\n", string(res.Body))
+	// Output:
+	// 200 text/event-stream
+	// data: fngate
+	// data: streams
+	// data: this
 }

@@ -135,22 +135,26 @@ func slowBodies(t *testing.T, bin string, rd *testenv.Redis, routes string, budg
 }
 
 // vmRSS reads a process's resident set size in bytes from /proc.
-func vmRSS(t *testing.T, pid int) int {
+func vmRSS(t *testing.T, pid int) int { return vmStatus(t, pid, "VmRSS") }
+
+// vmStatus reads a size in bytes from a process's /proc status: VmRSS,
+// or VmHWM (its peak resident set size).
+func vmStatus(t *testing.T, pid int, field string) int {
 	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for line := range strings.SplitSeq(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
 			if err != nil {
-				t.Fatalf("VmRSS line %q: %v", line, err)
+				t.Fatalf("%s line %q: %v", field, line, err)
 			}
 			return kb << 10
 		}
 	}
-	t.Fatalf("no VmRSS in /proc/%d/status", pid)
+	t.Fatalf("no %s in /proc/%d/status", field, pid)
 	return 0
 }
 

@@ -110,7 +110,7 @@ func TestShippedNATSTLSConf(t *testing.T) {
 	ns := testenv.StartServer(t, sopts)
 	natsURL := "nats://" + ns.Addr().String()
 	rd := testenv.StartRedis(t)
-	routes := routesFile(t, "routes:\n  - {domain: \"*\", path: /echo, function: echo}\n")
+	routes := routesFile(t, "routes:\n  - {domain: \"*\", path: /echo, function: echo}\n  - {domain: \"*\", path: /events, function: events}\n")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
@@ -127,7 +127,9 @@ func TestShippedNATSTLSConf(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.gw.Logger = slogDiscard()
-	runUntilCalled(ctx, t, o, "a call through the gateway on nats-tls.conf", "http://127.0.0.1:"+itoa(httpPort)+"/echo?via=tls-conf", `"via":"tls-conf"`)
+	// A streamed response too: its subjects are in the users' permissions.
+	runUntilCalled(ctx, t, o, "a call through the gateway on nats-tls.conf", "http://127.0.0.1:"+itoa(httpPort)+"/echo?via=tls-conf", `"via":"tls-conf"`,
+		"http://127.0.0.1:"+itoa(httpPort)+"/events?n=3&ms=10", "data: 1\n\ndata: 2\n\ndata: 3\n\n")
 	codeThroughConf(ctx, t, natsURL,
 		natsconn.Security{User: "gateway", Password: "gw-secret", TLSCA: pki.CA, TLSCert: pki.ClientCert, TLSKey: pki.ClientKey},
 		natsconn.Security{User: "worker", Password: "wk-secret", TLSCA: pki.CA, TLSCert: pki.ClientCert, TLSKey: pki.ClientKey})
@@ -192,7 +194,7 @@ func connectAs(t *testing.T, natsURL string, sec natsconn.Security) *nats.Conn {
 	return nc
 }
 
-// echoWorker serves the built-in echo from a worker connected to natsURL
+// echoWorker serves the built-in echo (and events) from a worker connected to natsURL
 // with the options natsconn builds from sec, as the worker command does,
 // until the test ends.
 func echoWorker(ctx context.Context, t *testing.T, natsURL string, sec natsconn.Security) {
@@ -204,6 +206,9 @@ func echoWorker(ctx context.Context, t *testing.T, natsURL string, sec natsconn.
 	if err := w.Handle("echo", sdk.HandlerFunc(builtin.Echo)); err != nil {
 		t.Fatal(err)
 	}
+	if err := w.Handle("events", sdk.HandlerFunc(builtin.Events)); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -211,9 +216,10 @@ func echoWorker(ctx context.Context, t *testing.T, natsURL string, sec natsconn.
 }
 
 // runUntilCalled runs the gateway command with o until a GET of url
-// answers 200 with want in its body (within 20s), then stops it: it must
+// answers 200 with want in its body (within 20s), then checks that each
+// further url of more (url, want pairs) does too, then stops it: it must
 // exit cleanly.
-func runUntilCalled(ctx context.Context, t *testing.T, o *options, what, url, want string) {
+func runUntilCalled(ctx context.Context, t *testing.T, o *options, what, url, want string, more ...string) {
 	t.Helper()
 	gctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -227,6 +233,11 @@ func runUntilCalled(ctx context.Context, t *testing.T, o *options, what, url, wa
 		code, body := get(url)
 		return code == 200 && strings.Contains(body, want)
 	})
+	for i := 0; i+1 < len(more); i += 2 {
+		if code, body := get(more[i]); code != 200 || !strings.Contains(body, more[i+1]) {
+			t.Errorf("GET %s = %d %q, want %q", more[i], code, body, more[i+1])
+		}
+	}
 	stop()
 	if err := testenv.Recv(t, done, 30*time.Second, "the gateway stopped"); err != nil {
 		t.Fatalf("gateway exit: %v", err)

@@ -1,6 +1,8 @@
 package sdktest
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -95,6 +97,9 @@ func Invoke(ctx context.Context, h sdk.Handler, r Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if sr, ok := res.(*sdk.StreamResponse); ok {
+		return collect(ctx, sr)
+	}
 	reply, err := event.FromGo(res)
 	if err != nil {
 		return nil, err
@@ -145,4 +150,21 @@ func request(r Request) *event.Request {
 			TraceParent:  r.TraceParent,
 		},
 	}
+}
+
+// collect runs a streamed response's body (#17) and returns the response
+// with the body concatenated, as an asynchronous invocation records it.
+// Its status defaults to 200.
+func collect(ctx context.Context, sr *sdk.StreamResponse) (*Response, error) {
+	var body bytes.Buffer
+	if sr.Body != nil {
+		if err := sr.Body(ctx, &body); err != nil {
+			return nil, err
+		}
+	}
+	h := sr.Header
+	if h == nil {
+		h = http.Header{}
+	}
+	return &Response{Status: cmp.Or(sr.StatusCode, http.StatusOK), Header: h, Body: body.Bytes()}, nil
 }
