@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -416,10 +417,8 @@ func (a adminAPI) afterChange(ctx context.Context) {
 // filter validates in as a record filter.
 func filter(in adminapi.Filter) (record.Filter, error) {
 	f := record.Filter{Function: in.Function, Status: in.Status, Cursor: in.Cursor, Limit: in.Limit}
-	switch in.Status {
-	case "", record.StatusQueued, record.StatusRunning, record.StatusFailed, record.StatusSucceeded, record.StatusDead, record.StatusCancelled:
-	default:
-		return f, &ParamError{Field: "status", Message: fmt.Sprintf("%q is not queued, running, failed, succeeded, dead or cancelled", in.Status)}
+	if in.Status != "" && !slices.Contains(record.Statuses, in.Status) {
+		return f, &ParamError{Field: "status", Message: fmt.Sprintf("%q is not %s or %s", in.Status, strings.Join(record.Statuses[:len(record.Statuses)-1], ", "), record.Statuses[len(record.Statuses)-1])}
 	}
 	for _, t := range []struct {
 		s   string

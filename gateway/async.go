@@ -293,7 +293,7 @@ func (g *Gateway) Replay(ctx context.Context, id string) (string, error) {
 	if orig.Running(time.Now()) {
 		return "", fmt.Errorf("%w: %s is %s", ErrInvocationBusy, id, orig.Status)
 	}
-	if orig.Status != record.StatusSucceeded && orig.Status != record.StatusDead && orig.Status != record.StatusCancelled && g.queued != nil {
+	if !record.Ended(orig.Status) && g.queued != nil {
 		switch _, _, err := g.queued.Queued(ctx, id); {
 		case err == nil:
 			return "", fmt.Errorf("%w: %s is queued", ErrInvocationBusy, id)

@@ -105,11 +105,6 @@ func (g *Gateway) swap(tab *route.Table, ver int64) {
 	g.advancedMu.Unlock()
 }
 
-// applyChange brings the table served up to date with a published change:
-// the next version is applied in place, in the time the changed routes
-// take; anything else (no table yet, a gap in versions, a change not
-// described, a store gone back) loads a snapshot, or nothing when the
-// version served is current.
 // otherEpoch reports whether epoch is not the one of the table served
 // (one served without an epoch adopts the first it sees).
 func (g *Gateway) otherEpoch(epoch string) bool {
@@ -128,6 +123,11 @@ func (g *Gateway) storeMoved(ctx context.Context) (bool, error) {
 	return err == nil && g.otherEpoch(epoch), err
 }
 
+// applyChange brings the table served up to date with a published change:
+// the next version is applied in place, in the time the changed routes
+// take; anything else (no table yet, a gap in versions, a change not
+// described, a store gone back) loads a snapshot, or nothing when the
+// version served is current.
 func (g *Gateway) applyChange(ctx context.Context, c route.Change) error {
 	g.reload.Lock()
 	defer g.reload.Unlock()

@@ -99,8 +99,9 @@ func (c *workerCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // NodeRestarted counts a process of function replaced by a runtime that
-// hosts functions in processes (package node: pass it as
-// node.Config.OnRestart), in fngate_worker_node_restarts_total.
+// hosts functions in processes (pass it as runtime.Config.OnRestart), in
+// fngate_worker_node_restarts_total: Node.js and Python processes alike;
+// the metric's name predates Python and is kept for dashboards and alerts.
 func (w *Worker) NodeRestarted(function, reason string) {
 	w.metrics.restarts.WithLabelValues(function, reason).Inc()
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // statuses are the invocation statuses the filter offers.
-var statuses = []string{record.StatusQueued, record.StatusRunning, record.StatusFailed, record.StatusSucceeded, record.StatusDead, record.StatusCancelled}
+var statuses = record.Statuses
 
 // filterForm is the invocation filter, as typed in the page.
 type filterForm struct {

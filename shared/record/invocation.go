@@ -27,6 +27,16 @@ const (
 	StatusCancelling = "cancelling"
 )
 
+// Statuses lists the statuses a record can have, in the order of its life
+// (the filters of listings).
+var Statuses = []string{StatusQueued, StatusRunning, StatusFailed, StatusSucceeded, StatusDead, StatusCancelled}
+
+// Ended reports whether status is final: nothing runs the invocation
+// again but a replay. (The store's scripts spell the same three.)
+func Ended(status string) bool {
+	return status == StatusSucceeded || status == StatusDead || status == StatusCancelled
+}
+
 // Outcomes of a worker's take of an invocation (the store's Take) besides
 // the ended statuses (StatusSucceeded, StatusDead, StatusCancelled) and
 // StatusRunning (the attempt to run is the worker's).

@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// Payload formats (PayloadFormat); the names match event.FormatCloudBase,
-// event.FormatAPIGatewayV1 and event.FormatAPIGatewayV2.
+// Payload formats (PayloadFormat): the event a function receives and how
+// its answer is read (package event builds and reads each).
 const (
 	FormatCloudBase    = "cloudbase"
 	FormatAPIGatewayV1 = "apigw-v1"

@@ -435,4 +435,4 @@ func (r *Runtime) Close() error {
 	return nil
 }
 
-var errClosed = &event.Error{Code: event.CodeFunctionError, Message: "node runtime closed"}
+var errClosed = &event.Error{Code: event.CodeFunctionError, Message: "function runtime closed"}
