@@ -286,7 +286,7 @@ func (g *Gateway) replayInvocation(c *gin.Context) {
 		return
 	}
 	c.Header(HeaderInvocationID, acc.InvocationID)
-	c.Header("Location", route.ReservedPath+"/"+acc.InvocationID)
+	c.Header("Location", invocationPath(acc.InvocationID))
 	c.JSON(http.StatusAccepted, acc)
 }
 

@@ -105,18 +105,27 @@ func (g *Gateway) accept(ctx context.Context, rt *route.Route, reqID, trace stri
 		}
 		return failed(err), keyRelease
 	}
+	if !opts.runAt.IsZero() {
+		return accepted(id, record.StatusScheduled, `,"runAt":"`+opts.runAt.Format(time.RFC3339Nano)+`"`), keyComplete
+	}
+	return accepted(id, record.StatusQueued, ""), keyComplete
+}
+
+// accepted is the 202 of invocation id (accepted, fallen back to 202):
+// its id, where to look it up, and {"invocationId","status"} with extra
+// JSON members (each led by a comma) after them. The id is hex: the body
+// needs no JSON encoder.
+func accepted(id, status, extra string) response {
 	h := http.Header{
 		HeaderInvocationID: {id},
-		"Location":         {route.ReservedPath + "/" + id},
+		"Location":         {invocationPath(id)},
 		"Content-Type":     {"application/json; charset=utf-8"},
 	}
-	// The id is hex: the body needs no JSON encoder.
-	body := []byte(`{"invocationId":"` + id + `","status":"queued"}`)
-	if !opts.runAt.IsZero() {
-		body = []byte(`{"invocationId":"` + id + `","status":"scheduled","runAt":"` + opts.runAt.Format(time.RFC3339Nano) + `"}`)
-	}
-	return response{status: http.StatusAccepted, header: h, body: body}, keyComplete
+	return response{status: http.StatusAccepted, header: h, body: []byte(`{"invocationId":"` + id + `","status":"` + status + `"` + extra + `}`)}
 }
+
+// invocationPath is where the public record of invocation id is read.
+func invocationPath(id string) string { return route.ReservedPath + "/" + id }
 
 // stored reports whether a failed enqueue may have been stored all the
 // same: its publish was sent and JetStream's answer was lost or came too
@@ -149,15 +158,10 @@ func (g *Gateway) enqueueAt(ctx context.Context, id, replayOf string, rt *route.
 	if err != nil {
 		return err
 	}
-	p := rt.RetryPolicy()
-	job := event.Job{
-		InvocationID: id, RequestID: reqID, TraceParent: trace,
-		Timeout: time.Duration(rt.Timeout), MaxAttempts: p.MaxAttempts,
-		RetryInitial: time.Duration(p.InitialDelay), RetryMax: time.Duration(p.MaxDelay),
-		MaxEventAge: rt.EventAge(), ReplayOf: replayOf,
-		CallbackURL: callback,
-		Redact:      g.redactList, // the worker keeps the event redacted the same way
-	}
+	job := event.JobFor(rt)
+	job.InvocationID, job.RequestID, job.TraceParent = id, reqID, trace
+	job.ReplayOf, job.CallbackURL = replayOf, callback
+	job.Redact = g.redactList                                            // the worker keeps the event redacted the same way
 	msg := &nats.Msg{Subject: subj, Data: payload, Header: job.Header()} // with the Nats-Msg-Id
 	if !runAt.IsZero() {
 		if err := g.delayedFull(ctx, len(payload)); err != nil {

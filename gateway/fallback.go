@@ -137,15 +137,11 @@ func (g *Gateway) fellBack(rt *route.Route, fb *fallback, reqID string, stored [
 		g.log.Warn("creating the record of a call that fell back failed; its worker records it", "request_id", reqID, "invocation_id", id, "err", err)
 	}
 	g.metrics.fellBack.Inc()
-	h := http.Header{
-		HeaderInvocationID: {id},
-		"Location":         {route.ReservedPath + "/" + id},
-		"Content-Type":     {"application/json; charset=utf-8"},
-	}
+	res := accepted(id, record.StatusRunning, "")
 	if fb.preferred {
-		h[HeaderPreferenceApplied] = []string{"respond-async"}
+		res.header[HeaderPreferenceApplied] = []string{"respond-async"}
 	}
-	return response{status: http.StatusAccepted, header: h, body: []byte(`{"invocationId":"` + id + `","status":"running"}`)}
+	return res
 }
 
 // fallbackWait orders the two ends of a keyed call that may fall back:

@@ -186,6 +186,18 @@ func parseFallback(v string, h nats.Header) *Fallback {
 // RedactNames is Redact as a list; nil when empty.
 func (f *Fallback) RedactNames() []string { return names(f.Redact) }
 
+// JobFor is the job of an invocation of rt: the route's policy (timeout,
+// attempts, retry delays, event age); the caller adds identity, trace and
+// callback.
+func JobFor(rt *route.Route) Job {
+	p := rt.RetryPolicy()
+	return Job{
+		Timeout: time.Duration(rt.Timeout), MaxAttempts: p.MaxAttempts,
+		RetryInitial: time.Duration(p.InitialDelay), RetryMax: time.Duration(p.MaxDelay),
+		MaxEventAge: rt.EventAge(),
+	}
+}
+
 // Job is what the headers of a queued invocation carry besides the event:
 // its identity, its trace and the route's policy for it, so that a worker
 // needs no route lookup.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -114,15 +113,7 @@ func queuedView(id string, m *jetstream.RawStreamMsg) (*record.Invocation, []byt
 	if j.InvocationID == "" {
 		j.InvocationID = id
 	}
-	// fngate.delay.<function>.<id> and fngate.fired.<function>.<id>: the
-	// function as in fngate.async.<function>.<id>.
-	subj := m.Subject
-	if rest, ok := strings.CutPrefix(subj, subject.Prefix+"."); ok && !strings.HasPrefix(rest, "async.") {
-		if i := strings.IndexByte(rest, '.'); i >= 0 {
-			subj = subject.Prefix + ".async" + rest[i:]
-		}
-	}
-	inv, ev := Invocation(subj, &j, m.Data, m.Time.UTC())
+	inv, ev := Invocation(m.Subject, &j, m.Data, m.Time.UTC())
 	return inv, ev, nil
 }
 
@@ -160,16 +151,14 @@ func (l *Lookup) CancelDelayed(ctx context.Context, id string) error {
 	return CancelDelayed(ctx, l.js, id)
 }
 
-// Invocation is the record of a queued message with subject subj, job j
+// Invocation is the record of a queued message with subject subj (an
+// invocation's, delayed or not: see subject.FunctionOf), job j
 // (its parsed headers, its id filled in) and data, stored at: status
 // queued, no attempt yet. It is what a worker records when it takes the
 // message, before its attempt. Its route is the policy the invocation
 // runs with (no domain or path: a message does not carry them).
 func Invocation(subj string, j *event.Job, data []byte, at time.Time) (*record.Invocation, []byte) {
-	fn := strings.TrimPrefix(subj, subject.Prefix+".async.")
-	if i := strings.IndexByte(fn, '.'); i >= 0 {
-		fn = fn[:i]
-	}
+	fn := subject.FunctionOf(subj)
 	inv := &record.Invocation{
 		Summary: record.Summary{ID: j.InvocationID, Function: fn, Mode: route.ModeAsync, Status: record.StatusQueued,
 			MaxAttempts: j.MaxAttempts, CreatedAt: at, UpdatedAt: at, Trigger: j.Trigger},

@@ -136,13 +136,8 @@ func (s *Schedule) msg() (*nats.Msg, error) {
 	}
 	rt := s.policy()
 	_ = rt.Normalize()
-	p := rt.RetryPolicy()
-	job := event.Job{
-		RequestID: "schedule-" + s.ID,
-		Timeout:   time.Duration(rt.Timeout), MaxAttempts: p.MaxAttempts,
-		RetryInitial: time.Duration(p.InitialDelay), RetryMax: time.Duration(p.MaxDelay),
-		MaxEventAge: rt.EventAge(),
-	}
+	job := event.JobFor(&rt)
+	job.RequestID = "schedule-" + s.ID
 	h := job.Header()
 	def, err := json.Marshal(s)
 	if err != nil {

@@ -1,6 +1,9 @@
 package subject
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // JetStream names for asynchronous invocations. They are stable and
 // documented so that operators and autoscalers (KEDA's NATS JetStream
@@ -60,6 +63,26 @@ func InvocationOf(subj string) string {
 		return ""
 	}
 	return subj[len(subj)-n:]
+}
+
+// FunctionOf returns the function of a queued invocation's subject:
+// fngate.async.<function>[.<id>] (AsyncInvocation, Async), or the
+// delayed forms fngate.delay.<function>.<id> and fngate.fired.<function>.<id>
+// (Delay); "" for any other subject.
+func FunctionOf(subj string) string {
+	rest, ok := strings.CutPrefix(subj, Prefix+".")
+	if !ok {
+		return ""
+	}
+	kind, rest, _ := strings.Cut(rest, ".")
+	if kind != "async" && kind != "delay" && kind != "fired" {
+		return ""
+	}
+	fn, _, _ := strings.Cut(rest, ".")
+	if !ValidFunction(fn) {
+		return ""
+	}
+	return fn
 }
 
 // ValidInvocationID reports whether id has the form of the invocation ids

@@ -41,6 +41,15 @@ func FuzzInvoke(f *testing.F) {
 			}
 			checkSubject(t, s, 3)
 		}
+		const id = "0123456789abcdef0123456789abcdef"
+		inv, _ := AsyncInvocation(name, id)
+		delay, fired, _ := Delay(name, id)
+		async, _ := Async(name)
+		for _, s := range []string{inv, delay, fired, async} {
+			if got := FunctionOf(s); got != name {
+				t.Fatalf("FunctionOf(%q) = %q, want %q", s, got, name)
+			}
+		}
 		if c, err := Consumer(name); err != nil || strings.ContainsAny(c, " \t\r\n.*>") {
 			t.Fatalf("consumer %q, %v", c, err)
 		}
