@@ -150,13 +150,7 @@ func TestFallbackIdempotent(t *testing.T) {
 // A call that fails after its wait is recorded dead with its code.
 func TestFallbackFailure(t *testing.T) {
 	t.Parallel()
-	s := gt.New(t, slowRoute(0))
-	gw := s.Gateway(gateway.Config{})
-	s.Worker(worker.Config{}, map[string]sdk.Handler{"slow": sdk.HandlerFunc(func(ctx context.Context, _ *event.Event) (any, error) {
-		time.Sleep(1500 * time.Millisecond) // the work
-		return nil, errors.New("out of stock")
-	})})
-	id := fellBack(t, gt.Do(t, "POST", gw.URL+"/slow", "", preferAsync("1"), nil), true)
+	id, gw := fallenBackWith(t, func() (any, error) { return nil, errors.New("out of stock") })
 	inv := waitStatus(t, gw, id, record.StatusDead, 10*time.Second)
 	if inv.Error == nil || inv.Error.Code != event.CodeFunctionError {
 		t.Fatalf("record = %+v error %+v", inv, inv.Error)
@@ -164,6 +158,32 @@ func TestFallbackFailure(t *testing.T) {
 	if d := adminRecord(t, gw, id); !strings.Contains(d.Error, "out of stock") {
 		t.Fatalf("admin record = %+v", d.Invocation)
 	}
+}
+
+// A 429 after the wait is a failure, as on the async path.
+func TestFallbackTooManyRequests(t *testing.T) {
+	t.Parallel()
+	id, gw := fallenBackWith(t, func() (any, error) {
+		return &event.Response{StatusCode: http.StatusTooManyRequests, Body: "later"}, nil
+	})
+	inv := waitStatus(t, gw, id, record.StatusDead, 10*time.Second)
+	if inv.Error == nil || inv.Error.Code != record.CodeFunctionStatus {
+		t.Fatalf("record = %+v error %+v", inv, inv.Error)
+	}
+}
+
+// fallenBackWith calls /slow, whose function works 1.5 s and then
+// answers what answer returns, with wait=1, and returns the id of the
+// 202 and the gateway.
+func fallenBackWith(t *testing.T, answer func() (any, error)) (string, *gt.Gateway) {
+	t.Helper()
+	s := gt.New(t, slowRoute(0))
+	gw := s.Gateway(gateway.Config{})
+	s.Worker(worker.Config{}, map[string]sdk.Handler{"slow": sdk.HandlerFunc(func(ctx context.Context, _ *event.Event) (any, error) {
+		time.Sleep(1500 * time.Millisecond) // the work
+		return answer()
+	})})
+	return fellBack(t, gt.Do(t, "POST", gw.URL+"/slow", "", preferAsync("1"), nil), true), gw
 }
 
 // A fallen-back call is stored as an async invocation is: a caller's
@@ -220,20 +240,4 @@ func TestFallbackUntaken(t *testing.T) {
 		t.Fatalf("record of an untaken fallback = %+v, lease %v, want about %v", d.Invocation, d.LeaseUntil, want)
 	}
 	assertError(t, gt.Do(t, "POST", gw.AdminURL+"/admin/invocations/"+id+"/cancel", "", nil, nil), http.StatusConflict, "INVOCATION_NOT_CANCELLABLE")
-}
-
-// A 429 after the wait is a failure, as on the async path.
-func TestFallbackTooManyRequests(t *testing.T) {
-	t.Parallel()
-	s := gt.New(t, slowRoute(0))
-	gw := s.Gateway(gateway.Config{})
-	s.Worker(worker.Config{}, map[string]sdk.Handler{"slow": sdk.HandlerFunc(func(ctx context.Context, _ *event.Event) (any, error) {
-		time.Sleep(1500 * time.Millisecond) // the work
-		return &event.Response{StatusCode: http.StatusTooManyRequests, Body: "later"}, nil
-	})})
-	id := fellBack(t, gt.Do(t, "POST", gw.URL+"/slow", "", preferAsync("1"), nil), true)
-	inv := waitStatus(t, gw, id, record.StatusDead, 10*time.Second)
-	if inv.Error == nil || inv.Error.Code != record.CodeFunctionStatus {
-		t.Fatalf("record = %+v error %+v", inv, inv.Error)
-	}
 }
